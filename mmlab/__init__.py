@@ -1,0 +1,57 @@
+"""mmlab: helpers for a notebook suite on multimodal embeddings.
+
+Submodules are imported lazily (``mm.models`` loads torch only when first used),
+so ``import mmlab as mm`` stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import random
+
+__version__ = "0.1.0"
+
+#: The one seed every notebook and helper starts from (override with MMLAB_SEED).
+SEED: int = int(os.environ.get("MMLAB_SEED", "0"))
+
+_SUBMODULES = (
+    "embeddings", "models", "data", "fusion", "losses", "train",
+    "zeroshot", "search", "viz", "checks",
+)
+
+__all__ = ["SEED", "seed_everything", "__version__", *_SUBMODULES]
+
+
+def seed_everything(seed: int | None = None) -> int:
+    """Seed Python, NumPy and (if it is imported) torch from one place.
+
+    Args:
+        seed: the seed; ``None`` uses ``mmlab.SEED``.
+    Returns:
+        The seed that was used.
+    """
+    import sys
+
+    import numpy as np
+
+    if seed is None:
+        seed = SEED
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed)
+    if "torch" in sys.modules:  # seeding must not be the reason torch gets imported
+        sys.modules["torch"].manual_seed(seed)
+    return seed
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'mmlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES))

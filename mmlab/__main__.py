@@ -1,0 +1,72 @@
+"""Small commands: ``python -m mmlab fetch``, ``run-notebooks``, ``student``, ``info``."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _cmd_fetch(args) -> int:
+    from . import models
+
+    return models.fetch(args.names or None)
+
+
+def _cmd_run_notebooks(args) -> int:
+    import nbformat
+    from nbclient import NotebookClient
+
+    for path in args.notebooks:
+        path = Path(path)
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        client = NotebookClient(nb, timeout=args.timeout, kernel_name=args.kernel,
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        nbformat.write(nb, path)
+        print(f"{path}: executed in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _cmd_student(args) -> int:
+    from . import student
+
+    return student.main(args.notebooks, args.out)
+
+
+def _cmd_info(args) -> int:
+    import mmlab
+
+    print(f"mmlab {mmlab.__version__}, python {sys.version.split()[0]}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mmlab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fetch", help="download online model weights now, so a workshop can run offline")
+    p.add_argument("names", nargs="*", help="models to fetch (default: clip)")
+    p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser("run-notebooks", help="execute notebooks in place")
+    p.add_argument("notebooks", nargs="+")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    p.add_argument("--kernel", default="python3")
+    p.set_defaults(func=_cmd_run_notebooks)
+
+    p = sub.add_parser("student", help="write student copies with solutions replaced by stubs")
+    p.add_argument("notebooks", nargs="+")
+    p.add_argument("--out", default="student")
+    p.set_defaults(func=_cmd_student)
+
+    p = sub.add_parser("info", help="print versions")
+    p.set_defaults(func=_cmd_info)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

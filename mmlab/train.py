@@ -1,0 +1,96 @@
+"""Small, seeded training loops with a progress bar and a loss history.
+
+``fit`` is the one loop every notebook uses: minibatches drawn from aligned
+tensors, Adam, a tqdm bar, and the loss of every epoch returned for plotting.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ._validate import check_float, check_int
+
+__all__ = ["fit"]
+
+
+def fit(
+    model,
+    loss_fn: Callable,
+    tensors: Sequence,
+    *,
+    epochs: int = 20,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    seed: int | None = None,
+    drop_last: bool = False,
+    progress: bool = True,
+    desc: str = "training",
+) -> list[float]:
+    """Train ``model`` with Adam on minibatches of ``tensors``.
+
+    Args:
+        model: a ``torch.nn.Module``; its parameters are optimised in place.
+        loss_fn: called as ``loss_fn(model, *batch)`` and returning a scalar tensor.
+        tensors: aligned tensors, each (N, ...); a batch takes the same rows of each.
+        epochs: passes over the data.
+        batch_size: rows per step (the last batch may be smaller unless ``drop_last``).
+        lr: Adam learning rate.
+        weight_decay: AdamW weight decay.
+        seed: seeds the shuffling and torch; ``None`` uses ``mmlab.SEED``.
+        drop_last: drop a final short batch (contrastive losses want full batches).
+        progress: show a tqdm bar over epochs.
+        desc: the bar's label.
+    Returns:
+        The mean training loss of each epoch, length ``epochs``.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    import mmlab
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn: expected a callable, got {type(loss_fn).__name__}")
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise TypeError(f"tensors: expected a non-empty list or tuple of tensors, got {type(tensors).__name__}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"tensors[{i}]: expected a torch.Tensor, got {type(t).__name__}")
+    n = len(tensors[0])
+    for i, t in enumerate(tensors):
+        if len(t) != n:
+            raise ValueError(f"tensors[{i}]: expected {n} rows like tensors[0], got {len(t)}")
+    epochs = check_int(epochs, "epochs", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    lr = check_float(lr, "lr", low=0.0, low_inclusive=False)
+    weight_decay = check_float(weight_decay, "weight_decay", low=0.0)
+    if n == 0:
+        raise ValueError("tensors: expected at least one row, got 0")
+    if drop_last and batch_size > n:
+        raise ValueError(f"batch_size: expected at most {n} rows with drop_last=True, got {batch_size}")
+
+    seed = mmlab.SEED if seed is None else check_int(seed, "seed")
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+    history: list[float] = []
+    model.train()
+    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
+    for _ in bar:
+        order = torch.randperm(n, generator=generator)
+        stop = n - (n % batch_size) if drop_last else n
+        total, seen = 0.0, 0
+        for start in range(0, stop, batch_size):
+            idx = order[start:start + batch_size]
+            loss = loss_fn(model, *(t[idx] for t in tensors))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            seen += len(idx)
+        history.append(total / seen)
+        bar.set_postfix(loss=f"{history[-1]:.4f}")
+    model.eval()
+    return history
