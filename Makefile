@@ -13,7 +13,6 @@ KERNEL_STAMP := $(VENV)/.mmlab-kernel
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
-export MPLBACKEND := Agg
 
 CELL_TIMEOUT ?= 180
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))

@@ -1,0 +1,13 @@
+"""Shared test set-up: offline, the offline joint model, a headless matplotlib."""
+import os
+
+# Tests never reach a model hub, and always use the offline joint model, so every
+# machine sees the same numbers (the Makefile sets the same variables).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MMLAB_JOINT_MODEL", "conse")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
