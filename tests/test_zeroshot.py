@@ -1,0 +1,234 @@
+"""Tests of mmlab.zeroshot: a fake joint model with known answers, then real models."""
+import numpy as np
+import pytest
+from PIL import Image
+
+import mmlab as mm
+from mmlab import zeroshot as zs
+
+CLASSES = ["cat", "dog", "car"]
+COLOURS = {"cat": (255, 0, 0), "dog": (0, 255, 0), "car": (0, 0, 255)}
+
+
+class FakeJoint:
+    """Text and image embeddings that are one-hot by class, so every answer is known.
+
+    A text is embedded as the one-hot vector of the first class name it contains
+    (plus a little of the "template" direction if it contains "emoji", so the
+    ensemble has something to average); an image as the one-hot vector of its colour.
+    """
+
+    name = "fake-joint"
+    dim = 4
+    modalities = ("text", "image")
+    logit_scale = 10.0
+
+    def __init__(self):
+        self.text_calls = []
+
+    def encode_text(self, texts, batch_size=32, progress=True):
+        self.text_calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, t in enumerate(texts):
+            hit = [j for j, c in enumerate(CLASSES) if c in t]
+            out[i, hit[0] if hit else 3] = 1.0
+            if "emoji" in t:
+                out[i, 3] += 1.0
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def encode_image(self, images, batch_size=32, progress=True):
+        out = np.zeros((len(images), self.dim), np.float32)
+        for i, im in enumerate(images):
+            rgb = im.getpixel((0, 0))
+            out[i, [COLOURS[c] for c in CLASSES].index(rgb)] = 1.0
+        return out
+
+
+class TextOnly:
+    name = "minilm"
+    dim = 4
+    modalities = ("text",)
+
+    def encode_text(self, texts, batch_size=32, progress=True):
+        return np.eye(4, dtype=np.float32)[: len(texts)]
+
+
+def _image(cls):
+    return Image.new("RGB", (8, 8), COLOURS[cls])
+
+
+@pytest.fixture
+def fake():
+    return FakeJoint()
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def test_get_templates_named_sets():
+    assert zs.get_templates("photo") == ["a photo of a {}."]
+    assert zs.get_templates("bare") == ["{}"]
+    openai = zs.get_templates("openai-imagenet")
+    assert len(openai) == 80 and all("{}" in t for t in openai)
+    assert "a photo of a {}." in openai
+    assert len(zs.get_templates("simple-imagenet")) == 7
+    assert all("{}" in t for t in zs.get_templates("emoji"))
+    for name in zs.TEMPLATE_SETS:
+        assert zs.get_templates(name)
+
+
+def test_get_templates_bad_name():
+    with pytest.raises(ValueError, match="name: expected one of"):
+        zs.get_templates("imagenet")
+    with pytest.raises(TypeError, match="name"):
+        zs.get_templates(3)
+
+
+# --------------------------------------------------------------------------- build_classifier
+
+
+def test_build_classifier_one_hot(fake):
+    W = zs.build_classifier(fake, CLASSES, ["a photo of a {}."])
+    assert W.shape == (3, 4) and W.dtype == np.float32
+    np.testing.assert_allclose(W, np.eye(4)[:3], atol=1e-6)
+    assert fake.text_calls == [["a photo of a cat.", "a photo of a dog.", "a photo of a car."]]
+
+
+def test_build_classifier_is_the_renormalised_template_mean(fake):
+    templates = ["a photo of a {}.", "an emoji of a {}.", lambda c: f"a {c} emoji."]
+    W = zs.build_classifier(fake, CLASSES, templates)
+    texts = fake.text_calls[-1]
+    assert texts[:3] == ["a photo of a cat.", "an emoji of a cat.", "a cat emoji."]  # class-major
+    # By hand: for "cat", the mean of e0 and twice (e0 + e3)/sqrt(2), renormalised.
+    e0, e3 = np.eye(4)[0], np.eye(4)[3]
+    mean = (e0 + 2 * (e0 + e3) / np.sqrt(2)) / 3
+    np.testing.assert_allclose(W[0], mean / np.linalg.norm(mean), atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0, atol=1e-6)
+
+
+def test_build_classifier_bad_inputs(fake):
+    with pytest.raises(ValueError, match="classnames: expected at least one"):
+        zs.build_classifier(fake, [])
+    with pytest.raises(ValueError, match="classnames: expected distinct.*'cat'"):
+        zs.build_classifier(fake, ["cat", "dog", "cat"])
+    with pytest.raises(TypeError, match="classnames: .*single string"):
+        zs.build_classifier(fake, "cat")
+    with pytest.raises(TypeError, match=r"classnames\[1\]: expected a string"):
+        zs.build_classifier(fake, ["cat", 3])
+    with pytest.raises(ValueError, match=r"classnames\[0\]: expected a non-blank"):
+        zs.build_classifier(fake, ["  ", "dog"])
+    with pytest.raises(ValueError, match=r"templates\[1\]: expected a string with '\{\}'"):
+        zs.build_classifier(fake, CLASSES, ["a photo of a {}.", "a photo"])
+    with pytest.raises(ValueError, match="templates: expected at least one"):
+        zs.build_classifier(fake, CLASSES, [])
+    with pytest.raises(TypeError, match="templates: .*single string"):
+        zs.build_classifier(fake, CLASSES, "a photo of a {}.")
+    with pytest.raises(TypeError, match=r"templates\[0\]"):
+        zs.build_classifier(fake, CLASSES, [42])
+
+
+def test_model_without_the_modality_is_named():
+    with pytest.raises(ValueError, match=r"'minilm' with modalities \('text',\).*missing image"):
+        zs.classify(TextOnly(), [_image("cat")], CLASSES)
+    with pytest.raises(TypeError, match="modalities"):
+        zs.build_classifier(object(), CLASSES)
+
+
+# --------------------------------------------------------------------------- classify
+
+
+def test_classify_known_answers(fake):
+    images = [_image("dog"), _image("cat"), _image("car"), _image("cat")]
+    p = zs.classify(fake, images, CLASSES)
+    assert p.shape == (4, 3) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    assert p.argmax(axis=1).tolist() == [1, 0, 2, 0]
+    # One-hot embeddings: cosine 1 for the right class, 0 for the others, so
+    # p = e^10 / (e^10 + 2) exactly.
+    np.testing.assert_allclose(p.max(axis=1), np.exp(10) / (np.exp(10) + 2), rtol=1e-5)
+
+
+def test_classify_column_order_follows_classnames(fake):
+    p = zs.classify(fake, [_image("cat")], ["dog", "car", "cat"])
+    assert p.argmax() == 2
+
+
+def test_classify_bad_images(fake):
+    with pytest.raises(TypeError, match="single PIL image"):
+        zs.classify(fake, _image("cat"), CLASSES)
+    with pytest.raises(ValueError, match="images: expected at least one"):
+        zs.classify(fake, [], CLASSES)
+    with pytest.raises(TypeError, match=r"images\[1\]: expected a PIL"):
+        zs.classify(fake, [_image("cat"), np.zeros((8, 8, 3))], CLASSES)
+
+
+def test_predict_proba_scale_and_checks():
+    img = np.array([[1.0, 0.0], [0.6, 0.8]])
+    cls = np.array([[1.0, 0.0], [0.0, 1.0]])
+    p = zs.predict_proba(img, cls, logit_scale=1.0)
+    e = np.exp(np.array([[1.0, 0.0], [0.6, 0.8]]))
+    np.testing.assert_allclose(p, e / e.sum(axis=1, keepdims=True), rtol=1e-6)
+    # A larger scale sharpens the same ranking.
+    p100 = zs.predict_proba(img, cls, logit_scale=100.0)
+    assert (p100.argmax(1) == p.argmax(1)).all() and p100.max() > p.max()
+    with pytest.raises(ValueError, match="same embedding dimension"):
+        zs.predict_proba(img, np.ones((2, 3)), 1.0)
+    with pytest.raises(ValueError, match="logit_scale"):
+        zs.predict_proba(img, cls, 0.0)
+
+
+def test_zero_shot_accuracy(fake):
+    W = zs.build_classifier(fake, CLASSES)
+    X = fake.encode_image([_image(c) for c in ["cat", "dog", "car", "car"]])
+    assert zs.zero_shot_accuracy(X, [0, 1, 2, 2], W) == 1.0
+    assert zs.zero_shot_accuracy(X, [0, 1, 2, 0], W) == 0.75
+    with pytest.raises(ValueError, match=r"labels: expected indices in \[0, 3\)"):
+        zs.zero_shot_accuracy(X, [0, 1, 2, 3], W)
+    with pytest.raises(TypeError, match="labels: expected integer"):
+        zs.zero_shot_accuracy(X, [0.0, 1.0, 2.0, 2.0], W)
+    with pytest.raises(ValueError, match="same length"):
+        zs.zero_shot_accuracy(X, [0, 1, 2], W)
+
+
+# --------------------------------------------------------------------------- few-shot
+
+
+def test_sample_k_per_class_is_seeded_and_balanced():
+    y = np.array([0] * 10 + [1] * 5 + [2] * 2)
+    idx = zs.sample_k_per_class(y, 3, seed=1)
+    assert np.bincount(y[idx]).tolist() == [3, 3, 2]  # class 2 has only two
+    assert len(set(idx.tolist())) == len(idx)
+    np.testing.assert_array_equal(idx, zs.sample_k_per_class(y, 3, seed=1))
+    assert any(not np.array_equal(idx, zs.sample_k_per_class(y, 3, seed=s)) for s in range(2, 6))
+    with pytest.raises(ValueError, match="k: expected an int >= 1"):
+        zs.sample_k_per_class(y, 0)
+
+
+def test_linear_probe_learns_separable_classes():
+    rng = np.random.default_rng(0)
+    centres = np.eye(5, 16) * 3
+    y = rng.integers(0, 5, size=300)
+    X = centres[y] + rng.normal(scale=0.5, size=(300, 16))
+    acc1 = zs.linear_probe(X[:200], y[:200], X[200:], y[200:], k=1)
+    acc8 = zs.linear_probe(X[:200], y[:200], X[200:], y[200:], k=8)
+    assert acc8 > 0.9 and acc8 >= acc1 > 0.2  # chance is 0.2
+    with pytest.raises(ValueError, match="same embedding dimension"):
+        zs.linear_probe(X[:200], y[:200], X[200:, :8], y[200:], k=1)
+    with pytest.raises(ValueError, match="train_labels: expected at least 2 classes"):
+        zs.linear_probe(X[:5], np.zeros(5, int), X[200:], y[200:], k=1)
+
+
+# --------------------------------------------------------------------------- real offline model
+
+
+@pytest.mark.slow
+def test_conse_says_cat_for_chelsea():
+    from skimage import data as skdata
+
+    pytest.importorskip("mmlab.models")  # TEMP until the models module lands
+    model = mm.models.load("conse")
+    chelsea = Image.fromarray(skdata.chelsea()).convert("RGB")
+    p = zs.classify(model, [chelsea], ["cat", "dog"], ["a photo of a {}."])
+    assert p.shape == (1, 2)
+    np.testing.assert_allclose(p.sum(), 1.0, atol=1e-5)
+    assert p[0, 0] > p[0, 1]
