@@ -16,19 +16,26 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ._validate import as_array, check_float, check_int, check_same_dim, check_same_length, describe
+from ._validate import (
+    as_array,
+    check_float,
+    check_int,
+    check_same_dim,
+    check_same_length,
+    describe,
+)
 
 __all__ = [
     "DEFAULT_TEMPLATES",
     "EMOJI_TEMPLATES",
     "TEMPLATE_SETS",
-    "get_templates",
     "build_classifier",
-    "predict_proba",
     "classify",
-    "zero_shot_accuracy",
-    "sample_k_per_class",
+    "get_templates",
     "linear_probe",
+    "predict_proba",
+    "sample_k_per_class",
+    "zero_shot_accuracy",
 ]
 
 #: The single prompt of the CLIP paper's first experiments.
@@ -67,7 +74,9 @@ def get_templates(name: str) -> list[str]:
     if name == "emoji":
         return list(EMOJI_TEMPLATES)
     if name in ("simple-imagenet", "openai-imagenet"):
-        from open_clip import zero_shot_metadata as meta  # imported late: it pulls in torch
+        from open_clip import (
+            zero_shot_metadata as meta,  # imported late: it pulls in torch
+        )
 
         lambdas = meta.SIMPLE_IMAGENET_TEMPLATES if name == "simple-imagenet" else meta.OPENAI_IMAGENET_TEMPLATES
         # open_clip stores them as lambdas; calling one with "{}" gives back the format string.
