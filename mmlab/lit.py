@@ -1,0 +1,314 @@
+"""LiT-style alignment: two FROZEN encoders, two small trainable heads, one CLIP loss.
+
+"Locked-image Tuning" (Zhai et al., 2022) keeps pretrained encoders fixed and trains only
+what joins them. Here each side gets a small projection head to a shared space (L2-normalised)
+and a learnable log logit scale clamped at ln(100), trained with ``mm.losses.clip_loss``
+through ``mm.train.fit`` on cached features, so a run takes seconds on a CPU.
+
+``train_heads`` works for any two aligned feature sets (image-text, audio-text);
+``LitModel`` wraps trained heads around the base encoders of ``mm.models`` and speaks the
+encoder protocol, and ``load_lit_emoji`` returns the shipped emoji model ("lit-emoji").
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._validate import as_array, check_float, check_int, describe
+
+__all__ = [
+    "ProjectionHeads",
+    "train_heads",
+    "save_heads",
+    "load_heads",
+    "LitModel",
+    "train_lit_emoji",
+    "load_lit_emoji",
+    "LIT_EMOJI_PATH",
+]
+
+#: Where the shipped emoji heads live (inside the package, so it installs with it).
+LIT_EMOJI_PATH = Path(__file__).parent / "assets" / "lit_emoji.pt"
+
+#: CLIP's choices: start at 1/0.07 and never let the multiplier exceed 100.
+INIT_SCALE = 1 / 0.07
+MAX_SCALE = 100.0
+
+#: The recipe of the shipped emoji heads (``train_lit_emoji`` reproduces the file from it).
+LIT_EMOJI_RECIPE = dict(dim=128, hidden=0, epochs=40, batch_size=128, lr=2e-3, weight_decay=0.1)
+
+
+def _head(in_dim: int, out_dim: int, hidden: int) -> nn.Module:
+    if hidden:
+        return nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, out_dim))
+    return nn.Linear(in_dim, out_dim)
+
+
+class ProjectionHeads(nn.Module):
+    """Two projection heads into one shared, L2-normalised space, and a learnable logit scale.
+
+    Args:
+        dim_a: input dimension of side a (e.g. 1280 for EfficientNet-Lite0 images).
+        dim_b: input dimension of side b (e.g. 384 for MiniLM text).
+        dim: the shared output dimension.
+        hidden: 0 for a single Linear layer per side, else the width of a 2-layer MLP.
+        init_scale: the starting logit scale (the multiplier, > 0).
+        max_scale: the clamp on the multiplier (CLIP: 100), so training cannot make the
+            softmax arbitrarily sharp.
+        learn_scale: whether the scale is trained or fixed at ``init_scale``.
+    """
+
+    def __init__(self, dim_a: int, dim_b: int, dim: int = 128, hidden: int = 0,
+                 init_scale: float = INIT_SCALE, max_scale: float = MAX_SCALE, learn_scale: bool = True):
+        super().__init__()
+        dim_a = check_int(dim_a, "dim_a", low=1)
+        dim_b = check_int(dim_b, "dim_b", low=1)
+        dim = check_int(dim, "dim", low=1)
+        hidden = check_int(hidden, "hidden", low=0)
+        max_scale = check_float(max_scale, "max_scale", low=0.0, low_inclusive=False)
+        init_scale = check_float(init_scale, "init_scale", low=0.0, low_inclusive=False, high=max_scale)
+        self.config = dict(dim_a=dim_a, dim_b=dim_b, dim=dim, hidden=hidden,
+                           init_scale=init_scale, max_scale=max_scale, learn_scale=bool(learn_scale))
+        self.head_a = _head(dim_a, dim, hidden)
+        self.head_b = _head(dim_b, dim, hidden)
+        # CLIP learns log(scale): a multiplicative quantity, kept positive, updated in log space
+        self.log_scale = nn.Parameter(torch.tensor(math.log(init_scale)), requires_grad=bool(learn_scale))
+
+    @property
+    def logit_scale(self) -> torch.Tensor:
+        """The multiplier exp(log_scale), clamped at ``max_scale`` (0-d tensor, differentiable)."""
+        return self.log_scale.clamp(max=math.log(self.config["max_scale"])).exp()
+
+    def project_a(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, dim_a) -> (N, dim), L2-normalised."""
+        return F.normalize(self.head_a(x), dim=-1)
+
+    def project_b(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, dim_b) -> (N, dim), L2-normalised."""
+        return F.normalize(self.head_b(x), dim=-1)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor):
+        """Both projections and the scale: ``(za (N, dim), zb (N, dim), logit_scale)``."""
+        return self.project_a(a), self.project_b(b), self.logit_scale
+
+    @torch.no_grad()
+    def transform(self, x, side: str) -> np.ndarray:
+        """Project numpy/tensor features of one side; returns (N, dim) float32, L2-normalised."""
+        if side not in ("a", "b"):
+            raise ValueError(f"side: expected 'a' or 'b', got {side!r}")
+        want = self.config["dim_a" if side == "a" else "dim_b"]
+        arr = as_array(x, "x")
+        if arr.shape[1] != want:
+            raise ValueError(f"x: expected (N, {want}) features for side {side!r}, got shape {arr.shape}")
+        was_training = self.training
+        self.eval()
+        proj = self.project_a if side == "a" else self.project_b
+        out = proj(torch.from_numpy(arr)).numpy().astype(np.float32)
+        self.train(was_training)
+        return out
+
+
+def _clip_objective(heads: ProjectionHeads, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    from .losses import clip_loss
+
+    za, zb, scale = heads(a, b)
+    return clip_loss(za, zb, scale)
+
+
+def train_heads(
+    a_feats,
+    b_feats,
+    *,
+    dim: int = 128,
+    hidden: int = 0,
+    epochs: int = 40,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    weight_decay: float = 0.1,
+    init_scale: float = INIT_SCALE,
+    max_scale: float = MAX_SCALE,
+    learn_scale: bool = True,
+    seed: int | None = None,
+    progress: bool = True,
+    desc: str = "aligning",
+) -> tuple[ProjectionHeads, list[float]]:
+    """Train two projection heads with the CLIP loss so that row i of ``a_feats`` meets row i of ``b_feats``.
+
+    The encoders stay frozen: only the heads and the logit scale learn, from cached features.
+
+    Args:
+        a_feats: (N, dim_a) features of side a (e.g. image embeddings).
+        b_feats: (N, dim_b) features of side b (e.g. text embeddings); row i pairs with a_feats row i.
+        dim: shared output dimension.
+        hidden: 0 for Linear heads, else the hidden width of 2-layer MLP heads.
+        epochs: passes over the pairs.
+        batch_size: pairs per step, i.e. each positive sees ``batch_size - 1`` negatives;
+            at most N (full batches only, a short last batch is dropped).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        init_scale, max_scale, learn_scale: the logit scale (see ``ProjectionHeads``).
+        seed: seeds initialisation and shuffling; ``None`` uses ``mmlab.SEED``.
+        progress: show a tqdm bar.
+        desc: the bar's label.
+    Returns:
+        ``(heads, history)``: the trained ``ProjectionHeads`` (in eval mode) and the mean
+        loss of each epoch.
+    """
+    import mmlab
+
+    from .train import fit
+
+    a = as_array(a_feats, "a_feats")
+    b = as_array(b_feats, "b_feats")
+    if len(a) != len(b):
+        raise ValueError(f"a_feats and b_feats: expected the same number of rows (pairs), got {len(a)} and {len(b)}")
+    if len(a) < 2:
+        raise ValueError(f"a_feats: expected at least 2 pairs (a contrastive batch needs negatives), got {len(a)}")
+    batch_size = check_int(batch_size, "batch_size", low=2, high=len(a))
+    seed = mmlab.SEED if seed is None else check_int(seed, "seed")
+    torch.manual_seed(seed)  # the heads' initialisation
+    heads = ProjectionHeads(a.shape[1], b.shape[1], dim=dim, hidden=hidden, init_scale=init_scale,
+                            max_scale=max_scale, learn_scale=learn_scale)
+    history = fit(heads, _clip_objective, [torch.from_numpy(a), torch.from_numpy(b)], epochs=epochs,
+                  batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed, drop_last=True,
+                  progress=progress, desc=desc)
+    heads.eval()
+    return heads, history
+
+
+def save_heads(heads: ProjectionHeads, path, **metadata) -> Path:
+    """Save heads as a plain dict (state_dict, config, metadata) loadable with ``weights_only=True``.
+
+    Args:
+        heads: trained ``ProjectionHeads``.
+        path: file to write (parents are created).
+        **metadata: small extra facts (str, int, float, lists of them), e.g. encoder names.
+    Returns:
+        The path written.
+    """
+    if not isinstance(heads, ProjectionHeads):
+        raise TypeError(f"heads: expected ProjectionHeads, got {describe(heads)}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in heads.state_dict().items()}
+    torch.save({"format": "mmlab-heads-1", "config": dict(heads.config), "state_dict": state,
+                "metadata": dict(metadata)}, path)
+    return path
+
+
+def load_heads(path) -> tuple[ProjectionHeads, dict]:
+    """Load heads written by ``save_heads`` (``torch.load(weights_only=True)``).
+
+    Returns:
+        ``(heads, metadata)`` with the heads in eval mode.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no heads file at {path}")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(blob, dict) or blob.get("format") != "mmlab-heads-1":
+        raise ValueError(f"path: {path} is not a heads file written by mmlab.lit.save_heads")
+    heads = ProjectionHeads(**blob["config"])
+    heads.load_state_dict(blob["state_dict"])
+    heads.eval()
+    return heads, blob.get("metadata", {})
+
+
+class LitModel:
+    """A joint text+image encoder: frozen base encoders from ``mm.models`` followed by trained heads.
+
+    Follows the encoder protocol: ``name``, ``dim``, ``modalities``, ``logit_scale`` and
+    ``encode_text`` / ``encode_image`` returning (N, dim) float32, L2-normalised. The base
+    encoders cache their outputs on disk; the heads are cheap, so they are not cached.
+
+    Args:
+        heads: trained ``ProjectionHeads`` with side a = images, side b = text.
+        image_encoder: ``mm.models`` name of the frozen image encoder.
+        text_encoder: ``mm.models`` name of the frozen text encoder.
+        name: the model's name.
+    """
+
+    modalities = ("text", "image")
+
+    def __init__(self, heads: ProjectionHeads, image_encoder: str = "effnet-lite0",
+                 text_encoder: str = "minilm", name: str = "lit-emoji"):
+        if not isinstance(heads, ProjectionHeads):
+            raise TypeError(f"heads: expected ProjectionHeads, got {describe(heads)}")
+        self.heads = heads.eval()
+        self.image_encoder = image_encoder
+        self.text_encoder = text_encoder
+        self.name = name
+        self.dim = heads.config["dim"]
+        self.logit_scale = float(heads.logit_scale.detach())
+
+    def __repr__(self) -> str:
+        return (f"LitModel(name={self.name!r}, dim={self.dim}, image={self.image_encoder!r}, "
+                f"text={self.text_encoder!r}, logit_scale={self.logit_scale:.1f})")
+
+    def _base(self, name: str):
+        from . import models
+
+        return models.load(name)
+
+    def encode_text(self, texts: list[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
+        """(N,) strings -> (N, dim) float32, L2-normalised."""
+        base = self._base(self.text_encoder).encode_text(texts, batch_size=batch_size, progress=progress)
+        return self.heads.transform(base, "b")
+
+    def encode_image(self, images: list, batch_size: int = 64, progress: bool = True) -> np.ndarray:
+        """(N,) PIL images -> (N, dim) float32, L2-normalised."""
+        base = self._base(self.image_encoder).encode_image(images, batch_size=batch_size, progress=progress)
+        return self.heads.transform(base, "a")
+
+
+def emoji_training_pairs(progress: bool = True):
+    """Frozen features of the emoji TRAIN split: ``(image_feats (N, 1280), text_feats (N, 384), ids)``."""
+    from . import data, models
+
+    emoji = data.load_emoji()
+    train_idx, _ = data.split_by_id(emoji.ids)
+    train = emoji.subset(train_idx)
+    img = models.load("effnet-lite0").encode_image(train.images, progress=progress)
+    txt = models.load("minilm").encode_text(train.names, progress=progress)
+    return img, txt, list(train.ids)
+
+
+def train_lit_emoji(path=None, *, seed: int | None = None, progress: bool = True) -> LitModel:
+    """Train the shipped emoji heads (seeded, reproducible) and save them to ``path``.
+
+    Args:
+        path: where to write; ``None`` writes ``LIT_EMOJI_PATH`` inside the package.
+        seed: ``None`` uses ``mmlab.SEED``.
+        progress: show progress bars.
+    Returns:
+        The trained ``LitModel``.
+    """
+    import mmlab
+
+    seed = mmlab.SEED if seed is None else check_int(seed, "seed")
+    img, txt, ids = emoji_training_pairs(progress=progress)
+    heads, history = train_heads(img, txt, seed=seed, progress=progress, desc="lit-emoji",
+                                 **LIT_EMOJI_RECIPE)
+    save_heads(heads, LIT_EMOJI_PATH if path is None else path, name="lit-emoji",
+               image_encoder="effnet-lite0", text_encoder="minilm", seed=seed,
+               n_train=len(ids), final_loss=float(history[-1]),
+               recipe=[f"{k}={v}" for k, v in LIT_EMOJI_RECIPE.items()])
+    return LitModel(heads)
+
+
+def load_lit_emoji(path=None) -> LitModel:
+    """The shipped LiT emoji model: EfficientNet-Lite0 + MiniLM, aligned by trained heads.
+
+    Args:
+        path: a heads file; ``None`` uses the one shipped in ``mmlab/assets``.
+    Returns:
+        A ``LitModel`` named "lit-emoji".
+    """
+    heads, meta = load_heads(LIT_EMOJI_PATH if path is None else path)
+    return LitModel(heads, image_encoder=meta.get("image_encoder", "effnet-lite0"),
+                    text_encoder=meta.get("text_encoder", "minilm"), name=meta.get("name", "lit-emoji"))

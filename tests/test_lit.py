@@ -1,0 +1,157 @@
+"""Tests for mmlab.lit: projection heads, training on synthetic pairs, save/load, LitModel."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import mmlab as mm
+from mmlab import lit
+
+
+def _synthetic_pairs(n=240, dim_a=40, dim_b=24, latent=8, noise=0.3, seed=0):
+    """Two views of one latent variable through different random linear maps (plus noise)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, latent))
+    a = z @ rng.normal(size=(latent, dim_a)) + noise * rng.normal(size=(n, dim_a))
+    b = z @ rng.normal(size=(latent, dim_b)) + noise * rng.normal(size=(n, dim_b))
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    return a.astype(np.float32), b.astype(np.float32)
+
+
+def _recall_at_1(q, c):
+    return float(((q @ c.T).argmax(1) == np.arange(len(q))).mean())
+
+
+@pytest.fixture(scope="module")
+def trained():
+    a, b = _synthetic_pairs()
+    heads, history = lit.train_heads(a[:180], b[:180], dim=16, epochs=30, batch_size=60, lr=5e-3,
+                                     weight_decay=0.0, seed=0, progress=False)
+    return a, b, heads, history
+
+
+def test_heads_shapes_normalised_and_scale():
+    heads = lit.ProjectionHeads(10, 6, dim=4, hidden=8)
+    za, zb, scale = heads(torch.randn(3, 10), torch.randn(3, 6))
+    assert za.shape == (3, 4) and zb.shape == (3, 4)
+    torch.testing.assert_close(za.norm(dim=1), torch.ones(3))
+    assert scale.item() == pytest.approx(1 / 0.07, rel=1e-5)
+
+
+def test_logit_scale_is_clamped_at_max_but_log_scale_is_free():
+    heads = lit.ProjectionHeads(4, 4, dim=2)
+    with torch.no_grad():
+        heads.log_scale.fill_(math.log(1e4))
+    assert heads.logit_scale.item() == pytest.approx(100.0, rel=1e-5)
+
+
+def test_training_lowers_loss_and_aligns_held_out_pairs(trained):
+    a, b, heads, history = trained
+    assert len(history) == 30
+    assert history[-1] < 0.5 * history[0]
+    test_a, test_b = heads.transform(a[180:], "a"), heads.transform(b[180:], "b")
+    np.testing.assert_allclose(np.linalg.norm(test_a, axis=1), 1.0, rtol=1e-5)
+    chance = 1 / 60
+    assert _recall_at_1(test_b, test_a) > 10 * chance
+    # the untrained heads are not aligned: random projections give about chance
+    torch.manual_seed(0)
+    fresh = lit.ProjectionHeads(a.shape[1], b.shape[1], dim=16)
+    assert _recall_at_1(fresh.transform(b[180:], "b"), fresh.transform(a[180:], "a")) < _recall_at_1(test_b, test_a)
+
+
+def test_training_is_reproducible():
+    a, b = _synthetic_pairs(n=64)
+    runs = [lit.train_heads(a, b, dim=8, epochs=3, batch_size=32, seed=5, progress=False) for _ in range(2)]
+    assert runs[0][1] == runs[1][1]
+    for (k, v), (_, w) in zip(runs[0][0].state_dict().items(), runs[1][0].state_dict().items()):
+        torch.testing.assert_close(v, w, msg=k)
+
+
+def test_fixed_scale_stays_fixed():
+    a, b = _synthetic_pairs(n=64)
+    heads, _ = lit.train_heads(a, b, dim=8, epochs=2, batch_size=32, init_scale=5.0, learn_scale=False,
+                               progress=False)
+    assert heads.logit_scale.item() == pytest.approx(5.0, rel=1e-6)
+
+
+def test_save_load_roundtrip(tmp_path, trained):
+    a, b, heads, _ = trained
+    path = lit.save_heads(heads, tmp_path / "sub" / "heads.pt", name="toy", n_train=180)
+    assert path.stat().st_size < 200_000
+    blob = torch.load(path, weights_only=True)  # plain tensors and builtins only
+    assert blob["metadata"]["name"] == "toy"
+    loaded, meta = lit.load_heads(path)
+    assert meta == {"name": "toy", "n_train": 180}
+    np.testing.assert_allclose(loaded.transform(a[:5], "a"), heads.transform(a[:5], "a"), rtol=1e-6)
+    assert loaded.logit_scale.item() == pytest.approx(heads.logit_scale.item())
+
+
+def test_bad_inputs(tmp_path):
+    a, b = _synthetic_pairs(n=10)
+    with pytest.raises(ValueError, match="same number of rows"):
+        lit.train_heads(a, b[:9], progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        lit.train_heads(a, b, batch_size=11, progress=False)
+    with pytest.raises(ValueError, match="at least 2 pairs"):
+        lit.train_heads(a[:1], b[:1], progress=False)
+    with pytest.raises(ValueError, match="finite"):
+        bad = a.copy()
+        bad[0, 0] = np.nan
+        lit.train_heads(bad, b, batch_size=5, progress=False)
+    with pytest.raises(ValueError, match="init_scale"):
+        lit.ProjectionHeads(4, 4, init_scale=0.0)
+    with pytest.raises(ValueError, match="init_scale"):
+        lit.ProjectionHeads(4, 4, init_scale=200.0)
+    heads = lit.ProjectionHeads(4, 3, dim=2)
+    with pytest.raises(ValueError, match=r"\(N, 4\)"):
+        heads.transform(np.ones((2, 3)), "a")
+    with pytest.raises(ValueError, match="side"):
+        heads.transform(np.ones((2, 4)), "c")
+    with pytest.raises(FileNotFoundError, match="path"):
+        lit.load_heads(tmp_path / "missing.pt")
+    torch.save({"something": torch.ones(1)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a heads file"):
+        lit.load_heads(tmp_path / "other.pt")
+    with pytest.raises(TypeError, match="heads"):
+        lit.LitModel(object())
+
+
+class _FakeEncoder:
+    def __init__(self, dim):
+        self.dim = dim
+
+    def _enc(self, items):
+        rng = np.random.default_rng(len(items))
+        x = rng.normal(size=(len(items), self.dim)).astype(np.float32)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    def encode_text(self, texts, batch_size=64, progress=True):
+        return self._enc(texts)
+
+    def encode_image(self, images, batch_size=64, progress=True):
+        return self._enc(images)
+
+
+def test_lit_model_protocol_with_fake_base_encoders(monkeypatch):
+    heads = lit.ProjectionHeads(12, 7, dim=5)
+    model = lit.LitModel(heads, image_encoder="fake-img", text_encoder="fake-txt", name="toy")
+    fakes = {"fake-img": _FakeEncoder(12), "fake-txt": _FakeEncoder(7)}
+    monkeypatch.setattr(model, "_base", lambda name: fakes[name])
+    assert model.name == "toy" and model.dim == 5 and model.modalities == ("text", "image")
+    assert model.logit_scale == pytest.approx(1 / 0.07, rel=1e-5)
+    t = model.encode_text(["a", "b", "c"])
+    i = model.encode_image([object()] * 4)
+    assert t.shape == (3, 5) and i.shape == (4, 5) and t.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(i, axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.skipif(not lit.LIT_EMOJI_PATH.exists(), reason="shipped heads not built yet")
+def test_shipped_lit_emoji_heads_load_small_and_sane():
+    assert lit.LIT_EMOJI_PATH.stat().st_size < 5_000_000
+    model = lit.load_lit_emoji()
+    assert model.name == "lit-emoji" and model.modalities == ("text", "image")
+    assert model.heads.config["dim_a"] == 1280 and model.heads.config["dim_b"] == 384
+    assert 1.0 < model.logit_scale <= 100.0 + 1e-3
+    assert model.dim == model.heads.config["dim"]
