@@ -1,6 +1,189 @@
 """Exercise checks for notebook 03 (re-exported by mmlab.checks)."""
 from __future__ import annotations
 
+import math
+import numbers
+
+import numpy as np
+
 from ._feedback import EMPTY_MESSAGE, as_numpy, call_learner, is_empty, report, shape_problem  # noqa: F401
 
-__all__: list[str] = []
+__all__ = [
+    "nb03_uninformative_loss",
+    "nb03_clip_loss",
+    "nb03_hardest_negatives",
+    "nb03_modality_gap",
+]
+
+
+def nb03_uninformative_loss(answer, batch_size: int) -> bool:
+    """Exercise 1 (predict, then run): the CLIP loss when all B similarities are equal."""
+    if is_empty(answer):
+        return report(False, "", EMPTY_MESSAGE)
+    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
+        return report(False, "", f"expected a number, got {type(answer).__name__}.",
+                      "Write a Python expression for the loss, e.g. using math.")
+    b = int(batch_size)
+    a = float(answer)
+    right = math.log(b)
+    if math.isclose(a, right, rel_tol=1e-3):
+        return report(True, f"log(B) = log({b}) ≈ {right:.3f}: a uniform guess over the B candidates. "
+                      "A freshly initialised model starts near this value, so it is the number to beat.")
+    if math.isclose(a, 1 / b, rel_tol=1e-3):
+        return report(False, "", f"{a:.4g} is the probability the softmax gives the right answer, not the loss.",
+                      "Cross-entropy is minus the log of that probability.")
+    if math.isclose(a, 0.0, abs_tol=1e-6):
+        return report(False, "", "a loss of 0 would mean the right pair gets all the probability.",
+                      "With all logits equal, how is the softmax probability shared among the B candidates?")
+    if math.isclose(a, 2 * right, rel_tol=1e-3):
+        return report(False, "", "that is the sum of the two directions.",
+                      "CLIP averages the image->text and text->image losses.")
+    if math.isclose(a, math.log2(b), rel_tol=1e-3) or math.isclose(a, math.log10(b), rel_tol=1e-3):
+        return report(False, "", "right idea, wrong base of the logarithm.",
+                      "torch's cross-entropy uses the natural log (math.log).")
+    return report(False, "", f"{a:.4g} is not the loss of a uniform guess.",
+                  "If all B logits in a row are equal, what probability does the softmax give the true pair?")
+
+
+def _reference_clip_loss(img, txt, scale):
+    import torch
+    import torch.nn.functional as F
+
+    logits = scale * img @ txt.T
+    t = torch.arange(len(img))
+    return F.cross_entropy(logits, t), F.cross_entropy(logits.T, t)
+
+
+def nb03_clip_loss(fn) -> bool:
+    """Exercise 2: ``fn(image_features, text_features, logit_scale) -> scalar tensor``."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(3)
+    b, d, scale = 6, 8, 7.0
+    img = F.normalize(torch.randn(b, d, generator=g), dim=1)
+    txt = F.normalize(img + 0.8 * torch.randn(b, d, generator=g), dim=1)
+    i2t, t2i = _reference_clip_loss(img, txt, scale)
+    expected = float((i2t + t2i) / 2)
+
+    out, problem = call_learner(fn, img.clone(), txt.clone(), scale)
+    if problem:
+        return report(False, "", problem)
+    arr = as_numpy(out)
+    if arr is None:
+        return report(False, "", f"expected a scalar tensor, got {type(out).__name__}.",
+                      "Return the loss itself (a 0-d tensor), e.g. the result of F.cross_entropy.")
+    if arr.size != 1:
+        return report(False, "", f"expected a single number (a scalar), got shape {arr.shape}.",
+                      "F.cross_entropy already averages over the batch; combine the two directions into one number.")
+    value = float(arr.reshape(()))
+    if not math.isfinite(value):
+        return report(False, "", "your loss is NaN or inf.", "Check for log(0) or a division by zero.")
+    if not isinstance(out, torch.Tensor):
+        return report(False, "", "the number is right only if it stays a torch tensor (so gradients can flow).",
+                      "Keep the computation in torch instead of converting to numpy or float.")
+    if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
+        if out.requires_grad is False:
+            img_g = img.clone().requires_grad_(True)
+            out2, problem = call_learner(fn, img_g, txt.clone(), scale)
+            if problem or not isinstance(out2, torch.Tensor) or not out2.requires_grad:
+                return report(False, "", "the value is right, but no gradient flows back to the features.",
+                              "Avoid .detach(), .item() or numpy in the middle of the computation.")
+        return report(True, "logits = scale x image @ text.T, targets = arange(B), and the two "
+                      "cross-entropies (rows and columns) averaged: that is CLIP's loss.")
+    i2t_v, t2i_v = float(i2t), float(t2i)
+    if math.isclose(value, i2t_v, rel_tol=1e-4) or math.isclose(value, t2i_v, rel_tol=1e-4):
+        return report(False, "", "your loss matches only one direction (image->text or text->image).",
+                      "CLIP is symmetric: also classify along the other axis of the logits and average the two.")
+    if math.isclose(value, i2t_v + t2i_v, rel_tol=1e-4):
+        return report(False, "", "your loss is twice the expected value.", "Average the two directions, do not add them.")
+    u1, u2 = _reference_clip_loss(img, txt, 1.0)
+    if math.isclose(value, float((u1 + u2) / 2), rel_tol=1e-4):
+        return report(False, "", "your loss does not depend on logit_scale.",
+                      "Multiply the cosine similarities by logit_scale before the cross-entropy.")
+    s1, s2 = _reference_clip_loss(img, txt, 1 / scale)
+    if math.isclose(value, float((s1 + s2) / 2), rel_tol=1e-4):
+        return report(False, "", "you divided by logit_scale.",
+                      "logit_scale is a multiplier (1 / temperature): multiply the similarities by it.")
+    if math.isclose(value, expected * b, rel_tol=1e-4):
+        return report(False, "", f"your loss is {b} times too large (the batch size).",
+                      "Use the mean over the batch, not the sum (F.cross_entropy's default).")
+    return report(False, "", f"your loss {value:.4f} differs from the expected value.",
+                  "Steps: logits = logit_scale * image @ text.T (B, B); targets = torch.arange(B); "
+                  "cross-entropy of the logits and of their transpose; average the two.")
+
+
+def nb03_hardest_negatives(fn) -> bool:
+    """Exercise 3: ``fn(similarity (B, B)) -> (B,)`` index of each row's most similar non-matching column."""
+    import torch
+
+    g = torch.Generator().manual_seed(5)
+    b = 7
+    sim = torch.rand(b, b, generator=g) * 0.8
+    sim.fill_diagonal_(0.9)  # positives are the most similar, as after some training
+    sim[2, 2] = 0.1  # ... except one row where the positive is weak: a diagonal argmax is wrong here
+    expected = sim.masked_fill(torch.eye(b, dtype=torch.bool), -float("inf")).argmax(dim=1)
+
+    out, problem = call_learner(fn, sim.clone())
+    if problem:
+        return report(False, "", problem)
+    arr = as_numpy(out)
+    problem = shape_problem(out, (b,))
+    if problem:
+        return report(False, "", problem, f"One column index per row: a ({b},) array of ints.")
+    if not np.allclose(arr, np.round(arr)):
+        return report(False, "", "expected integer column indices, got fractions.",
+                      "Return the index (argmax) of the hardest negative, not its similarity.")
+    arr = arr.astype(int)
+    if (arr == expected.numpy()).all():
+        return report(True, "the most similar wrong partner of each row: these are the negatives the model "
+                      "still confuses, and the ones a batch-hard triplet loss trains on.")
+    if (arr == np.arange(b)).sum() >= b - 1:
+        return report(False, "", "you returned (almost) the diagonal: the positive pairs themselves.",
+                      "Exclude each row's own column before taking the maximum (mask it with -inf).")
+    easiest = sim.masked_fill(torch.eye(b, dtype=torch.bool), float("inf")).argmin(dim=1).numpy()
+    if (arr == easiest).all() or (arr == sim.argmin(dim=1).numpy()).all():
+        return report(False, "", "you picked the LEAST similar negatives (the easiest ones).",
+                      "Hard negatives are the most similar wrong partners: use the maximum similarity.")
+    if (arr == sim.argmax(dim=0).numpy()).all() or (arr == _expected_cols(sim)).all():
+        return report(False, "", "you searched along the wrong axis (columns instead of rows).",
+                      "Row i is the anchor; look across its columns (dim=1).")
+    wrong = int((arr != expected.numpy()).sum())
+    return report(False, "", f"{wrong} of {b} rows point at the wrong column.",
+                  "For each row: set the diagonal entry to -inf, then take the argmax over the columns.")
+
+
+def _expected_cols(sim):
+    import torch
+
+    return sim.masked_fill(torch.eye(len(sim), dtype=torch.bool), -float("inf")).argmax(dim=0).numpy()
+
+
+def nb03_modality_gap(answer, image_features, text_features) -> bool:
+    """Exercise 4 (interpret a number): the modality gap ||mean(image) - mean(text)||."""
+    if is_empty(answer):
+        return report(False, "", EMPTY_MESSAGE)
+    img = as_numpy(image_features)
+    txt = as_numpy(text_features)
+    if img is None or txt is None or img.ndim != 2 or txt.ndim != 2 or img.shape[1] != txt.shape[1]:
+        raise ValueError("image_features and text_features: expected two (N, D) arrays with the same D")
+    expected = float(np.linalg.norm(img.mean(0) - txt.mean(0)))
+    if isinstance(answer, bool) or not isinstance(answer, numbers.Real) and as_numpy(answer) is None:
+        return report(False, "", f"expected a number, got {type(answer).__name__}.",
+                      "np.linalg.norm(...) returns one number.")
+    a = as_numpy(answer)
+    if a.size != 1:
+        return report(False, "", f"expected a single number, got an array of shape {a.shape}.",
+                      "Take the norm of the difference of the two mean vectors: one number.")
+    a = float(a.reshape(()))
+    if math.isclose(a, expected, rel_tol=1e-3, abs_tol=1e-6):
+        return report(True, f"the gap is {expected:.3f}: the distance between the centres of the two clouds. "
+                      "0 would mean the two modalities share one centre.")
+    if math.isclose(a, expected ** 2, rel_tol=1e-3):
+        return report(False, "", "that is the squared distance.", "Take the norm (square root), not the sum of squares.")
+    mean_pair = float(np.linalg.norm(img - txt, axis=1).mean())
+    if math.isclose(a, mean_pair, rel_tol=1e-3):
+        return report(False, "", "that is the mean distance between pairs, not between the two centres.",
+                      "Average each modality first (axis=0), then take the norm of the difference.")
+    return report(False, "", f"{a:.4g} is not the distance between the two mean vectors.",
+                  "Mean over rows (axis=0) of each modality, subtract, then np.linalg.norm.")
