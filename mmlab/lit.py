@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validate import as_array, check_float, check_int, describe
+from ._validate import as_array, check_choice, check_float, check_int, describe
 
 __all__ = [
     "ProjectionHeads",
@@ -30,6 +30,7 @@ __all__ = [
     "train_lit_emoji",
     "load_lit_emoji",
     "LIT_EMOJI_PATH",
+    "retrieval_recall",
 ]
 
 #: Where the shipped emoji heads live (inside the package, so it installs with it).
@@ -61,10 +62,12 @@ class ProjectionHeads(nn.Module):
         max_scale: the clamp on the multiplier (CLIP: 100), so training cannot make the
             softmax arbitrarily sharp.
         learn_scale: whether the scale is trained or fixed at ``init_scale``.
+        init_bias: the starting logit bias, used only by the SigLIP loss (its paper: -10).
     """
 
     def __init__(self, dim_a: int, dim_b: int, dim: int = 128, hidden: int = 0,
-                 init_scale: float = INIT_SCALE, max_scale: float = MAX_SCALE, learn_scale: bool = True):
+                 init_scale: float = INIT_SCALE, max_scale: float = MAX_SCALE, learn_scale: bool = True,
+                 init_bias: float = -10.0):
         super().__init__()
         dim_a = check_int(dim_a, "dim_a", low=1)
         dim_b = check_int(dim_b, "dim_b", low=1)
@@ -72,12 +75,14 @@ class ProjectionHeads(nn.Module):
         hidden = check_int(hidden, "hidden", low=0)
         max_scale = check_float(max_scale, "max_scale", low=0.0, low_inclusive=False)
         init_scale = check_float(init_scale, "init_scale", low=0.0, low_inclusive=False, high=max_scale)
-        self.config = dict(dim_a=dim_a, dim_b=dim_b, dim=dim, hidden=hidden,
-                           init_scale=init_scale, max_scale=max_scale, learn_scale=bool(learn_scale))
+        init_bias = check_float(init_bias, "init_bias")
+        self.config = dict(dim_a=dim_a, dim_b=dim_b, dim=dim, hidden=hidden, init_scale=init_scale,
+                           max_scale=max_scale, learn_scale=bool(learn_scale), init_bias=init_bias)
         self.head_a = _head(dim_a, dim, hidden)
         self.head_b = _head(dim_b, dim, hidden)
         # CLIP learns log(scale): a multiplicative quantity, kept positive, updated in log space
         self.log_scale = nn.Parameter(torch.tensor(math.log(init_scale)), requires_grad=bool(learn_scale))
+        self.logit_bias = nn.Parameter(torch.tensor(init_bias))
 
     @property
     def logit_scale(self) -> torch.Tensor:
@@ -113,11 +118,28 @@ class ProjectionHeads(nn.Module):
         return out
 
 
-def _clip_objective(heads: ProjectionHeads, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    from .losses import clip_loss
+_LOSSES = ("clip", "siglip", "triplet")
 
-    za, zb, scale = heads(a, b)
-    return clip_loss(za, zb, scale)
+
+def _objective(loss: str, margin: float):
+    """``loss_fn(heads, a, b)`` for ``mm.train.fit``: project both sides, then the chosen loss."""
+    from . import losses
+
+    def clip(heads, a, b):
+        za, zb, scale = heads(a, b)
+        return losses.clip_loss(za, zb, scale)
+
+    def siglip(heads, a, b):
+        za, zb, scale = heads(a, b)
+        return losses.siglip_loss(za, zb, scale, heads.logit_bias)
+
+    def triplet(heads, a, b):
+        za, zb, _ = heads(a, b)
+        # both directions, like clip_loss: a->b with b's hardest negative, b->a with a's
+        return (losses.batch_hard_triplet_loss(za, zb, margin=margin)
+                + losses.batch_hard_triplet_loss(zb, za, margin=margin)) / 2
+
+    return {"clip": clip, "siglip": siglip, "triplet": triplet}[loss]
 
 
 def train_heads(
@@ -133,6 +155,8 @@ def train_heads(
     init_scale: float = INIT_SCALE,
     max_scale: float = MAX_SCALE,
     learn_scale: bool = True,
+    loss: str = "clip",
+    margin: float = 0.2,
     seed: int | None = None,
     progress: bool = True,
     desc: str = "aligning",
@@ -152,6 +176,10 @@ def train_heads(
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
         init_scale, max_scale, learn_scale: the logit scale (see ``ProjectionHeads``).
+        loss: ``"clip"`` (``mm.losses.clip_loss``), ``"siglip"`` (``siglip_loss`` with a learnable
+            bias; use ``init_scale=10``) or ``"triplet"`` (batch-hard ``triplet_loss`` both ways;
+            the scale is then unused).
+        margin: the triplet margin (cosine distance units).
         seed: seeds initialisation and shuffling; ``None`` uses ``mmlab.SEED``.
         progress: show a tqdm bar.
         desc: the bar's label.
@@ -170,11 +198,13 @@ def train_heads(
     if len(a) < 2:
         raise ValueError(f"a_feats: expected at least 2 pairs (a contrastive batch needs negatives), got {len(a)}")
     batch_size = check_int(batch_size, "batch_size", low=2, high=len(a))
+    loss = check_choice(loss, "loss", _LOSSES)
+    margin = check_float(margin, "margin", low=0.0)
     seed = mmlab.SEED if seed is None else check_int(seed, "seed")
     torch.manual_seed(seed)  # the heads' initialisation
     heads = ProjectionHeads(a.shape[1], b.shape[1], dim=dim, hidden=hidden, init_scale=init_scale,
                             max_scale=max_scale, learn_scale=learn_scale)
-    history = fit(heads, _clip_objective, [torch.from_numpy(a), torch.from_numpy(b)], epochs=epochs,
+    history = fit(heads, _objective(loss, margin), [torch.from_numpy(a), torch.from_numpy(b)], epochs=epochs,
                   batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed, drop_last=True,
                   progress=progress, desc=desc)
     heads.eval()
@@ -217,6 +247,38 @@ def load_heads(path) -> tuple[ProjectionHeads, dict]:
     heads.load_state_dict(blob["state_dict"])
     heads.eval()
     return heads, blob.get("metadata", {})
+
+
+def retrieval_recall(queries, corpus, targets=None, ks=(1, 5, 10)) -> dict[int, float]:
+    """Cross-modal retrieval recall@k: how often the right item is among the k most similar.
+
+    Args:
+        queries: (Q, D) embeddings, L2-normalised (e.g. text).
+        corpus: (N, D) embeddings, L2-normalised (e.g. images).
+        targets: (Q,) index of each query's right corpus item; ``None`` means query i <-> item i.
+        ks: the cut-offs, each in [1, N].
+    Returns:
+        ``{k: fraction of queries whose target ranks in the top k}``; chance is k / N.
+    """
+    q = as_array(queries, "queries")
+    c = as_array(corpus, "corpus")
+    if q.shape[1] != c.shape[1]:
+        raise ValueError(f"queries and corpus: expected the same dimension, got {q.shape[1]} and {c.shape[1]}")
+    if targets is None:
+        if len(q) != len(c):
+            raise ValueError(f"targets: None pairs query i with item i, which needs len(queries) == len(corpus), "
+                             f"got {len(q)} and {len(c)}")
+        targets = np.arange(len(q))
+    t = np.asarray(targets)
+    if t.shape != (len(q),) or not np.issubdtype(t.dtype, np.integer):
+        raise ValueError(f"targets: expected ({len(q)},) integer indices, got {describe(t)}")
+    if ((t < 0) | (t >= len(c))).any():
+        raise ValueError(f"targets: expected indices in [0, {len(c) - 1}]")
+    ks = [check_int(k, "ks", low=1, high=len(c)) for k in ks]
+    sims = q @ c.T  # (Q, N)
+    true = sims[np.arange(len(q)), t][:, None]  # (Q, 1)
+    rank = (sims > true).sum(axis=1)  # 0 = best; ties count in the query's favour
+    return {k: float((rank < k).mean()) for k in ks}
 
 
 class LitModel:

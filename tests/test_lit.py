@@ -155,3 +155,43 @@ def test_shipped_lit_emoji_heads_load_small_and_sane():
     assert model.heads.config["dim_a"] == 1280 and model.heads.config["dim_b"] == 384
     assert 1.0 < model.logit_scale <= 100.0 + 1e-3
     assert model.dim == model.heads.config["dim"]
+
+
+@pytest.mark.parametrize("loss, init_scale", [("siglip", 10.0), ("triplet", 1 / 0.07)])
+def test_other_losses_also_align(loss, init_scale):
+    a, b = _synthetic_pairs()
+    heads, history = lit.train_heads(a[:180], b[:180], dim=16, epochs=30, batch_size=60, lr=5e-3,
+                                     weight_decay=0.0, init_scale=init_scale, loss=loss, seed=0, progress=False)
+    assert history[-1] < history[0]
+    r1 = _recall_at_1(heads.transform(b[180:], "b"), heads.transform(a[180:], "a"))
+    assert r1 > 10 / 60
+    if loss == "siglip":  # the bias learns (it only exists for SigLIP)
+        assert heads.logit_bias.item() != pytest.approx(-10.0)
+    with pytest.raises(ValueError, match="loss"):
+        lit.train_heads(a, b, loss="infonce", progress=False)
+
+
+def test_retrieval_recall_known_answers():
+    corpus = np.eye(4, dtype=np.float32)
+    queries = np.array([[1, 0, 0, 0], [0.6, 0.8, 0, 0], [0, 0, 0, 1], [0, 0, 0.6, 0.8]], dtype=np.float32)
+    # queries 0, 1, 3 rank their own item first; query 2 prefers item 3 (rank 1)
+    r = lit.retrieval_recall(queries, corpus, ks=(1, 4))
+    assert r == {1: 0.75, 4: 1.0}
+    r = lit.retrieval_recall(queries, corpus, targets=np.array([0, 0, 3, 2]), ks=(1, 2))
+    assert r == {1: 0.5, 2: 1.0}
+    with pytest.raises(ValueError, match="ks"):
+        lit.retrieval_recall(queries, corpus, ks=(5,))
+    with pytest.raises(ValueError, match="targets"):
+        lit.retrieval_recall(queries[:3], corpus)
+    with pytest.raises(ValueError, match="targets"):
+        lit.retrieval_recall(queries, corpus, targets=np.array([0, 1, 2, 4]))
+    with pytest.raises(ValueError, match="same dimension"):
+        lit.retrieval_recall(queries, corpus[:, :3])
+
+
+def test_retrieval_recall_random_is_about_chance():
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=(2000, 8)).astype(np.float32)
+    c = rng.normal(size=(50, 8)).astype(np.float32)
+    r = lit.retrieval_recall(q, c, targets=rng.integers(0, 50, 2000), ks=(1, 10))
+    assert r[1] == pytest.approx(1 / 50, abs=0.015) and r[10] == pytest.approx(10 / 50, abs=0.04)
