@@ -47,13 +47,13 @@ def nb01_predict_closest(answer, similarities) -> bool:
     ranking = sorted(keys, key=lambda k: -scores[k])
     rank = ranking.index(answer) + 1
     if rank == 1:
-        return report(True, f"Your pick has the highest cosine ({scores[answer]:.2f}). The model compares "
-                            "meanings it learned from sentence pairs, not shared words.")
+        return report(True, f"Your pick has the highest cosine ({scores[answer]:.2f}). Now read the ranking of the "
+                            "other candidates too: what does the model pay attention to, and what does it ignore?")
     return report(
         False, "",
         f"your pick ranks {rank} of {len(keys)} (cosine {scores[answer]:.2f}; the best is {scores[ranking[0]]:.2f}).",
-        "sharing many words is not the same as meaning the same thing: look for the candidate that says "
-        "the same thing in other words. The numbers are in the cell above.",
+        "compare the candidates with the query: which words they share, whether the words come in the same "
+        "order, whether they mean the same. Which of these did the model react to? The numbers are in the cell above.",
     )
 
 
