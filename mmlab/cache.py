@@ -1,0 +1,158 @@
+"""An on-disk cache of embeddings: one small ``.npy`` file per (model, input) pair.
+
+Re-running a notebook re-encodes the same emoji, photos and sentences; reading ~1,900
+small vectors back takes a fraction of a second, encoding them takes tens of seconds.
+
+Layout: ``<root>/<model key>/<h[:2]>/<h>.npy`` where ``h`` is the BLAKE2b hash of the
+input's content (an image's mode, size and pixels; a text's UTF-8 bytes; a waveform's
+samples and sample rate). The model key includes every setting that changes the
+vectors (e.g. the input resolution), so two settings never share entries.
+
+- The root is ``$MMLAB_CACHE`` or ``~/.cache/mmlab``; ``MMLAB_CACHE=off`` disables it.
+- Writes go to a temporary file that is renamed into place (atomic on POSIX and
+  Windows), so a kernel killed mid-write never leaves a half-written entry.
+- An entry that cannot be read, or has the wrong shape or non-finite values, is
+  reported with a warning and treated as a miss (it is recomputed and overwritten).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["cache_dir", "enabled", "content_key", "image_key", "text_key", "audio_key",
+           "EmbeddingCache"]
+
+_OFF = {"off", "0", "false", "no", "none", ""}
+
+
+def cache_dir() -> Path | None:
+    """The cache root from ``MMLAB_CACHE`` (default ``~/.cache/mmlab``), or None when disabled."""
+    value = os.environ.get("MMLAB_CACHE")
+    if value is None:
+        return Path.home() / ".cache" / "mmlab"
+    if value.strip().lower() in _OFF:
+        return None
+    return Path(value).expanduser()
+
+
+def enabled() -> bool:
+    """Whether the embedding cache is switched on (``MMLAB_CACHE`` is not ``off``)."""
+    return cache_dir() is not None
+
+
+def content_key(*parts: bytes) -> str:
+    """A 64-hex-digit BLAKE2b digest of ``parts`` (each length-prefixed, so splits cannot collide)."""
+    h = hashlib.blake2b(digest_size=32)
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def image_key(image) -> str:
+    """Content hash of a PIL image: mode, size, palette (if any) and pixel bytes."""
+    palette = image.getpalette() if image.mode in ("P", "PA") else None
+    return content_key(b"image", image.mode.encode(), repr(image.size).encode(),
+                       bytes(palette or b""), image.tobytes())
+
+
+def text_key(text: str) -> str:
+    """Content hash of a string (its UTF-8 bytes)."""
+    return content_key(b"text", text.encode("utf-8", "surrogatepass"))
+
+
+def audio_key(waveform: np.ndarray, sample_rate: int) -> str:
+    """Content hash of a 1-D waveform: float32 samples plus the sample rate."""
+    samples = np.ascontiguousarray(waveform, dtype=np.float32)
+    return content_key(b"audio", str(int(sample_rate)).encode(), samples.tobytes())
+
+
+def _slug(model_key: str) -> str:
+    """A file-system-safe directory name for a model key (readable prefix + short hash)."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)[:60]
+    return f"{readable}-{content_key(model_key.encode())[:8]}"
+
+
+class EmbeddingCache:
+    """The vectors of one model (one ``model_key``), one ``.npy`` file per input.
+
+    Args:
+        model_key: the model name plus every setting that changes its outputs.
+        dim: the length of each stored vector (entries of another length are misses).
+        root: the cache root; ``None`` reads ``MMLAB_CACHE`` now.
+    """
+
+    def __init__(self, model_key: str, dim: int, root: Path | str | None = None):
+        self.model_key = model_key
+        self.dim = int(dim)
+        root = cache_dir() if root is None else Path(root)
+        self.directory = None if root is None else root / _slug(model_key)
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.npy"
+
+    def get_many(self, keys: list[str]) -> list[np.ndarray | None]:
+        """Look up each key; a missing or unreadable entry gives None.
+
+        Returns:
+            One (dim,) float32 array or None per key, in order.
+        """
+        if self.directory is None:
+            return [None] * len(keys)
+        return [self._read(key) for key in keys]
+
+    def _read(self, key: str) -> np.ndarray | None:
+        path = self._path(key)
+        try:
+            vec = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # truncated, corrupt or not an .npy file at all
+            warnings.warn(f"mmlab cache: unreadable entry {path} ({type(exc).__name__}: {exc}); "
+                          "recomputing it", RuntimeWarning, stacklevel=3)
+            return None
+        if vec.shape != (self.dim,) or vec.dtype != np.float32 or not np.isfinite(vec).all():
+            warnings.warn(f"mmlab cache: bad entry {path} (shape {vec.shape}, dtype {vec.dtype}, "
+                          f"expected ({self.dim},) float32, finite); recomputing it",
+                          RuntimeWarning, stacklevel=3)
+            return None
+        return vec
+
+    def put_many(self, keys: list[str], vectors: np.ndarray) -> None:
+        """Store ``vectors[i]`` under ``keys[i]``; each write is atomic.
+
+        Args:
+            keys: content keys, one per row.
+            vectors: (len(keys), dim) float32.
+        """
+        if self.directory is None:
+            return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(keys), self.dim):
+            raise ValueError(f"vectors: expected shape ({len(keys)}, {self.dim}), got {vectors.shape}")
+        for key, vec in zip(keys, vectors):
+            path = self._path(key)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # A unique temporary name in the same directory, then an atomic rename:
+                # readers see either no file or a complete one.
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}-", suffix=".tmp")
+                try:
+                    with os.fdopen(fd, "wb") as f:
+                        np.save(f, vec, allow_pickle=False)
+                    os.replace(tmp, path)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+            except OSError as exc:  # a read-only or full disk must not break encoding
+                warnings.warn(f"mmlab cache: could not write {path} ({exc}); continuing without "
+                              "caching (set MMLAB_CACHE to a writable folder, or to 'off')",
+                              RuntimeWarning, stacklevel=3)
+                self.directory = None
+                return
