@@ -222,3 +222,295 @@ def split_by_id(ids: Sequence[str], test_fraction: float = 0.25,
 
     is_test = np.array([unit(i) < test_fraction for i in ids])
     return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+
+
+# --------------------------------------------------------------------------- spoken names
+
+@dataclass(repr=False)
+class SpokenNames:
+    """Spoken emoji names (espeak-ng); every list has one entry per clip.
+
+    Attributes:
+        waveforms: 1-D float32 arrays in [-1, 1], silence trimmed, of varying length.
+        sample_rate: samples per second of every waveform (16,000).
+        voices: the espeak-ng voice of each clip ("en-us", "en-gb-f3").
+        ids: the emoji id each clip speaks (joins with ``EmojiSet.ids``).
+        names: the text that was spoken (the emoji's name).
+        groups: the emoji group ("Animals & Nature" or "Food & Drink").
+    """
+
+    waveforms: list[np.ndarray]
+    sample_rate: int
+    voices: list[str]
+    ids: list[str]
+    names: list[str]
+    groups: list[str]
+
+    def __post_init__(self):
+        n = len(self.ids)
+        for attr in ("waveforms", "voices", "names", "groups"):
+            if len(getattr(self, attr)) != n:
+                raise ValueError(f"SpokenNames.{attr}: expected {n} entries (one per id), got {len(getattr(self, attr))}")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        seconds = sum(len(w) for w in self.waveforms) / self.sample_rate
+        return (f"SpokenNames({len(self)} clips, {len(set(self.ids))} emoji, "
+                f"voices {sorted(set(self.voices))}, {seconds:.0f} s at {self.sample_rate} Hz)")
+
+    def subset(self, indices) -> SpokenNames:
+        """A new SpokenNames holding the clips at ``indices`` (int positions or a boolean mask)."""
+        idx = _check_indices(indices, len(self))
+        pick = lambda values: [values[i] for i in idx]  # noqa: E731
+        return SpokenNames([self.waveforms[i].copy() for i in idx], self.sample_rate,
+                           pick(self.voices), pick(self.ids), pick(self.names), pick(self.groups))
+
+
+def _speech_archive() -> tuple[list[dict[str, str]], np.ndarray, int]:
+    """(clip rows, all samples as one read-only float32 array, sample rate), decoded once."""
+    if "speech" not in _CACHE:
+        import soundfile as sf
+
+        rows = _read_csv(_data_file("speech.csv"))
+        audio, rate = sf.read(_data_file("speech.flac"), dtype="float32")
+        audio.setflags(write=False)
+        _CACHE["speech"] = (rows, audio, int(rate))
+    return _CACHE["speech"]
+
+
+def load_spoken_names(groups: str | Sequence[str] | None = None,
+                      voices: str | Sequence[str] | None = None) -> SpokenNames:
+    """Load the spoken names of the animal and food emoji (espeak-ng, two voices).
+
+    Args:
+        groups: keep only these groups (from ``SPOKEN_GROUPS``); ``None`` keeps both.
+        voices: keep only these voices ("en-us", "en-gb-f3"); ``None`` keeps all.
+    Returns:
+        A ``SpokenNames`` ordered emoji by emoji (as in ``load_emoji``), one clip per voice.
+    """
+    wanted_groups = _check_groups(groups, SPOKEN_GROUPS)
+    rows, audio, rate = _speech_archive()
+    all_voices = list(dict.fromkeys(r["voice"] for r in rows))
+    if voices is not None:
+        if isinstance(voices, str):
+            voices = [voices]
+        voices = check_str_list(voices, "voices")
+        unknown = [v for v in voices if v not in all_voices]
+        if unknown:
+            raise ValueError(f"voices: unknown voice(s) {unknown}; expected some of {all_voices}")
+    keep = [r for r in rows
+            if (wanted_groups is None or r["group"] in wanted_groups)
+            and (voices is None or r["voice"] in voices)]
+    waveforms = [audio[int(r["start"]):int(r["start"]) + int(r["length"])].copy() for r in keep]
+    return SpokenNames(waveforms, rate, [r["voice"] for r in keep], [r["id"] for r in keep],
+                       [r["name"] for r in keep], [r["group"] for r in keep])
+
+
+# --------------------------------------------------------------------------- photos
+
+# name -> (package, file inside it, loader function used if the file has moved). All of these
+# ship inside the scikit-image and scikit-learn wheels: no download. Reading the files with
+# PIL directly skips importing scikit-learn (seconds), and gives the "horse" silhouette
+# anti-aliased edges (skimage.data.horse() thresholds it to bool).
+_PHOTO_FILES = {
+    "chelsea": ("skimage", "data/chelsea.png", "chelsea"),
+    "coffee": ("skimage", "data/coffee.png", "coffee"),
+    "astronaut": ("skimage", "data/astronaut.png", "astronaut"),
+    "rocket": ("skimage", "data/rocket.jpg", "rocket"),
+    "camera": ("skimage", "data/camera.png", "camera"),
+    "horse": ("skimage", "data/horse.png", "horse"),
+    "coins": ("skimage", "data/coins.png", "coins"),
+    "moon": ("skimage", "data/moon.png", "moon"),
+    "motorcycle": ("skimage", "data/motorcycle_left.png", "stereo_motorcycle"),
+    "hubble_deep_field": ("skimage", "data/hubble_deep_field.jpg", "hubble_deep_field"),
+    "immunohistochemistry": ("skimage", "data/ihc.png", "immunohistochemistry"),
+    "retina": ("skimage", "data/retina.jpg", "retina"),
+    "clock": ("skimage", "data/clock_motion.png", "clock"),
+    "grass": ("skimage", "data/grass.png", "grass"),
+    "gravel": ("skimage", "data/gravel.png", "gravel"),
+    "brick": ("skimage", "data/brick.png", "brick"),
+    "china": ("sklearn", "datasets/images/china.jpg", "china.jpg"),
+    "flower": ("sklearn", "datasets/images/flower.jpg", "flower.jpg"),
+}
+
+
+def _package_dir(package: str) -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)  # locates the package without importing it
+    return Path(spec.origin).parent if spec and spec.origin else None
+
+
+def _photo_from_library(package: str, loader: str) -> np.ndarray:
+    if package == "sklearn":
+        from sklearn.datasets import load_sample_images
+
+        sample = load_sample_images()
+        return sample.images[[Path(f).name for f in sample.filenames].index(loader)]
+    import skimage.data
+
+    image = getattr(skimage.data, loader)()
+    image = image[0] if isinstance(image, tuple) else image  # stereo pair -> left
+    return image.astype(np.uint8) * 255 if image.dtype == bool else image
+
+
+def _photo_arrays() -> dict[str, np.ndarray]:
+    if "photos" not in _CACHE:
+        photos: dict[str, np.ndarray] = {}
+        for name, (package, relpath, loader) in _PHOTO_FILES.items():
+            base = _package_dir(package)
+            try:
+                if base is not None and (base / relpath).is_file():
+                    with Image.open(base / relpath) as image:
+                        arr = np.asarray(_to_rgb(image))
+                else:
+                    arr = _photo_from_library(package, loader)
+                    arr = np.stack([arr] * 3, axis=-1) if arr.ndim == 2 else arr[..., :3]
+            except Exception as exc:  # a future release that moves a file online
+                warnings.warn(f"sample_photos: {name!r} is not available offline ({exc}); left out",
+                              stacklevel=3)
+                continue
+            arr.setflags(write=False)
+            photos[name] = arr
+        _CACHE["photos"] = photos
+    return _CACHE["photos"]
+
+
+def sample_photos() -> dict[str, Image.Image]:
+    """The natural photos that ship inside scikit-image and scikit-learn, as RGB images.
+
+    Returns:
+        name -> PIL RGB image: "chelsea" (a tabby cat), "coffee", "astronaut", "rocket",
+        "camera" (a cameraman, greyscale), "horse" (a silhouette), "coins", "moon",
+        "motorcycle", "hubble_deep_field", "immunohistochemistry", "retina", "clock",
+        "grass", "gravel", "brick" (skimage.data) and "china", "flower" (scikit-learn).
+    """
+    return {name: Image.fromarray(np.array(arr)) for name, arr in _photo_arrays().items()}
+
+
+# --------------------------------------------------------------------------- your own folder
+
+IMAGE_EXTENSIONS = frozenset({
+    ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".ico",
+})
+
+
+@dataclass(repr=False)
+class ImageFolder:
+    """Images read from a folder, and the files that were skipped.
+
+    Attributes:
+        images: PIL RGB images (transparent areas composited on white).
+        paths: the file each image came from, aligned with ``images``.
+        skipped: (path, reason) for each file that could not be used.
+    """
+
+    images: list[Image.Image]
+    paths: list[Path]
+    skipped: list[tuple[Path, str]]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        return f"ImageFolder({len(self)} images, {len(self.skipped)} skipped)"
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL mode -> RGB; transparency becomes white, 16-bit and float are rescaled."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(image, dtype=np.float64)
+        top = arr.max()
+        arr = arr / top * 255 if top > 0 else arr
+        image = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        white.alpha_composite(rgba)
+        return white.convert("RGB")
+    return image.convert("RGB")
+
+
+def _read_image(path: Path, max_pixels: int, max_side: int | None) -> tuple[Image.Image | None, str | None]:
+    """(image, None) or (None, why it was skipped). Never raises for a bad file."""
+    from PIL import ImageOps, UnidentifiedImageError
+
+    if path.stat().st_size == 0:
+        return None, "empty file"
+    try:
+        with warnings.catch_warnings():
+            # our own max_pixels check below decides; PIL's warning would only duplicate it
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size  # from the header: nothing decoded yet
+                if width * height > max_pixels:
+                    return None, (f"too large: {width} x {height} = {width * height:,} pixels "
+                                  f"> max_pixels={max_pixels:,} (possible decompression bomb)")
+                if max_side is not None:
+                    image.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced scale
+                image.load()
+                image = ImageOps.exif_transpose(image)  # phone photos: honour the rotation tag
+                if max_side is not None and max(image.size) > max_side:
+                    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                return _to_rgb(image), None
+    except Image.DecompressionBombError as exc:
+        return None, f"too large: {exc}"
+    except UnidentifiedImageError:
+        return None, "not an image (PIL cannot identify the format)"
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # what PIL raises on broken data
+        return None, f"corrupt or truncated ({type(exc).__name__}: {exc})"
+
+
+def load_image_folder(path: str | os.PathLike, recursive: bool = True, max_pixels: int = 64_000_000,
+                      max_side: int | None = 1024) -> ImageFolder:
+    """Load every image in a folder as RGB, skipping (with one warning each) files that fail.
+
+    Empty, non-image, corrupt, truncated and oversized files are skipped, never fatal:
+    the size is read from the file header and checked against ``max_pixels`` before any
+    pixel is decoded, so a decompression bomb costs nothing. Hidden files and folders
+    (names starting with ".") are ignored silently.
+
+    Args:
+        path: the folder.
+        recursive: also read sub-folders.
+        max_pixels: skip images with more pixels than this (width x height).
+        max_side: shrink larger images so their longer side is at most this many pixels
+            (saves memory; encoders resize to ~224 px anyway); ``None`` keeps full size.
+    Returns:
+        An ``ImageFolder`` with ``images``, ``paths`` (sorted by path) and ``skipped``.
+    """
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a folder path (str or pathlib.Path), got {describe(path)}")
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(f"path: the folder {str(folder)!r} does not exist")
+    if not folder.is_dir():
+        raise NotADirectoryError(
+            f"path: {str(folder)!r} is a file, not a folder; pass the folder that holds it "
+            f"(or open a single image with PIL.Image.open)")
+    if not isinstance(recursive, bool):
+        raise TypeError(f"recursive: expected True or False, got {describe(recursive)}")
+    max_pixels = check_int(max_pixels, "max_pixels", low=1)
+    if max_side is not None:
+        max_side = check_int(max_side, "max_side", low=1)
+
+    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    files = sorted(p for p in pattern
+                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    images, paths, skipped = [], [], []
+    for file in files:
+        image, reason = _read_image(file, max_pixels, max_side)
+        if image is None:
+            skipped.append((file, reason))
+            warnings.warn(f"load_image_folder: skipped {file}: {reason}", stacklevel=2)
+        else:
+            images.append(image)
+            paths.append(file)
+    if not images:
+        warnings.warn(f"load_image_folder: no readable images in {folder} "
+                      f"({len(files)} files, {len(skipped)} skipped)", stacklevel=2)
+    return ImageFolder(images, paths, skipped)
