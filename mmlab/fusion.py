@@ -181,6 +181,31 @@ def concat_embeddings(features_by_modality, weights=None, *, normalize: bool = T
 
 # ---------------------------------------------------------------------- base class
 
+class _one_thread:
+    """Run torch and the BLAS under numpy/scikit-learn on one thread inside the block.
+
+    These matrices are so small that synchronising threads costs more than it saves:
+    10-50x slower on a busy 2-core machine (measured), never faster on an idle one.
+    """
+
+    def __enter__(self):
+        import sys
+
+        from threadpoolctl import threadpool_limits
+
+        self._torch = sys.modules.get("torch")  # never import torch just for this
+        if self._torch is not None:
+            self._before = self._torch.get_num_threads()
+            self._torch.set_num_threads(1)
+        self._limits = threadpool_limits(1)
+        return self
+
+    def __exit__(self, *exc):
+        self._limits.unregister()
+        if self._torch is not None:
+            self._torch.set_num_threads(self._before)
+
+
 class _Fusion:
     """Shared validation and predict/score for the three strategies."""
 
@@ -260,16 +285,19 @@ class _Fusion:
         return {}
 
 
-def _logistic(C: float, max_iter: int):
+def _fit_logistic(x: np.ndarray, y: np.ndarray, C: float, max_iter: int):
+    """A multinomial logistic regression on (N, D) features, fitted on one thread."""
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=C, max_iter=max_iter)
+    with _one_thread():
+        return LogisticRegression(C=C, max_iter=max_iter).fit(x.astype(np.float64), y)
 
 
 def _proba_in_classes(clf, x: np.ndarray, n_classes: int) -> np.ndarray:
     """``clf.predict_proba`` placed into the columns of all classes (clf may know fewer)."""
     out = np.zeros((len(x), n_classes), dtype=np.float64)
-    out[:, clf.classes_] = clf.predict_proba(x)
+    with _one_thread():
+        out[:, clf.classes_] = clf.predict_proba(x.astype(np.float64))
     return out / out.sum(axis=1, keepdims=True)  # float32 inputs give float32-accurate sums
 
 
@@ -336,7 +364,7 @@ class EarlyFusion(_Fusion):
         self.weights_ = _check_weights(self.weights, list(arrays))
         self.fill_: dict[str, np.ndarray] = {}
         X = self._design(arrays, masks, fitting=True)  # (N, sum D_m)
-        self.clf_ = _logistic(self.C, self.max_iter).fit(X, y_idx)
+        self.clf_ = _fit_logistic(X, y_idx, self.C, self.max_iter)
         self.classes_ = classes
         self.modalities_ = tuple(arrays)
         self.dims_ = {m: x.shape[1] for m, x in arrays.items()}
@@ -395,7 +423,7 @@ class LateFusion(_Fusion):
                 f"a classifier for it cannot be trained"
             )
         x = _normalise_present(x, mask, f"features_by_modality[{m!r}]")[mask]
-        return _logistic(self.C, self.max_iter).fit(x, y_idx[mask])
+        return _fit_logistic(x, y_idx[mask], self.C, self.max_iter)
 
     @staticmethod
     def _combine(probas: np.ndarray, masks: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -497,22 +525,6 @@ class LateFusion(_Fusion):
 
 
 # --------------------------------------------------------------- intermediate fusion
-
-class _one_thread:
-    """Run torch on one thread inside the block: these matrices are so small that
-    synchronising threads costs more than it saves (10-50x slower on a busy 2-core machine)."""
-
-    def __enter__(self):
-        import torch
-
-        self._before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        import torch
-
-        torch.set_num_threads(self._before)
-
 
 def _build_net(dims: list[int], hidden: int, n_classes: int, combine: str, dropout: float):
     """Per-modality encoders (Linear+ReLU), a fusion step, and a linear head."""
