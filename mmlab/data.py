@@ -172,13 +172,12 @@ def load_emoji(groups: str | Sequence[str] | None = None, size: int | None = Non
         size = check_int(size, "size", low=8, high=512)
     rows, tiles = _emoji_archive()
     keep = [i for i, r in enumerate(rows) if wanted is None or r["group"] in wanted]
+    side = tiles.shape[1]
     images = []
     for i in keep:
-        image = Image.fromarray(tiles[i])  # a fresh image over the read-only tile: copy on write
-        if size is not None and size != image.size[0]:
+        image = Image.frombytes("RGB", (side, side), tiles[i].tobytes())  # a fresh copy
+        if size is not None and size != side:
             image = image.resize((size, size), Image.Resampling.LANCZOS)
-        else:
-            image = image.copy()
         images.append(image)
     return EmojiSet(
         ids=[rows[i]["id"] for i in keep],
