@@ -25,9 +25,17 @@ from PIL import Image
 from ._validate import check_float, check_int, check_str_list, describe
 
 __all__ = [
-    "EMOJI_GROUPS", "SPOKEN_GROUPS", "EmojiSet", "SpokenNames", "ImageFolder",
-    "load_emoji", "load_spoken_names", "split_by_id", "sample_photos", "load_image_folder",
+    "EMOJI_GROUPS",
+    "SPOKEN_GROUPS",
+    "EmojiSet",
+    "ImageFolder",
+    "SpokenNames",
     "data_dir",
+    "load_emoji",
+    "load_image_folder",
+    "load_spoken_names",
+    "sample_photos",
+    "split_by_id",
 ]
 
 #: The nine emoji groups of Unicode's emoji-test.txt, in its order ("Component" is left out).
@@ -114,11 +122,13 @@ class EmojiSet:
         return f"EmojiSet({len(self)} emoji, {len(set(self.groups))} groups{size})"
 
     def subset(self, indices) -> EmojiSet:
-        """A new EmojiSet holding the emoji at ``indices`` (int positions or a boolean mask)."""
+        """A new EmojiSet holding the emoji at ``indices`` (int positions or a boolean mask).
+
+        The lists are new; the PIL images are shared (PIL operations return new images).
+        """
         idx = _check_indices(indices, len(self))
-        pick = lambda values: [values[i] for i in idx]  # noqa: E731
-        return EmojiSet(pick(self.ids), pick(self.chars), pick(self.names), pick(self.groups),
-                        pick(self.subgroups), pick(self.images))
+        return EmojiSet(*([values[i] for i in idx] for values in (
+            self.ids, self.chars, self.names, self.groups, self.subgroups, self.images)))
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -260,11 +270,15 @@ class SpokenNames:
                 f"voices {sorted(set(self.voices))}, {seconds:.0f} s at {self.sample_rate} Hz)")
 
     def subset(self, indices) -> SpokenNames:
-        """A new SpokenNames holding the clips at ``indices`` (int positions or a boolean mask)."""
+        """A new SpokenNames holding the clips at ``indices`` (int positions or a boolean mask).
+
+        The waveforms are copied, so in-place numpy edits do not reach the original.
+        """
         idx = _check_indices(indices, len(self))
-        pick = lambda values: [values[i] for i in idx]  # noqa: E731
+        voices, ids, names, groups = ([values[i] for i in idx] for values in (
+            self.voices, self.ids, self.names, self.groups))
         return SpokenNames([self.waveforms[i].copy() for i in idx], self.sample_rate,
-                           pick(self.voices), pick(self.ids), pick(self.names), pick(self.groups))
+                           voices, ids, names, groups)
 
 
 def _speech_archive() -> tuple[list[dict[str, str]], np.ndarray, int]:
@@ -367,7 +381,7 @@ def _photo_arrays() -> dict[str, np.ndarray]:
                 else:
                     arr = _photo_from_library(package, loader)
                     arr = np.stack([arr] * 3, axis=-1) if arr.ndim == 2 else arr[..., :3]
-            except Exception as exc:  # a future release that moves a file online
+            except Exception as exc:  # noqa: BLE001 -- a future release may move a file online
                 warnings.warn(f"sample_photos: {name!r} is not available offline ({exc}); left out",
                               stacklevel=3)
                 continue
@@ -390,11 +404,6 @@ def sample_photos() -> dict[str, Image.Image]:
 
 
 # --------------------------------------------------------------------------- your own folder
-
-IMAGE_EXTENSIONS = frozenset({
-    ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".ico",
-})
-
 
 @dataclass(repr=False)
 class ImageFolder:

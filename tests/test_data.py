@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-import mmlab as mm
 from mmlab import data
 
 DATA = Path(__file__).resolve().parent.parent / "data"
