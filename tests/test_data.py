@@ -295,6 +295,13 @@ def messy_folder(tmp_path):
     (tmp_path / "j_bomb.png").write_bytes(png_with_header_size(100_000, 100_000))
     (tmp_path / "k_big.png").write_bytes(png_with_header_size(10_000, 10_000))
     (tmp_path / ".DS_Store").write_bytes(b"\x00\x01junk")
+    ramp = (np.arange(30 * 40).reshape(30, 40) * 50).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "l_deep.png")  # 16-bit greyscale
+    rotated = Image.new("RGB", (40, 20), "blue")
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # "rotate 90 degrees", as a phone writes it
+    rotated.save(tmp_path / "m_rotated.jpg", exif=exif)
+    Image.new("P", (10, 10), 0).save(tmp_path / "n_palette.gif", transparency=0)
     return tmp_path
 
 
@@ -303,11 +310,17 @@ def test_load_image_folder_skips_each_broken_file_with_one_warning(messy_folder)
         warnings.simplefilter("always")
         folder = data.load_image_folder(messy_folder)
     names = [p.name for p in folder.paths]
-    assert names == ["a_good.png", "c_transparent.png", "d_wide.png", "b_good.jpg"]  # sorted by path
+    assert names == ["a_good.png", "c_transparent.png", "d_wide.png", "l_deep.png", "m_rotated.jpg",
+                     "n_palette.gif", "b_good.jpg"]  # sorted by path
     assert all(im.mode == "RGB" for im in folder.images)
-    assert folder.images[0].size == (64, 64)
-    assert folder.images[1].getpixel((5, 5)) == (255, 255, 255)  # transparent -> white
-    assert folder.images[2].size == (1024, 341)  # max_side shrinks, keeping the aspect ratio
+    image = dict(zip(names, folder.images))
+    assert image["a_good.png"].size == (64, 64)
+    assert image["c_transparent.png"].getpixel((5, 5)) == (255, 255, 255)  # transparent -> white
+    assert image["n_palette.gif"].getpixel((5, 5)) == (255, 255, 255)
+    assert image["d_wide.png"].size == (1024, 341)  # max_side shrinks, keeping the aspect ratio
+    deep = np.asarray(image["l_deep.png"])[..., 0]
+    assert deep.max() == 255 and deep[0, 0] == 0  # 16-bit rescaled, not clipped to white
+    assert image["m_rotated.jpg"].size == (20, 40)  # EXIF orientation applied
     reasons = {p.name: r for p, r in folder.skipped}
     assert set(reasons) == {"e_random.jpg", "f_corrupt.png", "g_truncated.png", "h_empty.png",
                             "i_notes.txt", "j_bomb.png", "k_big.png"}
@@ -324,7 +337,7 @@ def test_load_image_folder_skips_each_broken_file_with_one_warning(messy_folder)
     for path, _ in folder.skipped:
         assert sum(str(path) in m for m in messages) == 1
     assert all(w.category is UserWarning for w in caught)
-    assert repr(folder) == "ImageFolder(4 images, 7 skipped)"
+    assert repr(folder) == "ImageFolder(7 images, 7 skipped)"
 
 
 def test_load_image_folder_options(messy_folder):
@@ -332,7 +345,7 @@ def test_load_image_folder_options(messy_folder):
         warnings.simplefilter("ignore")
         flat = data.load_image_folder(str(messy_folder), recursive=False, max_pixels=5_000, max_side=None)
     assert "b_good.jpg" not in [p.name for p in flat.paths]
-    assert [p.name for p in flat.paths] == ["a_good.png", "c_transparent.png"]
+    assert [p.name for p in flat.paths] == ["a_good.png", "c_transparent.png", "l_deep.png", "m_rotated.jpg", "n_palette.gif"]
     assert any(p.name == "d_wide.png" and r.startswith("too large: 3000 x 1000") for p, r in flat.skipped)
 
 
