@@ -221,14 +221,64 @@ def test_linear_probe_learns_separable_classes():
 # --------------------------------------------------------------------------- real offline model
 
 
-@pytest.mark.slow
-def test_conse_says_cat_for_chelsea():
+def _chelsea():
     from skimage import data as skdata
 
-    pytest.importorskip("mmlab.models")  # TEMP until the models module lands
+    return Image.fromarray(skdata.chelsea()).convert("RGB")
+
+
+@pytest.mark.slow
+def test_conse_says_cat_for_chelsea():
     model = mm.models.load("conse")
-    chelsea = Image.fromarray(skdata.chelsea()).convert("RGB")
+    chelsea = _chelsea()
     p = zs.classify(model, [chelsea], ["cat", "dog"], ["a photo of a {}."])
     assert p.shape == (1, 2)
     np.testing.assert_allclose(p.sum(), 1.0, atol=1e-5)
     assert p[0, 0] > p[0, 1]
+
+
+# --------------------------------------------------------------------------- open_clip's real model code
+
+
+@pytest.fixture(scope="module")
+def random_clip():
+    """open_clip's ViT-B-32 with random weights, wrapped like real CLIP is (the weights need a download)."""
+    import open_clip
+    import torch
+
+    torch.manual_seed(0)
+    model, _, preprocess = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None)
+    tokenizer = open_clip.get_tokenizer("ViT-B-32")
+    return mm.models.CLIPEncoder(model, preprocess, tokenizer, name="clip-random-weights")
+
+
+@pytest.mark.slow
+def test_build_classifier_matches_open_clip(random_clip):
+    from open_clip import build_zero_shot_classifier
+
+    templates = zs.get_templates("simple-imagenet")[:3]
+    ours = zs.build_classifier(random_clip, CLASSES, templates)  # (C, D)
+    theirs = build_zero_shot_classifier(random_clip.model, random_clip.tokenizer, CLASSES, templates,
+                                        num_classes_per_batch=None)  # (D, C)
+    assert ours.shape == (3, random_clip.dim)
+    np.testing.assert_allclose(ours, theirs.T.numpy(), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_classify_with_open_clip_code_path(random_clip):
+    """The notebook's "under the hood" cell: raw open_clip calls equal mm.zeroshot.classify."""
+    import torch
+
+    images = [_chelsea(), _image("car")]
+    p = zs.classify(random_clip, images, CLASSES, ["a photo of a {}."])
+    assert p.shape == (2, 3) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    m = random_clip.model
+    with torch.no_grad():
+        img = m.encode_image(torch.stack([random_clip.preprocess(im) for im in images]))
+        txt = m.encode_text(random_clip.tokenizer([f"a photo of a {c}." for c in CLASSES]))
+        img = img / img.norm(dim=-1, keepdim=True)
+        txt = txt / txt.norm(dim=-1, keepdim=True)
+        raw = (m.logit_scale.exp() * img @ txt.T).softmax(dim=-1)
+    np.testing.assert_allclose(p, raw.numpy(), atol=1e-4)
+    assert random_clip.logit_scale == pytest.approx(1 / 0.07, rel=1e-4)  # open_clip's initial value
