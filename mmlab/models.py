@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -35,7 +36,8 @@ from ._validate import as_array, check_int, check_str_list, describe
 __all__ = [
     "Encoder", "MiniLMEncoder", "EffNetLite0Encoder", "MFCCEncoder", "ConSEEncoder",
     "CLIPEncoder", "MODEL_NAMES", "DEFAULT_CLIP", "load", "load_clip", "fetch",
-    "clip_weights_path",
+    "clip_weights_path", "imagenet_class_names", "check_images", "check_audio", "to_rgb",
+    "save_conse_label_embeddings",
 ]
 
 #: The names ``load`` understands ("clip:ARCH/TAG" picks any open_clip model).
@@ -499,9 +501,8 @@ class ConSEEncoder(Encoder):
         self.logit_scale = float(CONSE_LOGIT_SCALE if logit_scale is None else logit_scale)
         self.name = name
         self.class_names = effnet.class_names
-        # (1000, 384): one MiniLM vector per ImageNet class (cached on disk after the first run).
-        self.label_embeddings = minilm.encode_text([self.prompt.format(c) for c in self.class_names],
-                                                   batch_size=128, progress=True)
+        # (1000, 384): one MiniLM vector per ImageNet class.
+        self.label_embeddings = _label_embeddings(minilm, self.prompt, self.class_names)
 
     def encode_text(self, texts: list[str], batch_size: int | None = None, progress: bool = True) -> np.ndarray:
         """Strings -> (N, 384) float32, L2-normalised (MiniLM)."""
@@ -525,10 +526,54 @@ class ConSEEncoder(Encoder):
         return _l2(mixed)
 
 
-# Chosen by measurement (see the module notes at the bottom of this file).
+#: MiniLM embeddings of the 1000 prompted ImageNet class names, shipped so that a cold start
+#: does not spend ~10-20 s of a 2-core CPU on them. Rebuild with ``save_conse_label_embeddings()``.
+CONSE_LABELS_ASSET = Path(__file__).resolve().parent / "assets" / "conse_labels_minilm.npz"
+
+
+def _labels_digest(texts: list[str]) -> str:
+    return _cache.content_key(*(t.encode("utf-8") for t in texts))
+
+
+def _label_embeddings(minilm: MiniLMEncoder, prompt: str, class_names: list[str]) -> np.ndarray:
+    """(C, 384) MiniLM embeddings of the prompted class names: from the shipped file when it
+    was made from exactly these texts, otherwise computed (and disk-cached)."""
+    texts = [prompt.format(c) for c in class_names]
+    if CONSE_LABELS_ASSET.exists():
+        with np.load(CONSE_LABELS_ASSET, allow_pickle=False) as data:
+            if str(data["digest"]) == _labels_digest(texts) and data["embeddings"].shape == (len(texts), minilm.dim):
+                return data["embeddings"].astype(np.float32)
+    return minilm.encode_text(texts, batch_size=128, progress=True)
+
+
+def save_conse_label_embeddings(path: str | os.PathLike | None = None) -> Path:
+    """Compute and save the MiniLM embeddings of ConSE's default class-name prompts (maintainers)."""
+    texts = [CONSE_PROMPT.format(c) for c in imagenet_class_names()]
+    emb = load("minilm").encode_text(texts, batch_size=128, progress=True)  # (1000, 384)
+    path = CONSE_LABELS_ASSET if path is None else Path(path)
+    np.savez(path, embeddings=emb.astype(np.float32), digest=np.array(_labels_digest(texts)),
+             prompt=np.array(CONSE_PROMPT))
+    return path
+
+
+# ConSE settings, chosen by measuring (2026-11, this machine) on the 1,870 emoji and the 18
+# sample photos of mm.data; prompt x T grid, numbers as
+# (emoji 9-group zero-shot accuracy | emoji name->image R@10 over 1,870 | 8 photo captions -> photo):
+#   "{}"              T=3 .232|.071|.62  T=5 .235|.073|.88  T=10 .237|.072|.75  T=20 .237|.071|.75
+#   "a photo of a {}" T=3 .243|.078|.75  T=5 .242|.077|.75  T=10 .240|.078|.75  T=20 .238|.078|.75
+#   "a {}"            T=3 .245|.073|.88  T=5 .244|.075|.88  T=10 .242|.078|.88  T=20 .240|.079|.75
+#   WordNet lemmas    T=3 .241|.075|.75  T=5 .247|.072|.75  T=10 .246|.075|.75  T=20 .244|.075|.75
+#   (T=1 is worse on groups, .20-.23, and T=1000 on every column.) Chance on groups is .11.
+# "a {}" with T=10 is at or within .005 of the best in every column.
+# logit_scale: ConSE cosines are compressed (emoji: true group .26 vs mean .22), so CLIP's ~100
+# would make softmax outputs absurdly confident. Mean NLL by scale (lower is better):
+#   scale            5     10    15    20    30    50
+#   emoji groups   2.12  2.30  2.68  3.19  4.41  7.09   (uniform 2.20)
+#   photo captions 2.33  2.07  2.05  2.16  2.54  3.55   (uniform 2.89; 12 captions, 18 photos)
+# 10 is near-best on the photos (the CLIP-style demos) and about uniform on the hard emoji groups.
 CONSE_TOP_T = 10
-CONSE_PROMPT = "{}"
-CONSE_LOGIT_SCALE = 20.0
+CONSE_PROMPT = "a {}"
+CONSE_LOGIT_SCALE = 10.0
 
 
 # --------------------------------------------------------------------------- clip
@@ -588,8 +633,14 @@ def _parse_clip(name: str) -> tuple[str, str]:
     return arch, tag
 
 
-def clip_weights_path(arch: str = DEFAULT_CLIP[0], pretrained: str = DEFAULT_CLIP[1]) -> str | None:
-    """The local file of open_clip weights if already downloaded, else None. Never uses the network."""
+def clip_weights_path(arch: str = DEFAULT_CLIP[0], pretrained: str = DEFAULT_CLIP[1],
+                      cache_dir: str | os.PathLike | None = None) -> str | None:
+    """The local file of open_clip weights if already downloaded, else None. Never uses the network.
+
+    Args:
+        arch, pretrained: the open_clip architecture and pretrained tag.
+        cache_dir: the Hugging Face hub cache to look in (default: the normal one).
+    """
     import open_clip
 
     cfg = open_clip.get_pretrained_cfg(arch, pretrained)
@@ -607,7 +658,7 @@ def clip_weights_path(arch: str = DEFAULT_CLIP[0], pretrained: str = DEFAULT_CLI
         if filename.endswith((".bin", ".pth")):
             names.insert(0, filename[:-4] + ".safetensors")
         for fname in names:
-            found = try_to_load_from_cache(repo, fname)
+            found = try_to_load_from_cache(repo, fname, cache_dir=cache_dir)
             if isinstance(found, str) and os.path.exists(found):
                 return found
     url = cfg.get("url", "")
