@@ -429,9 +429,9 @@ class LateFusion(_Fusion):
     def _combine(probas: np.ndarray, masks: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Weighted mean over the present modalities: probas (M, N, C), masks (M, N), weights (M,)."""
         w = weights[:, None] * masks  # (M, N), zero where absent
-        total = w.sum(axis=0)  # (N,)
-        total = np.where(total > 0, total, 1.0)
-        fused = np.einsum("mn,mnc->nc", w, probas) / total[:, None]  # (N, C)
+        # rows whose present modalities all weigh 0 fall back to their plain mean
+        w = np.where(w.sum(axis=0) > 0, w, masks)
+        fused = np.einsum("mn,mnc->nc", w, probas) / w.sum(axis=0)[:, None]  # (N, C)
         return fused / fused.sum(axis=1, keepdims=True)
 
     def _probas(self, clfs, arrays, masks, n_classes) -> tuple[np.ndarray, np.ndarray]:

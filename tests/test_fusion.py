@@ -183,6 +183,15 @@ def test_late_fusion_averages_over_the_modalities_present(fitted, data):
     assert np.isnan(model.predict_proba_by_modality(te, present=present)["noise"][1]).all()
 
 
+def test_late_fusion_falls_back_to_the_mean_when_present_modalities_weigh_zero(data):
+    tr, ytr, te, _ = data
+    model = LateFusion("weighted").fit(tr, ytr)
+    model.weights_ = {"good": 1.0, "noise": 0.0}
+    per = model.predict_proba_by_modality(te)
+    np.testing.assert_allclose(model.predict_proba({"noise": te["noise"]}), per["noise"], atol=1e-9)
+    np.testing.assert_allclose(model.predict_proba(te), per["good"], atol=1e-9)
+
+
 def test_early_fusion_names_the_missing_modality_unless_told_how_to_fill(fitted, data):
     tr, ytr, te, _ = data
     with pytest.raises(ValueError, match="needs modality 'noise'.*60 of 60 rows"):
