@@ -111,7 +111,7 @@ class EmbeddingCache:
         path = self._path(key)
         try:
             vec = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # a miss (the write reports a bad folder)
             return None
         except Exception as exc:  # truncated, corrupt or not an .npy file at all
             warnings.warn(f"mmlab cache: unreadable entry {path} ({type(exc).__name__}: {exc}); "
