@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._feedback import EMPTY_MESSAGE, as_numpy, call_learner, is_empty, report, shape_problem  # noqa: F401
+from ._feedback import (
+    EMPTY_MESSAGE,
+    as_numpy,
+    call_learner,
+    is_empty,
+    report,
+    shape_problem,
+)
 
 __all__: list[str] = [
     "nb02_concat_dot",
@@ -91,8 +98,8 @@ def nb02_late_mean(fn) -> bool:
     probas = {m: rng.dirichlet(np.ones(c), size=n) for m in ("image", "text", "audio")}
     present = {"image": np.array([1, 1, 0, 1, 0, 1], bool), "text": np.array([1, 0, 1, 1, 0, 1], bool),
                "audio": np.array([0, 1, 1, 1, 1, 0], bool)}
-    for m in probas:
-        probas[m][~present[m]] = np.nan  # an absent modality has nothing to classify
+    for m, p in probas.items():
+        p[~present[m]] = np.nan  # an absent modality has nothing to classify
     out, problem = call_learner(fn, {m: p.copy() for m, p in probas.items()},
                                 {m: k.copy() for m, k in present.items()})
     if problem:

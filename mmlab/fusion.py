@@ -41,10 +41,10 @@ import numpy as np
 from ._validate import as_array, check_choice, check_float, check_int, describe
 
 __all__ = [
-    "concat_embeddings",
     "EarlyFusion",
-    "LateFusion",
     "IntermediateFusion",
+    "LateFusion",
+    "concat_embeddings",
     "evaluate",
 ]
 
@@ -348,7 +348,7 @@ class EarlyFusion(_Fusion):
             blocks.append(block)
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
-    def fit(self, features_by_modality, y, present=None) -> "EarlyFusion":
+    def fit(self, features_by_modality, y, present=None) -> EarlyFusion:
         """Fit the classifier on the fused features.
 
         Args:
@@ -456,7 +456,7 @@ class LateFusion(_Fusion):
         seed = mmlab.SEED if self.seed is None else self.seed
         n = len(y_idx)
         order = np.random.default_rng(seed).permutation(n)
-        n_val = max(1, int(round(self.val_fraction * n)))
+        n_val = max(1, round(self.val_fraction * n))
         val, tr = order[:n_val], order[n_val:]
         clfs = {m: self._fit_one(m, arrays[m][tr], masks[m][tr], y_idx[tr]) for m in arrays}
         probas, pmask = self._probas(clfs, {m: a[val] for m, a in arrays.items()},
@@ -471,7 +471,7 @@ class LateFusion(_Fusion):
                          options={"xatol": 1e-3, "fatol": 1e-5, "maxiter": 400}).x
         return softmax(theta)
 
-    def fit(self, features_by_modality, y, present=None) -> "LateFusion":
+    def fit(self, features_by_modality, y, present=None) -> LateFusion:
         """Fit one classifier per modality (on the rows where it is present) and the weights.
 
         Args:
@@ -607,7 +607,7 @@ class IntermediateFusion(_Fusion):
         mask = torch.from_numpy(np.stack([masks[m] for m in arrays], axis=1))  # (N, M) bool
         return xs, mask
 
-    def fit(self, features_by_modality, y, present=None) -> "IntermediateFusion":
+    def fit(self, features_by_modality, y, present=None) -> IntermediateFusion:
         """Train the encoders, the fusion step and the head jointly.
 
         Args:
@@ -621,6 +621,7 @@ class IntermediateFusion(_Fusion):
         import torch.nn.functional as F
 
         import mmlab
+
         from .train import fit as train_fit
 
         start = time.perf_counter()

@@ -109,7 +109,7 @@ def _divide_by_all(probas, present):
     (lambda p, k: np.mean(np.stack(list(p.values())), axis=0), "NaN"),
     (_divide_by_all, "number present in that row"),
     (lambda p, k: np.nanmean(np.stack(list(p.values())), axis=1), "expected shape (6, 3)"),
-    (lambda p, k: np.nan_to_num(list(p.values())[0]) + 0.0, "sum to 1"),
+    (lambda p, k: np.nan_to_num(next(iter(p.values()))) + 0.0, "sum to 1"),
 ])
 def test_late_mean_typical_mistakes_get_specific_hints(capsys, fn, needle):
     assert checks.nb02_late_mean(fn) is False

@@ -3,7 +3,13 @@ import numpy as np
 import pytest
 
 from mmlab import fusion
-from mmlab.fusion import EarlyFusion, IntermediateFusion, LateFusion, concat_embeddings, evaluate
+from mmlab.fusion import (
+    EarlyFusion,
+    IntermediateFusion,
+    LateFusion,
+    concat_embeddings,
+    evaluate,
+)
 
 N_CLASSES = 4
 
@@ -298,7 +304,7 @@ def test_fit_rejects_bad_labels(data, name):
 
 
 def test_present_masks_are_validated(data):
-    tr, ytr, te, _ = data
+    tr, ytr, _, _ = data
     model = LateFusion()
     with pytest.raises(ValueError, match="modality 'audio', which is not in features_by_modality"):
         model.fit(tr, ytr, present={"audio": np.ones(180, dtype=bool)})
