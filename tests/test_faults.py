@@ -5,6 +5,10 @@ process in the middle of writing) and checks that mmlab fails fast with instruct
 recovers on its own.
 
 Covered elsewhere, not repeated here:
+- ``fetch`` / ``load("clip")`` / ``load_clip()`` offline, the one quick hub attempt, the
+  MMLAB_JOINT_MODEL switch, unknown names: ``tests/test_models.py``;
+- truncated, empty, garbage, NaN or wrong-length cache entries, an interrupted write (simulated
+  in-process), an unwritable cache folder: ``tests/test_cache.py``;
 - a Milvus Lite database opened by a second process gives a clear error naming the fix:
   ``tests/test_search.py::test_store_refuses_a_file_open_in_another_process``;
 - every committed row survives a clean close and is seen by a fresh process:
@@ -52,22 +56,6 @@ def no_network(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
-def test_fetch_offline_fails_at_once_with_instructions(no_network, capsys):
-    code = models.fetch(["clip"])
-    err = capsys.readouterr().err
-    assert code != 0
-    assert "clip:ViT-B-32/laion2b_s34b_b79k" in err and "HF_HUB_OFFLINE=1" in err
-    assert "machine with" in err and "internet" in err  # says what to do, not just that it failed
-
-
-def test_fetch_reports_an_unknown_name_and_carries_on(no_network, capsys):
-    code = models.fetch(["bert", "minilm"])
-    out = capsys.readouterr()
-    assert code == 2
-    assert "unknown model 'bert'" in out.err
-    assert "minilm: nothing to download" in out.out  # the valid name after the bad one is still handled
-
-
 def test_fetch_with_an_unreachable_hub_fails_with_instructions(monkeypatch, capsys):
     # Not offline by flag, but the "hub" refuses connections: one quick attempt, then a message.
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -89,27 +77,6 @@ def test_fetch_of_an_unknown_clip_tag_lists_the_known_ones(no_network, capsys):
     assert models.fetch(["clip:ViT-B-32/no-such-tag"]) == 2
     err = capsys.readouterr().err
     assert "no-such-tag" in err and "laion2b_s34b_b79k" in err
-
-
-def test_loading_clip_offline_says_how_to_get_it(no_network, monkeypatch):
-    with pytest.raises(RuntimeError, match=r"not in the local cache and HF_HUB_OFFLINE=1; run `python -m mmlab fetch"
-                                           r" clip`.*mm\.models\.load\('conse'\)"):
-        models.load("clip")
-    monkeypatch.setenv("MMLAB_JOINT_MODEL", "clip")
-    with pytest.raises(RuntimeError, match=r"MMLAB_JOINT_MODEL=clip but the CLIP weights .* `python -m mmlab fetch clip`"):
-        models.load_clip()
-    monkeypatch.setenv("MMLAB_JOINT_MODEL", "sometimes")
-    with pytest.raises(ValueError, match=r"MMLAB_JOINT_MODEL: expected 'clip', 'conse' or unset"):
-        models.load_clip()
-
-
-@pytest.mark.slow
-def test_load_clip_offline_falls_back_to_conse_and_says_why(no_network, monkeypatch, capsys):
-    monkeypatch.delenv("MMLAB_JOINT_MODEL", raising=False)
-    model = models.load_clip()
-    line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert model.name == "conse"
-    assert line.startswith("load_clip: using ConSE") and "HF_HUB_OFFLINE=1" in line and "mmlab fetch" in line
 
 
 # --------------------------------------------------------------------------- embedding cache
@@ -163,8 +130,8 @@ def _damage(path, how: str) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:mmlab cache. could not write")  # the "directory" case cannot be repaired
-@pytest.mark.parametrize("how", ["truncated", "empty", "garbage", "wrong-shape", "wrong-dtype", "nan", "pickle",
-                                 "directory"])
+# truncated, empty, garbage, NaN and wrong-length entries: tests/test_cache.py
+@pytest.mark.parametrize("how", ["wrong-dtype", "pickle", "directory"])
 def test_a_damaged_cache_entry_is_recomputed_with_a_warning(encoder, how):
     texts = ["a cat", "a banana", "a rocket"]
     first = encoder.encode_text(texts, progress=False)
@@ -182,19 +149,6 @@ def test_a_damaged_cache_entry_is_recomputed_with_a_warning(encoder, how):
             warnings.simplefilter("error")  # repaired: a third run reads every entry silently
             np.testing.assert_array_equal(encoder.encode_text(texts, progress=False), first)
         assert encoder.computed == []
-
-
-def test_an_unwritable_cache_warns_once_and_still_encodes(encoder, tmp_path, monkeypatch):
-    # MMLAB_CACHE names a file, not a folder: every write fails (as on a read-only or full disk,
-    # and unlike chmod this holds for root too).
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("x")
-    monkeypatch.setenv("MMLAB_CACHE", str(blocker))
-    with pytest.warns(RuntimeWarning, match=r"could not write .*continuing without caching") as record:
-        out = encoder.encode_text(["a cat", "a dog", "an owl"], batch_size=1, progress=False)
-    assert len([w for w in record if "could not write" in str(w.message)]) == 1
-    assert out.shape == (3, 4) and np.allclose(np.linalg.norm(out, axis=1), 1)
-    assert encoder.computed == ["a cat", "a dog", "an owl"]
 
 
 WRITER = """
