@@ -75,6 +75,15 @@ def test_concat_embeddings_is_unit_length_and_dot_is_weighted_mean_of_cosines():
     np.testing.assert_allclose((fa * fb).sum(1), expected, atol=1e-5)
 
 
+def test_concat_embeddings_matches_sklearn_normalize_and_hstack():
+    from sklearn.preprocessing import normalize
+
+    rng = np.random.default_rng(2)
+    x = {"a": rng.normal(size=(4, 3)), "b": rng.normal(size=(4, 5)) * 10}
+    expected = np.hstack([normalize(x["a"]) * np.sqrt(0.5), normalize(x["b"]) * np.sqrt(0.5)])
+    np.testing.assert_allclose(concat_embeddings(x), expected, rtol=1e-5)
+
+
 def test_concat_embeddings_order_and_unnormalised_blocks():
     x = {"a": np.full((2, 2), 3.0), "b": np.full((2, 1), 4.0)}
     out = concat_embeddings(x, normalize=False)
