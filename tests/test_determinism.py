@@ -5,9 +5,9 @@ Notebooks are checked end to end by nbval (``make test``): cells marked
 equals the first. These unit tests hold the same promise for the pipelines underneath,
 cheaply:
 
-- each pipeline run twice (UMAP/t-SNE maps: tests/test_viz.py, which is slow enough already) in one process gives identical results, even when the global
+- each pipeline run twice in one process gives identical results, even when the global
   random state (Python, NumPy, torch) is scrambled in between, so no result depends on
-  what ran before it in a notebook;
+  what ran before it in a notebook (UMAP/t-SNE maps: tests/test_viz.py);
 - ``seed=None`` means ``mm.SEED`` (monkeypatched here, as ``MMLAB_SEED`` would set it), and
   another seed gives another result, so the seed is really used;
 - no module of mmlab draws from an unseeded generator (an AST scan), and every notebook
