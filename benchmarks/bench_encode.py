@@ -23,6 +23,7 @@ import platform
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -91,8 +92,9 @@ def main() -> int:
 
     minilm = mm.models.load("minilm")
     st = minilm.model
-    tokenize = getattr(st, "preprocess", None) or st.tokenize
-    features = tokenize(texts)  # ready tensors: tokenised once, outside the timing
+    with warnings.catch_warnings():  # tokenize() is deprecated in sentence-transformers 6, still right here
+        warnings.simplefilter("ignore")
+        features = st.tokenize(texts)  # ready tensors: tokenised once, outside the timing
 
     def minilm_raw():
         with torch.inference_mode():

@@ -633,6 +633,11 @@ def _parse_clip(name: str) -> tuple[str, str]:
     return arch, tag
 
 
+# Where open_clip downloads the default CLIP from (checked against open_clip in the tests), so
+# that load_clip() can look for it without importing open_clip (seconds on a busy 2-core CPU).
+_KNOWN_CLIP_WEIGHTS = {DEFAULT_CLIP: {"hf_hub": "laion/CLIP-ViT-B-32-laion2B-s34B-b79K/"}}
+
+
 def clip_weights_path(arch: str = DEFAULT_CLIP[0], pretrained: str = DEFAULT_CLIP[1],
                       cache_dir: str | os.PathLike | None = None) -> str | None:
     """The local file of open_clip weights if already downloaded, else None. Never uses the network.
@@ -641,10 +646,14 @@ def clip_weights_path(arch: str = DEFAULT_CLIP[0], pretrained: str = DEFAULT_CLI
         arch, pretrained: the open_clip architecture and pretrained tag.
         cache_dir: the Hugging Face hub cache to look in (default: the normal one).
     """
-    import open_clip
+    cfg = _KNOWN_CLIP_WEIGHTS.get((arch, pretrained))
+    if cfg is None:  # importing open_clip takes seconds, so only for models not listed above
+        import open_clip
 
-    cfg = open_clip.get_pretrained_cfg(arch, pretrained)
+        cfg = open_clip.get_pretrained_cfg(arch, pretrained)
     if not cfg:
+        import open_clip
+
         known = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none (unknown architecture)"
         raise ValueError(f"name: open_clip has no pretrained weights {arch!r}/{pretrained!r}; tags for {arch}: {known}")
     if cfg.get("file") and os.path.exists(cfg["file"]):
@@ -800,27 +809,27 @@ def load_clip(verbose: bool = True) -> Encoder:
         raise ValueError(f"MMLAB_JOINT_MODEL: expected 'clip', 'conse' or unset, got {forced!r}")
     start = time.perf_counter()
     if forced == "conse":
-        model, why = load("conse"), "forced by MMLAB_JOINT_MODEL=conse"
+        choice, why = "conse", "forced by MMLAB_JOINT_MODEL=conse"
     elif forced == "clip":
         if clip_weights_path(arch, tag) is None and (_offline() or not _hub_reachable()):
             raise RuntimeError(f"MMLAB_JOINT_MODEL=clip but the CLIP weights {arch}/{tag} are not in the local "
                                f"cache; {_fetch_hint(arch, tag)}, or unset MMLAB_JOINT_MODEL to fall back to ConSE")
-        model, why = load("clip"), "forced by MMLAB_JOINT_MODEL=clip"
+        choice, why = "clip", "forced by MMLAB_JOINT_MODEL=clip"
     elif clip_weights_path(arch, tag) is not None:
-        model, why = load("clip"), "its weights are in the local cache"
+        choice, why = "clip", "its weights are in the local cache"
     elif _offline():
-        model, why = load("conse"), (f"CLIP weights are not in the local cache and HF_HUB_OFFLINE=1; "
-                                     f"{_fetch_hint(arch, tag)} to use CLIP")
+        choice, why = "conse", (f"CLIP weights are not in the local cache and HF_HUB_OFFLINE=1; "
+                                f"{_fetch_hint(arch, tag)} to use CLIP")
     elif _hub_reachable():
-        model, why = load("clip"), "downloaded its weights from the model hub"
+        choice, why = "clip", "the model hub is reachable, downloading its weights once"
     else:
-        model, why = load("conse"), (f"CLIP weights are not in the local cache and the model hub is "
-                                     f"unreachable; {_fetch_hint(arch, tag)} to use CLIP")
+        choice, why = "conse", (f"CLIP weights are not in the local cache and the model hub is "
+                                f"unreachable; {_fetch_hint(arch, tag)} to use CLIP")
+    decided = time.perf_counter() - start
     if verbose:
-        label = f"CLIP {arch}/{tag}" if model.name.startswith("clip") else \
-            "ConSE (EfficientNet-Lite0 + MiniLM, offline)"
-        print(f"load_clip: using {label}: {why} [{time.perf_counter() - start:.1f} s]")
-    return model
+        label = f"CLIP {arch}/{tag}" if choice == "clip" else "ConSE (EfficientNet-Lite0 + MiniLM, offline)"
+        print(f"load_clip: using {label}: {why} (decided in {decided:.1f} s)", flush=True)
+    return load(choice)
 
 
 def fetch(names: list[str] | None = None) -> int:

@@ -429,3 +429,10 @@ def test_lit_emoji_missing_module_is_explained(monkeypatch):
     monkeypatch.delattr(mm, "lit", raising=False)
     with pytest.raises(ImportError, match="mmlab/lit.py"):
         models.load("lit-emoji")
+
+
+def test_known_clip_weights_table_matches_open_clip():
+    import open_clip
+
+    for (arch, tag), cfg in models._KNOWN_CLIP_WEIGHTS.items():
+        assert open_clip.get_pretrained_cfg(arch, tag)["hf_hub"] == cfg["hf_hub"]
