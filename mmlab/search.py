@@ -58,10 +58,9 @@ METRICS = ("cosine", "ip", "l2")
 # still far below the (Q, N) matrix for large corpora. Measured in benchmarks/bench_search.py.
 _BUFFER_FLOATS = 2**23
 _MIN_BLOCK = 1024
-# The first block only seeds the running top-k; a small one keeps the full partial
-# sort it needs cheap, and every later block then only touches the few scores that
-# beat the running k-th best.
-_FIRST_BLOCK = 256
+# The first block only seeds the running top-k: a small one keeps the full partial sort
+# it needs cheap; later blocks double up to the block size (see _block_bounds).
+_FIRST_BLOCK = 1024
 
 
 # --------------------------------------------------------------------------- exact search
@@ -69,6 +68,23 @@ _FIRST_BLOCK = 256
 
 def _default_block(n_queries: int, n_corpus: int) -> int:
     return int(min(n_corpus, max(_MIN_BLOCK, _BUFFER_FLOATS // max(n_queries, 1))))
+
+
+def _block_bounds(n: int, k: int, block: int) -> list[tuple[int, int]]:
+    """(start, stop) of each corpus block: a small first block, then doubling up to ``block``.
+
+    Each block's candidates are the scores above the k-th best seen so far; a block as
+    large as everything before it holds about k of them per query, so growing the
+    blocks geometrically keeps the candidate work small from the start.
+    """
+    bounds, start = [], 0
+    size = max(k, min(block, _FIRST_BLOCK))
+    while start < n:
+        stop = min(n, start + size)
+        bounds.append((start, stop))
+        start = stop
+        size = max(k, min(block, 2 * start))
+    return bounds
 
 
 def _select_topk(vals: np.ndarray, ids: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,24 +182,31 @@ def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int 
 
     needs_cast = corpus.dtype != np.float32 or not corpus.flags.c_contiguous
     cast_buf = np.empty((min(block, n), corpus.shape[1]), np.float32) if needs_cast else None
-    flat_buf = np.empty(n_queries * min(block, n), np.float32)  # the one (Q, block) buffer
+    # With Q > 1 the product gets one extra query row of ones: its scores are the row sums
+    # of the block, non-finite exactly when a row holds NaN/inf. That checks the corpus for
+    # the price of one more output row instead of another pass over the (Q, block) scores.
+    extra = 1 if n_queries > 1 else 0
+    q_ext = np.vstack([q, np.ones((1, q.shape[1]), np.float32)]) if extra else q
+    flat_buf = np.empty((n_queries + extra) * min(block, n), np.float32)  # the one (Q, block) buffer
     mask_buf = np.empty(n_queries * min(block, n), np.bool_)
     top_vals = top_ids = thresh = None
 
-    # The first block is small (cheap full partial sort); the rest have size `block`.
-    bounds = [0, min(n, max(k, min(block, _FIRST_BLOCK)))]
-    bounds += list(range(bounds[-1] + block, n, block)) + ([n] if bounds[-1] < n else [])
-    for start, stop in zip(bounds[:-1], bounds[1:]):
+    for start, stop in _block_bounds(n, k, block):
         b = stop - start
         chunk = corpus[start:stop]
         if needs_cast:
             np.copyto(cast_buf[:b], chunk, casting="unsafe")
             chunk = cast_buf[:b]
-        scores = flat_buf[: n_queries * b].reshape(n_queries, b)  # (Q, b) contiguous view
-        if n_queries == 1:
-            np.matmul(chunk, q[0], out=scores[0])  # matrix-vector: one pass over the block
+        out = flat_buf[: (n_queries + extra) * b].reshape(n_queries + extra, b)  # contiguous view
+        if extra:
+            np.matmul(q_ext, chunk.T, out=out)  # (Q + 1, D) @ (D, b): one SGEMM
+            if not np.isfinite(out[-1]).all() and not np.isfinite(chunk).all():
+                _raise_non_finite(chunk, start)
         else:
-            np.matmul(q, chunk.T, out=scores)  # (Q, D) @ (D, b): one SGEMM
+            np.matmul(chunk, q[0], out=out[0])  # matrix-vector: one pass over the block
+            if not np.isfinite(out[0].max()):  # NaN and +inf propagate through max
+                _raise_non_finite(chunk, start)
+        scores = out[:n_queries]  # (Q, b)
         if metric == "cosine":
             norms = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))  # (b,)
             if (norms == 0).any():
@@ -197,29 +220,19 @@ def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int 
             scores *= 2.0
             scores -= q_sq
             scores -= c_sq  # now -||q - c||^2, so larger is better for every metric
-        row_best = scores.max(axis=1)  # (Q,) NaN and +inf propagate: one cheap pass
-        if not np.isfinite(row_best).all():
-            _raise_non_finite(chunk, start)
 
         if top_vals is None:  # seed the running top-k from the first block
             top_vals, top_ids = _select_topk(scores, None, k)
             thresh = top_vals.min(axis=1)  # (Q,) running k-th best
             continue
-        active = np.flatnonzero(row_best > thresh)  # queries this block can improve
-        if active.size == 0:
-            continue
-        if active.size < n_queries // 2:  # few: compare only their rows
-            sub = scores[active]
-        else:
-            sub, active = scores, None
-        sub_thresh = thresh if active is None else thresh[active]
-        mask = mask_buf[: sub.size].reshape(sub.shape)
-        np.greater(sub, sub_thresh[:, None], out=mask)
+        mask = mask_buf[: scores.size].reshape(scores.shape)
+        np.greater(scores, thresh[:, None], out=mask)  # NaN compares False: never a candidate
         hits = np.flatnonzero(mask)  # row-major: grouped by query, ids increasing
+        if hits.size == 0:
+            continue
         rows, cols = np.divmod(hits, b)
         firsts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        sub_rows = rows[firsts]  # rows of `sub` with at least one new candidate
-        urows = sub_rows if active is None else active[sub_rows]  # (R,) their query indices
+        urows = rows[firsts]  # (R,) queries with at least one new candidate
         counts = np.diff(np.r_[firsts, hits.size])
         width = k + int(counts.max())
         # Each affected query: its current top-k (lower ids) then its new candidates.
@@ -229,7 +242,7 @@ def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int 
         ids[:, :k] = top_ids[urows]
         slot = k + np.arange(hits.size) - np.repeat(firsts, counts)
         row_of = np.repeat(np.arange(urows.size), counts)
-        vals[row_of, slot] = sub.ravel()[hits]
+        vals[row_of, slot] = scores.ravel()[hits]
         ids[row_of, slot] = cols + start
         new_vals, new_ids = _select_topk(vals, ids, k)
         top_vals[urows], top_ids[urows] = new_vals, new_ids
