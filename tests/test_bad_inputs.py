@@ -926,3 +926,25 @@ def test_recall_at_k_is_right_or_refuses(found, true, k):
     if r is None:
         return
     assert isinstance(r, float) and 0.0 <= r <= 1.0 and not math.isnan(r)
+
+
+TORCH_DTYPES = st.sampled_from([torch.float32, torch.float64, torch.float16, torch.int64, torch.bool])
+
+
+@FUZZ
+@given(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4), st.integers(1, 3), TORCH_DTYPES,
+       st.sampled_from([1.0, 10.0, 100.0, 0.0, -1.0, float("nan")]), st.booleans())
+def test_clip_loss_is_finite_or_refuses(b1, b2, d, rank, dtype, scale, with_nan):
+    shape1, shape2 = (b1, d, 2)[:rank], (b2, d, 2)[:rank]
+    a = torch.randn(shape1, generator=torch.Generator().manual_seed(b1)).to(dtype)
+    b = torch.randn(shape2, generator=torch.Generator().manual_seed(b2 + 10)).to(dtype)
+    if with_nan and dtype.is_floating_point and a.numel():
+        a.view(-1)[0] = float("nan")
+    loss = _outcome(losses.clip_loss, a, b, scale)
+    if loss is None:
+        return
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    logits = scale * a.double() @ b.double().T
+    target = torch.arange(len(a))
+    want = (torch.nn.functional.cross_entropy(logits, target) + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+    torch.testing.assert_close(loss.double(), want, atol=5e-2 if dtype == torch.float16 else 1e-4, rtol=1e-2)
