@@ -214,6 +214,8 @@ EMBEDDINGS = [
 # --------------------------------------------------------------------------- search
 
 Q, C = feats(3, 4, 1), feats(10, 4, 2)
+OVERFLOW = ("search.exact_topk: finite corpus values whose squares overflow float32 (3e38) give NaN scores that reach "
+            "_select_topk: 'cannot reshape array of size 0 into shape (2,2)'")
 FILTER_NAMING = "search.filter_expression: messages say 'filter' but the argument is named `where`"
 
 SEARCH = [
@@ -240,6 +242,12 @@ SEARCH = [
     case("exact_topk-string-corpus", lambda c: search.exact_topk(feats(1, 2), STRINGS, 1), TypeError, "corpus"),
     case("exact_topk-bool-corpus", lambda c: search.exact_topk(feats(1, 2), np.ones((3, 2), bool), 1), TypeError,
          "corpus"),
+    case("exact_topk-overflowing-corpus-cosine", lambda c: search.exact_topk(np.ones((2, 3)), np.full((4, 3), 3e38), 2),
+         ValueError, "corpus", xfail=OVERFLOW),
+    case("exact_topk-overflowing-corpus-l2", lambda c: search.exact_topk(np.ones((2, 3)), np.full((4, 3), 3e38), 2,
+                                                                         metric="l2"), ValueError, "corpus", xfail=OVERFLOW),
+    case("exact_topk-overflowing-corpus-ip", lambda c: search.exact_topk(np.ones((2, 3)), np.full((4, 3), 3e38), 2,
+                                                                         metric="ip"), ValueError, "corpus"),
     case("exact_topk-block_size-0", lambda c: search.exact_topk(Q, C, 1, block_size=0), ValueError, "block_size"),
     case("recall-float-ids", lambda c: search.recall_at_k(np.ones((2, 3)), np.ones((2, 3), int), 1), TypeError,
          "found_ids"),
@@ -616,6 +624,8 @@ ZEROSHOT = [
          "image_features"),
     case("predict_proba-zero-row", lambda c: zeroshot.predict_proba(ZERO_ROW, feats(4, 3), 10.0), ValueError,
          "image_features", xfail=ZERO_ROW_PROBA),
+    case("predict_proba-zero-classifier-row", lambda c: zeroshot.predict_proba(feats(2, 3), ZERO_ROW, 10.0), ValueError,
+         "classifier", xfail="zeroshot.predict_proba: an all-zero classifier row gives NaN probabilities"),
     case("accuracy-labels-float", lambda c: zeroshot.zero_shot_accuracy(feats(2, 3), [0.0, 1.0], feats(4, 3)),
          TypeError, "labels"),
     case("accuracy-labels-out-of-range", lambda c: zeroshot.zero_shot_accuracy(feats(2, 3), [0, 4], feats(4, 3)),
@@ -777,6 +787,45 @@ MODELS = [
     case("conse.embed_probabilities-wrong-columns", lambda c: c.conse.embed_probabilities(np.ones((2, 10)) / 10),
          ValueError, "probs"),
 ]
+
+def works_or_refuses_clearly(call, arg):
+    """Either a finite result, or a ValueError/TypeError naming ``arg`` (nothing from deep inside)."""
+    try:
+        out = call()
+    except (ValueError, TypeError) as exc:
+        assert arg in str(exc), f"the message does not name {arg!r}: {exc}"
+        return
+    assert np.isfinite(out).all()
+
+
+MODES = ["1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "I", "F", "LA", "PA", "I;16", "I;16B", "RGBa",
+         "La"]
+
+
+@pytest.mark.parametrize("mode", [pytest.param(m, marks=pytest.mark.xfail(
+    reason="models.to_rgb: a premultiplied 'La' image fails in PIL ('conversion from La to L not supported'), "
+           "naming no argument; convert it to 'LA' first, as data._to_rgb does", strict=True)) if m == "La" else m
+    for m in MODES])
+def test_every_pil_mode_is_encoded_or_refused_clearly(ctx, mode):
+    works_or_refuses_clearly(lambda: ctx.effnet.encode_image([ctx.img, Image.new(mode, (9, 7))], progress=False),
+                             "images[1]")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_folder_loader_converts_every_pil_mode_to_rgb(mode):
+    rgb = data._to_rgb(Image.new(mode, (9, 7)))  # what load_image_folder applies to each decoded file
+    assert rgb.mode == "RGB" and rgb.size == (9, 7)
+
+
+@pytest.mark.parametrize("text", [
+    "", " ", "\x00", "a" * 20_000, "🐱" * 300, "tab\tnew\nline",
+    pytest.param("\ud800", marks=pytest.mark.xfail(
+        reason="models.MiniLMEncoder: a lone surrogate reaches the tokenizers library, whose TypeError names "
+               "no argument", strict=True)),
+], ids=["empty", "space", "nul", "long", "emoji", "control", "lone-surrogate"])
+def test_any_python_string_is_encoded_or_refused_clearly(ctx, text):
+    works_or_refuses_clearly(lambda: ctx.minilm.encode_text(["cat", text], progress=False), "texts[1]")
+
 
 # --------------------------------------------------------------------------- data, student
 
