@@ -1039,3 +1039,10 @@ def test_clip_loss_is_finite_or_refuses(b1, b2, d, rank, dtype, scale, with_nan)
     target = torch.arange(len(a))
     want = (torch.nn.functional.cross_entropy(logits, target) + torch.nn.functional.cross_entropy(logits.T, target)) / 2
     torch.testing.assert_close(loss.double(), want, atol=5e-2 if dtype == torch.float16 else 1e-4, rtol=1e-2)
+
+
+@pytest.mark.xfail(reason="__init__.py (lead's file): 'lit' is not in _SUBMODULES, so `mm.lit.train_heads` raises "
+                          "AttributeError in a fresh kernel unless `import mmlab.lit` ran first", strict=True)
+def test_mm_lit_is_reachable_as_an_attribute():
+    # mmlab loads submodules lazily by name; one missing from the list is an AttributeError on mm.<name>.
+    assert "lit" in mm._SUBMODULES
