@@ -324,7 +324,7 @@ def plot_embeddings(
         fig, ax = plt.subplots(figsize=(6.5, 5) if legend == "right" and label_list else (5.5, 5))
     else:
         fig = ax.figure
-    size = point_size if point_size is not None else float(np.clip(3000 / n, 6, 60))
+    size = point_size if point_size is not None else float(np.clip(8000 / n, 9, 60))
 
     if label_list is None:
         ax.scatter(coords[:, 0], coords[:, 1], s=size, c=PALETTE[0], alpha=alpha, linewidths=0)

@@ -8,7 +8,7 @@ from mmlab.embeddings import cosine_similarity
 
 def test_checks_are_exported():
     for name in ("nb01_predict_closest", "nb01_cosine_similarity", "nb01_nearest_neighbours",
-                 "nb01_majority_baseline", "nb01_best_space"):
+                 "nb01_majority_baseline", "nb01_no_better_than_baseline"):
         assert callable(getattr(checks, name))
 
 
@@ -156,20 +156,22 @@ def test_majority_baseline_uniform_guess_gets_a_hint(capsys):
 
 # --------------------------------------------------------------- exercise 5: interpret
 
-ACC = {"text": 0.62, "image": 0.71, "audio": 0.55}
+ACC = {"text": 0.93, "image": 0.94, "audio": 0.57}
 
 
-def test_best_space_solution_passes(capsys):
-    assert checks.nb01_best_space("image", ACC) is True
-    assert checks.nb01_best_space("Image", ACC) is True
+def test_no_better_than_baseline_solution_passes(capsys):
+    assert checks.nb01_no_better_than_baseline("audio", ACC, 0.62) is True
+    assert checks.nb01_no_better_than_baseline("Audio", ACC, np.float64(0.62)) is True
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("answer, acc, needle", [
-    (None, ACC, "still empty"), ("video", ACC, "expected one of"), ("text", ACC, "another space does better"),
-    ("text", None, "dict of measured accuracies"),
+@pytest.mark.parametrize("answer, acc, baseline, needle", [
+    (None, ACC, 0.62, "still empty"), ("video", ACC, 0.62, "expected one of"),
+    ("text", ACC, 0.62, "clearly above the baseline"), ("image", ACC, 0.62, "most common group"),
+    ("text", None, 0.62, "dict of measured accuracies"), ("audio", ACC, None, "baseline accuracy"),
+    ("audio", ACC, 0.40, "clearly above"),  # with a lower baseline audio would be informative
 ])
-def test_best_space_wrong_answers_get_hints(capsys, answer, acc, needle):
-    assert checks.nb01_best_space(answer, acc) is False
+def test_no_better_than_baseline_wrong_answers_get_hints(capsys, answer, acc, baseline, needle):
+    assert checks.nb01_no_better_than_baseline(answer, acc, baseline) is False
     out = capsys.readouterr().out
     assert needle in out and "Correct" not in out
