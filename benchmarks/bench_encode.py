@@ -165,7 +165,7 @@ def main() -> int:
         f"{meta['date']}, {meta['cpus']} CPUs, torch {meta['torch']} ({meta['threads']} threads), "
         f"load average at the end {tuple(round(x, 1) for x in meta['load_average'] or ())}.",
         "raw = model alone on ready tensors; pipeline = `mm.models` from PIL/str/waveforms, cache off; "
-        "hit = every input already in the disk cache. overhead = raw/pipeline time ratio (1.0 = none).",
+        "hit = every input already in the disk cache. overhead = pipeline time / raw time (1.0 = none).",
         "",
         "| model | items | raw /s | pipeline /s | cache hit /s | pipeline overhead | cache speedup |",
         "|---|---:|---:|---:|---:|---:|---:|",

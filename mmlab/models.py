@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cache as _cache
-from ._validate import as_array, check_int, check_str_list, describe
+from ._validate import as_array, check_float, check_int, check_str_list, describe
 
 __all__ = [
     "Encoder", "MiniLMEncoder", "EffNetLite0Encoder", "MFCCEncoder", "ConSEEncoder",
@@ -82,6 +82,13 @@ class Encoder:
         """
         self._require("text")
         texts = check_str_list(texts, "texts")
+        for i, t in enumerate(texts):
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"texts[{i}]: expected text that can be written as UTF-8, got a string with "
+                                 f"{exc.reason} at position {exc.start}: {t[max(0, exc.start - 20):exc.end + 20]!r}"
+                                 ) from None
         keys = [_cache.text_key(t) for t in texts]
         return self._cached("text", texts, keys, self._embed_text, self.dim, batch_size, progress,
                             normalize=True)
@@ -223,16 +230,11 @@ def check_images(images, name: str = "images") -> list:
 
 
 def to_rgb(image):
-    """An RGB copy of a PIL image; transparent pixels become white (like the emoji set)."""
-    from PIL import Image
+    """An RGB copy of a PIL image in any mode; transparency becomes white (like the emoji set),
+    16-bit and float images are rescaled (the same conversion as ``mm.data`` applies to files)."""
+    from .data import _to_rgb
 
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else _to_rgb(image)
 
 
 #: Sample rates the audio encoders accept (Hz).
@@ -498,7 +500,8 @@ class ConSEEncoder(Encoder):
         self.prompt = CONSE_PROMPT if prompt is None else prompt
         if not isinstance(self.prompt, str) or "{}" not in self.prompt:
             raise ValueError(f"prompt: expected a format string containing '{{}}', got {self.prompt!r}")
-        self.logit_scale = float(CONSE_LOGIT_SCALE if logit_scale is None else logit_scale)
+        self.logit_scale = check_float(CONSE_LOGIT_SCALE if logit_scale is None else logit_scale, "logit_scale",
+                                       low=0.0, low_inclusive=False)
         self.name = name
         self.class_names = effnet.class_names
         # (1000, 384): one MiniLM vector per ImageNet class.
@@ -840,6 +843,11 @@ def fetch(names: list[str] | None = None) -> int:
     Returns:
         A process exit code: 0 when everything is available, non-zero otherwise.
     """
+    if isinstance(names, str):
+        raise TypeError(f"names: expected a list of model names, got the single string {names!r}; "
+                        f"wrap it in a list: fetch([{names!r}])")
+    if names is not None and not isinstance(names, Sequence):
+        raise TypeError(f"names: expected a list of model names or None, got {describe(names)}")
     names = ["clip"] if not names else list(names)
     status = 0
     for name in names:

@@ -436,3 +436,14 @@ def test_known_clip_weights_table_matches_open_clip():
 
     for (arch, tag), cfg in models._KNOWN_CLIP_WEIGHTS.items():
         assert open_clip.get_pretrained_cfg(arch, tag)["hf_hub"] == cfg["hf_hub"]
+
+
+def test_more_bad_inputs_are_refused_clearly(minilm, effnet):
+    with pytest.raises(ValueError, match=r"texts\[1\]: expected text that can be written as UTF-8"):
+        minilm.encode_text(["cat", "\ud800"])
+    with pytest.raises(ValueError, match="logit_scale: expected a number > 0"):
+        models.ConSEEncoder(effnet, minilm, logit_scale=-1.0)
+    with pytest.raises(TypeError, match=r"names: expected a list.*fetch\(\['clip'\]\)"):
+        models.fetch("clip")
+    x = effnet.encode_image([Image.new("La", (9, 7)), Image.new("I;16", (9, 7), 1000)], progress=False)
+    assert_embeddings(x, 2, 1280)
