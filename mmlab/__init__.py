@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 SEED: int = int(os.environ.get("MMLAB_SEED", "0"))
 
 _SUBMODULES = (
-    "embeddings", "models", "data", "fusion", "losses", "train",
-    "zeroshot", "search", "viz", "checks",
+    "embeddings", "cache", "models", "data", "fusion", "losses", "train", "lit",
+    "zeroshot", "search", "viz", "checks", "student",
 )
 
 __all__ = ["SEED", "seed_everything", "__version__", *_SUBMODULES]
