@@ -247,7 +247,11 @@ def load_heads(path) -> tuple[ProjectionHeads, dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no heads file at {path}")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # not a torch file at all (text, empty, truncated, pickled code)
+        raise ValueError(f"path: {path} is not a heads file written by mmlab.lit.save_heads "
+                         f"(torch.load failed: {type(exc).__name__})") from None
     if not isinstance(blob, dict) or blob.get("format") != "mmlab-heads-1":
         raise ValueError(f"path: {path} is not a heads file written by mmlab.lit.save_heads")
     heads = ProjectionHeads(**blob["config"])
@@ -281,6 +285,8 @@ def retrieval_recall(queries, corpus, targets=None, ks=(1, 5, 10)) -> dict[int, 
         raise ValueError(f"targets: expected ({len(q)},) integer indices, got {describe(t)}")
     if ((t < 0) | (t >= len(c))).any():
         raise ValueError(f"targets: expected indices in [0, {len(c) - 1}]")
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+        raise TypeError(f"ks: expected a sequence of ints such as (1, 5, 10), got {describe(ks)}")
     ks = [check_int(k, "ks", low=1, high=len(c)) for k in ks]
     sims = q @ c.T  # (Q, N)
     true = sims[np.arange(len(q)), t][:, None]  # (Q, 1)

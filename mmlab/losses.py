@@ -52,6 +52,9 @@ def _as_features(x, name: str) -> torch.Tensor:
 
 
 def _check_pair(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    if a.dtype != b.dtype:
+        raise TypeError(f"{name_a} and {name_b}: expected the same dtype, got {a.dtype} and {b.dtype}; "
+                        f"convert one, e.g. with .float()")
     if a.shape != b.shape:
         raise ValueError(
             f"{name_a} and {name_b}: expected the same shape (B, D) (row i of one pairs with row i "
@@ -233,9 +236,17 @@ def hardest_negatives(anchor, candidates, positive_ids, *, mask=None, distance: 
     anchor = _as_features(anchor, "anchor")
     candidates = _as_features(candidates, "candidates")
     b, n = anchor.shape[0], candidates.shape[0]
+    if anchor.shape[1] != candidates.shape[1]:
+        raise ValueError(f"anchor and candidates: expected the same dimension D, got {anchor.shape[1]} "
+                         f"and {candidates.shape[1]}")
+    if anchor.dtype != candidates.dtype:
+        raise TypeError(f"anchor and candidates: expected the same dtype, got {anchor.dtype} and {candidates.dtype}")
     if n < 2:
         raise ValueError(f"candidates: expected at least 2 rows (a positive and a negative), got {n}")
-    positive_ids = torch.as_tensor(positive_ids)
+    ids = np.asarray(positive_ids.cpu() if isinstance(positive_ids, torch.Tensor) else positive_ids)
+    if not (np.issubdtype(ids.dtype, np.integer) or np.issubdtype(ids.dtype, np.floating) or ids.dtype == bool):
+        raise TypeError(f"positive_ids: expected integer indices, got {describe(positive_ids)} of dtype {ids.dtype}")
+    positive_ids = torch.as_tensor(ids)
     if positive_ids.dtype.is_floating_point or positive_ids.dtype == torch.bool or positive_ids.shape != (b,):
         raise ValueError(
             f"positive_ids: expected ({b},) integers (one index per anchor), got shape "

@@ -111,6 +111,12 @@ def test_bad_inputs(tmp_path):
         heads.transform(np.ones((2, 4)), "c")
     with pytest.raises(FileNotFoundError, match="path"):
         lit.load_heads(tmp_path / "missing.pt")
+    (tmp_path / "text.pt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match="not a heads file"):
+        lit.load_heads(tmp_path / "text.pt")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match="not a heads file"):
+        lit.load_heads(tmp_path / "empty.pt")
     torch.save({"something": torch.ones(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a heads file"):
         lit.load_heads(tmp_path / "other.pt")
@@ -181,6 +187,8 @@ def test_retrieval_recall_known_answers():
     assert r == {1: 0.5, 2: 1.0}
     with pytest.raises(ValueError, match="ks"):
         lit.retrieval_recall(queries, corpus, ks=(5,))
+    with pytest.raises(TypeError, match="ks"):
+        lit.retrieval_recall(queries, corpus, ks=5)
     with pytest.raises(ValueError, match="targets"):
         lit.retrieval_recall(queries[:3], corpus)
     with pytest.raises(ValueError, match="targets"):

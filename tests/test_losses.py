@@ -282,3 +282,13 @@ def test_pairwise_distance_matches_definitions():
     torch.testing.assert_close(losses.pairwise_distance(a, b, "euclidean"), torch.cdist(a, b))
     with pytest.raises(ValueError, match="same dimension"):
         losses.pairwise_distance(a, torch.randn(2, 4))
+
+
+def test_mixed_dtypes_and_mismatched_candidates_are_refused():
+    img, txt = _pairs(4, 3)
+    with pytest.raises(TypeError, match="image_features and text_features: expected the same dtype"):
+        losses.clip_loss(img, txt.double(), 1.0)
+    with pytest.raises(ValueError, match="anchor and candidates"):
+        losses.hardest_negatives(img, torch.randn(5, 2), [0, 1, 2, 3])
+    with pytest.raises(TypeError, match="positive_ids"):
+        losses.hardest_negatives(img, txt, ["0", "1", "2", "3"])
