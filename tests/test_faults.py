@@ -73,6 +73,15 @@ def test_python_m_mmlab_fetch_offline_exits_non_zero_with_a_message():
     assert "HF_HUB_OFFLINE=1" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_fetch_offline_decides_without_importing_torch():
+    # "Fails fast" without a timed assertion: importing torch/open_clip is what would take tens of seconds.
+    code = ("import sys; from mmlab.__main__ import main; code = main(['fetch']); "
+            "print(code, 'torch' in sys.modules, 'open_clip' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120,
+                         cwd=REPO, env=_env())
+    assert out.stdout.split() == ["1", "False", "False"], out.stderr[-2000:]
+
+
 def test_fetch_of_an_unknown_clip_tag_lists_the_known_ones(no_network, capsys):
     assert models.fetch(["clip:ViT-B-32/no-such-tag"]) == 2
     err = capsys.readouterr().err
