@@ -425,8 +425,9 @@ def test_lit_emoji_missing_module_is_explained(monkeypatch):
     import sys
 
     monkeypatch.delitem(models._LOADED, "lit-emoji", raising=False)
+    if "lit" in vars(mm):  # (hasattr would import it through mmlab's lazy __getattr__)
+        monkeypatch.delattr(mm, "lit")
     monkeypatch.setitem(sys.modules, "mmlab.lit", None)
-    monkeypatch.delattr(mm, "lit", raising=False)
     with pytest.raises(ImportError, match="mmlab/lit.py"):
         models.load("lit-emoji")
 
@@ -447,3 +448,13 @@ def test_more_bad_inputs_are_refused_clearly(minilm, effnet):
         models.fetch("clip")
     x = effnet.encode_image([Image.new("La", (9, 7)), Image.new("I;16", (9, 7), 1000)], progress=False)
     assert_embeddings(x, 2, 1280)
+
+
+def test_lit_emoji_loads_through_the_registry():
+    from mmlab import lit
+
+    if not lit.LIT_EMOJI_PATH.exists():
+        pytest.skip("the lit-emoji heads have not been trained into mmlab/assets yet")
+    model = models.load("lit-emoji")
+    assert models.load("lit-emoji") is model
+    assert model.name == "lit-emoji" and set(model.modalities) == {"text", "image"}
