@@ -197,6 +197,29 @@ def test_a_process_killed_while_writing_the_cache_leaves_only_complete_entries(t
         np.testing.assert_array_equal(got[i], want)
 
 
+SHARED_WRITER = """
+import sys, numpy as np
+from mmlab import cache
+store = cache.EmbeddingCache("shared/v1", 32, root=sys.argv[1])
+for i in range(300):  # both processes write the same 300 keys, in opposite orders
+    j = i if sys.argv[2] == "up" else 299 - i
+    store.put_many([cache.text_key(f"text {j}")], np.full((1, 32), j, np.float32))
+"""
+
+
+def test_two_kernels_writing_one_cache_leave_only_complete_entries(tmp_path):
+    # Two notebooks open at once share ~/.cache/mmlab and race on the same entries.
+    procs = [subprocess.Popen([sys.executable, "-c", SHARED_WRITER, str(tmp_path), way], env=_env(), cwd=REPO)
+             for way in ("up", "down")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    store = mcache.EmbeddingCache("shared/v1", 32, root=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = store.get_many([mcache.text_key(f"text {j}") for j in range(300)])
+    assert all(v is not None and (v == j).all() for j, v in enumerate(got))
+    assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
+
+
 # --------------------------------------------------------------------------- Milvus Lite: kills and upserts
 
 
@@ -298,3 +321,22 @@ def test_upsert_is_idempotent_and_survives_a_restart(tmp_path, ending):
         assert store.count() == 50
         assert {r["id"]: r["name"] for r in store.get(np.arange(60))} == names
 
+
+
+def test_re_running_the_cell_that_opens_a_store_keeps_working(tmp_path):
+    # In a notebook, `store = MilvusStore(...)` is often run again without closing the first one.
+    uri = str(tmp_path / "rerun.db")
+    first = MilvusStore(uri, "items", dim=8)
+    first.insert([0, 1], _vectors([0, 1]))
+    second = MilvusStore(uri, "items", dim=8)  # the cell, re-run
+    assert second.count() == 2
+    first.close()  # closing the old object must not pull the database from under the new one
+    second.insert([2], _vectors([2]))
+    third = MilvusStore(uri, "items", dim=8, overwrite=True)  # re-run with overwrite: a fresh collection
+    assert third.count() == 0 and second.count() == 0
+    second.close()
+    third.insert([5], _vectors([5]))
+    assert third.get([5])[0]["id"] == 5
+    third.close()
+    with MilvusStore(uri, "items") as again:  # everything closed: it reopens, with what was written last
+        assert again.count() == 1
