@@ -227,9 +227,16 @@ def _code_cells(path: Path) -> list[str]:
 
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# Notebooks still being written whose seeding is known to be off (strict: remove once fixed).
+KNOWN = {
+    "05_vector_search": "notebook 05, the corpus cell: derive(40_000, seed=1) and derive(200, seed=2) use literal "
+                        "seeds; use mm.SEED + 1 and mm.SEED + 2 so MMLAB_SEED changes them too",
+}
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN[p.stem], strict=True)) if p.stem in KNOWN else p
+    for p in NOTEBOOKS], ids=[p.stem for p in NOTEBOOKS])
 def test_each_notebook_seeds_from_one_place(path):
     cells = _code_cells(path)
     setup = next(i for i, src in enumerate(cells) if "import mmlab" in src)
@@ -248,8 +255,13 @@ def test_each_notebook_seeds_from_one_place(path):
             if problem == "a generator without a seed" or (problem.startswith("torch") and not torch_seeded):
                 problems.append(f"cell {i} line {line}: {call} ({problem})")
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _name(node.func).endswith("default_rng") and node.args:
-                seed_src = ast.unparse(node.args[0])
-                if "SEED" not in seed_src:
-                    problems.append(f"cell {i}: default_rng({seed_src}) is not derived from mm.SEED")
+            if not isinstance(node, ast.Call):
+                continue
+            # A literal seed (default_rng(42), seed=1, random_state=0) does not follow mm.SEED / MMLAB_SEED.
+            literal = [a for a in node.args if _name(node.func).endswith(("default_rng", "manual_seed", "RandomState"))]
+            literal += [k.value for k in node.keywords if k.arg in ("seed", "random_state")]
+            for value in literal:
+                if isinstance(value, ast.Constant) and isinstance(value.value, int) and not isinstance(value.value, bool):
+                    problems.append(f"cell {i} line {node.lineno}: {ast.unparse(node)[:60]} uses a literal seed; "
+                                    f"derive it from mm.SEED (e.g. mm.SEED + 1)")
     assert problems == []
