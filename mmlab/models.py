@@ -339,8 +339,10 @@ class EffNetLite0Encoder(Encoder):
 
     Resolution: emoji ship at ~72 px, so larger inputs only upsample. Measured on those 133
     emoji (top-1 / top-5): 224 px 0.24/0.43, 160 px 0.27/0.45, 128 px 0.26/0.44, 96 px
-    0.23/0.39; skimage's chelsea is "Egyptian cat" at every size. 128 px costs a third of
-    224 px's compute (DESIGN.md: ~130 vs ~55 images/s on this machine), so 128 is the default.
+    0.23/0.39; skimage's chelsea is "Egyptian cat" at every size. 128 px needs a third of
+    224 px's FLOPs: DESIGN.md measured ~130 vs ~55 images/s on a quiet 2-core machine; here,
+    with the machine shared (load average ~8), raw forwards ran at 5-10 vs ~3 images/s. So
+    128 px: no loss in classification sanity, 2-3x the speed.
 
     Args:
         image_size: the square input resolution in pixels.
