@@ -10,9 +10,11 @@ a Milvus server; the code that uses the store is the same.
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -37,6 +39,10 @@ from ._validate import (
 # the machine is idle. This must happen before FAISS's OpenMP runtime is loaded, so it
 # is set when this module is imported (FAISS is imported lazily, below); a value the
 # user already set wins.
+# torch brings its own OpenMP runtime; if it was loaded before with active waiting, its
+# idle threads compete with FAISS's (k-means training measured 4x slower), and then
+# FAISS builds run on one thread (see _faiss_threads).
+_TORCH_SPINS = "torch" in sys.modules and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __all__ = [
@@ -298,6 +304,23 @@ INDEX_KINDS: dict[str, dict[str, object]] = {
 
 # k-means wants >= 39 training points per centroid (FAISS warns below that).
 _POINTS_PER_CENTROID = 39
+_POINTS_PER_CENTROID_TRAIN = 64
+
+
+@contextlib.contextmanager
+def _faiss_threads(n_threads: int | None):
+    """Run FAISS with ``n_threads`` OpenMP threads inside the block (None: leave it)."""
+    import faiss
+
+    if n_threads is None:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _auto_nlist(n: int) -> int:
@@ -376,7 +399,8 @@ class FaissIndex:
             if self.kind != "hnsw":
                 raise ValueError(f"ef_search: only the 'hnsw' index uses it, this one is {self.kind!r}")
             params = faiss.SearchParametersHNSW(efSearch=check_int(ef_search, "ef_search", low=1))
-        scores, ids = self.index.search(np.ascontiguousarray(q, dtype=np.float32), k, params=params)
+        with _faiss_threads(1 if _TORCH_SPINS else None):
+            scores, ids = self.index.search(np.ascontiguousarray(q, dtype=np.float32), k, params=params)
         return scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
 
 
@@ -387,7 +411,8 @@ def _normalize_rows(x: np.ndarray, name: str) -> np.ndarray:
     return (x / norms).astype(np.float32)
 
 
-def build_index(kind: str, vectors, *, metric: str = "cosine", seed: int | None = None, **params) -> FaissIndex:
+def build_index(kind: str, vectors, *, metric: str = "cosine", seed: int | None = None,
+                train_size: int | None = None, **params) -> FaissIndex:
     """Build a FAISS index by name, train it if it needs training, add the vectors, and size it.
 
     Args:
@@ -396,7 +421,12 @@ def build_index(kind: str, vectors, *, metric: str = "cosine", seed: int | None 
             codes) or "sq8" (one byte per dimension).
         vectors: (N, D) array-like; row i gets id i.
         metric: "cosine" (vectors are L2-normalised first), "ip" or "l2".
-        seed: seeds k-means training (IVF centroids, PQ codebooks); None means ``mmlab.SEED``.
+        seed: seeds k-means training (IVF centroids, PQ codebooks) and its sample; None
+            means ``mmlab.SEED``.
+        train_size: how many vectors (a seeded random sample) train the k-means of IVF and
+            PQ; None means 64 per centroid of the largest k-means, at least 10,000 (FAISS
+            warns below 39 per centroid; more costs time and adds little). All vectors are
+            added either way.
         **params: build parameters of the kind (see ``INDEX_KINDS``): hnsw ``M``,
             ``ef_construction``; ivf ``nlist``; pq ``m`` (sub-quantisers, must divide D),
             ``nbits`` (bits per code, <= 8 here); ivfpq all three. None picks a default
@@ -455,10 +485,20 @@ def build_index(kind: str, vectors, *, metric: str = "cosine", seed: int | None 
         # k-means itself and nothing here uses it.
         pq_index.do_polysemous_training = False
 
+    centroids = max(used.get("nlist", 0), 2 ** used.get("nbits", 0) if "nbits" in used else 0)
+    if train_size is None:
+        train_size = max(10_000, _POINTS_PER_CENTROID_TRAIN * centroids)
+    else:
+        train_size = check_int(train_size, "train_size", low=max(1, centroids))
     start = time.perf_counter()
-    if not index.is_trained:
-        index.train(x)
-    index.add(x)
+    with _faiss_threads(1 if _TORCH_SPINS else None):
+        if not index.is_trained:
+            sample = x
+            if train_size < n:
+                rows = np.sort(np.random.default_rng(seed).choice(n, size=train_size, replace=False))
+                sample = x[rows]
+            index.train(sample)
+        index.add(x)
     build_seconds = time.perf_counter() - start
 
     size = int(faiss.serialize_index(index).size)
