@@ -22,15 +22,15 @@ from torch import nn
 from ._validate import as_array, check_choice, check_float, check_int, describe
 
 __all__ = [
-    "ProjectionHeads",
-    "train_heads",
-    "save_heads",
-    "load_heads",
-    "LitModel",
-    "train_lit_emoji",
-    "load_lit_emoji",
     "LIT_EMOJI_PATH",
+    "LitModel",
+    "ProjectionHeads",
+    "load_heads",
+    "load_lit_emoji",
     "retrieval_recall",
+    "save_heads",
+    "train_heads",
+    "train_lit_emoji",
 ]
 
 #: Where the shipped emoji heads live (inside the package, so it installs with it).
@@ -41,7 +41,7 @@ INIT_SCALE = 1 / 0.07
 MAX_SCALE = 100.0
 
 #: The recipe of the shipped emoji heads (``train_lit_emoji`` reproduces the file from it).
-LIT_EMOJI_RECIPE = dict(dim=128, hidden=0, epochs=20, batch_size=128, lr=2e-3, weight_decay=0.1)
+LIT_EMOJI_RECIPE = {"dim": 128, "hidden": 0, "epochs": 20, "batch_size": 128, "lr": 2e-3, "weight_decay": 0.1}
 
 
 def _head(in_dim: int, out_dim: int, hidden: int) -> nn.Module:
@@ -76,8 +76,8 @@ class ProjectionHeads(nn.Module):
         max_scale = check_float(max_scale, "max_scale", low=0.0, low_inclusive=False)
         init_scale = check_float(init_scale, "init_scale", low=0.0, low_inclusive=False, high=max_scale)
         init_bias = check_float(init_bias, "init_bias")
-        self.config = dict(dim_a=dim_a, dim_b=dim_b, dim=dim, hidden=hidden, init_scale=init_scale,
-                           max_scale=max_scale, learn_scale=bool(learn_scale), init_bias=init_bias)
+        self.config = {"dim_a": dim_a, "dim_b": dim_b, "dim": dim, "hidden": hidden, "init_scale": init_scale,
+                       "max_scale": max_scale, "learn_scale": bool(learn_scale), "init_bias": init_bias}
         self.head_a = _head(dim_a, dim, hidden)
         self.head_b = _head(dim_b, dim, hidden)
         # CLIP learns log(scale): a multiplicative quantity, kept positive, updated in log space
@@ -249,7 +249,7 @@ def load_heads(path) -> tuple[ProjectionHeads, dict]:
         raise FileNotFoundError(f"path: no heads file at {path}")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # not a torch file at all (text, empty, truncated, pickled code)
+    except Exception as exc:  # noqa: BLE001 - text, empty, truncated or pickled-code files all land here
         raise ValueError(f"path: {path} is not a heads file written by mmlab.lit.save_heads "
                          f"(torch.load failed: {type(exc).__name__})") from None
     if not isinstance(blob, dict) or blob.get("format") != "mmlab-heads-1":

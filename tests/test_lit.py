@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-import mmlab as mm
 from mmlab import lit
 
 
@@ -77,7 +76,7 @@ def test_fixed_scale_stays_fixed():
 
 
 def test_save_load_roundtrip(tmp_path, trained):
-    a, b, heads, _ = trained
+    a, _, heads, _ = trained
     path = lit.save_heads(heads, tmp_path / "sub" / "heads.pt", name="toy", n_train=180)
     assert path.stat().st_size < 200_000
     blob = torch.load(path, weights_only=True)  # plain tensors and builtins only
