@@ -202,3 +202,11 @@ def test_retrieval_recall_random_is_about_chance():
     c = rng.normal(size=(50, 8)).astype(np.float32)
     r = lit.retrieval_recall(q, c, targets=rng.integers(0, 50, 2000), ks=(1, 10))
     assert r[1] == pytest.approx(1 / 50, abs=0.015) and r[10] == pytest.approx(10 / 50, abs=0.04)
+
+
+@pytest.mark.skipif(not lit.LIT_EMOJI_PATH.exists(), reason="shipped heads not built yet")
+def test_shipped_heads_were_trained_with_the_current_recipe():
+    # if LIT_EMOJI_RECIPE changes, the shipped file must be retrained with lit.train_lit_emoji()
+    _, meta = lit.load_heads(lit.LIT_EMOJI_PATH)
+    assert meta["recipe"] == [f"{k}={v}" for k, v in lit.LIT_EMOJI_RECIPE.items()]
+    assert meta["seed"] == mm.SEED and meta["image_encoder"] == "effnet-lite0" and meta["text_encoder"] == "minilm"
