@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import mmlab as mm
 from mmlab import lit
 
 
