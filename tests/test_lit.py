@@ -211,3 +211,19 @@ def test_shipped_heads_were_trained_with_the_current_recipe():
     _, meta = lit.load_heads(lit.LIT_EMOJI_PATH)
     assert meta["recipe"] == [f"{k}={v}" for k, v in lit.LIT_EMOJI_RECIPE.items()]
     assert meta["seed"] == mm.SEED and meta["image_encoder"] == "effnet-lite0" and meta["text_encoder"] == "minilm"
+
+
+@pytest.mark.skipif(not lit.LIT_EMOJI_PATH.exists(), reason="shipped heads not built yet")
+def test_lit_emoji_through_models_load_retrieves_held_out_emoji():
+    """Real encoders: the shipped model finds held-out emoji by name far above chance (1/31)."""
+    emoji = mm.data.load_emoji()
+    _, test_idx = mm.data.split_by_id(emoji.ids)
+    held_out = emoji.subset(test_idx[::15])  # 31 emoji never seen in training
+    model = mm.models.load("lit-emoji")
+    assert model is mm.models.load("lit-emoji")
+    zi = model.encode_image(held_out.images, progress=False)
+    zt = model.encode_text(held_out.names, progress=False)
+    assert zi.shape == zt.shape == (len(held_out), model.dim) and zi.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(zt, axis=1), 1.0, rtol=1e-5)
+    recall = lit.retrieval_recall(zt, zi, ks=(1, 5))
+    assert recall[1] > 0.3 and recall[5] > 0.6  # chance: 0.03 and 0.16
