@@ -6,14 +6,21 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._feedback import EMPTY_MESSAGE, as_numpy, call_learner, is_empty, report, shape_problem  # noqa: F401
+from ._feedback import (
+    EMPTY_MESSAGE,
+    as_numpy,
+    call_learner,
+    is_empty,
+    report,
+    shape_problem,
+)
 
 __all__: list[str] = [
-    "nb01_predict_closest",
     "nb01_cosine_similarity",
-    "nb01_nearest_neighbours",
     "nb01_majority_baseline",
+    "nb01_nearest_neighbours",
     "nb01_no_better_than_baseline",
+    "nb01_predict_closest",
 ]
 
 

@@ -20,18 +20,25 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_array, check_choice, check_float, check_int, check_str_list, describe
+from ._validate import (
+    as_array,
+    check_choice,
+    check_float,
+    check_int,
+    check_str_list,
+    describe,
+)
 
 __all__ = [
-    "PALETTE",
     "MARKERS",
+    "PALETTE",
     "EmbeddingPlot",
     "HeatmapPlot",
-    "plot_embeddings",
-    "similarity_heatmap",
     "image_grid",
-    "show_neighbours",
     "plot_curves",
+    "plot_embeddings",
+    "show_neighbours",
+    "similarity_heatmap",
 ]
 
 #: Okabe & Ito's colour-blind-safe palette (8 colours) plus a neutral grey: enough for
@@ -338,7 +345,7 @@ def plot_embeddings(
                        linewidths=0.3 if colour in ("#F0E442", "#999999") else 0,
                        edgecolors="#555555", label=f"{g} ({int(idx.sum())})")
         if legend is not None and len(groups) <= _MAX_LEGEND:
-            kw = dict(fontsize=8, markerscale=max(1.0, 30 / size) ** 0.5, frameon=False, handletextpad=0.3)
+            kw = {"fontsize": 8, "markerscale": max(1.0, 30 / size) ** 0.5, "frameon": False, "handletextpad": 0.3}
             if legend == "right":
                 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, **kw)
             elif legend == "below":

@@ -45,7 +45,7 @@ def test_palette_is_distinct_and_covers_nine_groups():
 @pytest.mark.parametrize("method", ["pca", "umap", "tsne"])
 def test_plot_embeddings_draws_every_point_and_keeps_clusters_apart(method):
     X, labels = _blobs()
-    fig, ax, coords = viz.plot_embeddings(X, labels, method=method, seed=0)
+    _fig, ax, coords = viz.plot_embeddings(X, labels, method=method, seed=0)
     assert _n_points(ax) == len(X) == len(coords)
     assert coords.shape == (len(X), 2) and coords.dtype == np.float32
     assert len(ax.collections) == 3  # one scatter per group
@@ -102,19 +102,19 @@ def test_plot_embeddings_int_labels_and_many_groups_drop_the_legend():
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        (dict(X=np.ones(5)), ValueError, "X: expected a 2-D"),
-        (dict(X=np.ones((2, 4))), ValueError, "at least 3 rows"),
-        (dict(X=np.ones((0, 4))), ValueError, "X"),
-        (dict(X=[[1.0, np.nan], [0, 1], [1, 1]]), ValueError, "X: expected finite"),
-        (dict(X=np.ones((5, 3)), labels=["a"] * 4), ValueError, "labels: expected 5 labels"),
-        (dict(X=np.ones((5, 3)), labels="aaaaa"), TypeError, "labels"),
-        (dict(X=np.ones((3, 3)), labels=[1.5, 2.0, 3.0]), TypeError, r"labels\[0\]"),
-        (dict(X=np.ones((5, 3)), method="lda"), ValueError, "method: expected one of"),
-        (dict(X=np.ones((5, 3)), legend="top"), ValueError, "legend"),
-        (dict(X=np.ones((5, 3)), labels=list("aabbc"), order=["a", "b"]), ValueError, r"order.*\['c'\]"),
-        (dict(X=np.zeros((5, 3)), method="umap"), ValueError, "all-zero rows"),
-        (dict(X="cat"), TypeError, "X"),
-        (dict(X=np.ones((5, 3)), n_neighbors=1), ValueError, "n_neighbors"),
+        ({"X": np.ones(5)}, ValueError, "X: expected a 2-D"),
+        ({"X": np.ones((2, 4))}, ValueError, "at least 3 rows"),
+        ({"X": np.ones((0, 4))}, ValueError, "X"),
+        ({"X": [[1.0, np.nan], [0, 1], [1, 1]]}, ValueError, "X: expected finite"),
+        ({"X": np.ones((5, 3)), "labels": ["a"] * 4}, ValueError, "labels: expected 5 labels"),
+        ({"X": np.ones((5, 3)), "labels": "aaaaa"}, TypeError, "labels"),
+        ({"X": np.ones((3, 3)), "labels": [1.5, 2.0, 3.0]}, TypeError, r"labels\[0\]"),
+        ({"X": np.ones((5, 3)), "method": "lda"}, ValueError, "method: expected one of"),
+        ({"X": np.ones((5, 3)), "legend": "top"}, ValueError, "legend"),
+        ({"X": np.ones((5, 3)), "labels": list("aabbc"), "order": ["a", "b"]}, ValueError, r"order.*\['c'\]"),
+        ({"X": np.zeros((5, 3)), "method": "umap"}, ValueError, "all-zero rows"),
+        ({"X": "cat"}, TypeError, "X"),
+        ({"X": np.ones((5, 3)), "n_neighbors": 1}, ValueError, "n_neighbors"),
     ],
 )
 def test_plot_embeddings_rejects_bad_input(kwargs, exc, match):
@@ -177,7 +177,7 @@ def test_image_grid_panels_titles_and_formats():
 
 def test_image_grid_accepts_a_batch_array():
     batch = np.zeros((4, 6, 6, 3), dtype=np.uint8)
-    fig, axes = viz.image_grid(batch)
+    _fig, axes = viz.image_grid(batch)
     assert len(axes) == 4
 
 
@@ -209,7 +209,7 @@ def test_show_neighbours_image_query_image_results():
 
 
 def test_show_neighbours_text_query_image_results():
-    fig, axes = viz.show_neighbours("a photo of a cat", _images(3), np.array([0.3, 0.2, 0.1]))
+    _fig, axes = viz.show_neighbours("a photo of a cat", _images(3), np.array([0.3, 0.2, 0.1]))
     assert len(axes) == 4
     assert "a photo of a cat" in axes[0].texts[0].get_text()
 
@@ -225,7 +225,7 @@ def test_show_neighbours_text_results_as_bars():
 
 
 def test_show_neighbours_image_query_text_results():
-    fig, (ax_q, ax) = viz.show_neighbours(_images(1)[0], ["cat", "dog"], [0.5, 0.4])
+    _fig, (ax_q, ax) = viz.show_neighbours(_images(1)[0], ["cat", "dog"], [0.5, 0.4])
     assert len(ax_q.images) == 1 and len(ax.patches) == 2
 
 
@@ -247,7 +247,7 @@ def test_show_neighbours_rejects_bad_input(query, neighbours, scores, exc, match
 
 
 def test_plot_curves_lines_and_labels():
-    fig, ax = viz.plot_curves({"train": [3, 2, 1], "test": [3.5, 2.5, 2.0]}, title="loss")
+    _fig, ax = viz.plot_curves({"train": [3, 2, 1], "test": [3.5, 2.5, 2.0]}, title="loss")
     assert len(ax.lines) == 2
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [3, 2, 1])
     assert ax.get_title() == "loss" and ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss"
