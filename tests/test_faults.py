@@ -262,6 +262,8 @@ def test_a_process_killed_during_inserts_leaves_a_consistent_prefix(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
+    # On a busy machine the child may have acknowledged more batches before the signal landed.
+    acknowledged = max([acknowledged] + [int(line) for line in proc.stdout.read().split()])
     assert acknowledged >= 3, proc.stderr.read()[-2000:]
 
     with MilvusStore(uri, "items") as store:  # the lock died with the process: it reopens here
