@@ -176,14 +176,16 @@ while True:
 def test_a_process_killed_while_writing_the_cache_leaves_only_complete_entries(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True,
                             env=_env(), cwd=REPO)
+    written = 0
     try:
         for line in proc.stdout:
-            if int(line) >= 400:
+            written = int(line)
+            if written >= 400:
                 break
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
-    written = int(line)
+    assert written >= 400, "the writer died before it was killed"
     store = mcache.EmbeddingCache("killed/v1", 64, root=tmp_path)
     keys = [mcache.text_key(f"text {i}") for i in range(written + 400)]
     with warnings.catch_warnings():
