@@ -6,13 +6,20 @@ import numbers
 
 import numpy as np
 
-from ._feedback import EMPTY_MESSAGE, as_numpy, call_learner, is_empty, report, shape_problem  # noqa: F401
+from ._feedback import (
+    EMPTY_MESSAGE,
+    as_numpy,
+    call_learner,
+    is_empty,
+    report,
+    shape_problem,
+)
 
 __all__ = [
-    "nb03_uninformative_loss",
     "nb03_clip_loss",
     "nb03_hardest_negatives",
     "nb03_modality_gap",
+    "nb03_uninformative_loss",
 ]
 
 

@@ -19,13 +19,13 @@ import torch.nn.functional as F
 from ._validate import check_choice, check_float, describe
 
 __all__ = [
+    "batch_hard_triplet_loss",
     "clip_logits",
     "clip_loss",
-    "siglip_loss",
-    "pairwise_distance",
-    "triplet_loss",
     "hardest_negatives",
-    "batch_hard_triplet_loss",
+    "pairwise_distance",
+    "siglip_loss",
+    "triplet_loss",
 ]
 
 _DISTANCES = ("cosine", "euclidean")
