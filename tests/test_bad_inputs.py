@@ -1040,3 +1040,27 @@ def test_clip_loss_is_finite_or_refuses(b1, b2, d, rank, dtype, scale, with_nan)
 def test_mm_lit_is_reachable_as_an_attribute():
     # mmlab loads submodules lazily by name; one missing from the list is an AttributeError on mm.<name>.
     assert "lit" in mm._SUBMODULES
+
+
+@FUZZ
+@given(st.lists(arrays(max_rank=3), min_size=0, max_size=3),
+       st.one_of(st.none(), st.dictionaries(st.sampled_from(["m0", "m1", "m2", "x"]),
+                                            st.sampled_from([0.0, 0.5, 1.0, 2.0, -1.0, float("nan")]), max_size=3)))
+def test_concat_embeddings_is_unit_length_or_refuses(blocks, weights):
+    features = {f"m{i}": b for i, b in enumerate(blocks)}
+    fused = _outcome(fusion.concat_embeddings, features, weights)
+    if fused is None:
+        return
+    n = len(blocks[0])
+    assert fused.shape == (n, sum(b.shape[1] for b in blocks)) and np.isfinite(fused).all()
+    np.testing.assert_allclose(np.linalg.norm(fused, axis=1), 1.0, atol=1e-3)
+
+
+@FUZZ
+@given(matching_pair(), st.lists(st.integers(-2, 8), max_size=3))
+def test_retrieval_recall_is_a_fraction_or_refuses(pair, ks):
+    queries, corpus = pair
+    found = _outcome(_lit().retrieval_recall, queries, corpus, None, ks)
+    if found is None:
+        return
+    assert set(found) == set(ks) and all(0.0 <= v <= 1.0 for v in found.values())
