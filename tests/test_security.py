@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import mmlab
@@ -210,6 +212,42 @@ def test_a_hostile_value_deletes_only_its_own_row(tmp_path):
 def test_a_hostile_field_name_is_refused(key):
     with pytest.raises((ValueError, TypeError), match="field name|unknown field"):
         filter_expression({key: "a"})
+
+
+def _read_literal(expr: str, start: int) -> tuple[str, int]:
+    """Read the double-quoted literal at ``expr[start]`` the way Milvus does; return (value, index after it)."""
+    assert expr[start] == '"'
+    out, i = [], start + 1
+    escapes = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t"}
+    while expr[i] != '"':
+        if expr[i] == "\\":
+            out.append(escapes[expr[i + 1]])
+            i += 2
+        else:
+            out.append(expr[i])
+            i += 1
+    return "".join(out), i + 1
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)) | st.sampled_from('"\\\n\r\t\'')),
+       st.lists(st.text(max_size=5), max_size=3))
+def test_a_quoted_value_always_reads_back_as_itself(value, others):
+    # One scalar: `name == "<literal>"` and nothing after the literal, whatever the value holds.
+    expr = filter_expression({"name": value})
+    assert expr.startswith('name == "')
+    got, end = _read_literal(expr, len("name == "))
+    assert got == value and end == len(expr)
+    # A list: every literal reads back, separated only by ", ".
+    expr = filter_expression({"name": [value, *others]})
+    i, values = len("name in ["), []
+    while expr[i] != "]":
+        got, i = _read_literal(expr, i)
+        values.append(got)
+        if expr[i] == ",":
+            assert expr[i:i + 2] == ", "
+            i += 2
+    assert values == [value, *others] and i == len(expr) - 1
 
 
 # --------------------------------------------------------------------------- decompression bombs
