@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mmlab as mm
 from mmlab import data, fusion, lit, search, train, zeroshot
@@ -265,3 +267,16 @@ def test_each_notebook_seeds_from_one_place(path):
                     problems.append(f"cell {i} line {node.lineno}: {ast.unparse(node)[:60]} uses a literal seed; "
                                     f"derive it from mm.SEED (e.g. mm.SEED + 1)")
     assert problems == []
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=40), st.integers(0, 2**31))
+def test_split_by_id_depends_only_on_each_id_and_the_seed(ids, seed):
+    train_idx, test_idx = data.split_by_id(ids, seed=seed)
+    assert sorted([*train_idx, *test_idx]) == list(range(len(ids)))  # disjoint and complete
+    test_ids = {ids[i] for i in test_idx}
+    assert not test_ids & {ids[i] for i in train_idx}  # repeats of an id stay together
+    # the same id lands on the same side in any other list (another notebook's subset, reversed)
+    rev = ids[::-1]
+    _, rev_test = data.split_by_id(rev, seed=seed)
+    assert {rev[i] for i in rev_test} == test_ids
