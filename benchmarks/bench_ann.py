@@ -29,11 +29,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MMLAB_JOINT_MODEL", "conse")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import mmlab as mm  # noqa: E402
-from mmlab.search import build_index, exact_topk, recall_at_k  # noqa: E402  (sets OMP_WAIT_POLICY before faiss)
-
+import mmlab as mm
+from mmlab.search import build_index, exact_topk, recall_at_k
 
 # --------------------------------------------------------------------------- shared helpers
 
@@ -51,7 +50,7 @@ def real_embeddings(verbose: bool = True) -> tuple[np.ndarray, str]:
         names = model.encode_text(emoji.names, progress=verbose)
         return np.vstack([images, names]).astype(np.float32), (
             f"{len(emoji)} emoji images + names embedded by {model.name} ({model.dim}-d)")
-    except Exception as exc:  # the benchmark still runs (on synthetic clusters) without models or data
+    except Exception as exc:  # noqa: BLE001 - the benchmark still runs (on synthetic clusters) without models or data
         rng = np.random.default_rng(0)
         centres = rng.standard_normal((60, 384)).astype(np.float32)
         base = centres[rng.integers(0, 60, 3740)] + 0.5 * rng.standard_normal((3740, 384)).astype(np.float32)
@@ -138,14 +137,14 @@ def sweep(args) -> tuple[list[dict], str]:
     k = 10
     t_exact = best_time(lambda: exact_topk(queries, corpus, k, metric="ip"), repeats=2)
     _, truth = exact_topk(queries, corpus, k, metric="ip")
-    rows = [dict(index="exact_topk", param="-", recall=1.0, qps=len(queries) / t_exact,
-                 build=0.0, bpv=4.0 * corpus.shape[1], code=4 * corpus.shape[1])]
-    nlist = int(round(np.sqrt(args.n) * 2))  # ~2 sqrt(N): k-means training stays affordable here
+    rows = [{"index": "exact_topk", "param": "-", "recall": 1.0, "qps": len(queries) / t_exact,
+                 "build": 0.0, "bpv": 4.0 * corpus.shape[1], "code": 4 * corpus.shape[1]}]
+    nlist = round(np.sqrt(args.n) * 2)  # ~2 sqrt(N): k-means training stays affordable here
     plans = [
-        ("hnsw", dict(M=32, ef_construction=40), "ef_search", [8, 16, 32, 64, 128, 256]),
-        ("ivf", dict(nlist=nlist), "nprobe", [1, 2, 4, 8, 16, 32, 64]),
-        ("ivfpq", dict(nlist=nlist, m=48, nbits=8), "nprobe", [1, 2, 4, 8, 16, 32, 64]),
-        ("pq", dict(m=48, nbits=8), None, [None]),
+        ("hnsw", {"M": 32, "ef_construction": 40}, "ef_search", [8, 16, 32, 64, 128, 256]),
+        ("ivf", {"nlist": nlist}, "nprobe", [1, 2, 4, 8, 16, 32, 64]),
+        ("ivfpq", {"nlist": nlist, "m": 48, "nbits": 8}, "nprobe", [1, 2, 4, 8, 16, 32, 64]),
+        ("pq", {"m": 48, "nbits": 8}, None, [None]),
         ("sq8", {}, None, [None]),
     ]
     for kind, params, knob, values in plans:
@@ -155,11 +154,11 @@ def sweep(args) -> tuple[list[dict], str]:
             if knob == "nprobe" and value > index.params["nlist"]:
                 continue
             kw = {} if knob is None else {knob: value}
-            t = best_time(lambda: index.search(queries, k, **kw), repeats=2)
+            t = best_time(lambda index=index, kw=kw: index.search(queries, k, **kw), repeats=2)
             found = index.search(queries, k, **kw)[1]
-            rows.append(dict(index=kind, param="-" if knob is None else f"{knob}={value}",
-                             recall=recall_at_k(found, truth, k), qps=len(queries) / t,
-                             build=index.build_seconds, bpv=index.bytes_per_vector, code=index.code_bytes))
+            rows.append({"index": kind, "param": "-" if knob is None else f"{knob}={value}",
+                             "recall": recall_at_k(found, truth, k), "qps": len(queries) / t,
+                             "build": index.build_seconds, "bpv": index.bytes_per_vector, "code": index.code_bytes})
     return rows, source
 
 
@@ -168,10 +167,10 @@ def write(rows: list[dict], source: str, args, info: str) -> None:
     lines = [
         "# ANN benchmark: recall@10 vs queries/s",
         "",
-        f"Corpus: N = {args.n:,} vectors, d = 384, derived from {source} "
+        (f"Corpus: N = {args.n:,} vectors, d = 384, derived from {source} "
         "(convex combinations of two real vectors + noise, normalised); "
         f"{args.queries} queries from the same distribution; inner product. "
-        "Ground truth: `mm.search.exact_topk`. Queries/s for one batch of all queries.",
+        "Ground truth: `mm.search.exact_topk`. Queries/s for one batch of all queries."),
         "",
         info,
         "",
@@ -193,11 +192,11 @@ def write(rows: list[dict], source: str, args, info: str) -> None:
                "sq8": "#D55E00", "exact_topk": "#000000"}
     markers = {"hnsw": "o", "ivf": "s", "ivfpq": "^", "pq": "D", "sq8": "v", "exact_topk": "*"}
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for kind in colours:
+    for kind, colour in colours.items():
         pts = [r for r in rows if r["index"] == kind]
         if pts:
             ax.plot([p["recall"] for p in pts], [p["qps"] for p in pts], marker=markers[kind],
-                    color=colours[kind], label=kind, linestyle="-" if len(pts) > 1 else "none", markersize=7)
+                    color=colour, label=kind, linestyle="-" if len(pts) > 1 else "none", markersize=7)
     ax.set_yscale("log")
     ax.set_xlabel("recall@10 (fraction of the exact top 10 found)")
     ax.set_ylabel("queries per second (log scale)")

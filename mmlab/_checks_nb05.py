@@ -3,13 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._feedback import EMPTY_MESSAGE, as_numpy, call_learner, is_empty, report, shape_problem  # noqa: F401
+from ._feedback import (  # noqa: F401
+    EMPTY_MESSAGE,
+    as_numpy,
+    call_learner,
+    is_empty,
+    report,
+    shape_problem,
+)
 
 __all__: list[str] = [
-    "nb05_topk",
+    "nb05_cheapest_ef",
     "nb05_full_probe",
     "nb05_quote",
-    "nb05_cheapest_ef",
+    "nb05_topk",
 ]
 
 

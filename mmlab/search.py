@@ -46,14 +46,14 @@ _TORCH_SPINS = "torch" in sys.modules and os.environ.get("OMP_WAIT_POLICY", "").
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __all__ = [
-    "METRICS",
     "INDEX_KINDS",
-    "exact_topk",
-    "recall_at_k",
+    "METRICS",
     "FaissIndex",
-    "build_index",
-    "filter_expression",
     "MilvusStore",
+    "build_index",
+    "exact_topk",
+    "filter_expression",
+    "recall_at_k",
 ]
 
 METRICS = ("cosine", "ip", "l2")
@@ -70,6 +70,29 @@ _FIRST_BLOCK = 1024
 
 
 # --------------------------------------------------------------------------- exact search
+
+
+# Searches with at most this many queries, or less work than this (2 Q N d FLOPs), run
+# on one BLAS thread: they are memory-bound or tiny, so a second thread adds little, and
+# on a busy machine each hand-off between threads can wait for a whole scheduler time
+# slice (measured here: N = 10,000, Q = 1 took 20 ms on two threads, 0.9 ms on one).
+_ONE_THREAD_MAX_QUERIES = 4
+_ONE_THREAD_MAX_FLOPS = 1e9
+_blas_controller = None
+
+
+def _blas_threads(n_queries: int, flops: float):
+    """A context that limits BLAS to one thread for small searches (no-op otherwise)."""
+    global _blas_controller
+    if n_queries > _ONE_THREAD_MAX_QUERIES and flops > _ONE_THREAD_MAX_FLOPS:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    if _blas_controller is None:
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 def _default_block(n_queries: int, n_corpus: int) -> int:
@@ -137,55 +160,10 @@ def _raise_non_finite(corpus_block: np.ndarray, start: int) -> None:
     )
 
 
-def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int | None = None):
-    """The exact k nearest corpus rows of each query, by brute force in blocks.
-
-    Scores for one block of the corpus at a time go into a preallocated (Q, block)
-    float32 buffer (a BLAS matrix product); only the scores that beat each query's
-    running k-th best are looked at further, so the (Q, N) matrix never exists and
-    the partial sort costs little next to the product. Ties are broken by lower id.
-
-    Args:
-        queries: (Q, D) array-like (or one (D,) vector, treated as Q = 1).
-        corpus: (N, D) array-like; float32 is used as is (no copy), other dtypes are
-            converted one block at a time.
-        k: how many neighbours per query, 1 <= k <= N.
-        metric: "cosine" (cosine similarity, higher is better), "ip" (inner product,
-            higher is better; equals cosine when both sides are L2-normalised, and skips
-            the norm computation) or "l2" (squared Euclidean distance, lower is better).
-        block_size: corpus rows per block; None picks one from Q (about 2**23 / Q rows,
-            at least 1024, measured in benchmarks/bench_search.py).
-    Returns:
-        scores: (Q, k) float32, best first (descending for cosine/ip, ascending squared
-            distances for l2).
-        ids: (Q, k) int64 row indices into ``corpus``, in the same order.
-    """
-    metric = check_choice(metric, "metric", METRICS)
-    q = np.atleast_2d(as_array(queries, "queries", ndim=(1, 2)))  # (Q, D)
-    # The corpus may be large: no full-size finite check or float32 copy up front; both
-    # happen block by block (non-finite values show up as non-finite scores).
-    corpus = as_array(corpus, "corpus", ndim=2, dtype=None, finite=False)  # (N, D)
-    if not (np.issubdtype(corpus.dtype, np.floating) or np.issubdtype(corpus.dtype, np.integer)):
-        raise TypeError(f"corpus: expected numeric values, got dtype {corpus.dtype}")
-    check_same_dim(q, corpus, "queries", "corpus")
+def _scan_blocks(corpus: np.ndarray, q: np.ndarray, k: int, block: int, metric: str):
+    """The block loop of ``exact_topk``: the running top-k (values, ids), in increasing-id order."""
     n_queries, n = q.shape[0], corpus.shape[0]
-    k = check_int(k, "k", low=1, high=n)
-    if block_size is None:
-        block = _default_block(n_queries, n)
-    else:
-        block = check_int(block_size, "block_size", low=1)
-    block = max(block, k)  # the first block must hold k candidates
-
-    if metric == "cosine":
-        qn = np.linalg.norm(q, axis=1, keepdims=True)
-        if (qn == 0).any():
-            raise ValueError(
-                f"queries: cosine similarity needs non-zero vectors, got {int((qn == 0).sum())} all-zero row(s)"
-            )
-        q = (q / qn).astype(np.float32)
-    q = np.ascontiguousarray(q, dtype=np.float32)
     q_sq = np.einsum("ij,ij->i", q, q)[:, None] if metric == "l2" else None  # (Q, 1)
-
     needs_cast = corpus.dtype != np.float32 or not corpus.flags.c_contiguous
     cast_buf = np.empty((min(block, n), corpus.shape[1]), np.float32) if needs_cast else None
     # With Q > 1 the product gets one extra query row of ones: its scores are the row sums
@@ -196,7 +174,6 @@ def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int 
     flat_buf = np.empty((n_queries + extra) * min(block, n), np.float32)  # the one (Q, block) buffer
     mask_buf = np.empty(n_queries * min(block, n), np.bool_)
     top_vals = top_ids = thresh = None
-
     for start, stop in _block_bounds(n, k, block):
         b = stop - start
         chunk = corpus[start:stop]
@@ -253,6 +230,58 @@ def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int 
         new_vals, new_ids = _select_topk(vals, ids, k)
         top_vals[urows], top_ids[urows] = new_vals, new_ids
         thresh[urows] = new_vals.min(axis=1)
+    return top_vals, top_ids
+
+
+def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int | None = None):
+    """The exact k nearest corpus rows of each query, by brute force in blocks.
+
+    Scores for one block of the corpus at a time go into a preallocated (Q, block)
+    float32 buffer (a BLAS matrix product); only the scores that beat each query's
+    running k-th best are looked at further, so the (Q, N) matrix never exists and
+    the partial sort costs little next to the product. Ties are broken by lower id.
+
+    Args:
+        queries: (Q, D) array-like (or one (D,) vector, treated as Q = 1).
+        corpus: (N, D) array-like; float32 is used as is (no copy), other dtypes are
+            converted one block at a time.
+        k: how many neighbours per query, 1 <= k <= N.
+        metric: "cosine" (cosine similarity, higher is better), "ip" (inner product,
+            higher is better; equals cosine when both sides are L2-normalised, and skips
+            the norm computation) or "l2" (squared Euclidean distance, lower is better).
+        block_size: corpus rows per block; None picks one from Q (about 2**23 / Q rows,
+            at least 1024, measured in benchmarks/bench_search.py).
+    Returns:
+        scores: (Q, k) float32, best first (descending for cosine/ip, ascending squared
+            distances for l2).
+        ids: (Q, k) int64 row indices into ``corpus``, in the same order.
+    """
+    metric = check_choice(metric, "metric", METRICS)
+    q = np.atleast_2d(as_array(queries, "queries", ndim=(1, 2)))  # (Q, D)
+    # The corpus may be large: no full-size finite check or float32 copy up front; both
+    # happen block by block (non-finite values show up as non-finite scores).
+    corpus = as_array(corpus, "corpus", ndim=2, dtype=None, finite=False)  # (N, D)
+    if not (np.issubdtype(corpus.dtype, np.floating) or np.issubdtype(corpus.dtype, np.integer)):
+        raise TypeError(f"corpus: expected numeric values, got dtype {corpus.dtype}")
+    check_same_dim(q, corpus, "queries", "corpus")
+    n_queries, n = q.shape[0], corpus.shape[0]
+    k = check_int(k, "k", low=1, high=n)
+    if block_size is None:
+        block = _default_block(n_queries, n)
+    else:
+        block = check_int(block_size, "block_size", low=1)
+    block = max(block, k)  # the first block must hold k candidates
+
+    if metric == "cosine":
+        qn = np.linalg.norm(q, axis=1, keepdims=True)
+        if (qn == 0).any():
+            raise ValueError(
+                f"queries: cosine similarity needs non-zero vectors, got {int((qn == 0).sum())} all-zero row(s)"
+            )
+        q = (q / qn).astype(np.float32)
+    q = np.ascontiguousarray(q, dtype=np.float32)
+    with _blas_threads(n_queries, 2.0 * n_queries * n * q.shape[1]):
+        top_vals, top_ids = _scan_blocks(corpus, q, k, block, metric)
 
     # Kept in increasing-id order, so a stable sort on score breaks ties by lower id.
     order = np.argsort(-top_vals, axis=1, kind="stable")
@@ -720,11 +749,13 @@ class MilvusStore:
                         _OPEN_COUNT.pop(self._path, None)
                         if self._path in _STARTED_HERE:
                             _STARTED_HERE.discard(self._path)
-                            from milvus_lite.server_manager import server_manager_instance
+                            from milvus_lite.server_manager import (
+                                server_manager_instance,
+                            )
 
                             server_manager_instance.release_server(self._path)  # flushes and unlocks
 
-    def __enter__(self) -> "MilvusStore":
+    def __enter__(self) -> MilvusStore:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc) -> None:

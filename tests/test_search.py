@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from mmlab import search
-from mmlab.search import MilvusStore, build_index, exact_topk, filter_expression, recall_at_k
+from mmlab.search import (
+    MilvusStore,
+    build_index,
+    exact_topk,
+    filter_expression,
+    recall_at_k,
+)
 
 
 def naive_topk(queries, corpus, k, metric):
@@ -86,7 +92,7 @@ def test_single_vector_query_and_other_dtypes_give_the_same_answer(data):
     queries, corpus = data
     s1, i1 = exact_topk(queries[0], corpus, 5)
     s2, i2 = exact_topk(queries[:1].astype(np.float64), corpus.astype(np.float64), 5, block_size=50)
-    s3, i3 = exact_topk(queries[:1], np.asfortranarray(corpus), 5, block_size=50)
+    _, i3 = exact_topk(queries[:1], np.asfortranarray(corpus), 5, block_size=50)
     assert s1.shape == (1, 5)
     np.testing.assert_array_equal(i1, i2)
     np.testing.assert_array_equal(i1, i3)
@@ -103,7 +109,7 @@ def test_l2_scores_are_squared_distances(data):
 def test_exact_topk_accepts_torch_tensors(data):
     torch = pytest.importorskip("torch")
     queries, corpus = data
-    s, i = exact_topk(torch.from_numpy(queries), torch.from_numpy(corpus), 4)
+    _, i = exact_topk(torch.from_numpy(queries), torch.from_numpy(corpus), 4)
     np.testing.assert_array_equal(i, exact_topk(queries, corpus, 4)[1])
 
 
@@ -309,7 +315,7 @@ def store(tmp_path_factory, milvus_rows):
 
 def run_python(code: str, timeout: float = 120) -> dict:
     """Run code in a fresh interpreter; it prints one JSON line as its last output."""
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=False, capture_output=True, text=True,
                          timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
