@@ -46,6 +46,8 @@ def seed_everything(seed: int | None = None) -> int:
         seed = SEED
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**32:  # numpy's legacy seeding accepts exactly this range
+        raise ValueError(f"seed: expected an int in [0, 2**32 - 1], got {seed}")
     random.seed(seed)
     np.random.seed(seed)
     if "torch" in sys.modules:  # seeding must not be the reason torch gets imported

@@ -29,6 +29,8 @@ def strip_solutions(source: str, *, markdown: bool = False, where: str = "cell")
     Returns:
         The text with each block replaced.
     """
+    if not isinstance(source, str):
+        raise TypeError(f"source: expected the text of a cell (str), got {type(source).__name__}")
     out: list[str] = []
     inside = False
     for lineno, line in enumerate(source.splitlines(), 1):
@@ -60,6 +62,8 @@ def make_student_notebook(nb):
     """Return a copy of ``nb`` (an nbformat NotebookNode) with stubs and no outputs."""
     import copy
 
+    if not hasattr(nb, "cells"):
+        raise TypeError(f"nb: expected a notebook read with nbformat.read, got {type(nb).__name__}")
     nb = copy.deepcopy(nb)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type in ("code", "markdown") and BEGIN in cell.source:

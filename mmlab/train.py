@@ -57,6 +57,11 @@ def fit(
     for i, t in enumerate(tensors):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"tensors[{i}]: expected a torch.Tensor, got {type(t).__name__}")
+        if t.ndim == 0:
+            raise TypeError(f"tensors[{i}]: expected a tensor with rows (N, ...), got a 0-d tensor")
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            bad = int((~torch.isfinite(t)).sum())
+            raise ValueError(f"tensors[{i}]: expected finite values, got {bad} NaN/inf entries in shape {tuple(t.shape)}")
     n = len(tensors[0])
     for i, t in enumerate(tensors):
         if len(t) != n:
@@ -85,6 +90,11 @@ def fit(
         for start in range(0, stop, batch_size):
             idx = order[start:start + batch_size]
             loss = loss_fn(model, *(t[idx] for t in tensors))
+            if not isinstance(loss, torch.Tensor):
+                raise TypeError(f"loss_fn: expected it to return a scalar torch.Tensor, got {type(loss).__name__}")
+            if loss.numel() != 1:
+                raise ValueError(f"loss_fn: expected it to return a scalar tensor, got shape {tuple(loss.shape)}; "
+                                 "reduce it, e.g. with .mean()")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .embeddings import l2_normalize
 from ._validate import (
     as_array,
     check_float,
@@ -235,8 +236,8 @@ def predict_proba(image_features, classifier, logit_scale: float) -> np.ndarray:
     cls = as_array(classifier, "classifier")  # (C, D)
     check_same_dim(img, cls, "image_features", "classifier")
     scale = check_float(logit_scale, "logit_scale", low=0.0, low_inclusive=False)
-    img = img / np.linalg.norm(img, axis=1, keepdims=True)
-    cls = cls / np.linalg.norm(cls, axis=1, keepdims=True)
+    img = l2_normalize(img, name="image_features")  # a zero row is an error, not NaN probabilities
+    cls = l2_normalize(cls, name="classifier")
     logits = scale * (img @ cls.T)  # (N, C)
     logits -= logits.max(axis=1, keepdims=True)  # stable softmax
     p = np.exp(logits)

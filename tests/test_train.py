@@ -1,0 +1,76 @@
+"""mmlab.train.fit: it learns, it is seeded, it reports each epoch, it refuses bad set-ups."""
+import pytest
+import torch
+
+from mmlab.train import fit
+
+
+def regression_data(n=64, d=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g)
+    w = torch.tensor([[1.0], [-2.0], [0.5]])
+    return x, x @ w  # (N, 3), (N, 1)
+
+
+def mse(model, x, y):
+    return ((model(x) - y) ** 2).mean()
+
+
+def test_fit_learns_a_linear_map():
+    x, y = regression_data()
+    model = torch.nn.Linear(3, 1)
+    history = fit(model, mse, [x, y], epochs=60, batch_size=16, lr=0.05, seed=0, progress=False)
+    assert len(history) == 60
+    assert history[-1] < 0.01 * history[0]
+    torch.testing.assert_close(model.weight.detach(), torch.tensor([[1.0, -2.0, 0.5]]), atol=0.05, rtol=0)
+    assert not model.training, "fit leaves the model in eval mode"
+
+
+def test_fit_is_reproducible_and_seed_matters():
+    x, y = regression_data()
+
+    def run(seed):
+        torch.manual_seed(123)  # the same initial weights every time
+        model = torch.nn.Linear(3, 1)
+        return fit(model, mse, [x, y], epochs=3, batch_size=8, lr=0.01, seed=seed, progress=False)
+
+    assert run(0) == run(0)
+    assert run(0) != run(1)
+
+
+def test_drop_last_sees_only_full_batches():
+    x, y = regression_data(n=10)
+    sizes = []
+
+    def loss_fn(model, xb, yb):
+        sizes.append(len(xb))
+        return mse(model, xb, yb)
+
+    fit(torch.nn.Linear(3, 1), loss_fn, [x, y], epochs=2, batch_size=4, drop_last=True, progress=False)
+    assert sizes == [4, 4, 4, 4]
+
+
+@pytest.mark.parametrize("kwargs, tensors, exc, words", [
+    ({}, "not-a-list", TypeError, "tensors"),
+    ({}, [torch.ones(4, 3), torch.ones(5, 1)], ValueError, "tensors[1]: expected 4 rows"),
+    ({}, [torch.tensor(1.0)], TypeError, "tensors[0]: expected a tensor with rows"),
+    ({}, [torch.full((4, 3), float("nan")), torch.ones(4, 1)], ValueError, "tensors[0]: expected finite"),
+    ({"epochs": 0}, None, ValueError, "epochs"),
+    ({"lr": -1.0}, None, ValueError, "lr"),
+    ({"batch_size": 99, "drop_last": True}, None, ValueError, "batch_size"),
+])
+def test_fit_bad_inputs(kwargs, tensors, exc, words):
+    x, y = regression_data(n=4)
+    with pytest.raises(exc) as info:
+        fit(torch.nn.Linear(3, 1), mse, tensors if tensors is not None else [x, y], progress=False, **kwargs)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("loss_fn, exc, words", [
+    (lambda m, x, y: 1.0, TypeError, "loss_fn: expected it to return a scalar torch.Tensor"),
+    (lambda m, x, y: (m(x) - y) ** 2, ValueError, "loss_fn: expected it to return a scalar tensor"),
+])
+def test_fit_rejects_a_loss_that_is_not_a_scalar_tensor(loss_fn, exc, words):
+    x, y = regression_data(n=4)
+    with pytest.raises(exc, match=words):
+        fit(torch.nn.Linear(3, 1), loss_fn, [x, y], progress=False)
