@@ -139,8 +139,9 @@ def run(args) -> tuple[list[dict], str, float]:
                     gflops = flops / r["t"] / 1e9
                     rows.append({"n": n, "d": d, "q": nq, "method": name, "qps": nq / r["t"], "ratio": faiss_t / r["t"],
                                      "traced": r["traced"], "rss": r["rss"], "gflops": gflops, "roofline": gflops / sgemm,
+                                     "roofline_now": gflops / sgemm_seen[-1],
                                      "agree": agree if name == "exact_topk" else None,
-                                     "buffer_mb": 4 * nq * block / 1e6 if name == "exact_topk" else None})
+                                     "buffer_mb": 4 * (nq + (nq > 1)) * block / 1e6 if name == "exact_topk" else None})
                     print(f"N={n:>9,} d={d} Q={nq:>4} {name:18s} {nq / r['t']:>10,.1f} q/s  x{faiss_t / r['t']:5.2f} vs faiss  "
                           f"{gflops:6.1f} GF/s ({gflops / sgemm:4.0%} of SGEMM)  peak {r['traced']:7.1f} MB traced, "
                           f"{r['rss']:7.1f} MB RSS", flush=True)
@@ -168,14 +169,18 @@ def targets(rows: list[dict]) -> list[str]:
          "ratio", 0.9, lambda v: f"{v:.2f}x")
     line("exact_topk / FAISS throughput at Q = 1 (target >= 0.8x)", [r for r in ours if r["q"] == 1],
          "ratio", 0.8, lambda v: f"{v:.2f}x")
-    line("exact_topk GFLOP/s / SGEMM at Q = 1000 (target >= 50%)", [r for r in ours if r["q"] == 1000],
-         "roofline", 0.5, lambda v: f"{v:.0%}")
-    mem = [r for r in ours if r["traced"] == r["traced"]]  # not NaN
+    line("exact_topk GFLOP/s / best SGEMM of the run, Q = 1000 (target >= 50%)",
+         [r for r in ours if r["q"] == 1000], "roofline", 0.5, lambda v: f"{v:.0%}")
+    line("exact_topk GFLOP/s / SGEMM measured just before the same corpus, Q = 1000 (target >= 50%)",
+         [r for r in ours if r["q"] == 1000], "roofline_now", 0.5, lambda v: f"{v:.0%}")
+    mem = [r for r in ours if r["traced"] == r["traced"] and r["q"] > 1]  # not NaN; Q = 1 is tiny anyway
     if mem:
         worst = max(mem, key=lambda r: r["traced"] / r["buffer_mb"])
-        out.append(f"- exact_topk peak traced memory / its (Q, block) score buffer: worst "
-                   f"{worst['traced']:.1f} MB / {worst['buffer_mb']:.1f} MB (N={worst['n']:,}, d={worst['d']}, Q={worst['q']}); "
-                   "the rest is the (Q, block) comparison mask (1 byte per score) and small per-block arrays")
+        out.append(f"- exact_topk peak traced memory vs its (Q, block) float32 score buffer: worst "
+                   f"{worst['traced']:.1f} MB for a {worst['buffer_mb']:.1f} MB buffer (N={worst['n']:,}, d={worst['d']}, "
+                   f"Q={worst['q']}), {worst['traced'] / worst['buffer_mb']:.1f}x: the buffer, the (Q, block) comparison "
+                   "mask (1 byte per score) and the candidate arrays of the first, doubling blocks; it does not grow "
+                   "with N (naive numpy's (Q, N) matrix does: 4 Q N bytes, plus 8 Q N for argsort)")
     agree = [r["agree"] for r in ours if r["agree"] is not None]
     if agree:
         out.append(f"- exact_topk ids equal to FAISS's in {min(agree):.1%} of positions at worst (float32 rounding can swap near-ties)")
@@ -202,12 +207,12 @@ def write(rows, source, sgemm, args, info) -> None:
         "",
         "## Table",
         "",
-        "| N | d | Q | method | queries/s | x FAISS | GFLOP/s | % of SGEMM | peak MB (traced) | peak MB (RSS) |",
-        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| N | d | Q | method | queries/s | x FAISS | GFLOP/s | % of best SGEMM | % of SGEMM same corpus | peak MB (traced) | peak MB (RSS) |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(f"| {r['n']:,} | {r['d']} | {r['q']} | {r['method']} | {r['qps']:,.1f} | {r['ratio']:.2f} | "
-                     f"{r['gflops']:.1f} | {r['roofline']:.0%} | {r['traced']:.1f} | {r['rss']:.1f} |")
+                     f"{r['gflops']:.1f} | {r['roofline']:.0%} | {r['roofline_now']:.0%} | {r['traced']:.1f} | {r['rss']:.1f} |")
     name = "bench_search_quick.md" if args.quick else "bench_search.md"
     (RESULTS / name).write_text("\n".join(lines) + "\n")
     print("\n".join(lines[lines.index("## Targets"):lines.index("## Table")]))

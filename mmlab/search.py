@@ -99,15 +99,16 @@ def _default_block(n_queries: int, n_corpus: int) -> int:
     return int(min(n_corpus, max(_MIN_BLOCK, _BUFFER_FLOATS // max(n_queries, 1))))
 
 
-def _block_bounds(n: int, k: int, block: int) -> list[tuple[int, int]]:
+def _block_bounds(n: int, k: int, block: int, grow: bool = True) -> list[tuple[int, int]]:
     """(start, stop) of each corpus block: a small first block, then doubling up to ``block``.
 
     Each block's candidates are the scores above the k-th best seen so far; a block as
     large as everything before it holds about k of them per query, so growing the
-    blocks geometrically keeps the candidate work small from the start.
+    blocks geometrically keeps the candidate work small from the start. With a few
+    queries that work is small anyway, and fewer, larger blocks win (``grow=False``).
     """
     bounds, start = [], 0
-    size = max(k, min(block, _FIRST_BLOCK))
+    size = max(k, min(block, _FIRST_BLOCK)) if grow else max(k, block)
     while start < n:
         stop = min(n, start + size)
         bounds.append((start, stop))
@@ -174,7 +175,7 @@ def _scan_blocks(corpus: np.ndarray, q: np.ndarray, k: int, block: int, metric: 
     flat_buf = np.empty((n_queries + extra) * min(block, n), np.float32)  # the one (Q, block) buffer
     mask_buf = np.empty(n_queries * min(block, n), np.bool_)
     top_vals = top_ids = thresh = None
-    for start, stop in _block_bounds(n, k, block):
+    for start, stop in _block_bounds(n, k, block, grow=n_queries > _ONE_THREAD_MAX_QUERIES):
         b = stop - start
         chunk = corpus[start:stop]
         if needs_cast:
