@@ -161,6 +161,14 @@ def _raise_non_finite(corpus_block: np.ndarray, start: int) -> None:
     )
 
 
+def _check_no_overflow(row_values: np.ndarray, start: int) -> None:
+    """Finite corpus rows whose norms overflow float32 (|x| near 3e38) would give NaN scores."""
+    if not np.isfinite(row_values).all():
+        row = start + int(np.flatnonzero(~np.isfinite(row_values))[0])
+        raise ValueError(f"corpus: expected values whose squared norm fits in float32 (about 3e38), got row {row} "
+                         "that overflows; rescale the vectors (e.g. L2-normalise them)")
+
+
 def _scan_blocks(corpus: np.ndarray, q: np.ndarray, k: int, block: int, metric: str):
     """The block loop of ``exact_topk``: the running top-k (values, ids), in increasing-id order."""
     n_queries, n = q.shape[0], corpus.shape[0]
@@ -198,9 +206,11 @@ def _scan_blocks(corpus: np.ndarray, q: np.ndarray, k: int, block: int, metric: 
                     f"corpus: cosine similarity needs non-zero vectors, got an all-zero row at "
                     f"index {start + int(np.flatnonzero(norms == 0)[0])}; use metric='ip' or drop it"
                 )
+            _check_no_overflow(norms, start)
             scores *= 1.0 / norms
         elif metric == "l2":
             c_sq = np.einsum("ij,ij->i", chunk, chunk)  # (b,)
+            _check_no_overflow(c_sq, start)
             scores *= 2.0
             scores -= q_sq
             scores -= c_sq  # now -||q - c||^2, so larger is better for every metric
@@ -581,25 +591,25 @@ def filter_expression(where: Mapping | None, fields: Sequence[str] | None = None
     if where is None:
         return ""
     if not isinstance(where, Mapping):
-        raise TypeError(f"filter: expected a dict like {{'group': 'Food & Drink'}}, got {describe(where)}")
+        raise TypeError(f"where: expected a filter dict like {{'group': 'Food & Drink'}}, got {describe(where)}")
     parts = []
     for key, value in where.items():
         if not isinstance(key, str):
-            raise TypeError(f"filter: expected field names as strings, got the key {describe(key)}")
+            raise TypeError(f"where: expected field names as strings, got the key {describe(key)}")
         if not _IDENTIFIER.match(key):
-            raise ValueError(f"filter: {key!r} is not a valid field name (letters, digits and _, not starting with a digit)")
+            raise ValueError(f"where: {key!r} is not a valid field name (letters, digits and _, not starting with a digit)")
         if fields is not None and key not in fields:
-            raise ValueError(f"filter: unknown field {key!r}; this collection can filter on {list(fields)}")
+            raise ValueError(f"where: unknown field {key!r}; this collection can filter on {list(fields)}")
         if isinstance(value, (list, tuple, np.ndarray)):
             values = list(value)
             if not values:
-                raise ValueError(f"filter[{key!r}]: expected a non-empty list of values, got an empty list (it would match nothing)")
-            literals = ", ".join(_literal(v, f"filter[{key!r}][{i}]") for i, v in enumerate(values))
+                raise ValueError(f"where[{key!r}]: expected a non-empty list of values, got an empty list (it would match nothing)")
+            literals = ", ".join(_literal(v, f"where[{key!r}][{i}]") for i, v in enumerate(values))
             parts.append(f"{key} in [{literals}]")
         elif isinstance(value, (set, frozenset, dict)):
-            raise TypeError(f"filter[{key!r}]: expected a value or a list of values, got {describe(value)}")
+            raise TypeError(f"where[{key!r}]: expected a value or a list of values, got {describe(value)}")
         else:
-            parts.append(f"{key} == {_literal(value, f'filter[{key!r}]')}")
+            parts.append(f"{key} == {_literal(value, f'where[{key!r}]')}")
     return " and ".join(parts)
 
 
@@ -692,6 +702,9 @@ class MilvusStore:
         self.uri = uri
         self.collection = collection
         self.local = uri.endswith(".db")
+        if not self.local and not re.match(r"^(https?|tcp|grpcs?)://", uri):
+            raise ValueError(f"uri: expected a path ending in .db (Milvus Lite) or a server address like "
+                             f"'http://localhost:19530', got {uri!r}")
         self._path = os.path.abspath(uri) if self.local else None
         self._client = None
         self._connect()

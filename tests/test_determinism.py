@@ -229,16 +229,9 @@ def _code_cells(path: Path) -> list[str]:
 
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-# Notebooks still being written whose seeding is known to be off (strict: remove once fixed).
-KNOWN = {
-    "05_vector_search": "notebook 05, the corpus cell: derive(40_000, seed=1) and derive(200, seed=2) use literal "
-                        "seeds; use mm.SEED + 1 and mm.SEED + 2 so MMLAB_SEED changes them too",
-}
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN[p.stem], strict=True)) if p.stem in KNOWN else p
-    for p in NOTEBOOKS], ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_each_notebook_seeds_from_one_place(path):
     cells = _code_cells(path)
     setup = next(i for i, src in enumerate(cells) if "import mmlab" in src)

@@ -271,14 +271,14 @@ def test_filter_expression_quotes_and_joins():
 @pytest.mark.parametrize(
     "where, fields, error, match",
     [
-        ({"group": []}, None, ValueError, r"filter\['group'\]: expected a non-empty list of values, got an empty list"),
-        ({1: "a"}, None, TypeError, r"filter: expected field names as strings, got the key int"),
+        ({"group": []}, None, ValueError, r"where\['group'\]: expected a non-empty list of values, got an empty list"),
+        ({1: "a"}, None, TypeError, r"where: expected field names as strings, got the key int"),
         ({"group or 1": "a"}, None, ValueError, r"'group or 1' is not a valid field name"),
-        ({"colour": "red"}, ["name", "group"], ValueError, r"filter: unknown field 'colour'; this collection can filter on \['name', 'group'\]"),
-        ({"group": None}, None, TypeError, r"filter\['group'\]: expected a str, int, float or bool"),
-        ({"group": {"a"}}, None, TypeError, r"filter\['group'\]: expected a value or a list of values, got set"),
-        ({"w": float("nan")}, None, ValueError, r"filter\['w'\]: expected a finite number"),
-        ("group == 'a'", None, TypeError, r"filter: expected a dict"),
+        ({"colour": "red"}, ["name", "group"], ValueError, r"where: unknown field 'colour'; this collection can filter on \['name', 'group'\]"),
+        ({"group": None}, None, TypeError, r"where\['group'\]: expected a str, int, float or bool"),
+        ({"group": {"a"}}, None, TypeError, r"where\['group'\]: expected a value or a list of values, got set"),
+        ({"w": float("nan")}, None, ValueError, r"where\['w'\]: expected a finite number"),
+        ("group == 'a'", None, TypeError, r"where: expected a filter dict"),
     ],
 )
 def test_filter_expression_rejects_bad_filters(where, fields, error, match):
@@ -390,11 +390,11 @@ def test_store_rejects_bad_inputs(store, tmp_path, milvus_rows):
         store.insert([500], vectors[:1], {"name": [5]})
     with pytest.raises(ValueError, match=r"vectors: expected finite values"):
         store.insert([500], np.full((1, 16), np.nan))
-    with pytest.raises(ValueError, match=r"filter\['group'\]: expected a non-empty list of values"):
+    with pytest.raises(ValueError, match=r"where\['group'\]: expected a non-empty list of values"):
         store.search(vectors[:1], where={"group": []})
-    with pytest.raises(TypeError, match=r"filter: expected field names as strings"):
+    with pytest.raises(TypeError, match=r"where: expected field names as strings"):
         store.search(vectors[:1], where={("group",): "a"})
-    with pytest.raises(ValueError, match=r"filter: unknown field 'colour'"):
+    with pytest.raises(ValueError, match=r"where: unknown field 'colour'"):
         store.search(vectors[:1], where={"colour": "red"})
     with pytest.raises(ValueError, match=r"queries: expected dimension 16"):
         store.search(vectors[:1, :8])
