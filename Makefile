@@ -15,6 +15,8 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 CELL_TIMEOUT ?= 180
+# Jupyter refuses to run as root unless told to (containers, cloud VMs); extra flags go in LAB_ARGS.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 .PHONY: help install lab test unit nbval notebooks student bench clean
@@ -41,7 +43,7 @@ $(KERNEL_STAMP): $(STAMP)
 install: $(KERNEL_STAMP)
 
 lab: install
-	cd notebooks && ../$(BIN)/jupyter lab --notebook-dir=. --MultiKernelManager.default_kernel_name=mmlab
+	cd notebooks && ../$(BIN)/jupyter lab --notebook-dir=. --MultiKernelManager.default_kernel_name=mmlab $(LAB_ARGS)
 
 # The unit tests, then every notebook under nbval, in one pytest run so it ends with
 # pytest's own summary line.
