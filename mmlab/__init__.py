@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 import random
+import sys
 
 __version__ = "0.1.0"
 
@@ -17,6 +18,9 @@ __version__ = "0.1.0"
 # at 13 images/s with spinning threads against 75 images/s with passive waits, on the same
 # busy 2-core machine. Passive waiting costs little on an idle machine. It only takes
 # effect if set before torch or FAISS load, hence here; a value the user set wins.
+#: True when torch's OpenMP runtime was already loaded with spinning waits when mmlab was
+#: imported (torch imported first); mmlab.search then runs FAISS builds on one thread.
+TORCH_SPINS: bool = "torch" in sys.modules and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 #: The one seed every notebook and helper starts from (override with MMLAB_SEED).
@@ -38,8 +42,6 @@ def seed_everything(seed: int | None = None) -> int:
     Returns:
         The seed that was used.
     """
-    import sys
-
     import numpy as np
 
     if seed is None:

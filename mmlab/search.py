@@ -14,7 +14,6 @@ import contextlib
 import numbers
 import os
 import re
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import TORCH_SPINS as _TORCH_SPINS
 from ._validate import (
     as_array,
     check_choice,
@@ -32,18 +32,11 @@ from ._validate import (
     describe,
 )
 
-# FAISS runs its loops with OpenMP. With the default (active) wait policy, idle OpenMP
-# threads spin, and on a machine whose cores are busy with other work the spinning
-# threads steal the CPU from the working ones: k-means training of a small PQ index was
-# measured 50x slower here (8 s instead of 0.16 s). Passive waiting costs little when
-# the machine is idle. This must happen before FAISS's OpenMP runtime is loaded, so it
-# is set when this module is imported (FAISS is imported lazily, below); a value the
-# user already set wins.
-# torch brings its own OpenMP runtime; if it was loaded before with active waiting, its
-# idle threads compete with FAISS's (k-means training measured 4x slower), and then
-# FAISS builds run on one thread (see _faiss_threads).
-_TORCH_SPINS = "torch" in sys.modules and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE"
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# FAISS runs its loops with OpenMP; mmlab/__init__.py sets passive OpenMP waits before
+# torch or FAISS load (idle spinning threads made small PQ k-means 50x slower on a busy
+# machine). If torch was imported before mmlab, its runtime still spins and competes with
+# FAISS's (k-means measured 4x slower), so FAISS builds then run on one thread
+# (mmlab.TORCH_SPINS, see _faiss_threads).
 
 __all__ = [
     "INDEX_KINDS",

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .embeddings import l2_normalize
 from ._validate import (
     as_array,
     check_float,
@@ -26,6 +25,7 @@ from ._validate import (
     check_same_length,
     describe,
 )
+from .embeddings import l2_normalize
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -217,9 +217,9 @@ def build_classifier(
     fns = _check_templates(templates)
     texts = [fn(c) for c in names for fn in fns]  # class-major: C blocks of T prompts
     emb = as_array(model.encode_text(texts, progress=progress), "model.encode_text(...)")  # (C*T, D)
-    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    emb = l2_normalize(emb, name="model.encode_text(...)")
     emb = emb.reshape(len(names), len(fns), -1).mean(axis=1)  # (C, D): the template ensemble
-    return (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
+    return l2_normalize(emb, name="classifier")  # templates that cancel out are an error, not NaN
 
 
 def predict_proba(image_features, classifier, logit_scale: float) -> np.ndarray:
