@@ -10,25 +10,24 @@ import os
 import random
 import sys
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
 
-# torch and FAISS run their loops with OpenMP, whose idle threads spin by default. On a
-# laptop that is also running a browser (or a 2-core machine running anything else) the
-# spinning threads steal the cores from the working ones: EfficientNet-Lite0 was measured
-# at 13 images/s with spinning threads against 75 images/s with passive waits, on the same
-# busy 2-core machine. Passive waiting costs little on an idle machine. It only takes
-# effect if set before torch or FAISS load, hence here; a value the user set wins.
-#: True when torch's OpenMP runtime was already loaded with spinning waits when mmlab was
-#: imported (torch imported first); mmlab.search then runs FAISS builds on one thread.
-TORCH_SPINS: bool = "torch" in sys.modules and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE"
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+try:  # the version is written once, in pyproject.toml
+    __version__ = version("mmlab")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+from . import _threads
+
+# Passive OpenMP waits must be asked for before torch or FAISS load; see mmlab._threads.
+_threads.set_openmp_policy()
 
 #: The one seed every notebook and helper starts from (override with MMLAB_SEED).
 SEED: int = int(os.environ.get("MMLAB_SEED", "0"))
 
 _SUBMODULES = (
     "embeddings", "cache", "models", "data", "fusion", "losses", "train", "lit",
-    "zeroshot", "search", "viz", "checks", "student",
+    "zeroshot", "search", "rag", "viz", "checks", "exercises", "student",
 )
 
 __all__ = ["SEED", "seed_everything", "__version__", *_SUBMODULES]
@@ -44,12 +43,9 @@ def seed_everything(seed: int | None = None) -> int:
     """
     import numpy as np
 
-    if seed is None:
-        seed = SEED
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
-    if not 0 <= seed < 2**32:  # numpy's legacy seeding accepts exactly this range
-        raise ValueError(f"seed: expected an int in [0, 2**32 - 1], got {seed}")
+    from ._validate import resolve_seed
+
+    seed = resolve_seed(seed)  # numpy's legacy seeding accepts exactly [0, 2**32 - 1]
     random.seed(seed)
     np.random.seed(seed)
     if "torch" in sys.modules:  # seeding must not be the reason torch gets imported

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import TORCH_SPINS as _TORCH_SPINS
+from . import _threads
 from ._validate import (
     as_array,
     check_choice,
@@ -432,7 +432,7 @@ class FaissIndex:
             if self.kind != "hnsw":
                 raise ValueError(f"ef_search: only the 'hnsw' index uses it, this one is {self.kind!r}")
             params = faiss.SearchParametersHNSW(efSearch=check_int(ef_search, "ef_search", low=1))
-        with _faiss_threads(1 if _TORCH_SPINS else None):
+        with _faiss_threads(1 if _threads.TORCH_SPINS else None):
             scores, ids = self.index.search(np.ascontiguousarray(q, dtype=np.float32), k, params=params)
         return scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
 
@@ -524,7 +524,7 @@ def build_index(kind: str, vectors, *, metric: str = "cosine", seed: int | None 
     else:
         train_size = check_int(train_size, "train_size", low=max(1, centroids))
     start = time.perf_counter()
-    with _faiss_threads(1 if _TORCH_SPINS else None):
+    with _faiss_threads(1 if _threads.TORCH_SPINS else None):
         if not index.is_trained:
             sample = x
             if train_size < n:

@@ -7,9 +7,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MMLAB_JOINT_MODEL", "conse")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# Same as mmlab/__init__.py, but before any test module imports torch directly.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import matplotlib  # noqa: E402
+
+# mmlab sets its OpenMP policy on import (mmlab._threads); import it before any test
+# module imports torch directly, so the policy is in force when torch loads.
+import mmlab  # noqa: E402, F401
 
 matplotlib.use("Agg")

@@ -5,6 +5,8 @@ import zlib
 
 import numpy as np
 
+from ..embeddings import l2_normalize, softmax
+
 from ._feedback import (
     EMPTY_MESSAGE,
     as_numpy,
@@ -23,13 +25,11 @@ __all__ = [
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+    return l2_normalize(x)
 
 
 def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
-    z = z - z.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
+    return softmax(z, axis=axis)
 
 
 def nb04_more_classes(answer) -> bool:

@@ -33,7 +33,7 @@ def _check_data(seed: int = 5):
 
 def nb05_topk(my_topk) -> bool:
     """Write top-k cosine search: ``my_topk(queries, corpus, k) -> (Q, k)`` int ids, best first."""
-    from .search import exact_topk
+    from ..search import exact_topk
 
     queries, corpus = _check_data()
     k = 7

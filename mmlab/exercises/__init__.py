@@ -1,0 +1,14 @@
+"""Exercise checks, one module per notebook (``nb01`` ... ), sharing ``_feedback``.
+
+A check prints a clear pass message, or what is wrong and a hint; it never reveals the
+solution. It returns ``True``/``False`` so tests and the grader can use it. Notebooks call
+them as ``mm.checks.nb01_...`` (``mmlab.checks`` re-exports everything here).
+"""
+from __future__ import annotations
+
+from ._feedback import report
+from .nb01 import *  # noqa: F403
+from .nb02 import *  # noqa: F403
+from .nb03 import *  # noqa: F403
+from .nb04 import *  # noqa: F403
+from .nb05 import *  # noqa: F403
