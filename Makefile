@@ -19,11 +19,12 @@ CELL_TIMEOUT ?= 180
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: help install lab test unit nbval notebooks student bench clean
+.PHONY: help install lab lint test unit nbval notebooks student bench clean
 
 help:
 	@echo "make lab        install into .venv (first time only) and start JupyterLab in notebooks/"
-	@echo "make test       install if needed, then run the unit tests and every notebook (offline)"
+	@echo "make test       install if needed, then lint, the unit tests and every notebook (offline)"
+	@echo "make lint       ruff and mypy (configured in pyproject.toml)"
 	@echo "make notebooks  re-execute every notebook in place so the committed outputs are current"
 	@echo "make student    write student/ copies with the solutions replaced by stubs"
 	@echo "make bench      run the benchmarks in benchmarks/"
@@ -45,9 +46,13 @@ install: $(KERNEL_STAMP)
 lab: install
 	cd notebooks && ../$(BIN)/jupyter lab --notebook-dir=. --MultiKernelManager.default_kernel_name=mmlab $(LAB_ARGS)
 
-# The unit tests, then every notebook under nbval, in one pytest run so it ends with
-# pytest's own summary line.
-test: install
+lint: install
+	$(BIN)/ruff check mmlab tests benchmarks data
+	$(BIN)/mypy
+
+# Lint first, then the unit tests and every notebook under nbval, in one pytest run so it
+# ends with pytest's own summary line.
+test: install lint
 	MMLAB_JOINT_MODEL=conse $(BIN)/python -m pytest tests $(NOTEBOOKS) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
