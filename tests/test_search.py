@@ -157,30 +157,6 @@ def test_exact_topk_rejects_non_finite_corpus_rows(data, value, block_size):
         exact_topk(queries, bad, 700 if value == -np.inf else 5, metric="ip", block_size=block_size)
 
 
-# --------------------------------------------------------------------------- recall_at_k
-
-
-def test_recall_at_k_known_answers():
-    true = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
-    assert recall_at_k(true, true, 4) == 1.0
-    assert recall_at_k(true[:, ::-1], true, 4) == 1.0  # order inside the top k does not matter
-    assert recall_at_k(np.array([[1, 2, 9, 9], [0, 0, 0, 0]]), true, 4) == pytest.approx(2 / 8)
-    assert recall_at_k(np.array([[4, 3, 2, 1], [8, 7, 6, 5]]), true, 2) == 0.0  # only the first k columns
-    assert recall_at_k(np.array([[1, -1, -1, -1], [5, 6, -1, -1]]), true, 4) == pytest.approx(3 / 8)
-
-
-def test_recall_at_k_rejects_bad_inputs():
-    ids = np.zeros((3, 5), np.int64)
-    with pytest.raises(ValueError, match=r"found_ids and true_ids: expected the same length, got 2 and 3"):
-        recall_at_k(ids[:2], ids, 5)
-    with pytest.raises(ValueError, match=r"true_ids: expected at least k=6 columns, got shape \(3, 5\)"):
-        recall_at_k(np.zeros((3, 6), np.int64), ids, 6)
-    with pytest.raises(TypeError, match=r"found_ids: expected integer ids, got dtype float"):
-        recall_at_k(ids.astype(float), ids, 2)
-    with pytest.raises(ValueError, match=r"k: expected an int >= 1, got 0"):
-        recall_at_k(ids, ids, 0)
-
-
 # --------------------------------------------------------------------------- FAISS
 
 

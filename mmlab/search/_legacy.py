@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _threads
-from ._validate import (
+from .. import _threads
+from .._validate import (
     as_array,
     check_choice,
     check_int,
@@ -46,7 +46,6 @@ __all__ = [
     "build_index",
     "exact_topk",
     "filter_expression",
-    "recall_at_k",
 ]
 
 METRICS = ("cosine", "ip", "l2")
@@ -298,31 +297,6 @@ def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int 
     return scores.astype(np.float32, copy=False), ids
 
 
-def recall_at_k(found_ids, true_ids, k: int) -> float:
-    """The fraction of the true k nearest neighbours that a search found, averaged over queries.
-
-    Args:
-        found_ids: (Q, >=k) int ids returned by the search under test (-1 = no result).
-        true_ids: (Q, >=k) int ids of the exact search (the ground truth).
-        k: how many of each row to compare.
-    Returns:
-        Mean over queries of |found[:k] & true[:k]| / k, a float in [0, 1].
-    """
-    found = np.atleast_2d(as_array(found_ids, "found_ids", ndim=(1, 2), dtype=None))
-    true = np.atleast_2d(as_array(true_ids, "true_ids", ndim=(1, 2), dtype=None))
-    for arr, name in ((found, "found_ids"), (true, "true_ids")):
-        if not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"{name}: expected integer ids, got dtype {arr.dtype}")
-    check_same_length(found, true, "found_ids", "true_ids")
-    k = check_int(k, "k", low=1)
-    for arr, name in ((found, "found_ids"), (true, "true_ids")):
-        if arr.shape[1] < k:
-            raise ValueError(f"{name}: expected at least k={k} columns, got shape {arr.shape}")
-    found, true = found[:, :k], true[:, :k]
-    hits = sum(len(np.intersect1d(f[f >= 0], t)) for f, t in zip(found, true))
-    return float(hits / (k * found.shape[0]))
-
-
 # --------------------------------------------------------------------------- FAISS indexes
 
 #: Index kinds by name -> the parameters each accepts at build time (and their defaults).
@@ -469,7 +443,7 @@ def build_index(kind: str, vectors, *, metric: str = "cosine", seed: int | None 
     """
     import faiss
 
-    from . import SEED
+    from .. import SEED
 
     kind = check_choice(kind, "kind", INDEX_KINDS)
     metric = check_choice(metric, "metric", METRICS)
@@ -762,7 +736,7 @@ class MilvusStore:
 
                             server_manager_instance.release_server(self._path)  # flushes and unlocks
 
-    def __enter__(self) -> MilvusStore:  # noqa: PYI034 (typing.Self needs Python 3.11)
+    def __enter__(self) -> MilvusStore:
         return self
 
     def __exit__(self, *exc) -> None:

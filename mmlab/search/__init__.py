@@ -1,0 +1,28 @@
+"""Vector search: exact top-k, FAISS indexes, a Milvus Lite store, and retrieval metrics.
+
+Every backend returns the same contract: scores (Q, k) float32 and ids (Q, k) int64,
+best first, padded with NaN / -1, and takes the same setting names (``M``,
+``ef_construction``, ``ef_search``, ``nlist``, ``nprobe``).
+
+Modules: ``exact`` (the readable reference), ``faiss_index`` (FAISS by name),
+``milvus`` (``MilvusStore``: filters, BM25, hybrid search), ``metrics`` (recall, nDCG,
+MRR, reciprocal rank fusion).
+"""
+from __future__ import annotations
+
+from ._legacy import INDEX_KINDS, METRICS, FaissIndex, MilvusStore, build_index, exact_topk, filter_expression
+from .metrics import mrr_at_k, ndcg_at_k, recall_at_k, reciprocal_rank_fusion
+
+__all__ = [
+    "INDEX_KINDS",
+    "METRICS",
+    "FaissIndex",
+    "MilvusStore",
+    "build_index",
+    "exact_topk",
+    "filter_expression",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "recall_at_k",
+    "reciprocal_rank_fusion",
+]

@@ -1,0 +1,189 @@
+"""Retrieval metrics and rank fusion: recall@k, nDCG@k, MRR@k and reciprocal rank fusion.
+
+Every function takes the ids a search returned, (Q, n) integers best first with -1 as
+padding (the contract of every backend in ``mmlab.search``), and returns plain numbers.
+"""
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._validate import as_array, check_float, check_int, check_same_length, describe
+
+__all__ = ["mrr_at_k", "ndcg_at_k", "recall_at_k", "reciprocal_rank_fusion"]
+
+
+def _id_matrix(ids, name: str) -> np.ndarray:
+    """(Q, n) int64 ids from array-like ``ids`` (one (n,) row is Q = 1); -1 is padding."""
+    arr = np.atleast_2d(as_array(ids, name, ndim=(1, 2), dtype=None))
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name}: expected integer ids, got dtype {arr.dtype}")
+    if (arr < -1).any():
+        raise ValueError(f"{name}: expected ids >= 0 (or -1 for padding), got {int(arr.min())}")
+    return arr.astype(np.int64, copy=False)
+
+
+def _top_columns(found_ids, k: int) -> tuple[np.ndarray, int]:
+    found = _id_matrix(found_ids, "found_ids")
+    k = check_int(k, "k", low=1)
+    if found.shape[1] < k:
+        raise ValueError(f"found_ids: expected at least k={k} columns, got shape {found.shape}")
+    return found[:, :k], k
+
+
+def _relevant_sets(relevant, n_queries: int) -> list[set[int]]:
+    """One set of relevant ids per query; each query needs at least one."""
+    if isinstance(relevant, (str, bytes, dict)) or not isinstance(relevant, (Sequence, np.ndarray)):
+        raise TypeError(f"relevant: expected a sequence with one set/list of ids per query, got {describe(relevant)}")
+    if len(relevant) != n_queries:
+        raise ValueError(f"relevant: expected one entry per query ({n_queries}), got {len(relevant)}")
+    sets = []
+    for i, rel in enumerate(relevant):
+        if isinstance(rel, (str, bytes, dict)) or not hasattr(rel, "__iter__"):
+            raise TypeError(f"relevant[{i}]: expected a set or list of integer ids, got {describe(rel)}")
+        ids = set()
+        for x in rel:
+            if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+                raise TypeError(f"relevant[{i}]: expected integer ids, got {describe(x)}")
+            ids.add(int(x))
+        if not ids:
+            raise ValueError(f"relevant[{i}]: expected at least one relevant id, got none "
+                             "(nDCG and MRR are undefined for a query with nothing to find)")
+        sets.append(ids)
+    return sets
+
+
+def recall_at_k(found_ids, true_ids, k: int) -> float:
+    """The fraction of the true k nearest neighbours that a search found, averaged over queries.
+
+    Args:
+        found_ids: (Q, >=k) int ids returned by the search under test (-1 = no result).
+        true_ids: (Q, >=k) int ids of the exact search (the ground truth).
+        k: how many of each row to compare.
+    Returns:
+        Mean over queries of |found[:k] & true[:k]| / k, a float in [0, 1].
+    """
+    found = np.atleast_2d(as_array(found_ids, "found_ids", ndim=(1, 2), dtype=None))
+    true = np.atleast_2d(as_array(true_ids, "true_ids", ndim=(1, 2), dtype=None))
+    for arr, name in ((found, "found_ids"), (true, "true_ids")):
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{name}: expected integer ids, got dtype {arr.dtype}")
+    check_same_length(found, true, "found_ids", "true_ids")
+    k = check_int(k, "k", low=1)
+    for arr, name in ((found, "found_ids"), (true, "true_ids")):
+        if arr.shape[1] < k:
+            raise ValueError(f"{name}: expected at least k={k} columns, got shape {arr.shape}")
+    found, true = found[:, :k], true[:, :k]
+    hits = sum(len(np.intersect1d(f[f >= 0], t)) for f, t in zip(found, true))
+    return float(hits / (k * found.shape[0]))
+
+
+def _first_hits(row: np.ndarray, rel: set[int]) -> np.ndarray:
+    """(k,) bool: position i holds a relevant id not already seen earlier in the row."""
+    seen: set[int] = set()
+    hits = np.zeros(row.shape[0], bool)
+    for i, x in enumerate(row.tolist()):
+        if x in rel and x not in seen:  # a repeated id earns nothing twice
+            hits[i] = True
+        seen.add(x)
+    return hits
+
+
+def ndcg_at_k(found_ids, relevant, k: int) -> float:
+    """Normalised discounted cumulative gain at k with binary relevance, averaged over queries.
+
+    DCG = sum over the first k positions i (from 0) holding a relevant id of 1 / log2(i + 2);
+    it is divided by the DCG of the ideal ranking (all relevant ids first, at most k of them).
+
+    Args:
+        found_ids: (Q, >=k) int ids, best first, -1 = padding (never relevant).
+        relevant: Q sets (or lists) of relevant ids, each non-empty.
+        k: how many positions of each row count.
+    Returns:
+        Mean over queries of DCG@k / ideal DCG@k, a float in [0, 1].
+    """
+    found, k = _top_columns(found_ids, k)
+    sets = _relevant_sets(relevant, found.shape[0])
+    discount = 1.0 / np.log2(np.arange(k) + 2.0)  # (k,)
+    total = 0.0
+    for row, rel in zip(found, sets):
+        dcg = float(discount[_first_hits(row, rel)].sum())
+        ideal = float(discount[: min(k, len(rel))].sum())
+        total += dcg / ideal
+    return total / found.shape[0]
+
+
+def mrr_at_k(found_ids, relevant, k: int) -> float:
+    """Mean reciprocal rank at k: 1 / (position of the first relevant id, from 1), 0 if none in the top k.
+
+    Args:
+        found_ids: (Q, >=k) int ids, best first, -1 = padding.
+        relevant: Q sets (or lists) of relevant ids, each non-empty.
+        k: how many positions of each row count.
+    Returns:
+        The mean over queries, a float in [0, 1].
+    """
+    found, k = _top_columns(found_ids, k)
+    sets = _relevant_sets(relevant, found.shape[0])
+    total = 0.0
+    for row, rel in zip(found, sets):
+        hits = _first_hits(row, rel)
+        if hits.any():
+            total += 1.0 / (int(np.argmax(hits)) + 1)
+    return total / found.shape[0]
+
+
+def reciprocal_rank_fusion(rankings, k: float = 60, *, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fuse several rankings of the same queries: score(id) = sum over rankings of 1 / (k + rank).
+
+    The rank of an id in a ranking counts from 1; an id missing from a ranking adds nothing;
+    -1 padding is ignored and an id repeated within one row counts at its first (best) rank.
+    Ties in the fused score are broken by the lower id (scores equal to 1e-12).
+
+    Args:
+        rankings: a non-empty list of (Q, n_i) int id arrays, best first (n_i may differ).
+        k: the RRF constant (60 in Cormack et al. 2009 and in Milvus's ``RRFRanker``); k >= 0.
+        limit: keep at most this many fused ids per query (None keeps them all).
+    Returns:
+        ids: (Q, m) int64, best first, padded with -1, where m is the largest number of
+            distinct ids of any query (or ``limit``).
+        scores: (Q, m) float32 fused scores in the same order, NaN where ids is -1.
+
+    Example:
+        >>> ids, scores = reciprocal_rank_fusion([np.array([[3, 1]]), np.array([[1, 2]])], k=60)
+        >>> ids.tolist()  # 1 is ranked by both: 1/62 + 1/61
+        [[1, 3, 2]]
+    """
+    if isinstance(rankings, np.ndarray) or not isinstance(rankings, (list, tuple)) or not rankings:
+        raise TypeError(f"rankings: expected a non-empty list of (Q, n) integer id arrays, got {describe(rankings)}")
+    mats = [_id_matrix(r, f"rankings[{i}]") for i, r in enumerate(rankings)]
+    for i, m in enumerate(mats[1:], start=1):
+        if m.shape[0] != mats[0].shape[0]:
+            raise ValueError(f"rankings[{i}]: expected {mats[0].shape[0]} query rows like rankings[0], "
+                             f"got {m.shape[0]}")
+    k = check_float(k, "k", low=0.0)
+    if limit is not None:
+        limit = check_int(limit, "limit", low=1)
+    fused: list[tuple[np.ndarray, np.ndarray]] = []
+    for q in range(mats[0].shape[0]):
+        ids_parts, score_parts = [], []
+        for m in mats:
+            row = m[q]
+            uniq, first = np.unique(row, return_index=True)  # first = best position of each id
+            keep = uniq >= 0
+            ids_parts.append(uniq[keep])
+            score_parts.append(1.0 / (k + first[keep] + 1.0))
+        all_ids = np.concatenate(ids_parts)
+        ids, inverse = np.unique(all_ids, return_inverse=True)
+        scores = np.bincount(inverse, weights=np.concatenate(score_parts), minlength=ids.size)
+        order = np.lexsort((ids, -np.round(scores, 12)))  # last key first: score, then lower id
+        fused.append((ids[order][:limit], scores[order][:limit]))
+    width = max(1, max(ids.size for ids, _ in fused))
+    out_ids = np.full((len(fused), width), -1, np.int64)
+    out_scores = np.full((len(fused), width), np.nan, np.float32)
+    for q, (ids, scores) in enumerate(fused):
+        out_ids[q, : ids.size] = ids
+        out_scores[q, : ids.size] = scores
+    return out_ids, out_scores

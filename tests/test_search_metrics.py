@@ -1,0 +1,161 @@
+"""Tests of mmlab.search.metrics: recall, nDCG (against scikit-learn), MRR and reciprocal rank fusion."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mmlab as mm
+from mmlab.search import mrr_at_k, ndcg_at_k, recall_at_k, reciprocal_rank_fusion
+
+# --------------------------------------------------------------------------- recall
+
+
+def test_recall_at_k_known_answers():
+    true = np.array([[0, 1, 2], [3, 4, 5]])
+    assert recall_at_k(true, true, 3) == 1.0
+    assert recall_at_k(np.array([[0, 9, 8], [5, 4, 3]]), true, 3) == pytest.approx(4 / 6)
+    assert recall_at_k(np.array([[0, -1, -1], [-1, -1, -1]]), true, 3) == pytest.approx(1 / 6)
+    assert recall_at_k(np.array([[1, 0, 7]]), np.array([[0, 1, 2]]), 1) == 0.0  # only the first column
+
+
+def test_recall_at_k_rejects_bad_inputs():
+    with pytest.raises(TypeError, match="found_ids: expected integer ids"):
+        recall_at_k(np.ones((2, 3)), np.ones((2, 3), int), 1)
+    with pytest.raises(ValueError, match="expected the same length"):
+        recall_at_k(np.ones((2, 3), int), np.ones((3, 3), int), 1)
+    with pytest.raises(ValueError, match="true_ids: expected at least k=4 columns"):
+        recall_at_k(np.ones((2, 5), int), np.ones((2, 3), int), 4)
+
+
+# --------------------------------------------------------------------------- nDCG and MRR
+
+
+def test_ndcg_known_answers():
+    found = np.array([[7, 1, 2]])
+    # one relevant id at position 2 (from 1): 1/log2(3); ideal: 1/log2(2) = 1
+    assert ndcg_at_k(found, [{1}], 3) == pytest.approx(1 / np.log2(3))
+    assert ndcg_at_k(found, [{7, 1, 2}], 3) == pytest.approx(1.0)
+    assert ndcg_at_k(found, [[9]], 3) == 0.0
+    # two relevant but k = 1: the ideal DCG@1 is 1, found has one at the top
+    assert ndcg_at_k(found, [{7, 5}], 1) == 1.0
+
+
+def test_ndcg_ignores_padding_and_repeats():
+    assert ndcg_at_k(np.array([[-1, 3, -1]]), [{3}], 3) == pytest.approx(1 / np.log2(3))
+    # a repeated relevant id counts once, so the score cannot pass 1
+    assert ndcg_at_k(np.array([[3, 3, 3]]), [{3}], 3) == pytest.approx(1.0)
+
+
+def test_ndcg_matches_sklearn_on_binary_relevance():
+    from sklearn.metrics import ndcg_score
+
+    rng = np.random.default_rng(0)
+    n_docs, n_queries, k = 40, 25, 10
+    y_true = (rng.random((n_queries, n_docs)) < 0.15).astype(float)
+    y_true[y_true.sum(1) == 0, 0] = 1.0  # every query has something to find
+    y_score = rng.standard_normal((n_queries, n_docs))  # distinct scores: no ties
+    found = np.argsort(-y_score, axis=1)[:, :k]
+    relevant = [set(np.flatnonzero(row).tolist()) for row in y_true]
+    assert ndcg_at_k(found, relevant, k) == pytest.approx(ndcg_score(y_true, y_score, k=k), abs=1e-12)
+
+
+def test_mrr_known_answers():
+    found = np.array([[4, 2, 9], [1, 2, 3], [5, 6, 7]])
+    relevant = [{9, 2}, {1}, {8}]  # first hits at ranks 2, 1 and none
+    assert mrr_at_k(found, relevant, 3) == pytest.approx((1 / 2 + 1 + 0) / 3)
+    assert mrr_at_k(found, relevant, 1) == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("fn", [ndcg_at_k, mrr_at_k])
+def test_ndcg_and_mrr_reject_bad_inputs(fn):
+    found = np.array([[1, 2, 3]])
+    with pytest.raises(TypeError, match="found_ids: expected integer ids"):
+        fn(np.ones((1, 3)), [{1}], 2)
+    with pytest.raises(ValueError, match="found_ids: expected at least k=4 columns"):
+        fn(found, [{1}], 4)
+    with pytest.raises(ValueError, match="k: expected an int >= 1"):
+        fn(found, [{1}], 0)
+    with pytest.raises(ValueError, match="relevant: expected one entry per query"):
+        fn(found, [{1}, {2}], 2)
+    with pytest.raises(TypeError, match="relevant: expected a sequence"):
+        fn(found, "123", 2)
+    with pytest.raises(TypeError, match=r"relevant\[0\]: expected integer ids"):
+        fn(found, [["a"]], 2)
+    with pytest.raises(ValueError, match=r"relevant\[0\]: expected at least one relevant id"):
+        fn(found, [set()], 2)
+    with pytest.raises(ValueError, match="found_ids: expected ids >= 0"):
+        fn(np.array([[1, -2, 3]]), [{1}], 2)
+
+
+# --------------------------------------------------------------------------- reciprocal rank fusion
+
+
+def rrf_loop(rankings, k=60):
+    """RRF written as the formula: a dict per query."""
+    fused = []
+    for q in range(len(rankings[0])):
+        score: dict[int, float] = {}
+        for ranking in rankings:
+            seen = set()
+            for rank, i in enumerate(ranking[q], start=1):
+                if i < 0 or i in seen:
+                    continue
+                seen.add(i)
+                score[i] = score.get(i, 0.0) + 1.0 / (k + rank)
+        fused.append(sorted(score.items(), key=lambda t: (-round(t[1], 12), t[0])))
+    return fused
+
+
+def test_rrf_known_answer():
+    ids, scores = reciprocal_rank_fusion([np.array([[3, 1]]), np.array([[1, 2]])], k=60)
+    assert ids.tolist() == [[1, 3, 2]]
+    np.testing.assert_allclose(scores[0], [1 / 62 + 1 / 61, 1 / 61, 1 / 62], rtol=1e-6)
+    assert ids.dtype == np.int64 and scores.dtype == np.float32
+
+
+def test_rrf_ties_broken_by_lower_id_and_padding():
+    # 5 and 2 both sit at rank 1 of one ranking: equal scores, the lower id first
+    ids, scores = reciprocal_rank_fusion([np.array([[5, -1], [1, 2]]), np.array([[2, -1], [-1, -1]])])
+    assert ids.tolist() == [[2, 5], [1, 2]]
+    ids, scores = reciprocal_rank_fusion([np.array([[5, -1], [-1, -1]])])
+    assert ids.tolist() == [[5], [-1]] and np.isnan(scores[1, 0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_rrf_matches_the_loop(data):
+    n_q = data.draw(st.integers(1, 3))
+    n_rank = data.draw(st.integers(1, 3))
+    rankings = []
+    for _ in range(n_rank):
+        width = data.draw(st.integers(1, 6))
+        rows = data.draw(st.lists(st.lists(st.integers(-1, 8), min_size=width, max_size=width),
+                                  min_size=n_q, max_size=n_q))
+        rankings.append(np.array(rows, dtype=np.int64))
+    k = data.draw(st.sampled_from([0, 1, 60]))
+    ids, scores = reciprocal_rank_fusion(rankings, k=k)
+    for q, want in enumerate(rrf_loop(rankings, k)):
+        got = [(int(i), float(s)) for i, s in zip(ids[q], scores[q]) if i >= 0]
+        assert [i for i, _ in got] == [i for i, _ in want]
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-6)
+        assert (ids[q, len(want):] == -1).all() and np.isnan(scores[q, len(want):]).all()
+
+
+def test_rrf_limit_and_mm_namespace():
+    ids, _ = mm.search.reciprocal_rank_fusion([np.array([[1, 2, 3]])], limit=2)
+    assert ids.tolist() == [[1, 2]]
+
+
+def test_rrf_rejects_bad_inputs():
+    with pytest.raises(TypeError, match="rankings: expected a non-empty list"):
+        reciprocal_rank_fusion([])
+    with pytest.raises(TypeError, match="rankings: expected a non-empty list"):
+        reciprocal_rank_fusion(np.array([[1, 2]]))
+    with pytest.raises(TypeError, match=r"rankings\[1\]: expected integer ids"):
+        reciprocal_rank_fusion([np.array([[1]]), np.array([[1.5]])])
+    with pytest.raises(ValueError, match=r"rankings\[1\]: expected 1 query rows"):
+        reciprocal_rank_fusion([np.array([[1]]), np.array([[1], [2]])])
+    with pytest.raises(ValueError, match="k: expected a number >= 0"):
+        reciprocal_rank_fusion([np.array([[1]])], k=-1)
+    with pytest.raises(ValueError, match="limit: expected an int >= 1"):
+        reciprocal_rank_fusion([np.array([[1]])], limit=0)
