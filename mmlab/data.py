@@ -6,8 +6,9 @@
 - ``sample_photos()``: the natural photos shipped inside scikit-image and scikit-learn.
 - ``load_image_folder()``: your own folder of images, skipping broken files with a warning.
 
-Everything loads offline from ``data/`` (or the folder named by ``MMLAB_DATA``); how each
-file was made, and its licence, is in ``data/README.md``.
+Everything loads offline from ``data_dir()``: ``MMLAB_DATA`` if set, else the checkout's
+``data/``, else the copy inside the installed wheel. How each file was made, and its
+licence, is in ``data/README.md`` (shipped beside the data).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ._paths import shipped_dir
 from ._validate import check_float, check_int, check_str_list, describe
 
 __all__ = [
@@ -53,18 +55,25 @@ _CACHE: dict[str, object] = {}
 
 
 def data_dir() -> Path:
-    """The folder the shipped data are read from (``$MMLAB_DATA`` or the repo's ``data/``)."""
+    """The folder the shipped data are read from.
+
+    Returns:
+        ``$MMLAB_DATA`` when set; else the checkout's ``data/`` (an editable install or a
+        clone); else the copy inside the installed wheel (``mmlab/_data``).
+    """
     env = os.environ.get("MMLAB_DATA")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+    return Path(env).expanduser() if env else shipped_dir("data")
 
 
 def _data_file(name: str) -> Path:
     path = data_dir() / name
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing. It ships with the mmlab repository (data/); run from a full "
-            f"checkout, or set MMLAB_DATA to the folder that holds it."
-        )
+        where = ("MMLAB_DATA is set to that folder; unset it or point it at a folder holding the file"
+                 if os.environ.get("MMLAB_DATA") else
+                 "it ships in the repository's data/ and inside the mmlab wheel (mmlab/_data); "
+                 "reinstall mmlab from a wheel or run from a full checkout, or set MMLAB_DATA "
+                 "to a folder that holds it")
+        raise FileNotFoundError(f"{path} is missing: {where}.")
     return path
 
 

@@ -132,6 +132,38 @@ def test_missing_data_folder_says_how_to_fix(tmp_path, monkeypatch):
         data.load_emoji()
 
 
+# --------------------------------------------------------------------------- data_dir
+
+def test_data_dir_prefers_mmlab_data_then_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMLAB_DATA", str(tmp_path))
+    assert data.data_dir() == tmp_path
+    monkeypatch.delenv("MMLAB_DATA")
+    assert data.data_dir() == DATA  # running from this checkout (editable install)
+
+
+def test_installed_package_reads_its_own_copy_not_a_stray_data_folder(tmp_path):
+    """A package in site-packages (no pyproject.toml beside it) reads mmlab/_data, even when
+    another distribution left a top-level ``data`` folder next to it."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(DATA.parent / "mmlab", site / "mmlab",
+                    ignore=shutil.ignore_patterns("__pycache__", "assets"))
+    (site / "mmlab" / "_data").mkdir()
+    shutil.copy(DATA / "emoji.csv", site / "mmlab" / "_data")
+    (site / "data").mkdir()
+    (site / "data" / "emoji.csv").write_text("not ours\n")
+    env = {k: v for k, v in os.environ.items() if k != "MMLAB_DATA"}
+    env["PYTHONPATH"] = str(site)
+    # The editable install's finder comes after PYTHONPATH, so this imports the copy.
+    code = ("import mmlab, mmlab.data as d; print(mmlab.__file__); print(d.data_dir()); "
+            "d.load_emoji()")
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    out = run.stdout.splitlines()
+    assert out[:2] == [str(site / "mmlab" / "__init__.py"), str(site / "mmlab" / "_data")], run.stderr
+    # emoji.png was not copied: the error names the file and both places it ships.
+    assert "emoji.png is missing" in run.stderr and "mmlab/_data" in run.stderr, run.stderr
+
+
 # --------------------------------------------------------------------------- speech
 
 def test_spoken_names_are_aligned_float32_clips_at_16khz(speech):
