@@ -390,7 +390,7 @@ def _photo_arrays() -> dict[str, np.ndarray]:
                 else:
                     arr = _photo_from_library(package, loader)
                     arr = np.stack([arr] * 3, axis=-1) if arr.ndim == 2 else arr[..., :3]
-            except Exception as exc:  # noqa: BLE001 -- a future release may move a file online
+            except Exception as exc:
                 warnings.warn(f"sample_photos: {name!r} is not available offline ({exc}); left out",
                               stacklevel=3)
                 continue
