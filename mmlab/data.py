@@ -1,6 +1,7 @@
 """The data sets that ship with mmlab, and a loader for your own photos.
 
 - ``load_emoji()``: ~1,870 emoji images (Noto Color Emoji) with names, groups, subgroups.
+- ``load_emoji_keywords()``, ``load_rag_questions()``: keyword and question views for notebook 06.
 - ``load_spoken_names()``: the names of the animal and food emoji, spoken by espeak-ng.
 - ``split_by_id()``: a train/test split that puts an emoji on the same side everywhere.
 - ``sample_photos()``: the natural photos shipped inside scikit-image and scikit-learn.
@@ -19,6 +20,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -34,7 +36,9 @@ __all__ = [
     "SpokenNames",
     "data_dir",
     "load_emoji",
+    "load_emoji_keywords",
     "load_image_folder",
+    "load_rag_questions",
     "load_spoken_names",
     "sample_photos",
     "split_by_id",
@@ -51,7 +55,7 @@ SPOKEN_GROUPS: tuple[str, ...] = ("Animals & Nature", "Food & Drink")
 # Decoded archives, kept for the life of the process: the first load decodes the PNG /
 # FLAC, later loads only wrap arrays (every call returns fresh lists and images, so a
 # learner who edits what they got cannot corrupt the next load).
-_CACHE: dict[str, object] = {}
+_CACHE: dict[str, Any] = {}
 
 
 def data_dir() -> Path:
@@ -412,6 +416,28 @@ def sample_photos() -> dict[str, Image.Image]:
     return {name: Image.fromarray(np.array(arr)) for name, arr in _photo_arrays().items()}
 
 
+# --------------------------------------------------------------------------- keywords and questions
+
+def load_emoji_keywords() -> dict[str, list[str]]:
+    """CLDR's English keywords of each emoji (a second text view, for retrieval evaluation).
+
+    Returns:
+        emoji id -> its keywords ("2615" -> ["beverage", "coffee", "drink", ...]); ZWJ
+        sequences, flags and keycaps have no entry (see data/README.md).
+    """
+    return {r["id"]: r["keywords"].split(" | ") for r in _read_csv(_data_file("emoji_keywords.csv"))}
+
+
+def load_rag_questions() -> list[tuple[str, list[str]]]:
+    """Hand-written conversational questions with the emoji that answer them (notebook 06).
+
+    Returns:
+        (question, relevant emoji ids) pairs, e.g. ("What could I drink when it is cold
+        outside?", ["2615", "1F375", "1FAD6", "1F9C9"]).
+    """
+    return [(r["question"], r["relevant_ids"].split()) for r in _read_csv(_data_file("rag_questions.csv"))]
+
+
 # --------------------------------------------------------------------------- your own folder
 
 @dataclass(repr=False)
@@ -472,10 +498,10 @@ def _read_image(path: Path, max_pixels: int, max_side: int | None) -> tuple[Imag
                 if max_side is not None:
                     image.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced scale
                 image.load()
-                image = ImageOps.exif_transpose(image)  # phone photos: honour the rotation tag
-                if max_side is not None and max(image.size) > max_side:
-                    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-                return _to_rgb(image), None
+                upright: Image.Image = ImageOps.exif_transpose(image)  # phone photos: honour the rotation tag
+                if max_side is not None and max(upright.size) > max_side:
+                    upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                return _to_rgb(upright), None
     except Image.DecompressionBombError as exc:
         return None, f"too large: {exc}"
     except UnidentifiedImageError:
@@ -524,7 +550,7 @@ def load_image_folder(path: str | os.PathLike, recursive: bool = True, max_pixel
     for file in files:
         image, reason = _read_image(file, max_pixels, max_side)
         if image is None:
-            skipped.append((file, reason))
+            skipped.append((file, reason or "unreadable"))
             warnings.warn(f"load_image_folder: skipped {file}: {reason}", stacklevel=2)
         else:
             images.append(image)
