@@ -1,11 +1,104 @@
-"""The building blocks of exercise checks: messages, shape problems, calling learner code."""
+"""The building blocks of exercise checks: messages, shape problems, calling learner code.
+
+Every check ends in :func:`report`, which prints the learner's message and, when the
+environment variable ``MMLAB_GRADE_LOG`` names a file (the grader sets it), appends one
+JSON line with the structured result: the exercise (the name of the check function that
+called it, e.g. ``nb01_cosine_similarity``), whether it passed, the message, and a
+fingerprint of that check's code, which lets the grader tell a genuine check from a
+replaced one (see ``mmlab.grade``).
+"""
 from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+import types
 
 import numpy as np
 
+GRADE_LOG_ENV = "MMLAB_GRADE_LOG"
+"""Environment variable naming the JSON-lines file :func:`report` appends results to."""
+
+_CHECK_NAME = re.compile(r"nb\d\d_\w+$")
+
+
+def code_fingerprint(code: types.CodeType) -> str:
+    """A hash of a function's compiled code that is the same in every process.
+
+    Bytecode, names, argument names and constants, nested functions included; frozenset
+    constants are sorted because their order depends on the process's hash seed.
+
+    Args:
+        code: a code object, e.g. ``fn.__code__``.
+    Returns:
+        16 hex characters.
+    """
+    if not isinstance(code, types.CodeType):
+        raise TypeError(f"code: expected a code object (fn.__code__), got {type(code).__name__}")
+    digest = hashlib.sha256()
+
+    def feed(c: types.CodeType) -> None:
+        digest.update(c.co_code)
+        digest.update(repr((c.co_name, c.co_names, c.co_varnames, c.co_argcount, c.co_kwonlyargcount)).encode())
+        for const in c.co_consts:
+            if isinstance(const, types.CodeType):
+                feed(const)
+            elif isinstance(const, frozenset):
+                digest.update(repr(sorted(map(repr, const))).encode())
+            else:
+                digest.update(repr(const).encode())
+
+    feed(code)
+    return digest.hexdigest()[:16]
+
+
+def _calling_check():
+    """The outermost public check function of ``mmlab.exercises`` on the call stack, or None."""
+    frame = sys._getframe(2)
+    found = None
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        name = frame.f_code.co_name
+        if (module.startswith("mmlab.exercises.") and _CHECK_NAME.match(name)
+                and name in frame.f_globals.get("__all__", ())):
+            found = (name, module, frame.f_code)
+        frame = frame.f_back
+    return found
+
+
+def _record(ok: bool, message: str) -> None:
+    """Append the structured result to ``$MMLAB_GRADE_LOG`` (nothing when it is unset)."""
+    path = os.environ.get(GRADE_LOG_ENV)
+    if not path:
+        return
+    check = _calling_check()
+    result = {
+        "exercise": check[0] if check else None,
+        "module": check[1] if check else None,
+        "fingerprint": code_fingerprint(check[2]) if check else None,
+        "passed": bool(ok),
+        "points": 1.0 if ok else 0.0,
+        "message": message,
+        "notebook": os.environ.get("MMLAB_GRADE_NOTEBOOK", ""),
+        "time": time.time(),
+    }
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(result) + "\n")
+    except OSError as exc:  # grading must never break the learner's notebook
+        print(f"(could not record the result for grading: {exc})", file=sys.stderr)
+
 
 def report(ok: bool, success: str, problem: str = "", hint: str = "") -> bool:
-    """Print a pass message, or the problem and a hint; return ``ok``.
+    """Print a pass message, or the problem and a hint; record the result; return ``ok``.
+
+    The result also goes to the grader's log when ``MMLAB_GRADE_LOG`` is set. Under
+    nbgrader's autograder or validator (``NBGRADER_EXECUTION`` set) a failed check raises
+    ``AssertionError`` with the same message, because nbgrader scores a test cell by
+    whether it raises.
 
     Args:
         ok: whether the learner's answer is right.
@@ -15,13 +108,16 @@ def report(ok: bool, success: str, problem: str = "", hint: str = "") -> bool:
     Returns:
         ``ok``, so tests can assert on it.
     """
+    ok = bool(ok)
     if ok:
-        print(f"✅ Correct! {success}")
+        message = f"✅ Correct! {success}"
     else:
-        print(f"❌ Not yet: {problem}")
-        if hint:
-            print(f"   Hint: {hint}")
-    return bool(ok)
+        message = f"❌ Not yet: {problem}" + (f"\n   Hint: {hint}" if hint else "")
+    print(message)
+    _record(ok, message)
+    if not ok and os.environ.get("NBGRADER_EXECUTION"):
+        raise AssertionError(message)
+    return ok
 
 
 def is_empty(answer) -> bool:
