@@ -1,0 +1,145 @@
+"""Late fusion: one classifier per modality, their probabilities combined."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validate import check_choice, check_float, check_int, resolve_seed
+from ..embeddings import l2_normalize
+from ._base import _fit_logistic, _Fusion, _labels, _proba_in_classes
+
+__all__ = ["LateFusion"]
+
+
+class LateFusion(_Fusion):
+    """Late fusion: one logistic regression per modality, probabilities averaged.
+
+    Args:
+        combine: ``"mean"`` (equal weights) or ``"weighted"``: weights that minimise the
+            log-loss of the combination on a held-out validation split of the training
+            data (the per-modality classifiers are then refit on all of it).
+        val_fraction: the share of training rows held out to fit the weights.
+        C: inverse L2 regularisation strength of each logistic regression.
+        max_iter: iterations of each solver.
+        seed: seeds the validation split; None uses ``mmlab.SEED``.
+    """
+
+    def __init__(self, combine: str = "mean", *, val_fraction: float = 0.25, C: float = 10.0,
+                 max_iter: int = 2000, seed: int | None = None):
+        self.combine = check_choice(combine, "combine", ["mean", "weighted"])
+        self.val_fraction = check_float(val_fraction, "val_fraction", low=0.0, high=0.9, low_inclusive=False)
+        self.C = check_float(C, "C", low=0.0, low_inclusive=False)
+        self.max_iter = check_int(max_iter, "max_iter", low=1)
+        self.seed = None if seed is None else check_int(seed, "seed")
+
+    def _params(self) -> dict:
+        return {"combine": self.combine, "C": self.C}
+
+    def _fit_one(self, m: str, x: np.ndarray, mask: np.ndarray, y_idx: np.ndarray):
+        if not mask.any():
+            raise ValueError(f"present[{m!r}]: expected at least one row with this modality, got none")
+        if len(np.unique(y_idx[mask])) < 2:
+            raise ValueError(
+                f"present[{m!r}]: the rows that have modality {m!r} hold a single class; "
+                f"a classifier for it cannot be trained"
+            )
+        x = l2_normalize(x, name=f"features_by_modality[{m!r}]", present=mask)[mask]
+        return _fit_logistic(x, y_idx[mask], self.C, self.max_iter)
+
+    @staticmethod
+    def _combine(probas: np.ndarray, masks: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Weighted mean over the present modalities: probas (M, N, C), masks (M, N), weights (M,)."""
+        w = weights[:, None] * masks  # (M, N), zero where absent
+        # rows whose present modalities all weigh 0 fall back to their plain mean
+        w = np.where(w.sum(axis=0) > 0, w, masks)
+        fused = np.einsum("mn,mnc->nc", w, probas) / w.sum(axis=0)[:, None]  # (N, C)
+        return fused / fused.sum(axis=1, keepdims=True)
+
+    def _probas(self, clfs, arrays, masks, n_classes) -> tuple[np.ndarray, np.ndarray]:
+        """Per-modality probabilities (M, N, C) (zeros where absent) and masks (M, N)."""
+        mods = list(arrays)
+        n = len(next(iter(arrays.values())))
+        probas = np.zeros((len(mods), n, n_classes))
+        for i, m in enumerate(mods):
+            mask = masks[m]
+            if mask.any():
+                x = l2_normalize(arrays[m], name=f"features_by_modality[{m!r}]", present=mask)[mask]
+                probas[i, mask] = _proba_in_classes(clfs[m], x, n_classes)
+        return probas, np.stack([masks[m] for m in mods]).astype(np.float64)
+
+    def _fit_weights(self, arrays, masks, y_idx, n_classes) -> np.ndarray:
+        """Weights on the simplex minimising validation log-loss of the combination."""
+        from scipy.optimize import minimize
+        from scipy.special import softmax
+
+        seed = resolve_seed(self.seed)
+        n = len(y_idx)
+        order = np.random.default_rng(seed).permutation(n)
+        n_val = max(1, round(self.val_fraction * n))
+        val, tr = order[:n_val], order[n_val:]
+        clfs = {m: self._fit_one(m, arrays[m][tr], masks[m][tr], y_idx[tr]) for m in arrays}
+        probas, pmask = self._probas(clfs, {m: a[val] for m, a in arrays.items()},
+                                     {m: k[val] for m, k in masks.items()}, n_classes)
+        rows = np.arange(len(val))
+
+        def loss(theta):
+            fused = self._combine(probas, pmask, softmax(theta))
+            return -np.log(fused[rows, y_idx[val]] + 1e-9).mean()
+
+        theta = minimize(loss, np.zeros(len(arrays)), method="Nelder-Mead",
+                         options={"xatol": 1e-3, "fatol": 1e-5, "maxiter": 400}).x
+        return softmax(theta)
+
+    def fit(self, features_by_modality, y, present=None) -> LateFusion:
+        """Fit one classifier per modality (on the rows where it is present) and the weights.
+
+        Args:
+            features_by_modality: dict modality -> (N, D_m) array.
+            y: (N,) class labels.
+            present: optional dict modality -> (N,) bool mask.
+        Returns:
+            self, with ``weights_`` (dict modality -> weight, summing to 1) among the fitted attributes.
+        """
+        start = time.perf_counter()
+        arrays, masks = self._inputs(features_by_modality, present, fitting=True)
+        classes, y_idx = _labels(y, len(next(iter(arrays.values()))))
+        self._require_some_modality(masks)
+        if self.combine == "weighted" and len(arrays) > 1:
+            w = self._fit_weights(arrays, masks, y_idx, len(classes))
+        else:
+            w = np.full(len(arrays), 1.0 / len(arrays))
+        self.clfs_ = {m: self._fit_one(m, arrays[m], masks[m], y_idx) for m in arrays}
+        self.weights_ = {m: float(v) for m, v in zip(arrays, w)}
+        self.classes_ = classes
+        self.modalities_ = tuple(arrays)
+        self.dims_ = {m: x.shape[1] for m, x in arrays.items()}
+        self.n_parameters_ = int(sum(c.coef_.size + c.intercept_.size for c in self.clfs_.values())
+                                 + (len(arrays) if self.combine == "weighted" else 0))
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def predict_proba(self, features_by_modality, present=None) -> np.ndarray:
+        """Class probabilities from the modalities present in each row.
+
+        Args:
+            features_by_modality: dict modality -> (N, D_m); any non-empty subset of the
+                training modalities.
+            present: optional dict modality -> (N,) bool mask.
+        Returns:
+            (N, C) float64, rows sum to 1.
+        """
+        self._check_fitted()
+        arrays, masks = self._inputs(features_by_modality, present, fitting=False)
+        self._require_some_modality(masks)
+        probas, pmask = self._probas(self.clfs_, arrays, masks, len(self.classes_))
+        w = np.array([self.weights_[m] for m in self.modalities_])
+        return self._combine(probas, pmask, w)
+
+    def predict_proba_by_modality(self, features_by_modality, present=None) -> dict[str, np.ndarray]:
+        """Each modality's own class probabilities (N, C); rows of absent modalities are NaN."""
+        self._check_fitted()
+        arrays, masks = self._inputs(features_by_modality, present, fitting=False)
+        probas, pmask = self._probas(self.clfs_, arrays, masks, len(self.classes_))
+        return {m: np.where(pmask[i][:, None] > 0, probas[i], np.nan) for i, m in enumerate(self.modalities_)}
+
