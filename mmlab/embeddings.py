@@ -36,7 +36,8 @@ def l2_normalize(x, *, name: str = "x", present=None) -> np.ndarray:
         if mask.any():
             out[mask] = l2_normalize(arr[mask], name=f"{name} (present rows)")
         return out
-    norms = np.linalg.norm(arr, axis=-1, keepdims=True)  # (N, 1) or (1,)
+    # float64: squaring a float32 above ~1e19 overflows to inf and the row would become 0.
+    norms = np.linalg.norm(arr.astype(np.float64), axis=-1, keepdims=True)  # (N, 1) or (1,)
     if (norms < ZERO_NORM).any():
         rows = np.flatnonzero(norms.ravel() < ZERO_NORM)
         raise ValueError(

@@ -14,6 +14,7 @@ each draw gives either the right answer or a clean ValueError/TypeError.
 """
 from __future__ import annotations
 
+import collections
 import math
 import re
 import warnings
@@ -138,11 +139,11 @@ def case(id, call, error, arg, *, xfail: str | None = None):
     return pytest.param(call, error, arg, id=id, marks=marks)
 
 
-# Words that say what was expected ("expected a 2-D array", "needs non-zero vectors"), or what
-# is allowed instead ("unknown model 'bert'; known models: ...", "it accepts [...]", "use upsert").
+# Words that say what was expected ("expected a 2-D array", "needs non-zero vectors", "must be
+# a file"), or what is allowed instead ("unknown model 'bert'; known models: ...", "it accepts [...]").
+# A message that only says what went wrong ("no such thing", "not a number") is not enough.
 _EXPECTS = re.compile(
-    r"\b(expected|expects|needs?|must|cannot|only|at least|at most|requires?|give|unknown|accepts|"
-    r"does not exist|not a|is a file|undefined|use|already|never|without|inside|not seen|not in|has no|no|holds)\b", re.IGNORECASE)
+    r"\b(expected|expects|needs?|must|requires?|accepts|known|choose from|one of|at least|at most)\b", re.IGNORECASE)
 
 
 def assert_clean_error(call, ctx, error, arg):
@@ -875,8 +876,11 @@ def test_every_public_module_has_cases():
         "embeddings": EMBEDDINGS, "search": SEARCH + STORE, "losses": LOSSES, "fusion": FUSION, "train": TRAIN,
         "viz": VIZ, "zeroshot": ZEROSHOT, "lit": LIT, "models": MODELS, "data": DATA,
     }
-    for module in mm._SUBMODULES:
-        if module == "checks":  # exercise checks take learner functions, tested in tests/test_checks_nb*.py
+    modules = [name for name in mm.__all__ if name not in ("SEED", "seed_everything", "__version__")]
+    for module in modules:
+        if module in ("checks", "exercises"):  # checks take learner answers: tests/test_checks_nb*.py
+            continue
+        if module == "rag":  # its bad inputs live beside its behaviour, in tests/test_rag*.py
             continue
         assert tables.get(module), f"no bad-input cases for mmlab.{module}"
     assert len(ALL_CASES) >= 100
@@ -890,11 +894,19 @@ DTYPES = st.sampled_from([np.float16, np.float32, np.float64, np.int8, np.int32,
 ELEMENTS = st.floats(-1e4, 1e4, width=32) | st.sampled_from([0.0, np.nan, np.inf, -np.inf, 1e30])
 
 
+FINITE = st.floats(-1e4, 1e4, width=32)
+# Finite and away from zero, so a well-formed row is rarely all zeros (which normalising refuses).
+NONZERO = FINITE.filter(lambda v: abs(v) > 1e-3)
+FLOATS = st.sampled_from([np.float32, np.float64])
+
+
 @st.composite
 def arrays(draw, max_rank=3, max_side=5):
-    dtype = draw(DTYPES)
+    """Anything array-like: half the draws clean (finite floats), half with any dtype and specials."""
+    clean = draw(st.booleans())
+    dtype = draw(FLOATS if clean else DTYPES)
     shape = draw(hnp.array_shapes(min_dims=0, max_dims=max_rank, min_side=0, max_side=max_side))
-    values = draw(hnp.arrays(np.float64, shape, elements=ELEMENTS))
+    values = draw(hnp.arrays(np.float64, shape, elements=FINITE if clean else ELEMENTS))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if np.issubdtype(dtype, np.integer) or dtype is np.bool_:
@@ -904,16 +916,41 @@ def arrays(draw, max_rank=3, max_side=5):
 
 @st.composite
 def matching_pair(draw):
-    """Mostly well-formed (N, D) and (M, D) pairs, sometimes anything at all."""
-    if draw(st.booleans()):
+    """Mostly well-formed (N, D) and (M, D) pairs of finite floats, sometimes anything at all."""
+    if draw(st.integers(0, 3)) == 0:
         return draw(arrays()), draw(arrays())
     d = draw(st.integers(1, 4))
-    a = draw(hnp.arrays(np.float32, (draw(st.integers(1, 5)), d), elements=ELEMENTS))
-    b = draw(hnp.arrays(np.float32, (draw(st.integers(1, 6)), d), elements=ELEMENTS))
+    a = draw(hnp.arrays(np.float32, (draw(st.integers(1, 5)), d), elements=NONZERO))
+    b = draw(hnp.arrays(np.float32, (draw(st.integers(1, 6)), d), elements=NONZERO))
     return a, b
 
 
+@st.composite
+def id_pair(draw):
+    """Mostly (Q, k) found ids and (Q, t) true ids, sometimes anything at all."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(arrays()), draw(arrays())
+    q = draw(st.integers(1, 4))
+    ids = st.integers(-1, 20)
+    found = draw(hnp.arrays(np.int64, (q, draw(st.integers(1, 6))), elements=ids))
+    true = draw(hnp.arrays(np.int64, (q, draw(st.integers(1, 6))), elements=st.integers(0, 20)))
+    return found, true
+
+
+@st.composite
+def modality_blocks(draw):
+    """Mostly 1-3 blocks with the same number of rows, sometimes any list of arrays."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(st.lists(arrays(max_rank=3), min_size=0, max_size=3))
+    n = draw(st.integers(1, 5))
+    return [draw(hnp.arrays(np.float32, (n, draw(st.integers(1, 4))), elements=NONZERO))
+            for _ in range(draw(st.integers(1, 3)))]
+
+
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+
+
+_ACCEPTED: collections.Counter = collections.Counter()
 
 
 def _outcome(fn, *args, **kwargs):
@@ -921,10 +958,12 @@ def _outcome(fn, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except (ValueError, TypeError) as exc:
             assert str(exc).split(":")[0].strip(), "an error message must start with the argument's name"
             return None
+    _ACCEPTED[getattr(fn, "__qualname__", repr(fn))] += 1
+    return result
 
 
 def _reference_cosine(a, b):
@@ -935,7 +974,7 @@ def _reference_cosine(a, b):
 
 @FUZZ
 @given(matching_pair())
-def test_cosine_similarity_is_right_or_refuses(pair):
+def _cosine_similarity_is_right_or_refuses(pair):
     a, b = pair
     sim = _outcome(embeddings.cosine_similarity, a, b)
     if sim is None:
@@ -947,8 +986,8 @@ def test_cosine_similarity_is_right_or_refuses(pair):
 
 
 @FUZZ
-@given(arrays())
-def test_l2_normalize_is_right_or_refuses(x):
+@given(st.one_of(arrays(), matching_pair().map(lambda pair: pair[0])))
+def _l2_normalize_is_right_or_refuses(x):
     out = _outcome(embeddings.l2_normalize, x)
     if out is None:
         return
@@ -957,9 +996,11 @@ def test_l2_normalize_is_right_or_refuses(x):
 
 
 @FUZZ
-@given(matching_pair(), st.integers(-1, 7), st.sampled_from(["cosine", "ip", "l2"]))
-def test_exact_topk_is_right_or_refuses(pair, k, metric):
+@given(matching_pair(), st.integers(-1, 7), st.integers(1, 6), st.booleans(), st.sampled_from(["cosine", "ip", "l2"]))
+def _exact_topk_is_right_or_refuses(pair, any_k, small_k, in_range, metric):
     queries, corpus = pair
+    # Half the draws take any k; the others a k the corpus can satisfy.
+    k = min(small_k, len(corpus)) if in_range and np.ndim(corpus) == 2 and len(corpus) else any_k
     got = _outcome(search.exact_topk, queries, corpus, k, metric=metric)
     if got is None:
         return
@@ -983,8 +1024,9 @@ def test_exact_topk_is_right_or_refuses(pair, k, metric):
 
 
 @FUZZ
-@given(arrays(max_rank=3), arrays(max_rank=3), st.integers(-1, 6))
-def test_recall_at_k_is_right_or_refuses(found, true, k):
+@given(id_pair(), st.integers(-1, 6))
+def _recall_at_k_is_right_or_refuses(pair, k):
+    found, true = pair
     r = _outcome(search.recall_at_k, found, true, k)
     if r is None:
         return
@@ -994,10 +1036,21 @@ def test_recall_at_k_is_right_or_refuses(found, true, k):
 TORCH_DTYPES = st.sampled_from([torch.float32, torch.float64, torch.float16, torch.int64, torch.bool])
 
 
+@st.composite
+def clip_loss_args(draw):
+    """Mostly a well-formed batch (B, D) x (B, D) with a positive scale, sometimes anything."""
+    if draw(st.integers(0, 2)) == 0:
+        return (draw(st.integers(0, 4)), draw(st.integers(0, 4)), draw(st.integers(0, 4)), draw(st.integers(1, 3)),
+                draw(TORCH_DTYPES), draw(st.sampled_from([1.0, 10.0, 100.0, 0.0, -1.0, float("nan")])),
+                draw(st.booleans()))
+    b, d = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    return b, b, d, 2, draw(st.sampled_from([torch.float32, torch.float64])), draw(st.sampled_from([1.0, 10.0, 100.0])), False
+
+
 @FUZZ
-@given(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4), st.integers(1, 3), TORCH_DTYPES,
-       st.sampled_from([1.0, 10.0, 100.0, 0.0, -1.0, float("nan")]), st.booleans())
-def test_clip_loss_is_finite_or_refuses(b1, b2, d, rank, dtype, scale, with_nan):
+@given(clip_loss_args())
+def _clip_loss_is_finite_or_refuses(args):
+    b1, b2, d, rank, dtype, scale, with_nan = args
     shape1, shape2 = (b1, d, 2)[:rank], (b2, d, 2)[:rank]
     a = torch.randn(shape1, generator=torch.Generator().manual_seed(b1)).to(dtype)
     b = torch.randn(shape2, generator=torch.Generator().manual_seed(b2 + 10)).to(dtype)
@@ -1013,16 +1066,17 @@ def test_clip_loss_is_finite_or_refuses(b1, b2, d, rank, dtype, scale, with_nan)
     torch.testing.assert_close(loss.double(), want, atol=5e-2 if dtype == torch.float16 else 1e-4, rtol=1e-2)
 
 
-def test_mm_lit_is_reachable_as_an_attribute():
+def test_every_submodule_is_reachable_as_an_attribute():
     # mmlab loads submodules lazily by name; one missing from the list is an AttributeError on mm.<name>.
-    assert "lit" in mm._SUBMODULES
+    for name in ("lit", "search", "models", "rag", "exercises", "checks"):
+        assert getattr(mm, name).__name__ == f"mmlab.{name}"
 
 
 @FUZZ
-@given(st.lists(arrays(max_rank=3), min_size=0, max_size=3),
+@given(modality_blocks(),
        st.one_of(st.none(), st.dictionaries(st.sampled_from(["m0", "m1", "m2", "x"]),
                                             st.sampled_from([0.0, 0.5, 1.0, 2.0, -1.0, float("nan")]), max_size=3)))
-def test_concat_embeddings_is_unit_length_or_refuses(blocks, weights):
+def _concat_embeddings_is_unit_length_or_refuses(blocks, weights):
     features = {f"m{i}": b for i, b in enumerate(blocks)}
     fused = _outcome(fusion.concat_embeddings, features, weights)
     if fused is None:
@@ -1034,9 +1088,26 @@ def test_concat_embeddings_is_unit_length_or_refuses(blocks, weights):
 
 @FUZZ
 @given(matching_pair(), st.lists(st.integers(-2, 8), max_size=3))
-def test_retrieval_recall_is_a_fraction_or_refuses(pair, ks):
+def _retrieval_recall_is_a_fraction_or_refuses(pair, ks):
     queries, corpus = pair
     found = _outcome(_lit().retrieval_recall, queries, corpus, None, ks)
     if found is None:
         return
     assert set(found) == set(ks) and all(0.0 <= v <= 1.0 for v in found.values())
+
+
+# Each fuzz run must see the function accept some draws: one that refused everything would
+# pass a "right or refuses" test while being useless.
+@pytest.mark.parametrize("run", [
+    _cosine_similarity_is_right_or_refuses,
+    _l2_normalize_is_right_or_refuses,
+    _exact_topk_is_right_or_refuses,
+    _recall_at_k_is_right_or_refuses,
+    _clip_loss_is_finite_or_refuses,
+    _concat_embeddings_is_unit_length_or_refuses,
+    _retrieval_recall_is_a_fraction_or_refuses,
+], ids=lambda f: f.__name__.lstrip("_"))
+def test_fuzz_accepts_some_draws(run):
+    _ACCEPTED.clear()
+    run()
+    assert sum(_ACCEPTED.values()) >= 5, f"accepted only {dict(_ACCEPTED)} draws"
