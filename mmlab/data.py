@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from ._paths import shipped_dir
-from ._validate import check_float, check_int, check_str_list, describe
+from ._validate import check_float, check_int, check_str_list, describe, resolve_seed
 
 __all__ = [
     "EMOJI_GROUPS",
@@ -233,9 +233,7 @@ def split_by_id(ids: Sequence[str], test_fraction: float = 0.25,
     test_fraction = check_float(test_fraction, "test_fraction", low=0.0, high=1.0, low_inclusive=False)
     if test_fraction >= 1.0:
         raise ValueError(f"test_fraction: expected a number in (0, 1), got {test_fraction}")
-    if seed is None:
-        from . import SEED as seed
-    seed = check_int(seed, "seed")
+    seed = resolve_seed(seed)
 
     def unit(text: str) -> float:
         # sha256 (not hash(), which Python salts per process) -> a uniform number in [0, 1)
