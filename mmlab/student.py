@@ -6,17 +6,33 @@ placeholder assignment above it stays, e.g. ``answer = ...``); a block inside a 
 body becomes ``raise NotImplementedError()`` at the same indentation, so the learner's
 function exists but says it is not written yet. Markdown answers between
 ``### BEGIN SOLUTION`` / ``### END SOLUTION`` become "YOUR ANSWER HERE".
+
+A *check cell* calls ``mm.checks.nbNN_...(...)``. Its *locked* part is what the learner must
+not edit: the whole cell, or, when the cell also holds an exercise, the lines from the first
+top-level line after the exercise to the end. ``main`` writes ``manifest.json`` beside the
+copies (notebook, exercise, cell, grade id, locked text and its hash, points) so
+``mmlab.grade`` can recognise each released check cell, and gives each exercise and check
+cell nbgrader's cell metadata (``add_nbgrader_metadata``).
 """
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import re
 from pathlib import Path
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
+STUB = "# YOUR CODE HERE"
 _MARKER = re.compile(r"^(?P<indent>\s*)(?P<marker>### (BEGIN|END) SOLUTION)\s*$")
+_CHECK_CALL = re.compile(r"\bchecks\.(nb\d\d_\w+)\s*\(")
+#: The version of nbgrader's cell metadata schema written here (nbgrader 0.9 reads version 3).
+NBGRADER_SCHEMA_VERSION = 3
+MANIFEST = "manifest.json"
 
-__all__ = ["strip_solutions", "make_student_notebook", "main"]
+__all__ = ["add_nbgrader_metadata", "check_calls", "locked_lines", "locked_matches", "main",
+           "make_student_notebook", "release_manifest", "strip_solutions"]
 
 
 def strip_solutions(source: str, *, markdown: bool = False, where: str = "cell") -> str:
@@ -58,13 +74,143 @@ def strip_solutions(source: str, *, markdown: bool = False, where: str = "cell")
     return "\n".join(out)
 
 
-def make_student_notebook(nb):
-    """Return a copy of ``nb`` (an nbformat NotebookNode) with stubs and no outputs."""
-    import copy
+def check_calls(source: str) -> list[str]:
+    """The exercise checks a cell calls (``mm.checks.nb01_x(...)`` gives ``nb01_x``), in order, once each."""
+    return list(dict.fromkeys(_CHECK_CALL.findall(source)))
 
+
+def _normalise(lines) -> list[str]:
+    # Trailing spaces and blank lines are not edits worth flagging.
+    return [line.rstrip() for line in lines if line.strip()]
+
+
+def locked_lines(source: str) -> tuple[list[str], bool]:
+    """The part of a check cell the learner must not edit.
+
+    Args:
+        source: the cell's text, from the teacher's notebook (solution markers) or a
+            student copy (``# YOUR CODE HERE`` stubs).
+    Returns:
+        ``(lines, whole_cell)``: the locked lines without blank lines or trailing spaces,
+        and whether they are the whole cell (no exercise in it) rather than its tail.
+    """
+    lines = source.splitlines()
+    last = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped in (BEGIN, END, STUB) or (last == i - 1 and stripped == "raise NotImplementedError()"):
+            last = i
+    if last is None:
+        return _normalise(lines), True
+    tail = lines[last + 1:]
+    # Lines still indented belong to the learner's function body; the locked part starts
+    # at the first top-level line.
+    start = next((j for j, line in enumerate(tail) if line.strip() and not line[0].isspace()), len(tail))
+    return _normalise(tail[start:]), False
+
+
+def locked_matches(source: str, locked: list[str], whole_cell: bool) -> bool:
+    """Whether a submitted cell still holds the released locked lines unchanged.
+
+    Args:
+        source: the submitted cell's text.
+        locked, whole_cell: as returned by :func:`locked_lines` for the released cell.
+    """
+    got = _normalise(source.splitlines())
+    if whole_cell:
+        return got == list(locked)
+    return len(got) >= len(locked) and got[len(got) - len(locked):] == list(locked)
+
+
+def _sha256(lines: list[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _exercise_cells(nb) -> list[tuple[int, list[str], bool]]:
+    """(index, checks called, holds a solution) for every cell with an exercise or a check."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type not in ("code", "markdown"):
+            continue
+        checks = check_calls(cell.source) if cell.cell_type == "code" else []
+        solution = BEGIN in cell.source
+        if checks or solution:
+            found.append((i, checks, solution))
+    return found
+
+
+def _points(nb, cell, exercise: str) -> float:
+    """Points of an exercise: notebook metadata ``mmlab.points``, then the cell's nbgrader points, else 1."""
+    table = nb.metadata.get("mmlab", {}).get("points", {})
+    if exercise in table:
+        return float(table[exercise])
+    meta = cell.metadata.get("nbgrader", {})
+    if meta.get("grade") and "points" in meta and len(check_calls(cell.source)) == 1:
+        return float(meta["points"])
+    return 1.0
+
+
+def add_nbgrader_metadata(nb):
+    """Give exercise and check cells nbgrader's cell metadata (schema version 3), in place.
+
+    A cell holding only a solution becomes an autograded answer (``solution``); a check cell
+    becomes a locked autograder test (``grade``, ``locked``, ``points``). A cell holding both
+    an exercise and its check is a "manually graded answer" to nbgrader, which cannot
+    autograde a cell the learner writes in; its check still prints the verdict for the
+    teacher. Markdown answers are manually graded answers. Other cells lose any stale
+    nbgrader metadata.
+
+    Args:
+        nb: a notebook read with nbformat (modified in place).
+    Returns:
+        ``nb``.
+    """
     if not hasattr(nb, "cells"):
         raise TypeError(f"nb: expected a notebook read with nbformat.read, got {type(nb).__name__}")
-    nb = copy.deepcopy(nb)
+    cells = _exercise_cells(nb)
+    used: set[str] = set()
+
+    def unique(base: str) -> str:
+        grade_id, n = base, 2
+        while grade_id in used:
+            grade_id, n = f"{base}_{n}", n + 1
+        used.add(grade_id)
+        return grade_id
+
+    marked = set()
+    for k, (i, checks, solution) in enumerate(cells):
+        cell = nb.cells[i]
+        later = next((c for _, c, _ in cells[k:] if c), [])  # the check this answer leads to
+        if checks:
+            points = sum(_points(nb, cell, name) for name in checks)
+            meta = {"grade": True, "solution": solution, "locked": not solution,
+                    "grade_id": unique("__".join(checks)), "points": points}
+        elif cell.cell_type == "markdown":
+            meta = {"grade": True, "solution": True, "locked": False,
+                    "grade_id": unique(f"answer_{i}"), "points": 1.0}
+        else:
+            base = f"{later[0]}_answer" if later else f"answer_{i}"
+            meta = {"grade": False, "solution": True, "locked": False, "grade_id": unique(base)}
+        meta["schema_version"] = NBGRADER_SCHEMA_VERSION
+        cell.metadata["nbgrader"] = meta
+        marked.add(i)
+    for i, cell in enumerate(nb.cells):
+        if i not in marked:
+            cell.metadata.pop("nbgrader", None)
+    return nb
+
+
+def make_student_notebook(nb, *, name: str | None = None):
+    """Return a copy of ``nb`` (an nbformat NotebookNode) with stubs, no outputs and nbgrader metadata.
+
+    Check cells are marked not deletable (and, when they hold no exercise, not editable)
+    with Jupyter's own ``deletable``/``editable`` cell metadata, so they are hard to break
+    by accident. ``name`` (the released file name) is recorded in the notebook metadata
+    under ``mmlab.release`` so the grader can tell which notebook a submission is.
+    """
+    if not hasattr(nb, "cells"):
+        raise TypeError(f"nb: expected a notebook read with nbformat.read, got {type(nb).__name__}")
+    nb = add_nbgrader_metadata(copy.deepcopy(nb))
     for i, cell in enumerate(nb.cells):
         if cell.cell_type in ("code", "markdown") and BEGIN in cell.source:
             cell.source = strip_solutions(cell.source, markdown=cell.cell_type == "markdown",
@@ -72,23 +218,71 @@ def make_student_notebook(nb):
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            cell.metadata["deletable"] = False
+            if meta.get("locked"):
+                cell.metadata["editable"] = False
+    if name is not None:
+        nb.metadata.setdefault("mmlab", {})["release"] = str(name)
     return nb
 
 
+def release_manifest(nb, name: str) -> list[dict]:
+    """What the grader needs to recognise each check cell of a notebook, one entry per exercise.
+
+    Args:
+        nb: the teacher's notebook (with solutions) or its student copy.
+        name: the released file name, e.g. ``01_single_modality_embeddings.ipynb``.
+    Returns:
+        A list of dicts: ``notebook``, ``exercise``, ``cell`` (index), ``grade_id``,
+        ``points``, ``locked`` (lines), ``whole_cell``, ``sha256`` (of the locked lines).
+    """
+    entries = []
+    marked = add_nbgrader_metadata(copy.deepcopy(nb))  # the same grade ids as the student copy's
+    grade_ids = {i: c.metadata["nbgrader"]["grade_id"] for i, c in enumerate(marked.cells) if "nbgrader" in c.metadata}
+    for i, checks, _ in _exercise_cells(nb):
+        if not checks:
+            continue
+        lines, whole = locked_lines(nb.cells[i].source)
+        for exercise in checks:
+            entries.append({"notebook": name, "exercise": exercise, "cell": i, "grade_id": grade_ids[i],
+                            "points": _points(nb, nb.cells[i], exercise), "locked": lines,
+                            "whole_cell": whole, "sha256": _sha256(lines)})
+    return entries
+
+
 def main(notebooks: list[str], out: str = "student") -> int:
-    """Write a student copy of each notebook into ``out``; return an exit code."""
+    """Write a student copy of each notebook, and ``manifest.json``, into ``out``; return an exit code.
+
+    The manifest keeps the entries of notebooks released earlier into ``out`` and replaces
+    those of the notebooks written now.
+    """
     import nbformat
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out_dir / MANIFEST
+    try:
+        previous = json.loads(manifest_path.read_text(encoding="utf-8")).get("exercises", [])
+    except (OSError, ValueError, AttributeError):
+        previous = []
+    entries: list[dict] = []
+    names = set()
     for path in map(Path, notebooks):
         if not path.is_file():
             raise FileNotFoundError(f"notebooks: expected existing .ipynb files, got {str(path)!r}")
         nb = nbformat.read(path, as_version=4)
-        student = make_student_notebook(nb)
+        student = make_student_notebook(nb, name=path.name)
         nbformat.validate(student)
-        n_blocks = sum(c.source.count("# YOUR CODE HERE") + c.source.count("YOUR ANSWER HERE")
+        n_blocks = sum(c.source.count(STUB) + c.source.count("YOUR ANSWER HERE")
                        for c in student.cells)
         nbformat.write(student, out_dir / path.name)
+        entries += release_manifest(student, path.name)
+        names.add(path.name)
         print(f"{out_dir / path.name}: {n_blocks} exercise stub(s)")
+    entries = [e for e in previous if e.get("notebook") not in names] + entries
+    manifest_path.write_text(json.dumps({"version": 1, "exercises": entries}, indent=1, ensure_ascii=False) + "\n",
+                             encoding="utf-8")
+    print(f"{manifest_path}: {len(entries)} check(s) the grader will recognise")
     return 0
