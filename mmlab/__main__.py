@@ -1,4 +1,4 @@
-"""Small commands: ``python -m mmlab fetch``, ``run-notebooks``, ``student``, ``info``."""
+"""Small commands: ``python -m mmlab fetch``, ``run-notebooks``, ``student``, ``notebooks``, ``info``."""
 from __future__ import annotations
 
 import argparse
@@ -35,6 +35,12 @@ def _cmd_student(args) -> int:
     return student.main(args.notebooks, args.out)
 
 
+def _cmd_notebooks(args) -> int:
+    from . import notebooks_cli
+
+    return notebooks_cli.main(args.dest, student=args.student, force=args.force)
+
+
 def _cmd_info(args) -> int:
     import mmlab
 
@@ -60,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebooks", nargs="+")
     p.add_argument("--out", default="student")
     p.set_defaults(func=_cmd_student)
+
+    p = sub.add_parser("notebooks", help="copy the numbered notebooks into a folder of your own "
+                       "(keeps files you have edited)")
+    p.add_argument("dest", help="folder to copy into, e.g. ~/mmlab (created if missing)")
+    p.add_argument("--student", action="store_true",
+                   help="copy student versions (solutions replaced by stubs, outputs cleared)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite notebooks that differ from mmlab's (your edits are lost)")
+    p.set_defaults(func=_cmd_notebooks)
 
     p = sub.add_parser("info", help="print versions")
     p.set_defaults(func=_cmd_info)
