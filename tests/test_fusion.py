@@ -151,6 +151,16 @@ def test_weighted_late_fusion_trusts_the_informative_modality(fitted):
     assert fitted["late-mean"].weights_ == {"good": 0.5, "noise": 0.5}
 
 
+def test_weighted_late_fusion_weights_keep_a_floor(data):
+    tr, ytr, _, _ = data
+    floored = LateFusion("weighted", min_weight=0.05).fit(tr, ytr).weights_
+    assert min(floored.values()) >= 0.05 - 1e-12 and abs(sum(floored.values()) - 1) < 1e-9
+    unfloored = LateFusion("weighted", min_weight=0.0).fit(tr, ytr).weights_
+    assert unfloored["noise"] < 0.05  # the floor is what kept the noise above 0.05
+    with pytest.raises(ValueError, match="min_weight"):
+        LateFusion("weighted", min_weight=0.5)
+
+
 def test_n_parameters_counts_what_is_learned(fitted):
     assert fitted["early"].n_parameters_ == (8 + 50 + 1) * N_CLASSES
     assert fitted["late-mean"].n_parameters_ == (8 + 1) * N_CLASSES + (50 + 1) * N_CLASSES

@@ -22,19 +22,23 @@ class LateFusion(_Fusion):
         val_fraction: the share of training rows held out to fit the weights.
         C: inverse L2 regularisation strength of each logistic regression.
         max_iter: iterations of each solver.
+        min_weight: with ``"weighted"``, the least weight any modality gets. Without a floor
+            a weak modality's weight can sink to 1e-60: it then counts for nothing even when
+            it is the only one left (a modality missing at test time renormalises the rest).
         seed: seeds the validation split; None uses ``mmlab.SEED``.
     """
 
     def __init__(self, combine: str = "mean", *, val_fraction: float = 0.25, C: float = 10.0,
-                 max_iter: int = 2000, seed: int | None = None):
+                 max_iter: int = 2000, min_weight: float = 0.01, seed: int | None = None):
         self.combine = check_choice(combine, "combine", ["mean", "weighted"])
         self.val_fraction = check_float(val_fraction, "val_fraction", low=0.0, high=0.9, low_inclusive=False)
         self.C = check_float(C, "C", low=0.0, low_inclusive=False)
         self.max_iter = check_int(max_iter, "max_iter", low=1)
+        self.min_weight = check_float(min_weight, "min_weight", low=0.0, high=0.3)
         self.seed = None if seed is None else check_int(seed, "seed")
 
     def _params(self) -> dict:
-        return {"combine": self.combine, "C": self.C}
+        return {"combine": self.combine, "C": self.C, "min_weight": self.min_weight}
 
     def _fit_one(self, m: str, x: np.ndarray, mask: np.ndarray, y_idx: np.ndarray):
         if not mask.any():
@@ -69,7 +73,7 @@ class LateFusion(_Fusion):
         return probas, np.stack([masks[m] for m in mods]).astype(np.float64)
 
     def _fit_weights(self, arrays, masks, y_idx, n_classes) -> np.ndarray:
-        """Weights on the simplex minimising validation log-loss of the combination."""
+        """Weights (each >= min_weight, summing to 1) minimising validation log-loss of the combination."""
         from scipy.optimize import minimize
         from scipy.special import softmax
 
@@ -82,14 +86,18 @@ class LateFusion(_Fusion):
         probas, pmask = self._probas(clfs, {m: a[val] for m, a in arrays.items()},
                                      {m: k[val] for m, k in masks.items()}, n_classes)
         rows = np.arange(len(val))
+        floor = self.min_weight if self.min_weight * len(arrays) < 1 else 0.0
+
+        def weights(theta):  # the floored simplex: each weight in [floor, 1 - (M-1) floor]
+            return floor + (1 - floor * len(arrays)) * softmax(theta)
 
         def loss(theta):
-            fused = self._combine(probas, pmask, softmax(theta))
+            fused = self._combine(probas, pmask, weights(theta))
             return -np.log(fused[rows, y_idx[val]] + 1e-9).mean()
 
         theta = minimize(loss, np.zeros(len(arrays)), method="Nelder-Mead",
                          options={"xatol": 1e-3, "fatol": 1e-5, "maxiter": 400}).x
-        return softmax(theta)
+        return weights(theta)
 
     def fit(self, features_by_modality, y, present=None) -> LateFusion:
         """Fit one classifier per modality (on the rows where it is present) and the weights.
