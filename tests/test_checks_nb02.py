@@ -61,6 +61,22 @@ def _no_total(features, weights):
                            for m, x in features.items()], axis=1)
 
 
+def _weights_ignored(features, weights):
+    return np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(1 / len(features))
+                           for x in features.values()], axis=1)
+
+
+def _normalised_after_concatenating(features, weights):
+    total = sum(weights.values())
+    fused = np.concatenate([x * np.sqrt(weights[m] / total) for m, x in features.items()], axis=1)
+    return fused / np.linalg.norm(fused, axis=1, keepdims=True)
+
+
+def _w_instead_of_sqrt_w(features, weights):
+    return np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) * weights[m]
+                           for m, x in features.items()], axis=1)
+
+
 def _stacked_wrong_axis(features, weights):
     return np.concatenate(list(features.values()), axis=0)
 
@@ -71,6 +87,12 @@ def _stacked_wrong_axis(features, weights):
     (_no_normalisation, "normalise each modality"),
     (_no_sqrt, "square root"),
     (_no_total, "divide the weights by their sum"),
+    (_weights_ignored, "the weights changed nothing"),
+    (lambda f, w: np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) for x in f.values()], axis=1),
+     "the weights changed nothing"),
+    (_normalised_after_concatenating, "you normalised the whole concatenated row"),
+    (lambda f, w: _normalised_after_concatenating(f, {m: 1.0 for m in f}), "you normalised the whole concatenated row"),
+    (_w_instead_of_sqrt_w, "scale by the square root"),
     (lambda f, w: _solution_concat(dict(reversed(list(f.items()))), w), "order of the features dict"),
     (lambda f, w: np.zeros((5, 9)) + 1.0, "differ"),
 ])
@@ -95,8 +117,13 @@ def _solution_late_mean(probas, present):
 
 def test_late_mean_solution_passes(capsys):
     assert checks.nb02_late_mean(_solution_late_mean) is True
-    assert checks.nb02_late_mean(lambda p, k: np.nanmean(np.stack(list(p.values())), axis=0)) is True
     assert "Correct" in capsys.readouterr().out
+
+
+def test_late_mean_without_the_mask_fails(capsys):
+    # absent rows are zeros, not NaN: nanmean (or a plain mean) cannot tell them from data
+    assert checks.nb02_late_mean(lambda p, k: np.nanmean(np.stack(list(p.values())), axis=0)) is False
+    assert "divide by the number present in that row" in capsys.readouterr().out
 
 
 def _divide_by_all(probas, present):
@@ -106,7 +133,8 @@ def _divide_by_all(probas, present):
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_stub, "NotImplementedError"),
-    (lambda p, k: np.mean(np.stack(list(p.values())), axis=0), "NaN"),
+    (lambda p, k: np.mean(np.stack(list(p.values())), axis=0), "zeros of an absent one"),
+    (lambda p, k: sum(p.values()) / sum(k.values())[:, None] * np.nan, "NaN"),
     (_divide_by_all, "number present in that row"),
     (lambda p, k: np.nanmean(np.stack(list(p.values())), axis=1), "expected shape (6, 3)"),
     (lambda p, k: np.nan_to_num(next(iter(p.values()))) + 0.0, "sum to 1"),
@@ -118,7 +146,7 @@ def test_late_mean_typical_mistakes_get_specific_hints(capsys, fn, needle):
 
 def test_late_mean_wrong_but_normalised_gets_the_definition(capsys):
     def first_present_only(probas, present):
-        return np.nan_to_num(probas["text"], nan=1 / 3)
+        return np.where(present["text"][:, None], probas["text"], 1 / 3)
 
     assert checks.nb02_late_mean(first_present_only) is False
     assert "mean of probas[m][i]" in capsys.readouterr().out

@@ -70,20 +70,40 @@ def nb02_concat_embeddings(fn) -> bool:
                             "and dot products are weighted means of per-modality cosines.")
     norms = np.linalg.norm(out, axis=1)
     total = sum(weights.values())
-    raw = np.concatenate([x * np.sqrt(weights[m] / total) for m, x in features.items()], axis=1)
-    linear = np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) * weights[m] / total
-                             for m, x in features.items()], axis=1)
-    unscaled = np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(weights[m])
-                               for m, x in features.items()], axis=1)
-    swapped = np.concatenate([expected[:, 6:], expected[:, :6]], axis=1)
-    if np.allclose(out, raw, atol=1e-5) or not np.allclose(norms, norms[0], atol=1e-3):
+    unit = {m: x / np.linalg.norm(x, axis=1, keepdims=True) for m, x in features.items()}
+
+    def blocks(scale, source=unit):  # concatenate source[m] * scale(w_m) in dict order
+        return np.concatenate([source[m] * scale(weights[m]) for m in features], axis=1)
+
+    def rows_unit(x):
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    def matches(*candidates):
+        return any(np.allclose(out, c, atol=1e-5) for c in candidates)
+
+    # the typical mistakes, each with its own hint (see tests/test_checks_nb02.py)
+    weights_ignored = (blocks(lambda w: 1.0), blocks(lambda w: np.sqrt(1 / len(weights))))
+    normalised_after = (rows_unit(blocks(lambda w: 1.0, features)),
+                        rows_unit(blocks(lambda w: np.sqrt(w / total), features)),
+                        rows_unit(blocks(lambda w: w / total, features)))
+    w_not_sqrt = (blocks(lambda w: w / total), blocks(lambda w: w),
+                  rows_unit(blocks(lambda w: w)))
+    raw = blocks(lambda w: np.sqrt(w / total), features)
+    if matches(*weights_ignored):
+        hint = ("every block got the same scale, so the weights changed nothing: multiply block m by "
+                "sqrt(weights[m] / sum of the weights).")
+    elif matches(*normalised_after):
+        hint = ("you normalised the whole concatenated row. Normalise each modality's rows on their own, "
+                "before weighting and concatenating: otherwise the block with the larger numbers keeps most "
+                "of the length, whatever the weights say.")
+    elif matches(*w_not_sqrt):
+        hint = ("you scaled block m by its weight w (or w/sum w). A dot product multiplies the scales of both "
+                "vectors, so a block scaled by w counts w^2 in every cosine: scale by the square root, sqrt(w/sum w).")
+    elif matches(raw) or not np.allclose(norms, norms[0], atol=1e-3):
         hint = "normalise each modality's rows to unit length before weighting (np.linalg.norm(..., axis=1, keepdims=True))."
-    elif np.allclose(out, linear, atol=1e-5):
-        hint = ("you scaled by w/sum(w); a dot product multiplies the scale of both vectors, so scale by "
-                "the square root to weigh cosines by w.")
-    elif np.allclose(out, unscaled, atol=1e-5) or np.allclose(norms, np.sqrt(total), atol=1e-3):
+    elif matches(blocks(lambda w: np.sqrt(w))) or np.allclose(norms, np.sqrt(total), atol=1e-3):
         hint = f"your rows have length {norms[0]:.2f}; divide the weights by their sum so the fused row has length 1."
-    elif np.allclose(out, swapped, atol=1e-5):
+    elif matches(np.concatenate([expected[:, 6:], expected[:, :6]], axis=1)):
         hint = "keep the blocks in the order of the features dict."
     else:
         hint = "check each block on its own: unit length, then times sqrt(w_m / sum of weights)."
@@ -92,34 +112,37 @@ def nb02_concat_embeddings(fn) -> bool:
 
 def nb02_late_mean(fn) -> bool:
     """Check ``fn(probas: dict[str, (N, C)], present: dict[str, (N,) bool]) -> (N, C)``:
-    the mean of the probabilities of the modalities present in each row (absent rows are NaN)."""
+    the mean of the probabilities of the modalities present in each row.
+
+    Absent rows hold zeros (as ``mm.fusion`` passes them: finite, never NaN), so only the
+    ``present`` masks tell which rows to leave out; ``np.nanmean`` or a plain mean fails.
+    """
     rng = np.random.default_rng(11)
     n, c = 6, 3
     probas = {m: rng.dirichlet(np.ones(c), size=n) for m in ("image", "text", "audio")}
     present = {"image": np.array([1, 1, 0, 1, 0, 1], bool), "text": np.array([1, 0, 1, 1, 0, 1], bool),
                "audio": np.array([0, 1, 1, 1, 1, 0], bool)}
     for m, p in probas.items():
-        p[~present[m]] = np.nan  # an absent modality has nothing to classify
+        p[~present[m]] = 0.0  # an absent modality had nothing to classify: its rows are zeros
     out, problem = call_learner(fn, {m: p.copy() for m, p in probas.items()},
                                 {m: k.copy() for m, k in present.items()})
     if problem:
         return report(False, "", problem, "fn(probas, present) should return one (N, C) array.")
     arr = as_numpy(out)
-    if arr is not None and arr.shape == (n, c) and np.isnan(arr).any():
-        return report(False, "", "your result contains NaN.",
-                      "the probabilities of an absent modality are NaN: leave them out of the mean "
-                      "(use the present masks).")
+    if arr is not None and arr.shape == (n, c) and not np.isfinite(arr).all():
+        return report(False, "", "your result contains NaN or inf.",
+                      "every row has at least one modality present; divide by the number present in that row.")
     problem = shape_problem(out, (n, c))
     if problem:
         return report(False, "", problem, "average over modalities, not over samples or classes.")
-    stack = np.stack([np.where(present[m][:, None], probas[m], 0.0) for m in probas])  # (M, N, C)
+    stack = np.stack([probas[m] for m in probas])  # (M, N, C), zeros where absent
     count = np.stack([present[m] for m in probas]).sum(0)[:, None]  # (N, 1)
     expected = stack.sum(0) / count
     if np.allclose(arr, expected, atol=1e-6):
         return report(True, "Each row averages only the classifiers that saw an input, and still sums to 1.")
     if np.allclose(arr, stack.sum(0) / len(probas), atol=1e-6):
-        hint = ("you divided by the number of all modalities; rows with a missing one then sum to less than 1. "
-                "Divide by the number present in that row.")
+        hint = ("you averaged over all modalities, so the zeros of an absent one pulled the row down (it sums to "
+                "less than 1). The present masks say which rows to count: divide by the number present in that row.")
     elif not np.allclose(arr.sum(1), 1.0, atol=1e-4):
         hint = "each row of the result should sum to 1, like the probabilities it averages."
     else:
