@@ -19,7 +19,7 @@ CELL_TIMEOUT ?= 180
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: help install lab lint test unit nbval notebooks student bench clean
+.PHONY: help install lab lint test unit nbval notebooks student bench clean wheel wheel-check wheelhouse
 
 help:
 	@echo "make lab        install into .venv (first time only) and start JupyterLab in notebooks/"
@@ -28,6 +28,9 @@ help:
 	@echo "make notebooks  re-execute every notebook in place so the committed outputs are current"
 	@echo "make student    write student/ copies with the solutions replaced by stubs"
 	@echo "make bench      run the benchmarks in benchmarks/"
+	@echo "make wheel      build dist/mmlab-*.whl (carries the data and the notebooks)"
+	@echo "make wheel-check  install the wheel outside the checkout and run notebooks from it"
+	@echo "make wheelhouse build wheelhouse/: every wheel needed to install mmlab with no network"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +59,7 @@ test: install lint
 	MMLAB_JOINT_MODEL=conse $(BIN)/python -m pytest tests $(NOTEBOOKS) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+	@$(MAKE) --no-print-directory wheel-check
 
 unit: install
 	MMLAB_JOINT_MODEL=conse $(BIN)/python -m pytest tests -q
@@ -73,6 +77,28 @@ student: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# The wheel: the package plus data/ and the numbered notebooks (setup.py copies them in).
+# Built offline from .venv's setuptools; a fresh build/ so nothing stale slips in.
+wheel: install
+	rm -rf build
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --no-index -w dist .
+	rm -rf build
+	@ls -l dist/mmlab-*.whl
+
+# Install the wheel where this checkout is not importable and run notebooks from a copy
+# outside the repo (reuses .venv's torch etc.; see the script's header). Part of `make test`.
+wheel-check: install
+	bash .ci/wheel_check.sh
+
+# The room kit: every wheel needed to install mmlab (and its dev tools) with no network,
+# for this platform and Python. Extra pip options (another index) go in WHEELHOUSE_ARGS.
+WHEELHOUSE ?= wheelhouse
+WHEELHOUSE_ARGS ?=
+wheelhouse: wheel
+	$(BIN)/python -m pip wheel --wheel-dir $(WHEELHOUSE) $(WHEELHOUSE_ARGS) \
+		"$$(ls -t dist/mmlab-*.whl | head -n 1)[dev]"
+	@du -sh $(WHEELHOUSE)
 
 clean:
 	rm -rf student .pytest_cache build *.egg-info
