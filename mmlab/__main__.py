@@ -41,6 +41,12 @@ def _cmd_notebooks(args) -> int:
     return notebooks_cli.main(args.dest, student=args.student, force=args.force)
 
 
+def _cmd_grade(args) -> int:
+    from . import grade
+
+    return grade.main(args)
+
+
 def _cmd_info(args) -> int:
     import mmlab
 
@@ -75,6 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true",
                    help="overwrite notebooks that differ from mmlab's (your edits are lost)")
     p.set_defaults(func=_cmd_notebooks)
+
+    p = sub.add_parser("grade", help="run submitted notebooks and write grades.csv and feedback per student")
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION.ipynb")
+    p.add_argument("--out", required=True, help="folder for grades.csv, submissions.csv and feedback/")
+    p.add_argument("--release", default="student",
+                   help="the folder of released student copies with manifest.json (default: student)")
+    p.add_argument("--timeout-cell", type=float, default=120, help="seconds per cell (default 120)")
+    p.add_argument("--timeout-notebook", type=float, default=600, help="seconds per notebook (default 600)")
+    p.add_argument("--kernel", default="python3", help="Jupyter kernel to run the submissions in")
+    p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("info", help="print versions")
     p.set_defaults(func=_cmd_info)

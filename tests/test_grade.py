@@ -1,0 +1,166 @@
+"""`python -m mmlab grade`: a tiny released notebook, typical hand-ins, every row of grades.csv.
+
+The notebook is made here (the real ones take a minute each); its check cells call real
+checks of notebook 01, which report through the same path as every check.
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mmlab.exercises import _feedback
+from mmlab.student import main as make_student
+
+pytestmark = pytest.mark.slow
+
+SETUP = "import numpy as np\nimport mmlab as mm"
+COSINE = """def my_cosine_similarity(a, b):
+    ### BEGIN SOLUTION
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return a @ b.T
+    ### END SOLUTION"""
+COSINE_CHECK = "mm.checks.nb01_cosine_similarity(my_cosine_similarity)"
+BASELINE = """baseline = ...  # a fraction between 0 and 1
+### BEGIN SOLUTION
+baseline = 0.25
+### END SOLUTION
+mm.checks.nb01_majority_baseline(baseline, ["a", "a", "b"], ["a", "b", "b", "b"])"""
+PREDICT = """prediction = ...  # "a", "b" or "c"
+### BEGIN SOLUTION
+prediction = "b"
+### END SOLUTION"""
+PREDICT_CHECK = 'mm.checks.nb01_predict_closest(prediction, {"a": 0.1, "b": 0.9, "c": 0.3})'
+EXERCISES = ["nb01_cosine_similarity", "nb01_majority_baseline", "nb01_predict_closest"]
+
+RIGHT = {2: "def my_cosine_similarity(a, b):\n    return (a / np.linalg.norm(a, axis=1, keepdims=True)) @ "
+            "(b / np.linalg.norm(b, axis=1, keepdims=True)).T",
+         4: 'baseline = ...  # a fraction between 0 and 1\nbaseline = 0.25\n'
+            'mm.checks.nb01_majority_baseline(baseline, ["a", "a", "b"], ["a", "b", "b", "b"])',
+         5: 'prediction = "b"'}
+WRONG = {2: "def my_cosine_similarity(a, b):\n    return a @ b.T",   # forgot to normalise
+         4: RIGHT[4].replace("= 0.25", "= 1 / 2"),                   # 1 / number of groups
+         5: 'prediction = "a"'}
+
+
+def teacher_notebook():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A tiny assignment")] + [
+        nbformat.v4.new_code_cell(s) for s in (SETUP, COSINE, COSINE_CHECK, BASELINE, PREDICT, PREDICT_CHECK)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["mmlab"] = {"points": {"nb01_cosine_similarity": 2}}
+    return nb
+
+
+def hand_in(release: Path, folder: Path, name: str, edits: dict, drop=(), insert=None) -> Path:
+    """A student's submission: the released copy with some cells rewritten, dropped or added."""
+    nb = nbformat.read(release / "01_tiny.ipynb", as_version=4)
+    for i, source in edits.items():
+        nb.cells[i].source = source
+    if insert:
+        nb.cells.insert(insert[0], nbformat.v4.new_code_cell(insert[1]))
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in drop]
+    path = folder / name / "01_tiny.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_report_writes_a_structured_result_and_prints_the_same(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "results.jsonl"
+    monkeypatch.setenv(_feedback.GRADE_LOG_ENV, str(log))
+    import mmlab.checks as checks
+
+    assert checks.nb01_predict_closest("b", {"a": 0.1, "b": 0.9}) is True
+    assert checks.nb01_predict_closest("a", {"a": 0.1, "b": 0.9}) is False
+    printed = capsys.readouterr().out
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["exercise"], r["passed"]) for r in lines] == [("nb01_predict_closest", True)] * 1 + [
+        ("nb01_predict_closest", False)]
+    assert all(r["message"] in printed for r in lines)
+    assert lines[0]["fingerprint"] == _feedback.code_fingerprint(checks.nb01_predict_closest.__code__)
+
+
+def test_report_without_grade_log_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv(_feedback.GRADE_LOG_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert _feedback.report(True, "fine") is True
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_grade_every_kind_of_hand_in(tmp_path):
+    source = tmp_path / "source" / "01_tiny.ipynb"
+    source.parent.mkdir()
+    nbformat.write(teacher_notebook(), source)
+    release = tmp_path / "release"
+    assert make_student([str(source)], str(release)) == 0
+    subs = tmp_path / "hand-ins"
+    paths = [
+        hand_in(release, subs, "good", RIGHT),
+        hand_in(release, subs, "wrong", WRONG),
+        hand_in(release, subs, "untouched", {}),
+        hand_in(release, subs, "raises", {**RIGHT, 2: "raise RuntimeError('oops')"}),
+        hand_in(release, subs, "loops", {**RIGHT, 5: "while True:\n    pass"}),
+        hand_in(release, subs, "crashes", {**RIGHT, 5: "import os\nos._exit(1)"}),
+        hand_in(release, subs, "chatty", {**RIGHT, 1: SETUP + "\nprint('x' * 5_000_000)"}),
+        hand_in(release, subs, "replaces", {**WRONG, 5: 'prediction = "a"\nmm.checks.nb01_predict_closest = '
+                                            'lambda *a: mm.checks.report(True, "fine")'},
+                insert=(2, "mm.checks.nb01_cosine_similarity = lambda *a: True")),
+        hand_in(release, subs, "edits", {**WRONG, 3: "mm.checks.nb01_cosine_similarity(lambda a, b: np.eye(4, 3))"}),
+        hand_in(release, subs, "deletes", WRONG, drop={6}),
+    ]
+    broken = subs / "broken" / "01_tiny.ipynb"
+    broken.parent.mkdir()
+    broken.write_text("{ this is not a notebook")
+    out = tmp_path / "grades"
+    env = {**os.environ, "MMLAB_GRADE_LOG": ""}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmlab", "grade", *map(str, paths), str(broken), "--out", str(out),
+         "--release", str(release), "--timeout-cell", "8", "--timeout-notebook", "60"],
+        capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    with open(out / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    got = {(r["submission"], r["exercise"]): " ".join((r["status"], r["passed"], r["points"], r["max_points"]))
+           for r in rows}
+    # status, passed, points, max_points for nb01_cosine_similarity (2 points), nb01_majority_baseline,
+    # nb01_predict_closest
+    expect = {
+        "good": ["ok True 2 2", "ok True 1 1", "ok True 1 1"],
+        "wrong": ["ok False 0 2", "ok False 0 1", "ok False 0 1"],
+        "untouched": ["ok False 0 2", "ok False 0 1", "ok False 0 1"],
+        "raises": ["error False 0 2", "ok True 1 1", "ok True 1 1"],
+        "loops": ["ok True 2 2", "ok True 1 1", "not_run False 0 1"],
+        "crashes": ["ok True 2 2", "ok True 1 1", "not_run False 0 1"],
+        "chatty": ["ok True 2 2", "ok True 1 1", "ok True 1 1"],
+        "replaces": ["tampered False 0 2", "ok False 0 1", "tampered False 0 1"],
+        "edits": ["edited False 0 2", "ok False 0 1", "ok False 0 1"],
+        "deletes": ["ok False 0 2", "ok False 0 1", "missing False 0 1"],
+    }
+    # Submissions are named by their path below the hand-in folder.
+    want = {(f"{s}__01_tiny", e): v for s, vs in expect.items() for e, v in zip(EXERCISES, vs)}
+    want[("broken__01_tiny", "")] = "could_not_run False 0 0"
+    assert got == want
+    assert len(rows) == len(want)  # one row per (submission, exercise), nothing else
+
+    message = {(r["submission"].removesuffix("__01_tiny"), r["exercise"]): r["message"] for r in rows}
+    assert "plain dot product" in message[("wrong", "nb01_cosine_similarity")]      # the check's own hint
+    assert "NameError" in message[("raises", "nb01_cosine_similarity")]
+    assert "time limit" in message[("loops", "nb01_predict_closest")]
+    assert "kernel died" in message[("crashes", "nb01_predict_closest")]
+    assert "replaced" in message[("replaces", "nb01_cosine_similarity")]
+    assert "differs from the released copy" in message[("edits", "nb01_cosine_similarity")]
+    assert "missing" in message[("deletes", "nb01_predict_closest")]
+    assert "not a readable notebook" in message[("broken", "")]
+
+    feedback = (out / "feedback" / "wrong__01_tiny.md").read_text()
+    assert "Score: 0 / 4" in feedback and "plain dot product" in feedback
+    assert "np.linalg.norm(a, axis=1, keepdims=True)) @" not in feedback   # no solution in the feedback
+    assert sorted(p.stem for p in (out / "feedback").iterdir()) == sorted(f"{s}__01_tiny" for s in [*expect, "broken"])
+    assert "nb01_cosine_similarity" in proc.stdout and "passed" in proc.stdout  # the summary table
