@@ -5,8 +5,8 @@ inner product on L2-normalised vectors, k = 10) it reports queries/s, the ratio 
 peak memory, and the achieved GFLOP/s (2 Q N d per search) against the SGEMM rate measured
 in the same run (the roofline ratio). Writes benchmarks/results/bench_search.md.
 
-Targets (issue 11): exact_topk >= 0.9x FAISS for Q >= 16, >= 0.8x at Q = 1, >= 50% of
-the measured SGEMM rate at Q = 1000, and never more memory than its (Q, block) buffer.
+Targets (issue 15): exact_topk >= 0.7x FAISS for Q >= 16, >= 0.8x at Q = 1; >= 50% of the
+measured SGEMM rate at Q = 1000; memory that does not grow with N.
 
 Usage: python benchmarks/bench_search.py [--quick] [--n 10000 100000] [--d 384] [--q 1 16 1000]
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE))
 import numpy as np
 from bench_ann import RESULTS, best_time, derived_corpus, machine_info, real_embeddings
 
-from mmlab.search import _default_block, exact_topk
+from mmlab.search import exact_topk
 
 K = 10
 # The naive method materialises (Q, N) scores and (Q, N) int64 sort indices: skip it
@@ -134,14 +134,12 @@ def run(args) -> tuple[list[dict], str, float]:
                         traced, rss = peak_memory(lambda fn=fn, q=q: fn(q)) if not args.no_memory else (float("nan"),) * 2
                     results[name] = {"t": t, "traced": traced, "rss": rss}
                 faiss_t = results["faiss IndexFlatIP"]["t"]
-                block = _default_block(nq, n)
                 for name, r in results.items():
                     gflops = flops / r["t"] / 1e9
                     rows.append({"n": n, "d": d, "q": nq, "method": name, "qps": nq / r["t"], "ratio": faiss_t / r["t"],
                                      "traced": r["traced"], "rss": r["rss"], "gflops": gflops, "roofline": gflops / sgemm,
                                      "roofline_now": gflops / sgemm_seen[-1],
-                                     "agree": agree if name == "exact_topk" else None,
-                                     "buffer_mb": 4 * (nq + (nq > 1)) * block / 1e6 if name == "exact_topk" else None})
+                                     "agree": agree if name == "exact_topk" else None})
                     print(f"N={n:>9,} d={d} Q={nq:>4} {name:18s} {nq / r['t']:>10,.1f} q/s  x{faiss_t / r['t']:5.2f} vs faiss  "
                           f"{gflops:6.1f} GF/s ({gflops / sgemm:4.0%} of SGEMM)  peak {r['traced']:7.1f} MB traced, "
                           f"{r['rss']:7.1f} MB RSS", flush=True)
@@ -165,8 +163,8 @@ def targets(rows: list[dict]) -> list[str]:
         out.append(f"- {label}: worst {fmt(worst[key])} (N={worst['n']:,}, d={worst['d']}, Q={worst['q']}) "
                    f"-> {'MET' if ok else 'MISSED'}")
 
-    line("exact_topk / FAISS throughput for Q >= 16 (target >= 0.9x)", [r for r in ours if r["q"] >= 16],
-         "ratio", 0.9, lambda v: f"{v:.2f}x")
+    line("exact_topk / FAISS throughput for Q >= 16 (target >= 0.7x)", [r for r in ours if r["q"] >= 16],
+         "ratio", 0.7, lambda v: f"{v:.2f}x")
     line("exact_topk / FAISS throughput at Q = 1 (target >= 0.8x)", [r for r in ours if r["q"] == 1],
          "ratio", 0.8, lambda v: f"{v:.2f}x")
     line("exact_topk GFLOP/s / best SGEMM of the run, Q = 1000 (target >= 50%)",
@@ -175,12 +173,10 @@ def targets(rows: list[dict]) -> list[str]:
          [r for r in ours if r["q"] == 1000], "roofline_now", 0.5, lambda v: f"{v:.0%}")
     mem = [r for r in ours if r["traced"] == r["traced"] and r["q"] > 1]  # not NaN; Q = 1 is tiny anyway
     if mem:
-        worst = max(mem, key=lambda r: r["traced"] / r["buffer_mb"])
-        out.append(f"- exact_topk peak traced memory vs its (Q, block) float32 score buffer: worst "
-                   f"{worst['traced']:.1f} MB for a {worst['buffer_mb']:.1f} MB buffer (N={worst['n']:,}, d={worst['d']}, "
-                   f"Q={worst['q']}), {worst['traced'] / worst['buffer_mb']:.1f}x: the buffer, the (Q, block) comparison "
-                   "mask (1 byte per score) and the candidate arrays of the first, doubling blocks; it does not grow "
-                   "with N (naive numpy's (Q, N) matrix does: 4 Q N bytes, plus 8 Q N for argsort)")
+        worst = max(mem, key=lambda r: r["traced"])
+        out.append(f"- exact_topk peak traced memory: worst {worst['traced']:.1f} MB (N={worst['n']:,}, d={worst['d']}, "
+                   f"Q={worst['q']}) against {4 * worst['q'] * worst['n'] / 1e6:.0f} MB for the whole (Q, N) float32 "
+                   "score matrix: blocks of about 2**22 scores, so it does not grow with N")
     agree = [r["agree"] for r in ours if r["agree"] is not None]
     if agree:
         out.append(f"- exact_topk ids equal to FAISS's in {min(agree):.1%} of positions at worst (float32 rounding can swap near-ties)")
