@@ -27,6 +27,8 @@ from ._validate import (
     check_int,
     check_str_list,
     describe,
+    is_torch_tensor,
+    resolve_seed,
 )
 
 __all__ = [
@@ -125,17 +127,9 @@ def _wrap(text: str, width: int, max_lines: int = 3) -> str:
 
 
 def _is_image(x) -> bool:
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - pillow is a dependency
-        Image = None
-    if Image is not None and isinstance(x, Image.Image):
-        return True
-    return isinstance(x, np.ndarray) or (_is_tensor(x))
+    from PIL import Image  # a dependency of mmlab
 
-
-def _is_tensor(x) -> bool:
-    return type(x).__module__.startswith("torch") and hasattr(x, "detach")
+    return isinstance(x, (Image.Image, np.ndarray)) or is_torch_tensor(x)
 
 
 def _as_image(x, name: str) -> np.ndarray:
@@ -144,7 +138,7 @@ def _as_image(x, name: str) -> np.ndarray:
 
     if isinstance(x, Image.Image):
         return np.asarray(x.convert("RGBA") if x.mode in ("P", "LA", "RGBA") else x.convert("RGB"))
-    if _is_tensor(x) or isinstance(x, np.ndarray):
+    if is_torch_tensor(x) or isinstance(x, np.ndarray):
         arr = as_array(x, name, ndim=(2, 3), dtype=None)
         if arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4):
             if arr.shape[0] in (1, 3):  # channels-first, as torchvision tensors are
@@ -303,9 +297,7 @@ def plot_embeddings(
     min_dist = check_float(min_dist, "min_dist", low=0.0)
     perplexity = check_float(perplexity, "perplexity", low=1.0)
     alpha = check_float(alpha, "alpha", low=0.0, high=1.0)
-    if seed is None:
-        from . import SEED as seed
-    seed = check_int(seed, "seed", low=0)
+    seed = resolve_seed(seed)
     label_list = _labels(labels, "labels", n) if labels is not None else None
     if annotations is not None:
         annotations = _labels(annotations, "annotations", n)
@@ -384,6 +376,7 @@ def similarity_heatmap(
     vmax: float = 1.0,
     cmap: str = "cividis",
     label_width: int = 40,
+    row_images: Sequence | None = None,
 ) -> HeatmapPlot:
     """Heatmap of the cosine similarity between the rows of ``A`` and the rows of ``B``.
 
@@ -398,6 +391,8 @@ def similarity_heatmap(
         vmin, vmax: colour range; vmin defaults to min(0, smallest similarity).
         cmap: a perceptually uniform, colour-blind-safe colour map (default cividis).
         label_width: longer labels are shortened with an ellipsis.
+        row_images: N images (PIL or arrays) drawn as thumbnails left of the rows, as in
+            CLIP's "Interacting with CLIP" matrix of photos against captions; None for none.
     Returns:
         ``HeatmapPlot(fig, ax, similarity)`` with similarity the (N, M) float32 matrix.
     """
@@ -416,6 +411,11 @@ def similarity_heatmap(
     else:
         cols = _labels(col_labels, "col_labels", B_arr.shape[0])
     label_width = check_int(label_width, "label_width", low=4)
+    thumbs = None
+    if row_images is not None:
+        thumbs = _image_list(row_images, "row_images")
+        if len(thumbs) != A.shape[0]:
+            raise ValueError(f"row_images: expected {A.shape[0]} images (one per row of A), got {len(thumbs)}")
     sim = cosine_similarity(A, B_arr)  # (N, M)
     n, m = sim.shape
     if annotate is None:
@@ -447,11 +447,33 @@ def similarity_heatmap(
                 r, g, b, _ = cm(float(np.clip(level, 0, 1)))
                 colour = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
                 ax.text(j, i, f"{sim[i, j]:.2f}", ha="center", va="center", fontsize=7, color=colour)
+    if thumbs is not None:
+        _row_thumbnails(ax, thumbs)
     fig.colorbar(image, ax=ax, label="cosine similarity", fraction=0.046, pad=0.03)
     ax.set_title(title)
     ax.set_xlabel(xlabel or f"columns ({m})")
     ax.set_ylabel(ylabel or f"rows ({n})")
     return HeatmapPlot(fig, ax, sim)
+
+
+def _row_thumbnails(ax, images: list[np.ndarray]) -> None:
+    """Draw one thumbnail per heatmap row, in a strip left of the axes (one cell high)."""
+    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+
+    fig = ax.figure
+    fig.canvas.draw()  # the axes' size in pixels decides the zoom
+    cell_px = ax.get_window_extent().height / len(images)
+    # left of the row labels: their leftmost pixel, in axes coordinates
+    renderer = fig.canvas.get_renderer()
+    lefts = [t.get_window_extent(renderer).x0 for t in ax.get_yticklabels() if t.get_text()]
+    x = ax.transAxes.inverted().transform((min(lefts), 0))[0] - 0.02 if lefts else -0.02
+    for i, im in enumerate(images):
+        zoom = 0.9 * cell_px / max(im.shape[0], im.shape[1])
+        box = OffsetImage(im, zoom=zoom, cmap="gray" if im.ndim == 2 else None)
+        # x in axes coordinates, y in data coordinates (row i)
+        ab = AnnotationBbox(box, (0, i), xybox=(x, i), xycoords=("axes fraction", "data"),
+                            boxcoords=("axes fraction", "data"), frameon=False, box_alignment=(1.0, 0.5))
+        ax.add_artist(ab)
 
 
 # -------------------------------------------------------------------------- image_grid

@@ -1,5 +1,6 @@
 """Tests of the notebook-04 exercise checks: solutions pass, stubs and typical mistakes get a hint."""
 import numpy as np
+import pytest
 
 import mmlab as mm
 from mmlab import checks
@@ -56,23 +57,28 @@ def test_zero_shot_probs_stub_and_mistakes(capsys):
     assert checks.nb04_zero_shot_probs(...) is False
     assert "empty" in capsys.readouterr().out
 
-    no_scale = lambda i, c, s: _softmax(_unit(i) @ _unit(c).T)
+    def no_scale(i, c, s):
+        return _softmax(_unit(i) @ _unit(c).T)
     assert checks.nb04_zero_shot_probs(no_scale) is False
     assert "logit_scale" in capsys.readouterr().out
 
-    wrong_axis = lambda i, c, s: _softmax(s * _unit(i) @ _unit(c).T, axis=0)
+    def wrong_axis(i, c, s):
+        return _softmax(s * _unit(i) @ _unit(c).T, axis=0)
     assert checks.nb04_zero_shot_probs(wrong_axis) is False
     assert "axis=1" in capsys.readouterr().out
 
-    no_norm = lambda i, c, s: _softmax(s * i @ c.T)
+    def no_norm(i, c, s):
+        return _softmax(s * i @ c.T)
     assert checks.nb04_zero_shot_probs(no_norm) is False
     assert "normalised" in capsys.readouterr().out
 
-    no_softmax = lambda i, c, s: s * _unit(i) @ _unit(c).T
+    def no_softmax(i, c, s):
+        return s * _unit(i) @ _unit(c).T
     assert checks.nb04_zero_shot_probs(no_softmax) is False
     assert "softmax" in capsys.readouterr().out
 
-    transposed = lambda i, c, s: solution_probs(i, c, s).T
+    def transposed(i, c, s):
+        return solution_probs(i, c, s).T
     assert checks.nb04_zero_shot_probs(transposed) is False
     assert "One row per image" in capsys.readouterr().out
 
@@ -146,3 +152,20 @@ def test_overtake_k(capsys):
     # When the probe never catches up, "never" is the answer.
     assert checks.nb04_overtake_k("never", ks, accs, 0.9) is True
     assert checks.nb04_overtake_k(8, ks, accs, 0.9) is False
+
+
+def test_overtake_k_with_error_bars(capsys):
+    # k = 1 is above zero-shot on average but within two standard errors of it: not "clearly".
+    ks, accs, ses = [1, 2, 4, 8], [0.26, 0.25, 0.31, 0.37], [0.013, 0.017, 0.019, 0.01]
+    assert checks.nb04_overtake_k(4, ks, accs, 0.254, ses) is True
+    assert "noise" in capsys.readouterr().out
+    assert checks.nb04_overtake_k(1, ks, accs, 0.254, ses) is False
+    out = capsys.readouterr().out
+    assert "within the noise" in out and "standard error" in out
+    assert checks.nb04_overtake_k(2, ks, accs, 0.254, ses) is False
+    assert "still at or below" in capsys.readouterr().out
+    assert checks.nb04_overtake_k(8, ks, accs, 0.254, ses) is False
+    assert "smallest" in capsys.readouterr().out
+    assert checks.nb04_overtake_k("never", ks, accs, 0.5, ses) is True
+    with pytest.raises(ValueError, match="standard_errors"):
+        checks.nb04_overtake_k(4, ks, accs, 0.254, ses[:2])

@@ -6,7 +6,6 @@ import zlib
 import numpy as np
 
 from ..embeddings import l2_normalize, softmax
-
 from ._feedback import (
     EMPTY_MESSAGE,
     as_numpy,
@@ -146,13 +145,29 @@ def nb04_build_classifier(fn) -> bool:
                   "Steps: texts for every (class, template), encode, reshape (C, T, D), mean over T, L2-normalise rows.")
 
 
-def nb04_overtake_k(answer, ks, probe_accuracies, zero_shot_accuracy: float) -> bool:
-    """Exercise 4: the smallest k at which the few-shot probe beats zero-shot (or "never")."""
+def nb04_overtake_k(answer, ks, probe_accuracies, zero_shot_accuracy: float, standard_errors=None) -> bool:
+    """Exercise 4: the smallest k at which the few-shot probe beats zero-shot (or "never").
+
+    Args:
+        answer: the learner's k (an int from ``ks``) or ``"never"``.
+        ks: the measured k values, in increasing order.
+        probe_accuracies: the probe's (mean) accuracy at each k.
+        zero_shot_accuracy: the zero-shot accuracy to beat.
+        standard_errors: the standard error of each mean, or None. When given, "beats" means
+            clearly: mean - 2 * standard error > zero-shot.
+    Returns:
+        True when the answer is right.
+    """
     ks = [int(k) for k in ks]
     accs = [float(a) for a in probe_accuracies]
     zs = float(zero_shot_accuracy)
-    above = [k for k, a in zip(ks, accs) if a > zs]
+    ses = [0.0] * len(ks) if standard_errors is None else [float(e) for e in standard_errors]
+    if len(accs) != len(ks) or len(ses) != len(ks):
+        raise ValueError(f"probe_accuracies and standard_errors: expected {len(ks)} values (one per k), "
+                         f"got {len(accs)} and {len(ses)}")
+    above = [k for k, a, e in zip(ks, accs, ses) if a - 2 * e > zs]
     truth = above[0] if above else "never"
+    mean_above = [k for k, a in zip(ks, accs) if a > zs]
     if is_empty(answer):
         return report(False, "", EMPTY_MESSAGE)
     if isinstance(answer, str):
@@ -165,16 +180,27 @@ def nb04_overtake_k(answer, ks, probe_accuracies, zero_shot_accuracy: float) -> 
             return report(False, "", f"{answer} is not one of the k values that were measured: {ks}.")
     else:
         return report(False, "", f"expected an int from {ks} or 'never', got {type(answer).__name__}.")
+    noisy = standard_errors is not None
     if answer == truth:
-        msg = ("the probe never beats zero-shot in this range: the text prompts are worth more than "
-               f"{ks[-1]} labelled images per class here." if truth == "never" else
-               f"from k = {truth} labelled images per class a linear probe beats the zero-shot classifier.")
+        if truth == "never":
+            msg = (f"the probe never beats zero-shot {'clearly ' if noisy else ''}in this range: the text prompts "
+                   f"are worth more than {ks[-1]} labelled images per class here.")
+        elif noisy:
+            msg = (f"from k = {truth} the probe is ahead by more than the noise of the draws "
+                   "(mean - 2 standard errors above zero-shot); a smaller k can look ahead by luck.")
+        else:
+            msg = f"from k = {truth} labelled images per class a linear probe beats the zero-shot classifier."
         return report(True, msg)
     if answer == "never":
         return report(False, "", "the probe does get above the zero-shot line in this range.",
-                      "Compare each probe accuracy with the zero-shot accuracy, from the smallest k up.")
-    acc = accs[ks.index(answer)]
-    if acc <= zs:
+                      "Compare each probe accuracy (minus two standard errors, if given) with the zero-shot "
+                      "accuracy, from the smallest k up.")
+    i = ks.index(answer)
+    if noisy and answer in mean_above and accs[i] - 2 * ses[i] <= zs:
+        return report(False, "", f"at k = {answer} the mean is above zero-shot, but by less than two standard "
+                      "errors: within the noise of the draws.",
+                      "Subtract 2 x the standard error from each mean before comparing it with zero-shot.")
+    if accs[i] <= zs:
         return report(False, "", f"at k = {answer} the probe is still at or below zero-shot.",
                       "Find the first k whose probe accuracy is strictly higher than the zero-shot one.")
     return report(False, "", f"at k = {answer} the probe is above zero-shot, but it already was at a smaller k.",
