@@ -184,7 +184,10 @@ def _execute(nb, workdir: Path, log: Path, env: dict[str, str], kernel: str,
     deadline = start + notebook_timeout
     offset = 0
     try:
-        with client.setup_kernel(env=env):
+        # The kernel's own log (not the notebook's stderr, which comes over Jupyter's
+        # protocol) goes to a file, so warnings do not interleave with the progress bar.
+        with open(log.with_suffix(".kernel.log"), "wb") as kernel_log, \
+                client.setup_kernel(env=env, stdout=kernel_log, stderr=kernel_log):
             for index, cell in enumerate(work.cells):
                 if cell.cell_type != "code":
                     continue
@@ -214,7 +217,9 @@ def _execute(nb, workdir: Path, log: Path, env: dict[str, str], kernel: str,
     except DeadKernelError:
         run.stopped = "the kernel died (the notebook crashed or exited Python)"
     except Exception as exc:  # a kernel that cannot start: report it as the reason, keep grading others
-        run.stopped = f"the notebook could not be run: {type(exc).__name__}: {exc}"
+        tail = log.with_suffix(".kernel.log").read_text(errors="replace")[-300:] if log.with_suffix(
+            ".kernel.log").exists() else ""
+        run.stopped = f"the notebook could not be run: {type(exc).__name__}: {exc} {tail}".strip()
     run.seconds = time.monotonic() - start
     return run
 
