@@ -164,3 +164,19 @@ def test_grade_every_kind_of_hand_in(tmp_path):
     assert "np.linalg.norm(a, axis=1, keepdims=True)) @" not in feedback   # no solution in the feedback
     assert sorted(p.stem for p in (out / "feedback").iterdir()) == sorted(f"{s}__01_tiny" for s in [*expect, "broken"])
     assert "nb01_cosine_similarity" in proc.stdout and "passed" in proc.stdout  # the summary table
+
+
+@pytest.mark.parametrize("args, error, words", [
+    (["missing.ipynb"], FileNotFoundError, "submissions: expected .ipynb files"),
+    (["{nb}", "--timeout-cell", "0"], ValueError, "--timeout-cell, --timeout-notebook: expected positive seconds"),
+    (["{nb}", "--release", "{empty}"], FileNotFoundError, "release: expected a folder of student copies"),
+])
+def test_bad_arguments_are_named(tmp_path, args, error, words):
+    from mmlab.__main__ import main as cli
+
+    nb = tmp_path / "01_tiny.ipynb"
+    nbformat.write(teacher_notebook(), nb)
+    (tmp_path / "empty").mkdir()
+    args = [a.format(nb=nb, empty=tmp_path / "empty") for a in args]
+    with pytest.raises(error, match=words):
+        cli(["grade", *args, "--out", str(tmp_path / "out")])
