@@ -193,13 +193,15 @@ def nb01_majority_baseline(value, train_labels, test_labels) -> bool:
     return report(False, "", f"{got:.3f} is not the majority-class accuracy.", hint)
 
 
-def nb01_no_better_than_baseline(answer, accuracies, baseline) -> bool:
+def nb01_no_better_than_baseline(answer, accuracies, baseline, margin: float = 0.05) -> bool:
     """Interpret the k-NN table: name a space whose accuracy is no better than the majority baseline.
 
     Args:
         answer: the learner's choice, one key of ``accuracies`` (e.g. "audio").
         accuracies: {space name: k-NN accuracy on the same test items}, measured in the notebook.
         baseline: the accuracy of always answering the most common training label.
+        margin: how far above the baseline still counts as "no better": on the notebook's
+            ~140 test clips one accuracy has a standard error of about 4 points.
     """
     scores = _scores_dict(accuracies, "accuracies")
     if scores is None:
@@ -214,9 +216,9 @@ def nb01_no_better_than_baseline(answer, accuracies, baseline) -> bool:
     if not isinstance(answer, str) or answer.strip().lower() not in [k.lower() for k in keys]:
         return report(False, "", f"expected one of {keys}, got {answer!r}.")
     answer = next(k for k in keys if k.lower() == answer.strip().lower())
-    # Within two points of the baseline counts as "no better": the test set has ~100 items.
-    if scores[answer] <= baseline + 0.02:
-        return report(True, f"{answer} reaches {scores[answer]:.2f} against a baseline of {baseline:.2f}: its "
-                            "neighbours carry no information about the label. Its space captures something else.")
+    if scores[answer] <= baseline + margin:
+        return report(True, f"{answer} reaches {scores[answer]:.2f} against a baseline of {baseline:.2f}, a gap "
+                            "within the noise of the test set: its neighbours carry next to no information about "
+                            "the label. Its space captures something else.")
     return report(False, "", f"{answer} reaches {scores[answer]:.2f}, clearly above the baseline of {baseline:.2f}.",
                   "compare each space's accuracy with the 'always the most common group' row, not with each other.")
