@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mmlab.student import BEGIN, END, main, make_student_notebook
+from mmlab.student import BEGIN, END, check_calls, locked_matches, main, make_student_notebook, release_manifest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("0[1-9]_*.ipynb"))
 
@@ -63,3 +63,20 @@ def test_make_student_notebook_is_idempotent():
     once = make_student_notebook(nb)
     twice = make_student_notebook(once)
     assert [c.source for c in once.cells] == [c.source for c in twice.cells]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_check_cell_is_in_the_manifest_and_recognised(path):
+    """The grader finds each released check cell (by grade id and locked lines) in an untouched copy."""
+    original = nbformat.read(path, as_version=4)
+    student = make_student_notebook(original, name=path.name)
+    entries = release_manifest(student, path.name)
+    calls = [name for c in original.cells if c.cell_type == "code" for name in check_calls(c.source)]
+    assert sorted(e["exercise"] for e in entries) == sorted(calls)
+    for e in entries:
+        cell = student.cells[e["cell"]]
+        assert cell.metadata["nbgrader"]["grade_id"] == e["grade_id"] and cell.metadata["nbgrader"]["grade"]
+        assert locked_matches(cell.source, e["locked"], e["whole_cell"])
+        assert any(f"checks.{e['exercise']}" in line for line in e["locked"])  # the call itself is locked
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in student.cells if "nbgrader" in c.metadata]
+    assert len(ids) == len(set(ids)), f"{path.name}: duplicate nbgrader grade ids"
