@@ -182,7 +182,8 @@ def add_nbgrader_metadata(nb):
         cell = nb.cells[i]
         later = next((c for _, c, _ in cells[k:] if c), [])  # the check this answer leads to
         if checks:
-            points = sum(_points(nb, cell, name) for name in checks)
+            total = sum(_points(nb, cell, name) for name in checks)
+            points: float | int = int(total) if total.is_integer() else total  # "points": 1, not 1.0
             meta = {"grade": True, "solution": solution, "locked": not solution,
                     "grade_id": unique("__".join(checks)), "points": points}
         elif cell.cell_type == "markdown":
