@@ -170,7 +170,7 @@ def test_image_grid_panels_titles_and_formats():
     imgs[3] = Image.new("RGBA", (8, 8))
     fig, axes = viz.image_grid(imgs, [f"name {i}" for i in range(5)], ncols=3, title="five")
     assert len(axes) == 5 and len(fig.axes) == 5  # the sixth cell of the 2x3 grid is removed
-    assert fig._suptitle.get_text() == "five"
+    assert fig.get_suptitle() == "five"
     assert [ax.get_title() for ax in axes] == [f"name {i}" for i in range(5)]
     assert all(len(ax.images) == 1 and not ax.axison for ax in axes)
 
@@ -205,7 +205,7 @@ def test_show_neighbours_image_query_image_results():
     assert len(axes) == 5
     assert axes[0].get_title() == "cat face"
     assert "0.90" in axes[1].get_title() and "a" in axes[1].get_title()
-    assert fig._suptitle.get_text()
+    assert fig.get_suptitle()
 
 
 def test_show_neighbours_text_query_image_results():
@@ -221,7 +221,7 @@ def test_show_neighbours_text_results_as_bars():
     assert len(ax.patches) == 3
     np.testing.assert_allclose([p.get_width() for p in ax.patches], [0.8, 0.6, -0.1], atol=1e-6)
     assert [t.get_text() for t in ax.get_yticklabels()] == texts
-    assert ax.get_xlabel() and ax.get_ylabel() and "kitten" in fig._suptitle.get_text()
+    assert ax.get_xlabel() and ax.get_ylabel() and "kitten" in fig.get_suptitle()
 
 
 def test_show_neighbours_image_query_text_results():
@@ -267,3 +267,26 @@ def test_plot_curves_lines_and_labels():
 def test_plot_curves_rejects_bad_input(curves, kwargs, match):
     with pytest.raises(ValueError, match=match):
         viz.plot_curves(curves, **kwargs)
+
+
+def test_heatmap_row_images_draw_one_thumbnail_per_row():
+    from matplotlib.offsetbox import AnnotationBbox
+
+    A = np.eye(3, 4, dtype=np.float32)
+    _fig, ax, sim = viz.similarity_heatmap(A, None, ["a", "b", "c"], row_images=_images(3))
+    assert sim.shape == (3, 3)
+    assert sum(isinstance(a, AnnotationBbox) for a in ax.get_children()) == 3
+
+
+def test_heatmap_row_images_must_match_rows():
+    A = np.eye(3, 4, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"row_images.*3 images"):
+        viz.similarity_heatmap(A, None, ["a", "b", "c"], row_images=_images(2))
+    with pytest.raises(TypeError, match="row_images"):
+        viz.similarity_heatmap(A, None, ["a", "b", "c"], row_images=_images(1)[0])
+
+
+def test_plot_embeddings_seed_is_checked():
+    X, labels = _blobs()
+    with pytest.raises(ValueError, match="seed"):
+        viz.plot_embeddings(X, labels, method="pca", seed=-1)
