@@ -116,7 +116,7 @@ class Ctx:
     @cached_property
     def store(self):
         path = self._tmp.mktemp("bad_inputs_milvus") / "bad.db"
-        s = search.MilvusStore(str(path), "items", dim=4)
+        s = search.MilvusStore(str(path), "items", dim=4, fields=["name"])
         s.insert([0, 1, 2], np.eye(3, 4, dtype=np.float32), {"name": ["a", "b", "c"]})
         self._store = s
         return s
@@ -326,18 +326,17 @@ STORE = [
     case("store.search-k-0", lambda c: c.store.search(np.ones((1, 4)), k=0), ValueError, "k"),
     case("store.search-k-huge", lambda c: c.store.search(np.ones((1, 4)), k=10**6), ValueError, "k"),
     case("store.search-nan", lambda c: c.store.search(np.full((1, 4), np.nan)), ValueError, "queries"),
-    case("store.search-params-not-dict", lambda c: c.store.search(np.ones((1, 4)), params=[("ef", 8)]), TypeError,
-         "params"),
-    case("store.search-output_fields-unknown", lambda c: c.store.search(np.ones((1, 4)), output_fields=["colour"]),
-         ValueError, "output_fields"),
+    case("store.search-ef_search-on-flat", lambda c: c.store.search(np.ones((1, 4)), ef_search=8), ValueError,
+         "ef_search"),
+    case("store.get-fields-unknown", lambda c: c.store.get([0], fields=["colour"]), ValueError, "fields"),
     case("store.search-where-unknown-field", lambda c: c.store.search(np.ones((1, 4)), where={"colour": "r"}),
          ValueError, "where"),
-    case("store.search_ids-k-0", lambda c: c.store.search_ids(np.ones((1, 4)), 0), ValueError, "k"),
+    case("store.search_text-no-bm25", lambda c: c.store.search_text(["tea"]), ValueError, "text"),
     case("store.delete-float-ids", lambda c: c.store.delete([0.5]), TypeError, "ids"),
     case("store.get-float-ids", lambda c: c.store.get([0.5]), TypeError, "ids"),
     case("store.delete-neither", lambda c: c.store.delete(), ValueError, "ids"),
     case("store.delete-empty-where", lambda c: c.store.delete(where={}), ValueError, "where"),
-    case("store.create_index-unknown", lambda c: c.store.create_index("ANNOY"), ValueError, "index_type"),
+    case("store.create_index-unknown", lambda c: c.store.create_index("ANNOY"), ValueError, "kind"),
 ]
 
 # --------------------------------------------------------------------------- losses

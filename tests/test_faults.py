@@ -237,7 +237,7 @@ from mmlab.search import MilvusStore
 uri, batch = sys.argv[1], int(sys.argv[2])
 def vectors(ids):
     return np.stack([np.random.default_rng(int(i)).standard_normal(8) for i in ids]).astype(np.float32)
-store = MilvusStore(uri, "items", dim=8)
+store = MilvusStore(uri, "items", dim=8, fields=["name", "group"])
 b = 0
 while True:
     ids = np.arange(b * batch, (b + 1) * batch)
@@ -248,7 +248,7 @@ while True:
 
 
 def _read_all(store: MilvusStore, upto: int) -> list[dict]:
-    return store.get(np.arange(upto), output_fields=["name", "group", "vector"])
+    return store.get(np.arange(upto), fields=["name", "group", "vector"])
 
 
 def test_a_process_killed_during_inserts_leaves_a_consistent_prefix(tmp_path):
@@ -280,7 +280,7 @@ def test_a_process_killed_during_inserts_leaves_a_consistent_prefix(tmp_path):
             assert r["name"] == f"item {r['id']}" and r["group"] == f"batch {r['id'] // batch}"
             np.testing.assert_allclose(r["vector"], v, rtol=1e-6)
         # Still a working database: it searches and takes new rows after the crash.
-        _, found = store.search_ids(vectors[:3], 1)
+        _, found = store.search(vectors[:3], 1)
         assert found[:, 0].tolist() == ids[:3]
         store.insert([n], _vectors([n]), {"name": [f"item {n}"]})
         assert store.count() == n + 1
@@ -292,7 +292,7 @@ from mmlab.search import MilvusStore
 uri = sys.argv[1]
 ids = np.arange(50)
 vecs = np.stack([np.random.default_rng(int(i)).standard_normal(8) for i in ids]).astype(np.float32)
-store = MilvusStore(uri, "items", dim=8)
+store = MilvusStore(uri, "items", dim=8, fields=["name", "group"])
 store.insert(ids, vecs, {"name": [f"v1 {i}" for i in ids]})
 for _ in range(3):  # a notebook cell re-run three times
     store.upsert(ids[:30], vecs[:30], {"name": [f"v2 {i}" for i in ids[:30]]})

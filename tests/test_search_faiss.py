@@ -82,7 +82,7 @@ def test_build_index_rejects_bad_arguments(clustered):
     with pytest.raises(ValueError, match=r"vectors: expected finite values"):
         build_index("flat", np.full((4, 3), np.nan))
     index = build_index("hnsw", corpus, M=8)
-    with pytest.raises(ValueError, match=r"nprobe: only IVF indexes"):
+    with pytest.raises(ValueError, match=r"nprobe: expected an IVF index"):
         index.search(queries, 3, nprobe=4)
     with pytest.raises(ValueError, match=r"queries: expected dimension 32 \(the index's\), got shape \(40, 31\)"):
         index.search(queries[:, :31], 3)

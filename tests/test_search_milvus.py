@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from mmlab.search import MilvusStore, exact_topk, filter_expression
+from mmlab.search import MilvusStore, exact_topk, filter_expression, reciprocal_rank_fusion
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,8 @@ def test_filter_expression_quotes_and_joins():
     [
         ({"group": []}, None, ValueError, r"where\['group'\]: expected a non-empty list of values, got an empty list"),
         ({1: "a"}, None, TypeError, r"where: expected field names as strings, got the key int"),
-        ({"group or 1": "a"}, None, ValueError, r"'group or 1' is not a valid field name"),
-        ({"colour": "red"}, ["name", "group"], ValueError, r"where: unknown field 'colour'; this collection can filter on \['name', 'group'\]"),
+        ({"group or 1": "a"}, None, ValueError, r"where: expected field names of letters.*got 'group or 1'"),
+        ({"colour": "red"}, ["name", "group"], ValueError, r"where: unknown field 'colour'; expected one of the fields this collection can filter on, \['name', 'group'\]"),
         ({"group": None}, None, TypeError, r"where\['group'\]: expected a str, int, float or bool"),
         ({"group": {"a"}}, None, TypeError, r"where\['group'\]: expected a value or a list of values, got set"),
         ({"w": float("nan")}, None, ValueError, r"where\['w'\]: expected a finite number"),
@@ -49,6 +49,7 @@ def test_filter_expression_rejects_bad_filters(where, fields, error, match):
 # --------------------------------------------------------------------------- Milvus store
 
 GROUPS = ["Animals & Nature", "Food & Drink", 'x" or id > 0 or "', "it's \\ tricky"]
+FIELDS = ["name", "group", "subgroup", "modality"]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def milvus_rows(rng):
 def store(tmp_path_factory, milvus_rows):
     uri = str(tmp_path_factory.mktemp("milvus") / "test.db")
     ids, vectors, meta = milvus_rows
-    with MilvusStore(uri, "items", dim=16) as s:
+    with MilvusStore(uri, "items", dim=16, fields=FIELDS) as s:
         assert s.insert(ids, vectors, meta) == len(ids)
         yield s
 
@@ -84,22 +85,24 @@ def run_python(code: str, timeout: float = 120) -> dict:
 def test_store_round_trips_rows_and_metadata(store, milvus_rows):
     ids, vectors, meta = milvus_rows
     assert store.count() == len(ids)
-    rows = {r["id"]: r for r in store.get([0, 3, 199, 12345])}
-    assert sorted(rows) == [0, 3, 199]  # a missing id is skipped
-    for i in (0, 3, 199):
-        assert {f: rows[i][f] for f in store.fields} == {f: meta[f][i] for f in store.fields}
-    got = store.get([5], output_fields=["vector"])[0]["vector"]
+    rows = store.get([199, 3, -1, 12345, 0])
+    assert [r["id"] for r in rows] == [199, 3, 0]  # in the order asked; -1 and missing ids skipped
+    for r in rows:
+        assert r == {"id": r["id"], **{f: meta[f][r["id"]] for f in FIELDS}}
+    got = store.get([5], fields=["vector"])[0]["vector"]
     np.testing.assert_allclose(got, vectors[5], rtol=1e-6)
+    assert "rows" not in repr(store) and "test.db" in repr(store)  # repr asks the database nothing
 
 
-def test_store_search_matches_exact_search(store, milvus_rows):
+def test_store_search_has_the_shared_contract(store, milvus_rows):
     _, vectors, _ = milvus_rows
-    scores, ids = store.search_ids(vectors[:5] + 0.01, k=8)
+    scores, ids = store.search(vectors[:5] + 0.01, k=8)
     want_scores, want_ids = exact_topk(vectors[:5] + 0.01, vectors, 8)
+    assert scores.dtype == np.float32 and ids.dtype == np.int64 and scores.shape == ids.shape == (5, 8)
     np.testing.assert_array_equal(ids, want_ids)
     np.testing.assert_allclose(scores, want_scores, atol=1e-5)
-    hits = store.search(vectors[7], k=2)
-    assert hits[0][0]["id"] == 7 and hits[0][0]["name"] == "item 7" and hits[0][0]["score"] == pytest.approx(1.0, abs=1e-5)
+    scores, ids = store.search(vectors[7], k=2)
+    assert ids[0, 0] == 7 and store.get(ids[0])[0]["name"] == "item 7" and scores[0, 0] == pytest.approx(1.0, abs=1e-5)
 
 
 @pytest.mark.parametrize("where", [{"group": g} for g in GROUPS] + [{"group": GROUPS[1:3], "modality": "image"}])
@@ -110,29 +113,37 @@ def test_store_filters_match_python_filtering(store, milvus_rows, where):
         return all(meta[f][i] in (v if isinstance(v, list) else [v]) for f, v in where.items())
 
     allowed = np.array([i for i in ids if matches(i)])
-    hits = store.search(vectors[:3], k=len(ids), where=where)
-    for row in hits:
-        assert sorted(h["id"] for h in row) == sorted(allowed.tolist())  # only and all the matching rows
+    scores, found = store.search(vectors[:3], k=len(ids), where=where)
+    for row_s, row in zip(scores, found):
+        assert sorted(row[row >= 0].tolist()) == sorted(allowed.tolist())  # only and all the matching rows
+        assert np.isnan(row_s[row < 0]).all()  # the rest is padding
     _, want = exact_topk(vectors[:3], vectors[allowed], 5)
-    np.testing.assert_array_equal(store.search_ids(vectors[:3], 5, where=where)[1], allowed[want])
+    np.testing.assert_array_equal(store.search(vectors[:3], 5, where=where)[1], allowed[want])
 
 
 def test_store_upsert_delete_and_index(tmp_path, milvus_rows):
     ids, vectors, meta = milvus_rows
-    with MilvusStore(str(tmp_path / "u.db"), "items", dim=16, metric="l2") as s:
+    with MilvusStore(str(tmp_path / "u.db"), "items", dim=16, metric="l2", fields=FIELDS) as s:
         s.insert(ids[:50], vectors[:50], {"name": meta["name"][:50]})
         assert s.get([1])[0]["group"] == ""  # fields left out are stored as ""
-        with pytest.raises(ValueError, match=r"ids: 2 id\(s\) already exist \(first 0\); use upsert"):
+        with pytest.raises(ValueError, match=r"ids: expected new ids, got 2 that already exist \(first 0\); use upsert"):
             s.insert([0, 1], vectors[:2])
         assert s.upsert([0, 1], vectors[:2], {"name": ["new 0", "new 1"]}) == 2
         assert s.count() == 50 and s.get([1])[0]["name"] == "new 1"
-        assert s.delete([0, 1, 999]) == 2
+        assert s.delete([0, 1, 999]) == 3  # Milvus counts every id sent, stored or not
         assert s.delete(where={"name": ["item 2", "item 3"]}) == 2
+        assert s.delete(where={"name": "nothing"}) == 0
         assert s.count() == 46
-        s.create_index("HNSW", M=8, efConstruction=32)
-        scores, found = s.search_ids(vectors[10:12], 3, params={"ef": 32})
+        s.create_index("hnsw", M=8, ef_construction=32)
+        scores, found = s.search(vectors[10:12], 3, ef_search=32)
         assert found[:, 0].tolist() == [10, 11] and np.allclose(scores[:, 0], 0, atol=1e-5)  # l2: distance 0
-        with pytest.raises(ValueError, match=r"delete: give exactly one of ids"):
+        with pytest.raises(ValueError, match=r"nprobe: expected an 'ivf' index"):
+            s.search(vectors[:1], 3, nprobe=4)
+        s.create_index("ivf", nlist=4)
+        assert s.search(vectors[10:11], 1, nprobe=4)[1][0, 0] == 10
+        with pytest.raises(TypeError, match=r"ivf index: unknown setting\(s\) \['M'\]"):
+            s.create_index("ivf", M=8)
+        with pytest.raises(ValueError, match=r"delete: expected exactly one of ids"):
             s.delete()
         with pytest.raises(ValueError, match=r"where: expected a non-empty filter"):
             s.delete(where={})
@@ -160,20 +171,88 @@ def test_store_rejects_bad_inputs(store, tmp_path, milvus_rows):
         store.search(vectors[:1, :8])
     with pytest.raises(ValueError, match=r"k: expected an int >= 1, got 0"):
         store.search(vectors[:1], k=0)
+    with pytest.raises(ValueError, match=r"ef_search: expected an 'hnsw' index on 'vector', it has 'flat'"):
+        store.search(vectors[:1], ef_search=16)
+    with pytest.raises(ValueError, match=r"text: expected a collection made with bm25_field"):
+        store.search_text(["hello"])
+    with pytest.raises(ValueError, match=r"field: expected one of the vector fields \['vector'\], got 'image'"):
+        store.search(vectors[:1], field="image")
+    with pytest.raises(ValueError, match=r"fields: unknown field 'colour'"):
+        store.get([1], fields=["colour"])
     assert store.count() == 200  # nothing above wrote anything
     with pytest.raises(ValueError, match=r"dim: the collection 'fresh' does not exist yet; give dim="):
         MilvusStore(store.uri, "fresh")
-    with pytest.raises(ValueError, match=r"dim: the existing collection 'items' holds 16-d vectors, got dim=8"):
+    with pytest.raises(ValueError, match=r"dim: expected \{'vector': 16\} like the existing collection 'items', got \{'vector': 8\}"):
         MilvusStore(store.uri, "items", dim=8)
-    with pytest.raises(ValueError, match=r"uri: the folder .* does not exist"):
+    with pytest.raises(ValueError, match=r"bm25_field: expected one of fields=\['name'\], got 'text'"):
+        MilvusStore(store.uri, "other", dim=8, fields=["name"], bm25_field="text")
+    with pytest.raises(ValueError, match=r"uri: expected a path in an existing folder"):
         MilvusStore(str(tmp_path / "missing" / "x.db"), dim=4)
     with pytest.raises(TypeError, match=r"uri: expected a path ending in .db"):
         MilvusStore(None, dim=4)
     closed = MilvusStore(str(tmp_path / "c.db"), dim=4)
     closed.close()
     closed.close()  # closing twice is harmless
+    assert "closed" in repr(closed)
     with pytest.raises(RuntimeError, match=r"this MilvusStore is closed"):
         closed.count()
+
+
+# --------------------------------------------------------------------------- BM25 and hybrid search
+
+TEXTS = ["hot coffee drink", "cat face pet", "dog face", "hot tea beverage", "coffee bean", "red apple fruit",
+         "green apple", "teapot for tea", "face with tears of joy", "hot pepper"]
+
+
+@pytest.fixture(scope="module")
+def text_store(tmp_path_factory, rng):
+    uri = str(tmp_path_factory.mktemp("hybrid") / "h.db")
+    n = len(TEXTS)
+    vecs = {"text_vec": rng.standard_normal((n, 8)).astype(np.float32),
+            "image_vec": rng.standard_normal((n, 6)).astype(np.float32)}
+    with MilvusStore(uri, "items", dim={"text_vec": 8, "image_vec": 6}, fields=["name", "text"], bm25_field="text") as s:
+        s.insert(np.arange(n), vecs, {"name": [f"n{i}" for i in range(n)], "text": TEXTS})
+        yield s, vecs
+
+
+def test_bm25_scores_are_positive_and_rank_word_matches(text_store):
+    store, _ = text_store
+    scores, ids = store.search_text(["coffee", "apple", "zebra"], k=4)
+    assert set(ids[0][ids[0] >= 0].tolist()) == {0, 4} and set(ids[1][ids[1] >= 0].tolist()) == {5, 6}
+    assert (ids[2] == -1).all() and np.isnan(scores[2]).all()  # no word in common: nothing found
+    real = scores[:2][ids[:2] >= 0]
+    assert (real > 0).all()  # Milvus returns BM25 negated; the store flips it: higher is better
+    assert (np.diff(scores[0][ids[0] >= 0]) <= 0).all()
+    scores, ids = store.search_text(["coffee"], k=4, where={"name": "n4"})
+    assert ids[0].tolist() == [4, -1, -1, -1]
+
+
+def test_hybrid_search_equals_rrf_of_the_single_searches(text_store):
+    store, vecs = text_store
+    q_text = vecs["text_vec"][:2] + 0.1
+    q_image = vecs["image_vec"][[5, 7]] + 0.1
+    words = ["hot drink", "apple tea"]
+    ids, fused = store.hybrid_search(k=10, dense={"text_vec": q_text, "image_vec": q_image}, text=words,
+                                     rrf_k=60, candidates=5)[::-1]
+    singles = [store.search(q_text, 5, field="text_vec")[1], store.search(q_image, 5, field="image_vec")[1],
+               store.search_text(words, 5)[1]]
+    want_ids, want_scores = reciprocal_rank_fusion(singles, k=60)
+    for q in range(2):
+        got = {int(i): float(s) for i, s in zip(ids[q], fused[q]) if i >= 0}
+        want = {int(i): float(s) for i, s in zip(want_ids[q], want_scores[q]) if i >= 0}
+        assert got.keys() == want.keys()
+        np.testing.assert_allclose([got[i] for i in want], list(want.values()), rtol=1e-5)
+        assert (np.diff(fused[q][ids[q] >= 0]) <= 1e-7).all()  # best first
+    with pytest.raises(ValueError, match=r"dense, text: expected at least one search"):
+        store.hybrid_search(k=3)
+    with pytest.raises(ValueError, match=r"dense, text: expected the same number of queries"):
+        store.hybrid_search(k=3, dense={"text_vec": q_text}, text=["one"])
+    with pytest.raises(ValueError, match=r"field: expected one of the vector fields"):
+        store.search(q_text)  # two vector fields: say which
+    with pytest.raises(ValueError, match=r"text\[0\]: expected a non-empty query"):
+        store.search_text([" "])
+    with pytest.raises(ValueError, match=r"rrf_k: expected an int >= 1"):
+        store.hybrid_search(k=3, text=["tea"], rrf_k=0)
 
 
 def test_store_refuses_a_file_open_in_another_process(store):
@@ -194,21 +273,21 @@ def test_store_refuses_a_file_open_in_another_process(store):
 def test_store_persists_across_a_fresh_process(tmp_path, milvus_rows):
     ids, vectors, meta = milvus_rows
     uri = str(tmp_path / "persist.db")
-    with MilvusStore(uri, "items", dim=16) as s:
+    with MilvusStore(uri, "items", dim=16, fields=FIELDS) as s:
         s.insert(ids, vectors, meta)
-        _, before = s.search_ids(vectors[:4], 5, where={"group": "Food & Drink"})
+        _, before = s.search(vectors[:4], 5, where={"group": "Food & Drink"})
     # Closed here, so another process may open it; and it sees the same rows and answers.
     result = run_python(f"""
         import json, numpy as np
         from mmlab.search import MilvusStore
         vectors = np.array({vectors[:4].tolist()!r}, dtype=np.float32)
         with MilvusStore({uri!r}, "items") as s:
-            _, ids = s.search_ids(vectors, 5, where={{"group": "Food & Drink"}})
-            print(json.dumps({{"count": s.count(), "dim": s.dim, "ids": ids.tolist(),
+            _, ids = s.search(vectors, 5, where={{"group": "Food & Drink"}})
+            print(json.dumps({{"count": s.count(), "dim": s.dim, "fields": list(s.fields), "ids": ids.tolist(),
                                "row": s.get([6])[0]}}))
     """)
-    assert result["count"] == len(ids) and result["dim"] == 16
+    assert result["count"] == len(ids) and result["dim"] == 16 and result["fields"] == FIELDS
     assert result["ids"] == before.tolist()
-    assert result["row"] == {"id": 6, **{f: meta[f][6] for f in MilvusStore.DEFAULT_FIELDS}}
+    assert result["row"] == {"id": 6, **{f: meta[f][6] for f in FIELDS}}
     with MilvusStore(uri, "items") as again:  # and this process can open it again afterwards
         assert again.count() == len(ids)

@@ -10,10 +10,10 @@ MRR, reciprocal rank fusion).
 """
 from __future__ import annotations
 
-from ._legacy import MilvusStore, filter_expression
 from .exact import METRICS, exact_topk
 from .faiss_index import INDEX_KINDS, FaissIndex, build_index
 from .metrics import mrr_at_k, ndcg_at_k, recall_at_k, reciprocal_rank_fusion
+from .milvus import MilvusStore, filter_expression
 
 __all__ = [
     "INDEX_KINDS",

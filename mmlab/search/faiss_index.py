@@ -111,12 +111,12 @@ class FaissIndex:
         params = None
         if nprobe is not None:
             if self.kind not in ("ivf", "ivfpq"):
-                raise ValueError(f"nprobe: only IVF indexes ('ivf', 'ivfpq') use it, this one is {self.kind!r}")
+                raise ValueError(f"nprobe: expected an IVF index ('ivf', 'ivfpq') to use it, this one is {self.kind!r}")
             nlist = faiss.extract_index_ivf(self.index).nlist
             params = faiss.SearchParametersIVF(nprobe=check_int(nprobe, "nprobe", low=1, high=nlist))
         if ef_search is not None:
             if self.kind != "hnsw":
-                raise ValueError(f"ef_search: only the 'hnsw' index uses it, this one is {self.kind!r}")
+                raise ValueError(f"ef_search: expected an 'hnsw' index to use it, this one is {self.kind!r}")
             params = faiss.SearchParametersHNSW(efSearch=check_int(ef_search, "ef_search", low=1))
         with _threads.faiss_threads():
             scores, ids = self.index.search(np.ascontiguousarray(q, dtype=np.float32), k, params=params)
