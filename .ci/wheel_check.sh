@@ -10,7 +10,9 @@
 #      kernel of the throwaway venv, checking that the kernel imported the installed wheel.
 # Usage: .ci/wheel_check.sh   (make wheel-check; make test runs it after the tests)
 # Env: PY (the project's venv python), WHEEL (test this wheel instead of building one),
-#      NOTEBOOKS (default "00_start_here 02_fusion_strategies"), KEEP=1 (keep the temp folder).
+#      NOTEBOOKS (default "00_start_here 02_fusion_strategies"), KEEP=1 (keep the temp folder),
+#      WHEEL_CHECK_ALSO (made visible beyond the runtime dependencies; default "nbval", which
+#      notebook 00's environment check asks for although the wheel does not need it).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -35,15 +37,52 @@ if [[ -z "${WHEEL:-}" ]]; then
 fi
 echo "wheel-check: $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1)) built in $((SECONDS - t0)) s"
 
-# 2. The throwaway venv: the wheel in its own site-packages, the project venv's
-#    third-party packages after it. pip --target ignores what is installed elsewhere, so it
-#    neither sees nor touches the editable mmlab of the project venv.
+# 2. The throwaway venv: the wheel in its own site-packages, then a folder of symlinks to
+#    the project venv's packages holding ONLY the wheel's declared runtime dependencies
+#    (and what they need), so a notebook that imports a dev tool (pytest, nbval, ...) or a
+#    package nobody declared fails here, as it would after `pip install mmlab-*.whl`.
+#    pip --target ignores what is installed elsewhere: it neither sees nor touches the
+#    editable mmlab of the project venv.
 "$PY" -m venv --without-pip "$WORK/venv"
 VPY="$WORK/venv/bin/python"
 SITE="$("$VPY" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
-"$PY" -c 'import sysconfig; print(sysconfig.get_path("purelib")); print(sysconfig.get_path("platlib"))' \
-    | sort -u > "$SITE/zz_mmlab_ci_thirdparty.pth"
 "$PY" -m pip install --quiet --no-deps --no-index --target "$SITE" "$WHEEL"
+"$PY" - "$SITE"/mmlab-*.dist-info/METADATA "$WORK/deps" "${WHEEL_CHECK_ALSO-nbval}" <<'EOF'
+# Symlink every top-level entry of the runtime dependency closure into one folder.
+import email
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+wheel_meta, farm, also = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3].split()
+todo = [Requirement(r) for r in email.message_from_string(wheel_meta.read_text()).get_all("Requires-Dist")]
+todo = [r for r in todo if not r.marker or r.marker.evaluate({"extra": ""})] + [Requirement(a) for a in also]
+seen: dict[str, set[str]] = {}
+farm.mkdir()
+while todo:
+    req = todo.pop()
+    try:
+        dist = metadata.distribution(req.name)
+    except metadata.PackageNotFoundError:
+        continue  # optional, and not installed in the project venv either
+    name = dist.metadata["Name"].lower().replace("_", "-")
+    if name in seen and set(req.extras) <= seen[name]:
+        continue
+    seen.setdefault(name, set()).update(req.extras)
+    for spec in dist.requires or []:
+        r = Requirement(spec)
+        if not r.marker or any(r.marker.evaluate({"extra": e}) for e in seen[name] | {""}):
+            todo.append(r)
+    for f in dist.files or []:
+        top = f.parts[0]
+        if top not in ("..", "__pycache__") and not top.endswith(".pth") and not (farm / top).exists():
+            (farm / top).symlink_to(Path(dist.locate_file(top)))
+print(f"wheel-check: {len(seen)} distributions visible: the wheel's runtime dependencies"
+      + (f" and {', '.join(also)} (WHEEL_CHECK_ALSO)" if also else ""))
+EOF
+echo "$WORK/deps" > "$SITE/zz_mmlab_ci_runtime_deps.pth"
 "$VPY" -m ipykernel install --prefix "$WORK/venv" --name mmlab-wheel-check >/dev/null 2>&1
 
 # 3. From a folder outside the repo, as a learner would.
