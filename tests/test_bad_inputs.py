@@ -422,6 +422,8 @@ FUSION = [
     case("EarlyFusion-max_iter-0", lambda c: fusion.EarlyFusion(max_iter=0), ValueError, "max_iter"),
     case("LateFusion-combine-unknown", lambda c: fusion.LateFusion(combine="max"), ValueError, "combine"),
     case("LateFusion-val_fraction-1", lambda c: fusion.LateFusion(val_fraction=1.0), ValueError, "val_fraction"),
+    case("LateFusion-min_weight-too-big", lambda c: fusion.LateFusion("weighted", min_weight=0.5), ValueError,
+         "min_weight"),
     case("Intermediate-hidden-0", lambda c: fusion.IntermediateFusion(hidden=0), ValueError, "hidden"),
     case("Intermediate-combine-unknown", lambda c: fusion.IntermediateFusion(combine="sum"), ValueError, "combine"),
     case("Intermediate-modality_dropout-1", lambda c: fusion.IntermediateFusion(modality_dropout=1.0), ValueError,
