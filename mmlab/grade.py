@@ -155,8 +155,12 @@ def _client_class():
         def output(self, outs, msg, display_id, cell_index):
             out = super().output(outs, msg, display_id, cell_index)
             if out is not None and out.get("output_type") != "error":
-                if sum(len(json.dumps(o)) for o in outs) > MAX_CELL_OUTPUT:
+                kept = self.__dict__.setdefault("_mmlab_kept", {})  # characters kept so far, per cell
+                size = kept.get(cell_index, 0) + len(json.dumps(out))
+                if size > MAX_CELL_OUTPUT:
                     outs.remove(out)
+                else:
+                    kept[cell_index] = size
             return out
 
     return CappedClient
