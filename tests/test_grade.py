@@ -180,3 +180,16 @@ def test_bad_arguments_are_named(tmp_path, args, error, words):
     args = [a.format(nb=nb, empty=tmp_path / "empty") for a in args]
     with pytest.raises(error, match=words):
         cli(["grade", *args, "--out", str(tmp_path / "out")])
+
+
+def test_code_fingerprint_tells_code_apart_and_refuses_non_code():
+    def f(x):
+        return x + 1
+
+    def g(x):
+        return x + 2
+
+    assert _feedback.code_fingerprint(f.__code__) != _feedback.code_fingerprint(g.__code__)
+    assert _feedback.code_fingerprint(f.__code__) == _feedback.code_fingerprint(f.__code__)
+    with pytest.raises(TypeError, match="code: expected a code object"):
+        _feedback.code_fingerprint(f)

@@ -159,3 +159,12 @@ def test_student_copy_locks_check_cells_and_manifest_records_them(tmp_path):
     assert [(e["exercise"], e["cell"], e["points"], e["whole_cell"]) for e in manifest] == [
         ("nb01_majority_baseline", 2, 1.0, True), ("nb01_cosine_similarity", 3, 3.0, False)]
     assert manifest == release_manifest(student, "01_demo.ipynb")
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: add_nbgrader_metadata("nb.ipynb"), TypeError, "nb: expected a notebook"),
+    (lambda: release_manifest({"cells": []}, "x.ipynb"), TypeError, "nb: expected a notebook"),
+])
+def test_bad_inputs_name_the_argument(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
