@@ -47,6 +47,33 @@ def _keep_topk(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray,
     return np.take_along_axis(scores, cols, axis=1), np.take_along_axis(ids, cols, axis=1)
 
 
+def _merge_block(best_scores: np.ndarray, best_ids: np.ndarray, scores: np.ndarray,
+                 start: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The running top-k after one more block of (Q, b) scores whose ids start at ``start``.
+
+    Once a row holds k results, only the block's scores above its k-th best can enter
+    (a tie loses: its id is higher), and there are few of those: they are gathered into a
+    small (Q, k + most per row) array instead of selecting over the whole block.
+    """
+    n_queries = scores.shape[0]
+    if best_scores.shape[1] < k:  # the first block(s): keep the k best of everything so far
+        ids = np.broadcast_to(np.arange(start, start + scores.shape[1]), scores.shape)
+        if best_scores.shape[1]:
+            scores, ids = np.hstack([best_scores, scores]), np.hstack([best_ids, ids])
+        return _keep_topk(scores, ids, k)
+    rows, cols = np.nonzero(scores > best_scores.min(axis=1, keepdims=True))  # row-major: ids increase
+    if rows.size == 0:
+        return best_scores, best_ids
+    counts = np.bincount(rows, minlength=n_queries)  # (Q,) candidates per row
+    cand_scores = np.full((n_queries, k + counts.max()), -np.inf, np.float32)
+    cand_ids = np.full(cand_scores.shape, np.iinfo(np.int64).max, np.int64)  # padding: never kept
+    cand_scores[:, :k], cand_ids[:, :k] = best_scores, best_ids  # the running best first: lower ids
+    slot = k + np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)  # place within each row
+    cand_scores[rows, slot] = scores[rows, cols]
+    cand_ids[rows, slot] = start + cols
+    return _keep_topk(cand_scores, cand_ids, k)
+
+
 def _block_scores(q: np.ndarray, chunk: np.ndarray, start: int, metric: str) -> np.ndarray:
     """(Q, b) scores of one corpus block, higher is better; refuses NaN/inf and overflow."""
     scores = q @ chunk.T  # the one BLAS call
@@ -60,7 +87,11 @@ def _block_scores(q: np.ndarray, chunk: np.ndarray, start: int, metric: str) -> 
         scores /= norms
     elif metric == "l2":  # -||q - c||^2 = 2 q.c - ||q||^2 - ||c||^2
         scores = 2 * scores - np.einsum("ij,ij->i", q, q)[:, None] - np.einsum("ij,ij->i", chunk, chunk)
-    if not (finite and np.isfinite(scores).all()):
+    # One sum is cheaper than an elementwise check; NaN and inf survive it (a huge finite sum
+    # only sends us to the exact check).
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf in the sum is expected here
+        total = scores.sum()
+    if not finite or (not np.isfinite(total) and not np.isfinite(scores).all()):
         bad = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
         if bad.size:
             raise ValueError(f"corpus: expected finite values, got NaN/inf in row {start + int(bad[0])}")
@@ -101,11 +132,8 @@ def exact_topk(queries, corpus, k: int, metric: str = "cosine",
     with _threads.single_threaded(torch=False) if small else contextlib.nullcontext():
         for start in range(0, n, block):
             chunk = np.asarray(corpus[start:start + block], dtype=np.float32)  # copies only other dtypes
-            scores = _block_scores(q, chunk, start, metric)
-            ids = np.broadcast_to(np.arange(start, start + chunk.shape[0]), scores.shape)
-            top_scores, top_ids = _keep_topk(scores, ids, k)  # the block's best, then merge with the
-            # running best; its ids are all lower, so the tie rule still keeps the lowest ids
-            best_scores, best_ids = _keep_topk(np.hstack([best_scores, top_scores]), np.hstack([best_ids, top_ids]), k)
+            scores = _block_scores(q, chunk, start, metric)  # (Q, b)
+            best_scores, best_ids = _merge_block(best_scores, best_ids, scores, start, k)
     order = np.lexsort((best_ids, -best_scores), axis=1)  # last key first: score, then lower id
     scores, ids = np.take_along_axis(best_scores, order, axis=1), np.take_along_axis(best_ids, order, axis=1)
     if metric == "l2":
