@@ -48,7 +48,6 @@ __all__ = ["Result", "grade_notebook", "load_release", "main"]
 STATUSES = ("ok", "not_run", "error", "no_result", "edited", "missing", "tampered", "could_not_run")
 MAX_CELL_OUTPUT = 100_000     # characters kept per cell (for error messages only)
 MAX_COPY_BYTES = 100_000_000  # files larger than this are not copied next to the submission
-_VERIFY_MARKER = "MMLAB-GRADE-VERIFY:"
 
 
 @dataclass
@@ -74,6 +73,7 @@ class Run:
     executed: set[int] = field(default_factory=set)
     stopped: str = ""                                             # why execution stopped early
     replaced: dict[str, list[str]] = field(default_factory=dict)  # exercise -> where it was replaced
+    unverified: str = ""                                          # why the final verification failed
     seconds: float = 0.0
 
 
@@ -102,13 +102,14 @@ def _expected_fingerprints() -> dict[str, str]:
     return found
 
 
-def _verify_source(exercises: dict[str, str], expected: dict[str, str]) -> str:
-    """A cell that fingerprints the check functions as the kernel holds them at the end."""
+def _verify_source(exercises: dict[str, str], expected: dict[str, str], out: Path) -> str:
+    """A cell that fingerprints the check functions as the kernel holds them, into the file ``out``."""
     # The fingerprint function's own text is sent, so the cell does not call into mmlab,
-    # which the notebook may have patched.
+    # which the notebook may have patched; everything it uses is imported locally, so
+    # names the notebook defined (json, open, ...) do not matter.
     return "\n".join([
         "def _mmlab_grade_verify():",
-        "    import hashlib, importlib, json, types",
+        "    import hashlib, importlib, io, json, types",
         *("    " + line for line in inspect.getsource(_feedback.code_fingerprint).splitlines()),
         f"    expected, modules = {expected!r}, {exercises!r}",
         "    replaced = {}",
@@ -122,7 +123,8 @@ def _verify_source(exercises: dict[str, str], expected: dict[str, str]) -> str:
         "                bad.append(f'{where}.{attr}')",
         "        if bad:",
         "            replaced[name] = bad",
-        f"    print({_VERIFY_MARKER!r} + json.dumps(replaced))",
+        f"    with io.open({str(out)!r}, 'w', encoding='utf-8') as f:",
+        "        json.dump(replaced, f)",
         "_mmlab_grade_verify()",
         "del _mmlab_grade_verify",
     ])
@@ -167,7 +169,7 @@ def _client_class():
 
 
 def _execute(nb, workdir: Path, log: Path, env: dict[str, str], kernel: str,
-             cell_timeout: float, notebook_timeout: float, verify: str | None) -> Run:
+             cell_timeout: float, notebook_timeout: float, verify: str | None, verified: Path) -> Run:
     """Run the cells of ``nb`` one by one, attributing result lines to the cell that wrote them."""
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -214,10 +216,12 @@ def _execute(nb, workdir: Path, log: Path, env: dict[str, str], kernel: str,
                 for out in cell.get("outputs", []):
                     if out.get("output_type") == "error":
                         run.errors[index] = f"{out.get('ename')}: {str(out.get('evalue'))[:300]}"
-                    if index == verify_index and out.get("output_type") == "stream":
-                        for text in out.get("text", "").splitlines():
-                            if text.startswith(_VERIFY_MARKER):
-                                run.replaced = json.loads(text[len(_VERIFY_MARKER):])
+                if index == verify_index:
+                    try:
+                        run.replaced = json.loads(verified.read_text(encoding="utf-8"))
+                    except (OSError, ValueError):
+                        # The check functions could not even be looked at: count nothing.
+                        run.unverified = run.errors.get(index, "it wrote no result")
     except DeadKernelError:
         run.stopped = "the kernel died (the notebook crashed or exited Python)"
     except Exception as exc:  # a kernel that cannot start: report it as the reason, keep grading others
@@ -261,6 +265,10 @@ def grade_notebook(nb, entries: list[dict], run: Run, expected: dict[str, str], 
             row.status, row.message = "tampered", (
                 f"{', '.join(run.replaced[name])} was replaced in the kernel, so the check that ran was not "
                 "mmlab's; the exercise counts as not passed.")
+        elif run.unverified:
+            row.status, row.message = "tampered", (
+                f"the grader could not check mmlab's functions after the last cell ({run.unverified}); "
+                "the exercise counts as not passed.")
         elif lines and (lines[-1].get("fingerprint") != expected.get(name)
                         or not str(lines[-1].get("module", "")).startswith("mmlab.exercises.")):
             row.status, row.message = "tampered", (
@@ -347,8 +355,10 @@ def _grade_one(path: Path, sid: str, release: dict[str, list[dict]], expected: d
                    TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
                    MMLAB_GRADE_NOTEBOOK=name)
         env[_feedback.GRADE_LOG_ENV] = str(log)
-        verify = _verify_source(modules, expected) if modules else None
-        run = _execute(nb, workdir, log, env, args.kernel, args.timeout_cell, args.timeout_notebook, verify)
+        verified = Path(tmp) / "verified.json"
+        verify = _verify_source(modules, expected, verified) if modules else None
+        run = _execute(nb, workdir, log, env, args.kernel, args.timeout_cell, args.timeout_notebook, verify,
+                       verified)
     info["seconds"] = round(run.seconds, 1)
     if run.stopped:
         info.update(status="stopped", reason=run.stopped)

@@ -45,7 +45,7 @@ RIGHT = {2: "def my_cosine_similarity(a, b):\n    return (a / np.linalg.norm(a, 
          5: 'prediction = "b"'}
 WRONG = {2: "def my_cosine_similarity(a, b):\n    return a @ b.T",   # forgot to normalise
          4: RIGHT[4].replace("= 0.25", "= 1 / 2"),                   # 1 / number of groups
-         5: 'prediction = "a"'}
+         5: 'prediction = "a"\njson = open = io = None  # names the grader\'s own cell must not rely on'}
 
 
 def teacher_notebook():
