@@ -27,8 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cache_dir", "enabled", "content_key", "image_key", "text_key", "audio_key",
-           "EmbeddingCache"]
+__all__ = [
+    "EmbeddingCache",
+    "audio_key",
+    "cache_dir",
+    "content_key",
+    "enabled",
+    "image_key",
+    "text_key",
+]
 
 _OFF = {"off", "0", "false", "no", "none", ""}
 
@@ -75,7 +82,7 @@ def audio_key(waveform: np.ndarray, sample_rate: int) -> str:
     return content_key(b"audio", str(int(sample_rate)).encode(), samples.tobytes())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _npy_header(dim: int) -> bytes:
     """The exact .npy header np.save writes for a (dim,) little-endian float32 vector."""
     buf = io.BytesIO()
@@ -105,6 +112,8 @@ class EmbeddingCache:
         self.directory = None if root is None else root / _slug(model_key)
 
     def _path(self, key: str) -> Path:
+        if self.directory is None:
+            raise RuntimeError("the embedding cache is disabled (MMLAB_CACHE=off); there is no entry path")
         return self.directory / key[:2] / f"{key}.npy"
 
     def get_many(self, keys: list[str]) -> list[np.ndarray | None]:

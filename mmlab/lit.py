@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validate import as_array, check_choice, check_float, check_int, describe
+from . import models
+from ._threads import single_threaded
+from ._validate import as_array, check_choice, check_float, check_int, describe, resolve_seed
+from .models import BaseEncoder, Encoder
+from .train import NO_DECAY_RULE, fit
 
 __all__ = [
     "LIT_EMOJI_PATH",
@@ -41,7 +46,7 @@ INIT_SCALE = 1 / 0.07
 MAX_SCALE = 100.0
 
 #: The recipe of the shipped emoji heads (``train_lit_emoji`` reproduces the file from it).
-LIT_EMOJI_RECIPE = {"dim": 128, "hidden": 0, "epochs": 20, "batch_size": 128, "lr": 2e-3, "weight_decay": 0.1}
+LIT_EMOJI_RECIPE: dict[str, Any] = {"dim": 128, "hidden": 0, "epochs": 20, "batch_size": 128, "lr": 2e-3, "weight_decay": 0.1}
 
 
 def _head(in_dim: int, out_dim: int, hidden: int) -> nn.Module:
@@ -76,7 +81,7 @@ class ProjectionHeads(nn.Module):
         max_scale = check_float(max_scale, "max_scale", low=0.0, low_inclusive=False)
         init_scale = check_float(init_scale, "init_scale", low=0.0, low_inclusive=False, high=max_scale)
         init_bias = check_float(init_bias, "init_bias")
-        self.config = {"dim_a": dim_a, "dim_b": dim_b, "dim": dim, "hidden": hidden, "init_scale": init_scale,
+        self.config: dict[str, Any] = {"dim_a": dim_a, "dim_b": dim_b, "dim": dim, "hidden": hidden, "init_scale": init_scale,
                        "max_scale": max_scale, "learn_scale": bool(learn_scale), "init_bias": init_bias}
         self.head_a = _head(dim_a, dim, hidden)
         self.head_b = _head(dim_b, dim, hidden)
@@ -187,10 +192,6 @@ def train_heads(
         ``(heads, history)``: the trained ``ProjectionHeads`` (in eval mode) and the mean
         loss of each epoch.
     """
-    import mmlab
-
-    from .train import fit
-
     a = as_array(a_feats, "a_feats")
     b = as_array(b_feats, "b_feats")
     if len(a) != len(b):
@@ -200,20 +201,16 @@ def train_heads(
     batch_size = check_int(batch_size, "batch_size", low=2, high=len(a))
     loss = check_choice(loss, "loss", _LOSSES)
     margin = check_float(margin, "margin", low=0.0)
-    seed = mmlab.SEED if seed is None else check_int(seed, "seed")
+    seed = resolve_seed(seed)
     torch.manual_seed(seed)  # the heads' initialisation
     heads = ProjectionHeads(a.shape[1], b.shape[1], dim=dim, hidden=hidden, init_scale=init_scale,
                             max_scale=max_scale, learn_scale=learn_scale)
     # Heads are tiny matrices: one thread is faster than two, and much faster on a busy machine
     # where torch's threads would wait for each other at every small op.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with single_threaded():
         history = fit(heads, _objective(loss, margin), [torch.from_numpy(a), torch.from_numpy(b)],
                       epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
                       drop_last=True, progress=progress, desc=desc)
-    finally:
-        torch.set_num_threads(threads)
     heads.eval()
     return heads, history
 
@@ -246,14 +243,14 @@ def load_heads(path) -> tuple[ProjectionHeads, dict]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"path: no heads file at {path}")
+        raise FileNotFoundError(f"path: expected a heads file written by mmlab.lit.save_heads, found nothing at {path}")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - text, empty, truncated or pickled-code files all land here
-        raise ValueError(f"path: {path} is not a heads file written by mmlab.lit.save_heads "
+    except Exception as exc:
+        raise ValueError(f"path: expected a heads file written by mmlab.lit.save_heads, but {path} is not one "
                          f"(torch.load failed: {type(exc).__name__})") from None
     if not isinstance(blob, dict) or blob.get("format") != "mmlab-heads-1":
-        raise ValueError(f"path: {path} is not a heads file written by mmlab.lit.save_heads")
+        raise ValueError(f"path: expected a heads file written by mmlab.lit.save_heads, but {path} is not one")
     heads = ProjectionHeads(**blob["config"])
     heads.load_state_dict(blob["state_dict"])
     heads.eval()
@@ -294,26 +291,31 @@ def retrieval_recall(queries, corpus, targets=None, ks=(1, 5, 10)) -> dict[int, 
     return {k: float((rank < k).mean()) for k in ks}
 
 
-class LitModel:
-    """A joint text+image encoder: frozen base encoders from ``mm.models`` followed by trained heads.
+class LitModel(BaseEncoder):
+    """A joint text+image encoder: frozen base encoders followed by trained projection heads.
 
-    Follows the encoder protocol: ``name``, ``dim``, ``modalities``, ``logit_scale`` and
-    ``encode_text`` / ``encode_image`` returning (N, dim) float32, L2-normalised. The base
-    encoders cache their outputs on disk; the heads are cheap, so they are not cached.
+    Meets the ``mmlab.models.Encoder`` protocol: ``name``, ``dim``, ``modalities``,
+    ``logit_scale`` and ``encode_text`` / ``encode_image`` returning (N, dim) float32,
+    L2-normalised; asking for audio is refused with a clear error. The base encoders cache
+    their outputs on disk; the heads are one small matrix product, so they are not cached.
 
     Args:
         heads: trained ``ProjectionHeads`` with side a = images, side b = text.
-        image_encoder: ``mm.models`` name of the frozen image encoder.
-        text_encoder: ``mm.models`` name of the frozen text encoder.
+        image_encoder: the frozen image encoder, or its ``mm.models`` name (loaded when first used).
+        text_encoder: the frozen text encoder, or its ``mm.models`` name.
         name: the model's name.
     """
 
     modalities = ("text", "image")
+    default_batch_size = 64
 
-    def __init__(self, heads: ProjectionHeads, image_encoder: str = "effnet-lite0",
-                 text_encoder: str = "minilm", name: str = "lit-emoji"):
+    def __init__(self, heads: ProjectionHeads, image_encoder: str | Encoder = "effnet-lite0",
+                 text_encoder: str | Encoder = "minilm", name: str = "lit-emoji"):
         if not isinstance(heads, ProjectionHeads):
             raise TypeError(f"heads: expected ProjectionHeads, got {describe(heads)}")
+        for arg, value in (("image_encoder", image_encoder), ("text_encoder", text_encoder)):
+            if not isinstance(value, (str, Encoder)):
+                raise TypeError(f"{arg}: expected an mm.models name or an encoder, got {describe(value)}")
         self.heads = heads.eval()
         self.image_encoder = image_encoder
         self.text_encoder = text_encoder
@@ -322,34 +324,36 @@ class LitModel:
         self.logit_scale = float(heads.logit_scale.detach())
 
     def __repr__(self) -> str:
-        return (f"LitModel(name={self.name!r}, dim={self.dim}, image={self.image_encoder!r}, "
-                f"text={self.text_encoder!r}, logit_scale={self.logit_scale:.1f})")
+        def label(enc):
+            return enc if isinstance(enc, str) else enc.name
 
-    def _base(self, name: str):
-        from . import models
+        return (f"LitModel(name={self.name!r}, dim={self.dim}, image={label(self.image_encoder)!r}, "
+                f"text={label(self.text_encoder)!r}, logit_scale={self.logit_scale:.1f})")
 
-        return models.load(name)
+    @staticmethod
+    def _base(encoder) -> Any:
+        return models.load(encoder) if isinstance(encoder, str) else encoder
 
-    def encode_text(self, texts: list[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
-        """(N,) strings -> (N, dim) float32, L2-normalised."""
-        base = self._base(self.text_encoder).encode_text(texts, batch_size=batch_size, progress=progress)
-        return self.heads.transform(base, "b")
+    def _embed_text(self, texts: list[str]) -> np.ndarray:
+        base = self._base(self.text_encoder).encode_text(texts, progress=False)  # (B, dim_b)
+        return self.heads.transform(base, "b")  # (B, dim)
 
-    def encode_image(self, images: list, batch_size: int = 64, progress: bool = True) -> np.ndarray:
-        """(N,) PIL images -> (N, dim) float32, L2-normalised."""
-        base = self._base(self.image_encoder).encode_image(images, batch_size=batch_size, progress=progress)
-        return self.heads.transform(base, "a")
+    def _embed_image(self, images: list) -> np.ndarray:
+        base = self._base(self.image_encoder).encode_image(images, progress=False)  # (B, dim_a)
+        return self.heads.transform(base, "a")  # (B, dim)
 
 
 def emoji_training_pairs(progress: bool = True):
     """Frozen features of the emoji TRAIN split: ``(image_feats (N, 1280), text_feats (N, 384), ids)``."""
-    from . import data, models
+    from . import data
 
     emoji = data.load_emoji()
     train_idx, _ = data.split_by_id(emoji.ids)
     train = emoji.subset(train_idx)
-    img = models.load("effnet-lite0").encode_image(train.images, progress=progress)
-    txt = models.load("minilm").encode_text(train.names, progress=progress)
+    image_model: Any = models.load("effnet-lite0")
+    text_model: Any = models.load("minilm")
+    img = image_model.encode_image(train.images, progress=progress)
+    txt = text_model.encode_text(train.names, progress=progress)
     return img, txt, list(train.ids)
 
 
@@ -363,16 +367,14 @@ def train_lit_emoji(path=None, *, seed: int | None = None, progress: bool = True
     Returns:
         The trained ``LitModel``.
     """
-    import mmlab
-
-    seed = mmlab.SEED if seed is None else check_int(seed, "seed")
+    seed = resolve_seed(seed)
     img, txt, ids = emoji_training_pairs(progress=progress)
     heads, history = train_heads(img, txt, seed=seed, progress=progress, desc="lit-emoji",
                                  **LIT_EMOJI_RECIPE)
     save_heads(heads, LIT_EMOJI_PATH if path is None else path, name="lit-emoji",
                image_encoder="effnet-lite0", text_encoder="minilm", seed=seed,
                n_train=len(ids), final_loss=float(history[-1]),
-               recipe=[f"{k}={v}" for k, v in LIT_EMOJI_RECIPE.items()])
+               recipe=[f"{k}={v}" for k, v in LIT_EMOJI_RECIPE.items()], optimizer=NO_DECAY_RULE)
     return LitModel(heads)
 
 
@@ -387,3 +389,6 @@ def load_lit_emoji(path=None) -> LitModel:
     heads, meta = load_heads(LIT_EMOJI_PATH if path is None else path)
     return LitModel(heads, image_encoder=meta.get("image_encoder", "effnet-lite0"),
                     text_encoder=meta.get("text_encoder", "minilm"), name=meta.get("name", "lit-emoji"))
+
+
+models.register("lit-emoji", load_lit_emoji)

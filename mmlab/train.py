@@ -1,15 +1,38 @@
 """Small, seeded training loops with a progress bar and a loss history.
 
 ``fit`` is the one loop every notebook uses: minibatches drawn from aligned
-tensors, Adam, a tqdm bar, and the loss of every epoch returned for plotting.
+tensors, AdamW, a tqdm bar, and the loss of every epoch returned for plotting.
+
+Weight decay, as in open_clip, applies only to parameters with at least 2 dimensions
+(weight matrices, convolution kernels). Biases, norm gains and learned scalars such as
+CLIP's log temperature and SigLIP's bias are not decayed: decay would pull the
+temperature towards exp(0) = 1 and the bias towards 0, fighting the loss for no benefit.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ._validate import check_float, check_int
+from ._validate import check_float, check_int, resolve_seed
 
-__all__ = ["fit"]
+__all__ = ["NO_DECAY_RULE", "fit", "param_groups"]
+
+#: Which parameters ``fit`` exempts from weight decay (recorded with trained heads).
+NO_DECAY_RULE = "AdamW; no weight decay on parameters with ndim < 2"
+
+
+def param_groups(model, weight_decay: float) -> list[dict]:
+    """AdamW parameter groups: decay on trainable parameters with ndim >= 2, none on the rest.
+
+    Args:
+        model: a ``torch.nn.Module``.
+        weight_decay: the decay of the first group.
+    Returns:
+        Up to two groups ``{"params": [...], "weight_decay": ...}`` (empty groups left out).
+    """
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in trainable if p.ndim >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in trainable if p.ndim < 2], "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
 
 
 def fit(
@@ -26,7 +49,7 @@ def fit(
     progress: bool = True,
     desc: str = "training",
 ) -> list[float]:
-    """Train ``model`` with Adam on minibatches of ``tensors``.
+    """Train ``model`` with AdamW on minibatches of ``tensors``.
 
     Args:
         model: a ``torch.nn.Module``; its parameters are optimised in place.
@@ -34,8 +57,8 @@ def fit(
         tensors: aligned tensors, each (N, ...); a batch takes the same rows of each.
         epochs: passes over the data.
         batch_size: rows per step (the last batch may be smaller unless ``drop_last``).
-        lr: Adam learning rate.
-        weight_decay: AdamW weight decay.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay of the parameters with ndim >= 2 (others get none).
         seed: seeds the shuffling and torch; ``None`` uses ``mmlab.SEED``.
         drop_last: drop a final short batch (contrastive losses want full batches).
         progress: show a tqdm bar over epochs.
@@ -45,8 +68,6 @@ def fit(
     """
     import torch
     from tqdm.auto import tqdm
-
-    import mmlab
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
@@ -75,10 +96,13 @@ def fit(
     if drop_last and batch_size > n:
         raise ValueError(f"batch_size: expected at most {n} rows with drop_last=True, got {batch_size}")
 
-    seed = mmlab.SEED if seed is None else check_int(seed, "seed")
+    seed = resolve_seed(seed)
+    groups = param_groups(model, weight_decay)
+    if not groups:
+        raise ValueError("model: expected at least one parameter with requires_grad=True, got none to train")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(groups, lr=lr)
 
     history: list[float] = []
     model.train()

@@ -7,11 +7,14 @@ image is assigned to the class whose text embedding is most similar to its own,
 with ``softmax(logit_scale * cosine)`` as the probabilities.
 This follows ``open_clip.zero_shot_classifier.build_zero_shot_classifier``.
 
-Works with any encoder of ``mmlab.models`` that has both the "text" and "image"
-modalities (CLIP, ConSE, the LiT heads of notebook 03).
+Works with any object that meets the ``mmlab.models.Encoder`` protocol and has both the
+"text" and "image" modalities (CLIP, ConSE, the LiT heads of notebook 03, a learner's own).
+A model whose ``logit_scale`` is None gets CLIP's cap, 100, unless the caller passes one.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -20,12 +23,17 @@ import numpy as np
 from ._validate import (
     as_array,
     check_float,
+    check_images,
     check_int,
+    check_labels,
     check_same_dim,
     check_same_length,
+    check_str_list,
     describe,
+    resolve_seed,
 )
-from .embeddings import l2_normalize
+from .embeddings import l2_normalize, softmax
+from .models.protocol import DEFAULT_LOGIT_SCALE, Encoder, ImageEncoder, TextEncoder
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -89,35 +97,42 @@ def get_templates(name: str) -> list[str]:
 # --------------------------------------------------------------------------- checks
 
 
+_METHOD_PROTOCOLS = {"text": TextEncoder, "image": ImageEncoder}
+
+
 def _check_joint_model(model, needs: tuple[str, ...]) -> None:
-    modalities = getattr(model, "modalities", None)
-    label = getattr(model, "name", type(model).__name__)
-    if modalities is None:
+    """Check that ``model`` meets the encoder protocol and supports the ``needs`` modalities."""
+    if not isinstance(model, Encoder):
+        lacking = [a for a in ("name", "dim", "modalities", "logit_scale") if not hasattr(model, a)]
         raise TypeError(
-            f"model: expected an mmlab encoder with a 'modalities' attribute, got {type(model).__name__}"
+            f"model: expected an encoder meeting the mmlab.models.Encoder protocol (attributes name, dim, "
+            f"modalities, logit_scale), got {describe(model)} without {', '.join(lacking)}"
         )
-    missing = [m for m in needs if m not in modalities]
+    missing = [m for m in needs if m not in model.modalities]
     if missing:
         raise ValueError(
-            f"model: expected a joint model with modalities {needs}, got {label!r} with modalities "
-            f"{tuple(modalities)} (missing {', '.join(missing)}); use mm.models.load_clip() or "
+            f"model: expected a joint model with modalities {needs}, got {model.name!r} with modalities "
+            f"{tuple(model.modalities)} (missing {', '.join(missing)}); use mm.models.load_clip() or "
             f"mm.models.load('conse')"
         )
+    for m in needs:
+        if not isinstance(model, _METHOD_PROTOCOLS[m]):
+            raise TypeError(f"model: declares the {m!r} modality but has no encode_{m} method")
+
+
+def _encode(method: Callable[..., np.ndarray], items: list, progress: bool) -> np.ndarray:
+    """Call ``model.encode_text`` / ``encode_image``, passing ``progress`` only to methods that take it
+    (the protocol requires just the list, so a learner's minimal encoder works too)."""
+    try:
+        takes_progress = "progress" in inspect.signature(method).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_progress = False
+    return method(items, progress=progress) if takes_progress else method(items)
 
 
 def _check_classnames(classnames) -> list[str]:
-    if isinstance(classnames, str):
-        raise TypeError(
-            f"classnames: expected a list of class names, got a single string {classnames[:40]!r}; wrap it in a list"
-        )
-    if not isinstance(classnames, Sequence) and not (hasattr(classnames, "__iter__") and hasattr(classnames, "__len__")):
-        raise TypeError(f"classnames: expected a list of strings, got {describe(classnames)}")
-    names = list(classnames)
-    if not names:
-        raise ValueError("classnames: expected at least one class name, got an empty list")
+    names = check_str_list(classnames, "classnames")
     for i, c in enumerate(names):
-        if not isinstance(c, str):
-            raise TypeError(f"classnames[{i}]: expected a string, got {describe(c)}")
         if not c.strip():
             raise ValueError(f"classnames[{i}]: expected a non-blank class name, got {c!r}")
     seen: dict[str, int] = {}
@@ -131,6 +146,10 @@ def _check_classnames(classnames) -> list[str]:
     return names
 
 
+def _fill(template: str, classname: str) -> str:
+    return template.replace("{}", classname)
+
+
 def _check_templates(templates) -> list[Callable[[str], str]]:
     """Turn templates (strings with "{}", or callables like open_clip's) into callables."""
     if isinstance(templates, str):
@@ -141,14 +160,14 @@ def _check_templates(templates) -> list[Callable[[str], str]]:
         raise TypeError(f"templates: expected a list of strings with '{{}}', got {describe(templates)}")
     if not templates:
         raise ValueError("templates: expected at least one template, got an empty list")
-    fns = []
+    fns: list[Callable[[str], str]] = []
     for i, t in enumerate(templates):
         if isinstance(t, str):
             if "{}" not in t:
                 raise ValueError(
                     f"templates[{i}]: expected a string with '{{}}' where the class name goes, got {t!r}"
                 )
-            fns.append(lambda c, t=t: t.replace("{}", c))
+            fns.append(functools.partial(_fill, t))
         elif callable(t):
             if not isinstance(t("x"), str):
                 raise TypeError(f"templates[{i}]: a callable template must return a string, got {describe(t('x'))}")
@@ -156,35 +175,6 @@ def _check_templates(templates) -> list[Callable[[str], str]]:
         else:
             raise TypeError(f"templates[{i}]: expected a string with '{{}}' or a callable, got {describe(t)}")
     return fns
-
-
-def _check_images(images) -> list:
-    from PIL import Image
-
-    if isinstance(images, Image.Image):
-        raise TypeError("images: expected a list of PIL images, got a single PIL image; wrap it in a list")
-    if not isinstance(images, Sequence):
-        raise TypeError(f"images: expected a list of PIL images, got {describe(images)}")
-    images = list(images)
-    if not images:
-        raise ValueError("images: expected at least one image, got an empty list")
-    for i, im in enumerate(images):
-        if not isinstance(im, Image.Image):
-            raise TypeError(f"images[{i}]: expected a PIL.Image.Image, got {describe(im)}")
-    return images
-
-
-def _check_labels(labels, n_classes: int | None, name: str = "labels") -> np.ndarray:
-    if isinstance(labels, (str, bytes)):
-        raise TypeError(f"{name}: expected integer class indices, got a string")
-    arr = np.asarray(labels)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name}: expected a non-empty 1-D array of class indices, got shape {arr.shape}")
-    if arr.min() < 0 or (n_classes is not None and arr.max() >= n_classes):
-        raise ValueError(f"{name}: expected indices in [0, {n_classes}), got values from {arr.min()} to {arr.max()}")
-    return arr.astype(np.int64)
 
 
 # --------------------------------------------------------------------------- zero-shot
@@ -216,7 +206,7 @@ def build_classifier(
     names = _check_classnames(classnames)
     fns = _check_templates(templates)
     texts = [fn(c) for c in names for fn in fns]  # class-major: C blocks of T prompts
-    emb = as_array(model.encode_text(texts, progress=progress), "model.encode_text(...)")  # (C*T, D)
+    emb = as_array(_encode(model.encode_text, texts, progress), "model.encode_text(...)")  # (C*T, D)
     emb = l2_normalize(emb, name="model.encode_text(...)")
     emb = emb.reshape(len(names), len(fns), -1).mean(axis=1)  # (C, D): the template ensemble
     return l2_normalize(emb, name="classifier")  # templates that cancel out are an error, not NaN
@@ -238,10 +228,7 @@ def predict_proba(image_features, classifier, logit_scale: float) -> np.ndarray:
     scale = check_float(logit_scale, "logit_scale", low=0.0, low_inclusive=False)
     img = l2_normalize(img, name="image_features")  # a zero row is an error, not NaN probabilities
     cls = l2_normalize(cls, name="classifier")
-    logits = scale * (img @ cls.T)  # (N, C)
-    logits -= logits.max(axis=1, keepdims=True)  # stable softmax
-    p = np.exp(logits)
-    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    return softmax(scale * (img @ cls.T), axis=1)  # (N, C)
 
 
 def classify(
@@ -250,27 +237,33 @@ def classify(
     classnames: Sequence[str],
     templates: Sequence[str | Callable[[str], str]] = DEFAULT_TEMPLATES,
     *,
+    logit_scale: float | None = None,
     progress: bool = False,
 ) -> np.ndarray:
     """Zero-shot probabilities of each class for each image.
 
     Args:
-        model: an mmlab joint encoder (modalities "text" and "image", attribute ``logit_scale``).
+        model: a joint encoder (the ``mmlab.models.Encoder`` protocol with "text" and "image").
         images: N PIL images.
         classnames: C distinct class names.
         templates: prompt templates, as for ``build_classifier``.
+        logit_scale: the multiplier of the cosines; ``None`` uses ``model.logit_scale``, or
+            CLIP's cap of 100 when the model has none.
         progress: show the encoders' progress bars.
     Returns:
         (N, C) float32 probabilities; row i sums to 1, column c belongs to ``classnames[c]``.
     """
     _check_joint_model(model, ("text", "image"))
-    images = _check_images(images)
-    scale = getattr(model, "logit_scale", None)
-    if scale is None:
-        raise TypeError(f"model: expected a joint model with a 'logit_scale' attribute, got {type(model).__name__}")
+    images = check_images(images, "images")
+    if logit_scale is None:
+        logit_scale = DEFAULT_LOGIT_SCALE if model.logit_scale is None else model.logit_scale
+        name = "model.logit_scale"
+    else:
+        name = "logit_scale"
+    scale = check_float(logit_scale, name, low=0.0, low_inclusive=False)
     classifier = build_classifier(model, classnames, templates, progress=progress)  # (C, D)
-    image_features = model.encode_image(images, progress=progress)  # (N, D)
-    return predict_proba(image_features, classifier, float(scale))
+    image_features = _encode(model.encode_image, images, progress)  # (N, D)
+    return predict_proba(image_features, classifier, scale)
 
 
 def zero_shot_accuracy(image_features, labels, classifier) -> float:
@@ -286,7 +279,7 @@ def zero_shot_accuracy(image_features, labels, classifier) -> float:
     img = as_array(image_features, "image_features")
     cls = as_array(classifier, "classifier")
     check_same_dim(img, cls, "image_features", "classifier")
-    y = _check_labels(labels, len(cls))
+    y = check_labels(labels, "labels", n_classes=len(cls), integer=True)
     check_same_length(img, y, "image_features", "labels")
     pred = (img @ cls.T).argmax(axis=1)  # the softmax does not change the argmax
     return float((pred == y).mean())
@@ -307,11 +300,9 @@ def sample_k_per_class(labels, k: int, seed: int | None = None) -> np.ndarray:
     Returns:
         Sorted int64 indices into ``labels``.
     """
-    import mmlab
-
-    y = _check_labels(labels, None)
+    y = check_labels(labels, "labels", integer=True)
     k = check_int(k, "k", low=1)
-    rng = np.random.default_rng(mmlab.SEED if seed is None else check_int(seed, "seed"))
+    rng = np.random.default_rng(resolve_seed(seed))
     picked = []
     for c in np.unique(y):
         members = np.flatnonzero(y == c)
@@ -350,19 +341,17 @@ def linear_probe(
     """
     from sklearn.linear_model import LogisticRegression
 
-    import mmlab
-
     Xtr = as_array(train_features, "train_features")
     Xte = as_array(test_features, "test_features")
     check_same_dim(Xtr, Xte, "train_features", "test_features")
-    ytr = _check_labels(train_labels, None, "train_labels")
-    yte = _check_labels(test_labels, None, "test_labels")
+    ytr = check_labels(train_labels, "train_labels", integer=True)
+    yte = check_labels(test_labels, "test_labels", integer=True)
     check_same_length(Xtr, ytr, "train_features", "train_labels")
     check_same_length(Xte, yte, "test_features", "test_labels")
     k = check_int(k, "k", low=1)
     repeats = check_int(repeats, "repeats", low=1)
     C = check_float(C, "C", low=0.0, low_inclusive=False)
-    seed = mmlab.SEED if seed is None else check_int(seed, "seed")
+    seed = resolve_seed(seed)
     if np.unique(ytr).size < 2:
         raise ValueError(f"train_labels: expected at least 2 classes, got {np.unique(ytr).size}")
 

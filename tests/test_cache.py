@@ -1,4 +1,4 @@
-"""Tests of mmlab.cache and the caching in mmlab.models.Encoder, with a fake encoder (no real model)."""
+"""Tests of mmlab.cache and the caching in mmlab.models.BaseEncoder, with a fake encoder (no real model)."""
 import hashlib
 
 import numpy as np
@@ -6,10 +6,10 @@ import pytest
 from PIL import Image
 
 from mmlab import cache
-from mmlab.models import Encoder
+from mmlab.models import BaseEncoder
 
 
-class FakeImageEncoder(Encoder):
+class FakeImageEncoder(BaseEncoder):
     """A vector that is a pseudo-random function of the exact pixels, so any mix-up shows."""
 
     name = "fake"

@@ -6,7 +6,7 @@ recovers on its own.
 
 Covered elsewhere, not repeated here:
 - ``fetch`` / ``load("clip")`` / ``load_clip()`` offline, the one quick hub attempt, the
-  MMLAB_JOINT_MODEL switch, unknown names: ``tests/test_models.py``;
+  MMLAB_JOINT_MODEL switch, unknown names, CLIP from a file: ``tests/models/``;
 - truncated, empty, garbage, NaN or wrong-length cache entries, an interrupted write (simulated
   in-process), an unwritable cache folder: ``tests/test_cache.py``;
 - a Milvus Lite database opened by a second process gives a clear error naming the fix:
@@ -91,7 +91,7 @@ def test_fetch_of_an_unknown_clip_tag_lists_the_known_ones(no_network, capsys):
 # --------------------------------------------------------------------------- embedding cache
 
 
-class CountingEncoder(models.Encoder):
+class CountingEncoder(models.BaseEncoder):
     """A tiny text encoder that counts how many texts it really computed."""
 
     name, dim, modalities, cache_key = "counting", 4, ("text",), "counting/v1"

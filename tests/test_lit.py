@@ -112,19 +112,23 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(FileNotFoundError, match="path"):
         lit.load_heads(tmp_path / "missing.pt")
     (tmp_path / "text.pt").write_text("not a checkpoint")
-    with pytest.raises(ValueError, match="not a heads file"):
+    with pytest.raises(ValueError, match="path: expected a heads file"):
         lit.load_heads(tmp_path / "text.pt")
     (tmp_path / "empty.pt").write_bytes(b"")
-    with pytest.raises(ValueError, match="not a heads file"):
+    with pytest.raises(ValueError, match="path: expected a heads file"):
         lit.load_heads(tmp_path / "empty.pt")
     torch.save({"something": torch.ones(1)}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not a heads file"):
+    with pytest.raises(ValueError, match="path: expected a heads file"):
         lit.load_heads(tmp_path / "other.pt")
     with pytest.raises(TypeError, match="heads"):
         lit.LitModel(object())
 
 
 class _FakeEncoder:
+    """A base encoder of the protocol with random (but unit-length) outputs."""
+
+    name, modalities, logit_scale = "fake", ("text", "image"), None
+
     def __init__(self, dim):
         self.dim = dim
 
@@ -140,17 +144,31 @@ class _FakeEncoder:
         return self._enc(images)
 
 
-def test_lit_model_protocol_with_fake_base_encoders(monkeypatch):
+def test_lit_model_protocol_with_fake_base_encoders():
+    from PIL import Image
+
     heads = lit.ProjectionHeads(12, 7, dim=5)
-    model = lit.LitModel(heads, image_encoder="fake-img", text_encoder="fake-txt", name="toy")
-    fakes = {"fake-img": _FakeEncoder(12), "fake-txt": _FakeEncoder(7)}
-    monkeypatch.setattr(model, "_base", lambda name: fakes[name])
+    model = lit.LitModel(heads, image_encoder=_FakeEncoder(12), text_encoder=_FakeEncoder(7), name="toy")
+    assert isinstance(model, mm.models.TextEncoder) and isinstance(model, mm.models.ImageEncoder)
     assert model.name == "toy" and model.dim == 5 and model.modalities == ("text", "image")
     assert model.logit_scale == pytest.approx(1 / 0.07, rel=1e-5)
     t = model.encode_text(["a", "b", "c"])
-    i = model.encode_image([object()] * 4)
+    i = model.encode_image([Image.new("RGB", (4, 4), (i, 0, 0)) for i in range(4)])
     assert t.shape == (3, 5) and i.shape == (4, 5) and t.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(i, axis=1), 1.0, rtol=1e-5)
+    # the heads project the base features: the same as calling them by hand
+    np.testing.assert_allclose(t, heads.transform(_FakeEncoder(7).encode_text(["a", "b", "c"]), "b"), rtol=1e-5)
+
+
+def test_lit_model_refuses_a_modality_it_lacks_by_name():
+    model = lit.LitModel(lit.ProjectionHeads(12, 7, dim=5), image_encoder=_FakeEncoder(12),
+                         text_encoder=_FakeEncoder(7))
+    with pytest.raises(ValueError, match="cannot encode audio: it supports text and image"):
+        model.encode_audio([np.zeros(1000, np.float32)], 16000)
+    with pytest.raises(TypeError, match=r"text_encoder: expected an mm\.models name or an encoder"):
+        lit.LitModel(lit.ProjectionHeads(12, 7, dim=5), text_encoder=3)
+    with pytest.raises(TypeError, match=r"texts: expected a list of strings"):
+        model.encode_text("a cat")
 
 
 @pytest.mark.skipif(not lit.LIT_EMOJI_PATH.exists(), reason="shipped heads not built yet")
@@ -211,6 +229,8 @@ def test_shipped_heads_were_trained_with_the_current_recipe():
     _, meta = lit.load_heads(lit.LIT_EMOJI_PATH)
     assert meta["recipe"] == [f"{k}={v}" for k, v in lit.LIT_EMOJI_RECIPE.items()]
     assert meta["seed"] == mm.SEED and meta["image_encoder"] == "effnet-lite0" and meta["text_encoder"] == "minilm"
+    # and with the current optimiser rule (retrain if mm.train.fit's weight decay rule changes)
+    assert meta["optimizer"] == mm.train.NO_DECAY_RULE
 
 
 @pytest.mark.skipif(not lit.LIT_EMOJI_PATH.exists(), reason="shipped heads not built yet")

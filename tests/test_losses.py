@@ -201,7 +201,8 @@ def test_triplet_matches_torch(distance, margin):
     g = torch.Generator().manual_seed(0)
     a, p, n = (torch.randn(12, 6, generator=g) for _ in range(3))
     if distance == "cosine":
-        fn = lambda x, y: 1 - F.cosine_similarity(x, y)
+        def fn(x, y):
+            return 1 - F.cosine_similarity(x, y)
     else:
         fn = torch.nn.PairwiseDistance()
     theirs = torch.nn.TripletMarginWithDistanceLoss(distance_function=fn, margin=margin)(a, p, n)

@@ -50,6 +50,40 @@ def test_drop_last_sees_only_full_batches():
     assert sizes == [4, 4, 4, 4]
 
 
+class WithScalars(torch.nn.Module):
+    """A weight matrix, a bias, and two learned scalars like CLIP's log temperature and SigLIP's bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+        self.norm = torch.nn.LayerNorm(2)
+        self.log_scale = torch.nn.Parameter(torch.tensor(2.6593))
+        self.logit_bias = torch.nn.Parameter(torch.tensor(-10.0))
+
+
+def test_weight_decay_moves_matrices_and_leaves_biases_gains_and_scalars_alone():
+    model = WithScalars()
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+
+    def zero_gradient_loss(m, x):
+        # touches every parameter with a zero gradient, so only weight decay can move them
+        return sum(0.0 * p.sum() for p in m.parameters()) + 0.0 * x.sum()
+
+    fit(model, zero_gradient_loss, [torch.ones(8, 3)], epochs=5, batch_size=4, lr=0.1, weight_decay=0.5,
+        progress=False)
+    after = dict(model.named_parameters())
+    assert after["linear.weight"].abs().sum() < 0.9 * before["linear.weight"].abs().sum()  # decayed
+    for name in ("linear.bias", "norm.weight", "norm.bias", "log_scale", "logit_bias"):  # ndim < 2
+        torch.testing.assert_close(after[name].detach(), before[name], rtol=0, atol=0, msg=name)
+
+
+def test_a_model_with_nothing_to_train_is_refused():
+    model = torch.nn.Linear(3, 1).requires_grad_(False)
+    x, y = regression_data(n=4)
+    with pytest.raises(ValueError, match="model: expected at least one parameter with requires_grad=True"):
+        fit(model, mse, [x, y], progress=False)
+
+
 @pytest.mark.parametrize("kwargs, tensors, exc, words", [
     ({}, "not-a-list", TypeError, "tensors"),
     ({}, [torch.ones(4, 3), torch.ones(5, 1)], ValueError, "tensors[1]: expected 4 rows"),

@@ -48,6 +48,7 @@ class TextOnly:
     name = "minilm"
     dim = 4
     modalities = ("text",)
+    logit_scale = None
 
     def encode_text(self, texts, batch_size=32, progress=True):
         return np.eye(4, dtype=np.float32)[: len(texts)]
@@ -107,11 +108,11 @@ def test_build_classifier_is_the_renormalised_template_mean(fake):
 
 
 def test_build_classifier_bad_inputs(fake):
-    with pytest.raises(ValueError, match="classnames: expected at least one"):
+    with pytest.raises(ValueError, match="classnames: expected a non-empty list"):
         zs.build_classifier(fake, [])
-    with pytest.raises(ValueError, match="classnames: expected distinct.*'cat'"):
+    with pytest.raises(ValueError, match=r"classnames: expected distinct.*'cat'"):
         zs.build_classifier(fake, ["cat", "dog", "cat"])
-    with pytest.raises(TypeError, match="classnames: .*single string"):
+    with pytest.raises(TypeError, match=r"classnames: .*single string"):
         zs.build_classifier(fake, "cat")
     with pytest.raises(TypeError, match=r"classnames\[1\]: expected a string"):
         zs.build_classifier(fake, ["cat", 3])
@@ -121,7 +122,7 @@ def test_build_classifier_bad_inputs(fake):
         zs.build_classifier(fake, CLASSES, ["a photo of a {}.", "a photo"])
     with pytest.raises(ValueError, match="templates: expected at least one"):
         zs.build_classifier(fake, CLASSES, [])
-    with pytest.raises(TypeError, match="templates: .*single string"):
+    with pytest.raises(TypeError, match=r"templates: .*single string"):
         zs.build_classifier(fake, CLASSES, "a photo of a {}.")
     with pytest.raises(TypeError, match=r"templates\[0\]"):
         zs.build_classifier(fake, CLASSES, [42])
@@ -130,8 +131,14 @@ def test_build_classifier_bad_inputs(fake):
 def test_model_without_the_modality_is_named():
     with pytest.raises(ValueError, match=r"'minilm' with modalities \('text',\).*missing image"):
         zs.classify(TextOnly(), [_image("cat")], CLASSES)
-    with pytest.raises(TypeError, match="modalities"):
+    with pytest.raises(TypeError, match=r"model: expected an encoder meeting the mmlab\.models\.Encoder protocol"):
         zs.build_classifier(object(), CLASSES)
+
+    class NoMethod(TextOnly):
+        modalities = ("text", "image")
+
+    with pytest.raises(TypeError, match="declares the 'image' modality but has no encode_image"):
+        zs.classify(NoMethod(), [_image("cat")], CLASSES)
 
 
 # --------------------------------------------------------------------------- classify
@@ -154,12 +161,48 @@ def test_classify_column_order_follows_classnames(fake):
 
 
 def test_classify_bad_images(fake):
-    with pytest.raises(TypeError, match="single PIL image"):
+    with pytest.raises(TypeError, match="images: expected a list of PIL images, got a single image"):
         zs.classify(fake, _image("cat"), CLASSES)
-    with pytest.raises(ValueError, match="images: expected at least one"):
+    with pytest.raises(ValueError, match="images: expected a non-empty list"):
         zs.classify(fake, [], CLASSES)
     with pytest.raises(TypeError, match=r"images\[1\]: expected a PIL"):
         zs.classify(fake, [_image("cat"), np.zeros((8, 8, 3))], CLASSES)
+
+
+class MinimalJoint:
+    """The smallest joint model of the documented protocol: four attributes and two methods.
+
+    No mmlab base class, no ``progress`` argument, and no logit scale of its own.
+    """
+
+    name = "minimal"
+    dim = 3
+    modalities = ("text", "image")
+    logit_scale = None
+
+    def encode_text(self, texts):
+        out = np.array([[c in t for c in CLASSES] for t in texts], np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def encode_image(self, images):
+        colours = [COLOURS[c] for c in CLASSES]
+        return np.eye(3, dtype=np.float32)[[colours.index(im.getpixel((0, 0))) for im in images]]
+
+
+def test_zero_shot_with_a_minimal_joint_model_of_the_protocol():
+    model = MinimalJoint()
+    assert isinstance(model, mm.models.Encoder)
+    images = [_image("dog"), _image("car"), _image("cat")]
+    p = zs.classify(model, images, CLASSES, ["a photo of a {}."])
+    assert p.shape == (3, 3) and p.argmax(axis=1).tolist() == [1, 2, 0]
+    # no logit_scale of its own: CLIP's cap of 100, so a cosine gap of 1 is e^100 to 1
+    np.testing.assert_allclose(p, zs.predict_proba(model.encode_image(images), np.eye(3), 100.0), atol=1e-6)
+    soft = zs.classify(model, images, CLASSES, logit_scale=1.0)  # the caller's scale wins
+    np.testing.assert_allclose(soft[0], np.exp([0, 1, 0]) / np.exp([0, 1, 0]).sum(), rtol=1e-5)
+    with pytest.raises(ValueError, match="logit_scale: expected a number > 0"):
+        zs.classify(model, images, CLASSES, logit_scale=0.0)
+    classifier = zs.build_classifier(model, CLASSES, ["a {}", "the {}"])
+    assert zs.zero_shot_accuracy(model.encode_image(images), [1, 2, 0], classifier) == 1.0
 
 
 def test_predict_proba_scale_and_checks():
