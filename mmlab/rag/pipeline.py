@@ -251,7 +251,7 @@ def answer(question: str, *, retriever: Retriever, generator, reranker=None, ima
     question = _check_question(question)
     _check_generator(generator)
     k = check_int(k, "k", low=1, high=len(retriever))
-    candidates = check_int(candidates, "candidates", low=k, high=len(retriever))
+    candidates = min(check_int(candidates, "candidates", low=k), len(retriever))  # a small corpus caps it
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     found = retrieve(retriever, question, k=candidates if reranker is not None else k, image=image,
