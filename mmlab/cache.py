@@ -111,7 +111,8 @@ class EmbeddingCache:
         root = cache_dir() if root is None else Path(root)
         self.directory = None if root is None else root / _slug(model_key)
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
+        """The file that holds ``key``'s vector (whether or not it exists yet)."""
         if self.directory is None:
             raise RuntimeError("the embedding cache is disabled (MMLAB_CACHE=off); there is no entry path")
         return self.directory / key[:2] / f"{key}.npy"
@@ -127,7 +128,7 @@ class EmbeddingCache:
         return [self._read(key) for key in keys]
 
     def _read(self, key: str) -> np.ndarray | None:
-        path = self._path(key)
+        path = self.path(key)
         try:
             raw = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):  # a miss (the write reports a bad folder)
@@ -169,7 +170,7 @@ class EmbeddingCache:
         if vectors.shape != (len(keys), self.dim):
             raise ValueError(f"vectors: expected shape ({len(keys)}, {self.dim}), got {vectors.shape}")
         for key, vec in zip(keys, vectors):
-            path = self._path(key)
+            path = self.path(key)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # A unique temporary name in the same directory, then an atomic rename:

@@ -112,7 +112,7 @@ def encoder(tmp_path, monkeypatch):
 
 def _entry(text: str):
     store = mcache.EmbeddingCache("counting/v1/text", 4)
-    return store._path(mcache.text_key(text))
+    return store.path(mcache.text_key(text))
 
 
 def _damage(path, how: str) -> None:

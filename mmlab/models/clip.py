@@ -47,16 +47,21 @@ class CLIPEncoder(BaseEncoder):
         name: the model's name.
         cache_key: disk-cache namespace; ``None`` (default) disables caching, so a model
             with other weights can never read vectors cached for this name.
-        weights: where the weights came from (a file path or a pretrained tag), for the record.
+        arch: the open_clip architecture, when known.
+        weights_file: the local file the weights were read from, when known.
+        quick_gelu: whether the model uses QuickGELU (OpenAI's weights need it), when known.
+
+    With ``arch``, ``weights_file`` and ``quick_gelu`` set (as ``load`` does), the same model is
+    ``open_clip.create_model_and_transforms(arch, pretrained=weights_file, force_quick_gelu=quick_gelu)``.
     """
 
     modalities = ("text", "image")
     default_batch_size = 32
-    #: "GELU" or "QuickGELU (why)" for a model loaded from a file; None when built by the caller.
+    #: "GELU" or "QuickGELU (why)" for a model loaded by ``load``; None when built by the caller.
     activation: str | None = None
 
     def __init__(self, model, preprocess, tokenizer, *, name: str = "clip", cache_key: str | None = None,
-                 weights: str | None = None):
+                 arch: str | None = None, weights_file: str | None = None, quick_gelu: bool | None = None):
         import torch
 
         if not callable(preprocess) or not callable(tokenizer):
@@ -66,7 +71,9 @@ class CLIPEncoder(BaseEncoder):
         self.tokenizer = tokenizer
         self.name = name
         self.cache_key = cache_key
-        self.weights = weights
+        self.arch = arch
+        self.weights_file = weights_file
+        self.quick_gelu = quick_gelu
         with torch.inference_mode():
             self.dim = int(self.model.encode_text(self.tokenizer(["a"])).shape[-1])
             self.logit_scale = float(self.model.logit_scale.exp())
@@ -175,12 +182,15 @@ def _load_clip_tag(arch: str, tag: str) -> CLIPEncoder:
     # Loading from the file (not the tag) keeps open_clip off the network; the tag's
     # preprocessing and activation settings are passed explicitly.
     preprocess_cfg = {k: cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in cfg}
+    quick_gelu = bool(cfg.get("quick_gelu", False))
     model, _, preprocess = open_clip.create_model_and_transforms(
-        arch, pretrained=path, force_quick_gelu=bool(cfg.get("quick_gelu", False)),
+        arch, pretrained=path, force_quick_gelu=quick_gelu,
         force_preprocess_cfg=preprocess_cfg or None, weights_only=True)
     name = "clip" if (arch, tag) == DEFAULT_CLIP else f"clip:{arch}/{tag}"
-    return CLIPEncoder(model, preprocess, open_clip.get_tokenizer(arch), name=name,
-                       cache_key=f"clip:{arch}/{tag}", weights=tag)
+    encoder = CLIPEncoder(model, preprocess, open_clip.get_tokenizer(arch), name=name,
+                          cache_key=f"clip:{arch}/{tag}", arch=arch, weights_file=str(path), quick_gelu=quick_gelu)
+    encoder.activation = f"QuickGELU (the {tag!r} tag)" if quick_gelu else "GELU"
+    return encoder
 
 
 def fetch_hint(arch: str, tag: str) -> str:
@@ -308,6 +318,6 @@ def load_clip_file(arch: str, path: str | os.PathLike) -> CLIPEncoder:
     activation = f"QuickGELU ({reason})" if reason else "GELU"
     encoder = CLIPEncoder(model, preprocess, open_clip.get_tokenizer(config), name=f"clip:{arch}@{file}",
                           cache_key=f"clip:{arch}@{file}:{stat.st_size}:{stat.st_mtime_ns}:{activation[:9]}",
-                          weights=str(file))
+                          arch=config, weights_file=str(file), quick_gelu=reason is not None)
     encoder.activation = activation
     return encoder

@@ -93,6 +93,18 @@ def test_a_local_file_loads_the_same_model(tiny_clip, weights_file, emoji_images
     assert loaded.logit_scale == pytest.approx(tiny_clip.logit_scale)
 
 
+def test_the_loaded_model_says_how_to_rebuild_it_with_open_clip(weights_file, tiny_clip):
+    import open_clip
+
+    loaded = models.load(f"clip:mmlab-test-tiny-quickgelu@{weights_file}")
+    assert (loaded.arch, loaded.weights_file, loaded.quick_gelu) == ("mmlab-test-tiny", str(weights_file), True)
+    again, _, _ = open_clip.create_model_and_transforms(loaded.arch, pretrained=loaded.weights_file,
+                                                        force_quick_gelu=loaded.quick_gelu)
+    with torch.no_grad():
+        ref = again.eval().encode_text(loaded.tokenizer(["a cat"]), normalize=True).numpy()
+    np.testing.assert_allclose(loaded.encode_text(["a cat"], progress=False), ref, atol=1e-6)
+
+
 def test_a_safetensors_file_loads_too(tiny_model, tmp_path, tiny_clip):
     from safetensors.torch import save_file
 
