@@ -19,6 +19,13 @@ def solution_quote(value):
     return f'"{escaped}"'
 
 
+def unsorted_argpartition(queries, corpus, k):
+    """The classic slip: argpartition without the final sort (small k often comes back sorted anyway)."""
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    c = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
+    return np.argpartition(-(q @ c.T), k - 1, axis=1)[:, :k]
+
+
 def stub(*args):
     raise NotImplementedError()
 
@@ -43,7 +50,8 @@ def test_topk_solution_passes(capsys):
         (lambda q, c, k: solution_topk(q, c, k).T, "expected shape (6, 7)"),
         (lambda q, c, k: np.sort(q @ c.T, axis=1)[:, :k] + 0.5, "look like scores"),
         (lambda q, c, k: (np.zeros((6, 7)), solution_topk(q, c, k)), "returned a pair"),
-        (lambda q, c, k: np.zeros((6, 7), dtype=int) + np.arange(7), "among the true 7 nearest"),
+        (lambda q, c, k: np.zeros((6, k), dtype=int) + np.arange(k), "among the true 7 nearest"),
+        (unsorted_argpartition, "not in best-first order (k=150 of 300 rows)"),
     ],
 )
 def test_topk_mistakes_get_specific_hints(capsys, answer, message):
