@@ -209,19 +209,17 @@ def _is_torchscript(path: Path) -> bool:
 
 
 def _openai_download(path: Path, arch: str) -> bool:
-    """Whether ``path`` is where open_clip (or OpenAI's clip package) stores an ``openai`` tag of ``arch``."""
+    """Whether ``path`` is in the Hugging Face hub folder open_clip downloads an ``openai`` tag of ``arch`` to.
+
+    (OpenAI's own clip package saves TorchScript files, which ``_is_torchscript`` recognises.)
+    """
     import open_clip
 
     if "openai" not in open_clip.list_pretrained_tags_by_model(arch):
         return False
     cfg = open_clip.get_pretrained_cfg(arch, "openai")
     repo = cfg.get("hf_hub", "").strip("/").split("/")
-    markers = []
-    if len(repo) >= 2:
-        markers.append(f"models--{repo[0]}--{repo[1]}")  # the Hugging Face hub cache folder
-    if cfg.get("url"):
-        markers.append(os.path.basename(cfg["url"]))
-    return any(m in str(path) for m in markers)
+    return len(repo) >= 2 and f"models--{repo[0]}--{repo[1]}" in path.parts
 
 
 def _quick_gelu_reason(arch: str, path: Path) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from .._validate import describe
 from ._hub import hub_reachable, hub_unavailable_reason, offline
-from .clip import DEFAULT_CLIP, clip_weights_path, fetch_hint
+from .clip import DEFAULT_CLIP, CLIPEncoder, clip_weights_path, fetch_hint
 from .protocol import Encoder
 from .registry import canonical, load
 
@@ -82,7 +82,8 @@ def load_clip(verbose: bool = True) -> Encoder:
         elif choice == "clip":
             label = f"CLIP {arch}/{tag}"
         else:
-            label = f"CLIP {model.name[len('clip:'):]} ({getattr(model, 'activation', None) or 'GELU'})"
+            activation = model.activation if isinstance(model, CLIPEncoder) else None
+            label = f"CLIP {model.name[len('clip:'):]} ({activation or 'GELU'})"
         print(f"load_clip: using {label}: {why} (decided in {decided:.1f} s)", flush=True)
     return model
 

@@ -135,6 +135,31 @@ def test_openai_torchscript_release_gets_quickgelu(tiny_arch, tmp_path, weights_
     assert _uses_quick_gelu(loaded) and "TorchScript" in loaded.activation
 
 
+@pytest.fixture(scope="module")
+def vit_b_32_file(tmp_path_factory):
+    """A random-weights ViT-B-32 checkpoint, saved where open_clip downloads OpenAI's ViT-B-32.
+
+    float16 halves the file (~300 MB); loading copies the values into the float32 model.
+    """
+    import open_clip
+
+    torch.manual_seed(0)
+    model = open_clip.create_model("ViT-B-32", pretrained=None)
+    folder = tmp_path_factory.mktemp("hub") / "models--timm--vit_base_patch32_clip_224.openai" / "snapshots" / "x"
+    folder.mkdir(parents=True)
+    path = folder / "open_clip_pytorch_model.bin"
+    torch.save({k: v.half() for k, v in model.state_dict().items()}, path)
+    return path
+
+
+@pytest.mark.slow  # one ViT-B-32 built twice and a 300 MB file: ~10 s of CPU
+def test_vit_b_32_from_a_file_picks_quickgelu_for_openai_weights(vit_b_32_file):
+    openai = models.load(f"clip:ViT-B-32@{vit_b_32_file}")
+    assert openai.dim == 512 and openai.quick_gelu and "download of the 'openai' weights" in openai.activation
+    assert _uses_quick_gelu(openai)  # a file elsewhere gets GELU: test_a_local_file_loads_the_same_model
+    assert_embeddings(openai.encode_text(["a photo of a cat"], progress=False), 1, 512)
+
+
 def test_missing_file_is_named(tmp_path):
     missing = tmp_path / "nowhere" / "clip.pt"
     with pytest.raises(FileNotFoundError, match=rf"{missing}.*no such file.*ViT-B-32"):
