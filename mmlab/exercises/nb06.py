@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def nb06_ndcg(my_ndcg) -> bool:
     want = [ndcg_at_k(np.array([found]), [rel], k) for found, rel, k in _NDCG_CASES]
     if np.allclose(got, want, atol=1e-9):
         return report(True, "Your nDCG@k matches mm.search.ndcg_at_k (and sklearn's ndcg_score on binary labels).")
-    variants = [
+    variants: list[tuple[dict[str, Any], str, str]] = [
         (dict(normalise=False), "you returned the DCG itself: it grows with the number of relevant items found, so "
                                 "queries are not comparable.", "divide by the DCG of the ideal ranking."),
         (dict(ideal_cap=False), "your ideal DCG counts every relevant item, even beyond position k.",
