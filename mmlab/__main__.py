@@ -13,6 +13,26 @@ def _cmd_fetch(args) -> int:
     return models.fetch(args.names or None)
 
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def strip_widgets(nb) -> int:
+    """Drop progress-bar widget outputs from an executed notebook; return how many were dropped.
+
+    A stored widget shows on a code host as its frozen first frame ("0% 0/103"), which reads as
+    a hung cell. The bars are useful while a cell runs, not afterwards.
+    """
+    dropped = 0
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        kept = [o for o in cell.get("outputs", []) if WIDGET_MIME not in o.get("data", {})]
+        dropped += len(cell.get("outputs", [])) - len(kept)
+        cell["outputs"] = kept
+    nb.metadata.pop("widgets", None)
+    return dropped
+
+
 def _cmd_run_notebooks(args) -> int:
     import nbformat
     from nbclient import NotebookClient
@@ -24,6 +44,7 @@ def _cmd_run_notebooks(args) -> int:
         client = NotebookClient(nb, timeout=args.timeout, kernel_name=args.kernel,
                                 resources={"metadata": {"path": str(path.parent)}})
         client.execute()
+        strip_widgets(nb)
         nbformat.write(nb, path)
         print(f"{path}: executed in {time.perf_counter() - start:.1f} s")
     return 0
