@@ -11,8 +11,7 @@
 # Usage: .ci/wheel_check.sh   (make wheel-check; make test runs it after the tests)
 # Env: PY (the project's venv python), WHEEL (test this wheel instead of building one),
 #      NOTEBOOKS (default "00_start_here 02_fusion_strategies"), KEEP=1 (keep the temp folder),
-#      WHEEL_CHECK_ALSO (made visible beyond the runtime dependencies; default "nbval", which
-#      notebook 00's environment check asks for although the wheel does not need it).
+#      WHEEL_CHECK_ALSO (packages made visible beyond the runtime dependencies; default none).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -47,7 +46,7 @@ echo "wheel-check: $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1)) built in $
 VPY="$WORK/venv/bin/python"
 SITE="$("$VPY" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 "$PY" -m pip install --quiet --no-deps --no-index --target "$SITE" "$WHEEL"
-"$PY" - "$SITE"/mmlab-*.dist-info/METADATA "$WORK/deps" "${WHEEL_CHECK_ALSO-nbval}" <<'EOF'
+"$PY" - "$SITE"/mmlab-*.dist-info/METADATA "$WORK/deps" "${WHEEL_CHECK_ALSO-}" <<'EOF'
 # Symlink every top-level entry of the runtime dependency closure into one folder.
 import email
 import sys
