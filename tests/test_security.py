@@ -150,7 +150,7 @@ def test_numpy_cache_entries_never_unpickle(tmp_path):
     key = cache.text_key("x")
     store.put_many([key], np.ones((1, 2), np.float32))
     marker = tmp_path / "pwned"
-    np.save(store._path(key), np.array([_Payload(str(marker))], dtype=object), allow_pickle=True)
+    np.save(store.path(key), np.array([_Payload(str(marker))], dtype=object), allow_pickle=True)
     with pytest.warns(RuntimeWarning, match="unreadable entry"):
         assert store.get_many([key]) == [None]
     assert not marker.exists()
