@@ -134,6 +134,11 @@ def test_filter_keeps_only_retrieved_citations_and_removes_links():
     assert "[2615]" in out.text and "[1F9C9]" in out.text
 
 
+def test_filter_reads_round_brackets_and_ignores_hex_words():
+    out = rag.filter_output("A hot beverage (2615) or a (cafe) drink (1F999).", ["2615"])
+    assert out.cited == ["2615"] and out.dropped == ["1F999"] and "(cafe)" in out.text and "[2615]" in out.text
+
+
 def test_filter_with_nothing_to_remove_returns_the_text():
     out = rag.filter_output("Tea [2615].", ["2615"])
     assert out.text == "Tea [2615]." and out.dropped == [] and out.links == []
