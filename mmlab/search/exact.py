@@ -20,11 +20,12 @@ METRICS = ("cosine", "ip", "l2")
 # Scores per block: Q * block is about this many floats (16 MiB), so each matrix product
 # has real work and the buffer stays small next to (Q, N) for a large corpus.
 _BLOCK_FLOATS = 2**22
-# Searches this small run on one BLAS thread: on a busy 2-core machine each hand-off
-# between threads can wait a whole scheduler slice (measured: N = 10,000, Q = 1 took
-# 20 ms on two threads and 0.9 ms on one; benchmarks/bench_search.py).
+_FIRST_BLOCK = 1024
+# Searches of this few queries run on one BLAS thread (memory-bound matrix-vector work; on a busy
+# 2-core machine each hand-off between threads can wait a whole scheduler slice). Measured
+# (N = 10,000, d = 384, interleaved runs): Q = 1 the same either way, Q = 16 5.6 ms on one thread
+# and 2.9 ms on two, so larger batches keep BLAS's threads.
 _ONE_THREAD_MAX_QUERIES = 4
-_ONE_THREAD_MAX_FLOPS = 1e9
 
 
 def _keep_topk(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -126,14 +127,17 @@ def exact_topk(queries, corpus, k: int, metric: str = "cosine",
     block = max(1024, _BLOCK_FLOATS // n_queries) if block_size is None else check_int(block_size, "block_size", low=1)
     if metric == "cosine":
         q = l2_normalize(q, name="queries")
-    small = n_queries <= _ONE_THREAD_MAX_QUERIES or 2.0 * n_queries * n * q.shape[1] <= _ONE_THREAD_MAX_FLOPS
+    small = n_queries <= _ONE_THREAD_MAX_QUERIES
     best_scores = np.empty((n_queries, 0), np.float32)
     best_ids = np.empty((n_queries, 0), np.int64)
     with _threads.single_threaded(torch=False) if small else contextlib.nullcontext():
-        for start in range(0, n, block):
-            chunk = np.asarray(corpus[start:start + block], dtype=np.float32)  # copies only other dtypes
+        # The first block only seeds each row's k-th best (a full selection over it): keep it small.
+        start, size = 0, min(block, max(k, _FIRST_BLOCK))
+        while start < n:
+            chunk = np.asarray(corpus[start:start + size], dtype=np.float32)  # copies only other dtypes
             scores = _block_scores(q, chunk, start, metric)  # (Q, b)
             best_scores, best_ids = _merge_block(best_scores, best_ids, scores, start, k)
+            start, size = start + size, block
     order = np.lexsort((best_ids, -best_scores), axis=1)  # last key first: score, then lower id
     scores, ids = np.take_along_axis(best_scores, order, axis=1), np.take_along_axis(best_ids, order, axis=1)
     if metric == "l2":
