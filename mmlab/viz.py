@@ -301,8 +301,10 @@ def plot_embeddings(
     label_list = _labels(labels, "labels", n) if labels is not None else None
     if annotations is not None:
         annotations = _labels(annotations, "annotations", n)
-    if metric == "cosine" and (np.linalg.norm(X, axis=1) < 1e-12).any():
-        raise ValueError("X: cosine distance is undefined for all-zero rows; remove them or use metric='euclidean'")
+    zero_rows = int((np.linalg.norm(X, axis=1) < 1e-12).sum())
+    if metric == "cosine" and zero_rows:
+        raise ValueError(f"X: expected rows with a non-zero length for the cosine distance, got {zero_rows} all-zero "
+                         "rows; remove them or use metric='euclidean'")
 
     groups: list[str] = []
     if label_list is not None:
