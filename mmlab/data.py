@@ -530,10 +530,10 @@ def load_image_folder(path: str | os.PathLike, recursive: bool = True, max_pixel
         raise TypeError(f"path: expected a folder path (str or pathlib.Path), got {describe(path)}")
     folder = Path(path).expanduser()
     if not folder.exists():
-        raise FileNotFoundError(f"path: the folder {str(folder)!r} does not exist")
+        raise FileNotFoundError(f"path: expected an existing folder of images, got {str(folder)!r}, which does not exist")
     if not folder.is_dir():
         raise NotADirectoryError(
-            f"path: {str(folder)!r} is a file, not a folder; pass the folder that holds it "
+            f"path: expected a folder of images, got the file {str(folder)!r}; pass the folder that holds it "
             f"(or open a single image with PIL.Image.open)")
     if not isinstance(recursive, bool):
         raise TypeError(f"recursive: expected True or False, got {describe(recursive)}")

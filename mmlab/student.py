@@ -53,7 +53,8 @@ def strip_solutions(source: str, *, markdown: bool = False, where: str = "cell")
         m = _MARKER.match(line)
         if m and m["marker"] == BEGIN:
             if inside:
-                raise ValueError(f"{where}: line {lineno}: '{BEGIN}' inside another solution block")
+                raise ValueError(f"{where}: line {lineno}: expected '{END}' before the next '{BEGIN}' "
+                                 "(solution blocks cannot nest)")
             inside = True
             indent = m["indent"]
             if markdown:
@@ -65,12 +66,12 @@ def strip_solutions(source: str, *, markdown: bool = False, where: str = "cell")
                 out.append("# YOUR CODE HERE")
         elif m and m["marker"] == END:
             if not inside:
-                raise ValueError(f"{where}: line {lineno}: '{END}' without a matching '{BEGIN}'")
+                raise ValueError(f"{where}: line {lineno}: '{END}' expected a '{BEGIN}' above it, found none")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise ValueError(f"{where}: '{BEGIN}' is never closed by '{END}'")
+        raise ValueError(f"{where}: expected '{BEGIN}' to be closed by '{END}', found no '{END}'")
     return "\n".join(out)
 
 

@@ -391,11 +391,11 @@ def test_load_image_folder_warns_when_nothing_is_readable(tmp_path):
 
 
 def test_load_image_folder_rejects_bad_paths(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"path: the folder .*nowhere.* does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"path: expected an existing folder.*nowhere.*does not exist"):
         data.load_image_folder(tmp_path / "nowhere")
     file = tmp_path / "photo.png"
     Image.new("RGB", (4, 4)).save(file)
-    with pytest.raises(NotADirectoryError, match=r"path: .*photo.png.* is a file, not a folder"):
+    with pytest.raises(NotADirectoryError, match=r"path: expected a folder of images, got the file .*photo.png"):
         data.load_image_folder(file)
     with pytest.raises(TypeError, match=r"path: expected a folder path"):
         data.load_image_folder(3)

@@ -46,9 +46,9 @@ def test_function_block_raises_not_implemented():
 
 
 @pytest.mark.parametrize("bad, words", [
-    ("### BEGIN SOLUTION\nx = 1", "never closed"),
-    ("x = 1\n### END SOLUTION", "without a matching"),
-    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside another"),
+    ("### BEGIN SOLUTION\nx = 1", "found no"),
+    ("x = 1\n### END SOLUTION", "found none"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "cannot nest"),
 ])
 def test_unbalanced_markers_are_reported(bad, words):
     with pytest.raises(ValueError, match=words):
