@@ -13,6 +13,9 @@ KERNEL_STAMP := $(VENV)/.mmlab-kernel
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# Idle OpenMP threads wait passively (mmlab sets this on import too, but only a process that
+# imports mmlab before torch gets it; the kernels started here always do).
+export OMP_WAIT_POLICY := PASSIVE
 
 CELL_TIMEOUT ?= 180
 # Jupyter refuses to run as root unless told to (containers, cloud VMs); extra flags go in LAB_ARGS.
@@ -45,7 +48,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(KERNEL_STAMP): $(STAMP)
-	$(BIN)/python -m ipykernel install --sys-prefix --name mmlab --display-name "Python (mmlab)"
+	$(BIN)/python -m ipykernel install --sys-prefix --name mmlab --display-name "Python (mmlab)" --env OMP_WAIT_POLICY PASSIVE
 	@touch $@
 
 install: $(KERNEL_STAMP)
