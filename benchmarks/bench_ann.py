@@ -50,7 +50,7 @@ def real_embeddings(verbose: bool = True) -> tuple[np.ndarray, str]:
         names = model.encode_text(emoji.names, progress=verbose)
         return np.vstack([images, names]).astype(np.float32), (
             f"{len(emoji)} emoji images + names embedded by {model.name} ({model.dim}-d)")
-    except Exception as exc:  # noqa: BLE001 - the benchmark still runs (on synthetic clusters) without models or data
+    except Exception as exc:
         rng = np.random.default_rng(0)
         centres = rng.standard_normal((60, 384)).astype(np.float32)
         base = centres[rng.integers(0, 60, 3740)] + 0.5 * rng.standard_normal((3740, 384)).astype(np.float32)

@@ -35,10 +35,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
+import torch
 
-import mmlab as mm  # noqa: E402
-from mmlab import cache as mcache  # noqa: E402
+import mmlab as mm
+from mmlab import cache as mcache
 
 RESULTS = ROOT / "benchmarks" / "results"
 

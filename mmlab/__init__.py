@@ -9,7 +9,6 @@ import importlib
 import os
 import random
 import sys
-
 from importlib.metadata import PackageNotFoundError, version
 
 try:  # the version is written once, in pyproject.toml

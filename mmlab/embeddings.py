@@ -9,7 +9,7 @@ import numpy as np
 
 from ._validate import as_array, check_same_dim
 
-__all__ = ["l2_normalize", "cosine_similarity", "softmax"]
+__all__ = ["cosine_similarity", "l2_normalize", "softmax"]
 
 # Vectors shorter than this are treated as zero: normalising them would only amplify noise.
 ZERO_NORM = 1e-12

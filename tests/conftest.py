@@ -7,10 +7,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MMLAB_JOINT_MODEL", "conse")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-import matplotlib  # noqa: E402
+import matplotlib
 
 # mmlab sets its OpenMP policy on import (mmlab._threads); import it before any test
 # module imports torch directly, so the policy is in force when torch loads.
-import mmlab  # noqa: E402, F401
+import mmlab  # noqa: F401
 
 matplotlib.use("Agg")

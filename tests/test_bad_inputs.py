@@ -152,7 +152,7 @@ def assert_clean_error(call, ctx, error, arg):
         warnings.simplefilter("ignore")
         try:
             result = call(ctx)
-        except Exception as exc:  # noqa: BLE001 - we inspect whatever came out
+        except Exception as exc:
             err = exc
         else:
             pytest.fail(f"no error; returned {type(result).__name__}"

@@ -6,7 +6,7 @@ them as ``mm.checks.nb01_...`` (``mmlab.checks`` re-exports everything here).
 """
 from __future__ import annotations
 
-from ._feedback import report
+from ._feedback import report as report
 from .nb01 import *  # noqa: F403
 from .nb02 import *  # noqa: F403
 from .nb03 import *  # noqa: F403
