@@ -93,6 +93,7 @@ def _save(folder: Path, tokenizer, model) -> None:
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shared MMLAB_CACHE must be readable
     try:
         config = model.config.to_dict()
         config.pop("quantization_config", None)  # the weights we save are plain float32
