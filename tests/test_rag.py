@@ -293,3 +293,21 @@ def test_keywords_and_questions_join_the_emoji():
     assert len(questions) == 20
     for question, relevant in questions:
         assert question.strip() and relevant and set(relevant) <= emoji_ids
+
+
+def test_answer_with_a_reranker_gives_its_top_k(retriever):
+    class Scorer:  # prefers longer texts: "teacup without handle" first
+        def predict(self, pairs, **kwargs):
+            return np.array([len(d) for _, d in pairs], np.float32)
+
+    result = rag.answer("what can I drink?", retriever=retriever, generator=FakeGenerator(), reranker=Scorer(),
+                        k=2, candidates=6)
+    assert [i for i, _ in result.sources] == ["1F375", "2615"] and "rerank" in result.seconds
+
+
+def test_hyde_query_appends_the_hypothetical_answer():
+    class Echo:
+        def generate(self, prompt, max_new_tokens=16):
+            return "tea, coffee, cocoa"
+
+    assert rag.hyde_query(Echo(), "what is hot?") == "what is hot? tea, coffee, cocoa"
