@@ -26,6 +26,19 @@ __all__ = [
 ]
 
 
+
+def _scalar_loss(out, example: str, combine: str) -> tuple[float, bool | None]:
+    """The learner's loss as a float, or (nan, the reported failure) when it is not one number."""
+    arr = as_numpy(out)
+    if arr is None:
+        return math.nan, report(False, "", f"expected a scalar tensor, got {type(out).__name__}.",
+                                f"Return the loss itself (a 0-d tensor), e.g. {example}.")
+    if arr.size != 1:
+        return math.nan, report(False, "", f"expected a single number (a scalar), got shape {arr.shape}.",
+                                f"F.cross_entropy already averages over the batch; {combine}")
+    return float(arr.reshape(())), None
+
+
 def nb03_uninformative_loss(answer, batch_size: int) -> bool:
     """Exercise 1 (predict, then run): the CLIP loss when all B similarities are equal."""
     if is_empty(answer):
@@ -81,14 +94,9 @@ def nb03_clip_loss(fn) -> bool:
     out, problem = call_learner(fn, img.clone(), txt.clone(), scale)
     if problem:
         return report(False, "", problem)
-    arr = as_numpy(out)
-    if arr is None:
-        return report(False, "", f"expected a scalar tensor, got {type(out).__name__}.",
-                      "Return the loss itself (a 0-d tensor), e.g. the result of F.cross_entropy.")
-    if arr.size != 1:
-        return report(False, "", f"expected a single number (a scalar), got shape {arr.shape}.",
-                      "F.cross_entropy already averages over the batch; combine the two directions into one number.")
-    value = float(arr.reshape(()))
+    value, failed = _scalar_loss(out, "the result of F.cross_entropy", "combine the two directions into one number.")
+    if failed is not None:
+        return failed
     if not math.isfinite(value):
         return report(False, "", "your loss is NaN or inf.", "Check for log(0) or a division by zero.")
     if not isinstance(out, torch.Tensor):
@@ -281,14 +289,10 @@ def nb03_masked_clip_loss(fn) -> bool:
     out, problem = call_learner(fn, img.clone(), txt.clone(), list(captions), scale)
     if problem:
         return report(False, "", problem)
-    arr = as_numpy(out)
-    if arr is None:
-        return report(False, "", f"expected a scalar tensor, got {type(out).__name__}.",
-                      "Return the loss itself (a 0-d tensor), e.g. the average of two F.cross_entropy calls.")
-    if arr.size != 1:
-        return report(False, "", f"expected a single number (a scalar), got shape {arr.shape}.",
-                      "F.cross_entropy already averages over the batch; average the two directions into one number.")
-    value = float(arr.reshape(()))
+    value, failed = _scalar_loss(out, "the average of two F.cross_entropy calls",
+                                 "average the two directions into one number.")
+    if failed is not None:
+        return failed
     if not math.isfinite(value):
         diag = float(_masked_reference(img, txt, captions, scale, diagonal=True))
         hint = ("A row's own pair has the same caption as itself: build the mask from same-caption pairs "
