@@ -21,6 +21,7 @@ from .maps import plot_embeddings
 
 __all__ = [
     "MARKERS",
+    "METHODS",
     "PALETTE",
     "EmbeddingPlot",
     "HeatmapPlot",
