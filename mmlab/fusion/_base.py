@@ -1,6 +1,7 @@
 """Shared pieces of the fusion strategies: input checks, the common interface, evaluation."""
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 import numpy as np
@@ -129,6 +130,14 @@ class _Fusion:
                 f"present: expected at least one modality in every row, got {int((~any_present).sum())} "
                 f"row(s) with none (first at index {first})"
             )
+
+    def _record_fit(self, classes: np.ndarray, arrays: dict, n_parameters: int, start: float) -> None:
+        """Store what every fitted strategy exposes: classes, modalities, their widths, size and time."""
+        self.classes_ = classes
+        self.modalities_ = tuple(arrays)
+        self.dims_ = {m: x.shape[1] for m, x in arrays.items()}
+        self.n_parameters_ = int(n_parameters)
+        self.fit_seconds_ = time.perf_counter() - start
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "classes_"):

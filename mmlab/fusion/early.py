@@ -100,11 +100,7 @@ class EarlyFusion(_Fusion):
         self.fill_: dict[str, np.ndarray] = {}
         X = self._design(arrays, masks, fitting=True)  # (N, sum D_m)
         self.clf_ = _fit_logistic(X, y_idx, self.C, self.max_iter)
-        self.classes_ = classes
-        self.modalities_ = tuple(arrays)
-        self.dims_ = {m: x.shape[1] for m, x in arrays.items()}
-        self.n_parameters_ = int(self.clf_.coef_.size + self.clf_.intercept_.size)
-        self.fit_seconds_ = time.perf_counter() - start
+        self._record_fit(classes, arrays, self.clf_.coef_.size + self.clf_.intercept_.size, start)
         return self
 
     def predict_proba(self, features_by_modality, present=None) -> np.ndarray:

@@ -136,11 +136,7 @@ class IntermediateFusion(_Fusion):
                 progress=self.progress, desc=f"intermediate fusion ({self.combine})",
             )
         self.net_ = net.eval()
-        self.classes_ = classes
-        self.modalities_ = tuple(arrays)
-        self.dims_ = {m: x.shape[1] for m, x in arrays.items()}
-        self.n_parameters_ = int(sum(p.numel() for p in net.parameters()))
-        self.fit_seconds_ = time.perf_counter() - start
+        self._record_fit(classes, arrays, sum(p.numel() for p in net.parameters()), start)
         return self
 
     def predict_proba(self, features_by_modality, present=None) -> np.ndarray:

@@ -119,12 +119,9 @@ class LateFusion(_Fusion):
             w = np.full(len(arrays), 1.0 / len(arrays))
         self.clfs_ = {m: self._fit_one(m, arrays[m], masks[m], y_idx) for m in arrays}
         self.weights_ = {m: float(v) for m, v in zip(arrays, w)}
-        self.classes_ = classes
-        self.modalities_ = tuple(arrays)
-        self.dims_ = {m: x.shape[1] for m, x in arrays.items()}
-        self.n_parameters_ = int(sum(c.coef_.size + c.intercept_.size for c in self.clfs_.values())
-                                 + (len(arrays) if self.combine == "weighted" else 0))
-        self.fit_seconds_ = time.perf_counter() - start
+        n_parameters = (sum(c.coef_.size + c.intercept_.size for c in self.clfs_.values())
+                        + (len(arrays) if self.combine == "weighted" else 0))  # + one weight per modality
+        self._record_fit(classes, arrays, n_parameters, start)
         return self
 
     def predict_proba(self, features_by_modality, present=None) -> np.ndarray:
