@@ -16,19 +16,23 @@ vectors (e.g. the input resolution), so two settings never share entries.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
 import os
 import re
+import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 __all__ = [
     "EmbeddingCache",
+    "atomic_folder",
     "audio_key",
     "cache_dir",
     "content_key",
@@ -189,3 +193,31 @@ class EmbeddingCache:
                               RuntimeWarning, stacklevel=3)
                 self.directory = None
                 return
+
+
+@contextlib.contextmanager
+def atomic_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder beside ``folder``, renamed into place when the block succeeds.
+
+    For cached models (a converted generator, a fine-tuned reranker): a kernel killed
+    mid-write never leaves a half-written folder. If another process put ``folder`` in place
+    first, its copy is as good as ours and ours is discarded. On an error in the block the
+    temporary folder is removed and the error propagates.
+
+    Yields:
+        the temporary folder to write into.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shared MMLAB_CACHE must be readable
+    try:
+        yield tmp
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not folder.is_dir():  # not a lost race: a real failure
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

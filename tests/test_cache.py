@@ -242,3 +242,28 @@ def test_disabled_cache_writes_nothing(tmp_path, monkeypatch):
     enc.encode_text(["a"], progress=False)
     enc.encode_text(["a"], progress=False)
     assert enc.computed == 2
+
+
+def test_atomic_folder_appears_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "models" / "m"
+    with cache.atomic_folder(target) as tmp:
+        (tmp / "weights.bin").write_bytes(b"123")
+        assert not target.exists()  # nothing visible until the block ends
+    assert (target / "weights.bin").read_bytes() == b"123"
+    assert [p.name for p in target.parent.iterdir()] == ["m"]  # no temporary folder left
+
+    broken = tmp_path / "models" / "broken"
+    with pytest.raises(RuntimeError, match="interrupted"), cache.atomic_folder(broken) as tmp:
+        (tmp / "half.bin").write_bytes(b"1")
+        raise RuntimeError("interrupted")
+    assert not broken.exists() and sorted(p.name for p in target.parent.iterdir()) == ["m"]
+
+
+def test_atomic_folder_keeps_the_copy_another_process_wrote_first(tmp_path):
+    target = tmp_path / "m"
+    with cache.atomic_folder(target) as tmp:
+        (tmp / "ours.bin").write_bytes(b"ours")
+        target.mkdir()  # another process finishes first
+        (target / "theirs.bin").write_bytes(b"theirs")
+    assert [p.name for p in target.iterdir()] == ["theirs.bin"]
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]

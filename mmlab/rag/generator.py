@@ -15,9 +15,6 @@ Any object with ``generate(prompt, max_new_tokens=...) -> str`` can replace the 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -93,21 +90,14 @@ def _save(folder: Path, tokenizer, model) -> None:
     """Write config + tokenizer + state dict; atomic (a temporary folder renamed into place)."""
     from safetensors.torch import save_model
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shared MMLAB_CACHE must be readable
-    try:
+    from ..cache import atomic_folder
+
+    with atomic_folder(folder) as tmp:
         config = model.config.to_dict()
         config.pop("quantization_config", None)  # the weights we save are plain float32
         (tmp / "config.json").write_text(json.dumps(config, indent=1))
         tokenizer.save_pretrained(tmp)
         save_model(model, str(tmp / "model.safetensors"))  # handles the tied embedding / lm_head
-        os.replace(tmp, folder)
-    except FileExistsError:  # another process won the race; its copy is as good as ours
-        shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _load_cached(folder: Path):

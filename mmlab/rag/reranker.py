@@ -16,8 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -232,17 +230,11 @@ def fine_tune(groups: Sequence[tuple[str, str, Sequence[str]]], *, steps: int = 
 
 def _save(model, folder: Path) -> None:
     """Save atomically (a temporary folder renamed into place); a failed write only warns."""
+    from ..cache import atomic_folder
+
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shared MMLAB_CACHE must be readable
-        try:
-            with _quiet():
-                model.save(str(tmp))
-            os.replace(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with atomic_folder(folder) as tmp, _quiet():
+            model.save(str(tmp))
     except OSError as exc:
         import warnings
 
