@@ -27,11 +27,13 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 __all__ = [
     "EmbeddingCache",
+    "atomic_file",
     "atomic_folder",
     "audio_key",
     "cache_dir",
@@ -177,22 +179,36 @@ class EmbeddingCache:
             path = self.path(key)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                # A unique temporary name in the same directory, then an atomic rename:
-                # readers see either no file or a complete one.
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}-", suffix=".tmp")
-                try:
-                    with os.fdopen(fd, "wb") as f:
-                        np.save(f, vec.astype("<f4"), allow_pickle=False)
-                    os.replace(tmp, path)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
+                with atomic_file(path) as f:
+                    np.save(f, vec.astype("<f4"), allow_pickle=False)
             except OSError as exc:  # a read-only or full disk must not break encoding
                 warnings.warn(f"mmlab cache: could not write {path} ({exc}); continuing without "
                               "caching (set MMLAB_CACHE to a writable folder, or to 'off')",
                               RuntimeWarning, stacklevel=3)
                 self.directory = None
                 return
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, mode: int = 0o644) -> Iterator[IO[bytes]]:
+    """A binary file to write that appears at ``path`` whole when the block succeeds.
+
+    A unique temporary name in the same directory, then an atomic rename (POSIX and
+    Windows): readers see either the old file, no file, or the complete new one.
+
+    Yields:
+        the open temporary file; on an error in the block it is deleted and the error propagates.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:16]}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.chmod(tmp, mode)  # mkstemp makes it private
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @contextlib.contextmanager

@@ -12,12 +12,12 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._paths import shipped_dir
+from .cache import atomic_file
 
 __all__ = ["MANIFEST", "NOTEBOOK_GLOB", "CopyReport", "copy_notebooks", "main", "notebooks_dir"]
 
@@ -63,15 +63,8 @@ def _content(path: Path, student: bool) -> bytes:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     # A half-written notebook would not open; write beside it, then rename over it.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        f.write(data)
 
 
 def _read_manifest(dest: Path) -> dict[str, str]:
