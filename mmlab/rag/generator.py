@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from .._quiet import quiet_loading
 from .._validate import check_int, describe
 
 __all__ = ["GGUF_PACKAGE", "Generator", "TextGenerator", "gguf_path", "load_generator"]
@@ -72,17 +73,9 @@ def _convert(source: Path):
     """Load the GGUF file with transformers (tokenizer conversion + dequantisation)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # the per-tensor bars would be stored in the notebook
-    try:
+    with quiet_loading():  # the per-tensor bars would be stored in the notebook
         tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
         model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
-    finally:
-        hf_logging.enable_progress_bar()
-        hf_logging.set_verbosity(verbosity)
     return tokenizer, model
 
 
@@ -103,14 +96,9 @@ def _save(folder: Path, tokenizer, model) -> None:
 def _load_cached(folder: Path):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    try:
+    with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-    finally:
-        hf_logging.enable_progress_bar()
     return tokenizer, model
 
 

@@ -12,9 +12,7 @@ pair, every setting), so a rerun of the notebook loads them instead of training 
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import os
 import time
 from collections.abc import Sequence
@@ -22,27 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .._quiet import quiet_loading
 from .._validate import check_float, check_int, describe, resolve_seed
 
 __all__ = ["fine_tune", "load_reranker", "score_pairs", "training_groups"]
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Hide the load report and bars transformers prints for a local, known-incomplete model."""
-    from transformers.utils import logging as hf_logging
-
-    st_logger = logging.getLogger("sentence_transformers")
-    level, verbosity = st_logger.level, hf_logging.get_verbosity()
-    st_logger.setLevel(logging.ERROR)
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.enable_progress_bar()
-        hf_logging.set_verbosity(verbosity)
-        st_logger.setLevel(level)
 
 
 def _base_path() -> Path:
@@ -67,7 +48,7 @@ def load_reranker(path: str | os.PathLike | None = None, *, seed: int | None = N
 
     max_length = check_int(max_length, "max_length", low=8, high=512)
     torch.manual_seed(resolve_seed(seed))  # the head is drawn at random
-    with _quiet():
+    with quiet_loading():
         return CrossEncoder(str(path or _base_path()), num_labels=1, device="cpu", max_length=max_length)
 
 
@@ -233,7 +214,7 @@ def _save(model, folder: Path) -> None:
     from ..cache import atomic_folder
 
     try:
-        with atomic_folder(folder) as tmp, _quiet():
+        with atomic_folder(folder) as tmp, quiet_loading():
             model.save(str(tmp))
     except OSError as exc:
         import warnings
