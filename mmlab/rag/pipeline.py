@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._validate import check_images, check_int, describe
+from ..embeddings import l2_normalize
 from .prompts import _check_question, build_prompt, filter_output, hyde_prompt, rewrite_prompt
 from .reranker import score_pairs
 
@@ -103,8 +104,7 @@ class Retriever:
                 raise ValueError(f"images: expected one photo per query ({len(queries)}), got {len(images)}")
             # the photo and the question both point into the image space: average them there
             photo = self.joint_encoder.encode_image(images, progress=False)
-            joint_q = joint_q + photo
-            joint_q /= np.linalg.norm(joint_q, axis=1, keepdims=True)
+            joint_q = l2_normalize(joint_q + photo, name="question + photo")  # (Q, D)
         dense["image_vec"] = joint_q
         return self.store.hybrid_search(k=k, dense=dense, text=queries, candidates=max(k, candidates))[1]
 
