@@ -23,14 +23,6 @@ __all__ = [
 ]
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return l2_normalize(x)
-
-
-def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
-    return softmax(z, axis=axis)
-
-
 def nb04_more_classes(answer) -> bool:
     """Exercise 1: adding a third class ("a photo of a tiger") - what happens to p(cat)?"""
     if is_empty(answer):
@@ -55,8 +47,8 @@ def nb04_zero_shot_probs(fn) -> bool:
     img = rng.normal(size=(5, 8)) * rng.uniform(0.5, 3.0, size=(5, 1))  # rows NOT unit length
     cls = rng.normal(size=(3, 8)) * rng.uniform(0.5, 3.0, size=(3, 1))
     scale = 20.0
-    cos = _unit(img) @ _unit(cls).T  # (5, 3)
-    expected = _softmax(scale * cos)
+    cos = l2_normalize(img) @ l2_normalize(cls).T  # (5, 3)
+    expected = softmax(scale * cos)
 
     out, problem = call_learner(fn, img.copy(), cls.copy(), scale)
     if problem:
@@ -70,14 +62,14 @@ def nb04_zero_shot_probs(fn) -> bool:
         return report(False, "", problem, "5 images and 3 classes should give a (5, 3) array.")
     if np.allclose(arr, expected, atol=1e-4):
         return report(True, "softmax(logit_scale x cosine), one row per image: that is CLIP's zero-shot head.")
-    if np.allclose(arr, _softmax(scale * cos, axis=0), atol=1e-4):
+    if np.allclose(arr, softmax(scale * cos, axis=0), atol=1e-4):
         return report(False, "", "each column sums to 1, not each row.",
                       "The probabilities are over classes, so the softmax runs along axis=1.")
-    if np.allclose(arr, _softmax(cos), atol=1e-4):
+    if np.allclose(arr, softmax(cos), atol=1e-4):
         return report(False, "", "your probabilities are far too flat.",
                       "Cosines lie in [-1, 1]; CLIP multiplies them by logit_scale before the softmax.")
-    if np.allclose(arr, _softmax(scale * (img @ cls.T)), atol=1e-4) or np.allclose(
-        arr, _softmax(scale * (img @ _unit(cls).T)), atol=1e-4
+    if np.allclose(arr, softmax(scale * (img @ cls.T)), atol=1e-4) or np.allclose(
+        arr, softmax(scale * (img @ l2_normalize(cls).T)), atol=1e-4
     ):
         return report(False, "", "the test embeddings are not unit length, and your answer depends on their length.",
                       "Cosine similarity needs L2-normalised rows: divide each row by its norm first.")
@@ -100,7 +92,7 @@ class _HashText:
 
     def encode_text(self, texts, batch_size=32, progress=True):
         out = np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=self.dim) for t in texts])
-        return _unit(out).astype(np.float32)
+        return l2_normalize(out).astype(np.float32)
 
 
 def nb04_build_classifier(fn) -> bool:
@@ -112,7 +104,7 @@ def nb04_build_classifier(fn) -> bool:
     texts = [t.replace("{}", c) for c in classnames for t in templates]
     per_text = model.encode_text(texts).reshape(C, T, -1)  # (C, T, D)
     mean = per_text.mean(axis=1)
-    expected = _unit(mean)
+    expected = l2_normalize(mean)
 
     out, problem = call_learner(fn, model, list(classnames), list(templates))
     if problem:
@@ -132,8 +124,8 @@ def nb04_build_classifier(fn) -> bool:
     # The two ways to mix up the nesting: class-major texts reshaped (T, C), or
     # template-major texts reshaped (C, T).
     t_major = [t.replace("{}", c) for t in templates for c in classnames]
-    mixed = [_unit(model.encode_text(texts).reshape(T, C, -1).mean(axis=0)),
-             _unit(model.encode_text(t_major).reshape(C, T, -1).mean(axis=1))]
+    mixed = [l2_normalize(model.encode_text(texts).reshape(T, C, -1).mean(axis=0)),
+             l2_normalize(model.encode_text(t_major).reshape(C, T, -1).mean(axis=1))]
     if any(np.allclose(arr, m, atol=1e-4) for m in mixed):
         return report(False, "", "the rows mix prompts of different classes.",
                       "Build the texts class by class (all templates of class 0, then of class 1, ...) and "
