@@ -17,6 +17,7 @@ except PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
 from . import _threads
+from ._threads import single_threaded
 
 # Passive OpenMP waits must be asked for before torch or FAISS load; see mmlab._threads.
 _threads.set_openmp_policy()
@@ -29,7 +30,7 @@ _SUBMODULES = (
     "zeroshot", "search", "rag", "viz", "checks", "exercises", "student",
 )
 
-__all__ = ["SEED", "seed_everything", "__version__", *_SUBMODULES]
+__all__ = ["SEED", "seed_everything", "single_threaded", "__version__", *_SUBMODULES]
 
 
 def seed_everything(seed: int | None = None) -> int:

@@ -5,4 +5,4 @@ They live in ``mmlab.exercises`` (one module per notebook); this module re-expor
 from __future__ import annotations
 
 from .exercises import *  # noqa: F403
-from .exercises import report  # noqa: F401
+from .exercises import CheckResult, fallback, report  # noqa: F401

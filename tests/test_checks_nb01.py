@@ -18,8 +18,8 @@ SIMS = {"a": 0.41, "b": 0.83, "c": 0.57}
 
 
 def test_predict_closest_right_pick_passes(capsys):
-    assert checks.nb01_predict_closest("b", SIMS) is True
-    assert checks.nb01_predict_closest(" B ", SIMS) is True
+    assert checks.nb01_predict_closest("b", SIMS).passed is True
+    assert checks.nb01_predict_closest(" B ", SIMS).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -29,7 +29,7 @@ def test_predict_closest_right_pick_passes(capsys):
     ("a", None, "dict of measured similarities"), ("a", {}, "dict of measured similarities"),
 ])
 def test_predict_closest_wrong_answers_get_hints(capsys, answer, sims, needle):
-    assert checks.nb01_predict_closest(answer, sims) is False
+    assert checks.nb01_predict_closest(answer, sims).passed is False
     out = capsys.readouterr().out
     assert needle in out and "Correct" not in out
 
@@ -49,8 +49,8 @@ def _solution_cosine(a, b):
 
 
 def test_cosine_solution_and_library_pass(capsys):
-    assert checks.nb01_cosine_similarity(_solution_cosine) is True
-    assert checks.nb01_cosine_similarity(cosine_similarity) is True
+    assert checks.nb01_cosine_similarity(_solution_cosine).passed is True
+    assert checks.nb01_cosine_similarity(cosine_similarity).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -70,7 +70,7 @@ def _stub(a, b):
     (lambda a, b: undefined_name, "NameError"),  # noqa: F821
 ])
 def test_cosine_wrong_answers_get_hints(capsys, fn, needle):
-    assert checks.nb01_cosine_similarity(fn) is False
+    assert checks.nb01_cosine_similarity(fn).passed is False
     out = capsys.readouterr().out
     assert needle in out and "Correct" not in out
 
@@ -84,7 +84,7 @@ def test_cosine_that_only_works_once_fails(capsys):
             return _solution_cosine(a, b)
         return a @ b.T  # forgets to normalise on the second call
 
-    assert checks.nb01_cosine_similarity(cached) is False
+    assert checks.nb01_cosine_similarity(cached).passed is False
     assert "after scaling" in capsys.readouterr().out
 
 
@@ -96,8 +96,8 @@ def _solution_knn(query, corpus, k):
 
 
 def test_nearest_neighbours_solution_passes(capsys):
-    assert checks.nb01_nearest_neighbours(_solution_knn) is True
-    assert checks.nb01_nearest_neighbours(lambda q, c, k: list(_solution_knn(q, c, k))) is True
+    assert checks.nb01_nearest_neighbours(_solution_knn).passed is True
+    assert checks.nb01_nearest_neighbours(lambda q, c, k: list(_solution_knn(q, c, k))).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -116,7 +116,7 @@ def _knn_stub(query, corpus, k):
     (lambda q, c, k: np.argsort(((c - q) ** 2).sum(1))[:k], "not the k most similar"),
 ])
 def test_nearest_neighbours_wrong_answers_get_hints(capsys, fn, needle):
-    assert checks.nb01_nearest_neighbours(fn) is False
+    assert checks.nb01_nearest_neighbours(fn).passed is False
     out = capsys.readouterr().out
     assert needle in out and "Correct" not in out
 
@@ -128,8 +128,8 @@ TEST = ["food", "animal", "animal", "animal", "flag", "food"]  # majority in tra
 
 
 def test_majority_baseline_solution_passes(capsys):
-    assert checks.nb01_majority_baseline(2 / 6, TRAIN, TEST) is True
-    assert checks.nb01_majority_baseline(np.float32(2 / 6), TRAIN, TEST) is True
+    assert checks.nb01_majority_baseline(2 / 6, TRAIN, TEST).passed is True
+    assert checks.nb01_majority_baseline(np.float32(2 / 6), TRAIN, TEST).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -142,7 +142,7 @@ def test_majority_baseline_solution_passes(capsys):
     ("0.33", "single number"),
 ])
 def test_majority_baseline_wrong_answers_get_hints(capsys, value, needle):
-    assert checks.nb01_majority_baseline(value, TRAIN, TEST) is False
+    assert checks.nb01_majority_baseline(value, TRAIN, TEST).passed is False
     out = capsys.readouterr().out
     assert needle in out and "Correct" not in out
 
@@ -150,7 +150,7 @@ def test_majority_baseline_wrong_answers_get_hints(capsys, value, needle):
 def test_majority_baseline_uniform_guess_gets_a_hint(capsys):
     train = ["a"] * 6 + ["b"] * 2 + ["c"] * 2
     test = ["a", "a", "a", "a", "b", "c"]  # majority 4/6, uniform 1/3
-    assert checks.nb01_majority_baseline(1 / 3, train, test) is False
+    assert checks.nb01_majority_baseline(1 / 3, train, test).passed is False
     assert "same size" in capsys.readouterr().out
 
 
@@ -160,16 +160,16 @@ ACC = {"text": 0.93, "image": 0.94, "audio": 0.57}
 
 
 def test_no_better_than_baseline_solution_passes(capsys):
-    assert checks.nb01_no_better_than_baseline("audio", ACC, 0.62) is True
-    assert checks.nb01_no_better_than_baseline("Audio", ACC, np.float64(0.62)) is True
+    assert checks.nb01_no_better_than_baseline("audio", ACC, 0.62).passed is True
+    assert checks.nb01_no_better_than_baseline("Audio", ACC, np.float64(0.62)).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
 def test_no_better_than_baseline_allows_a_gap_within_the_noise(capsys):
     # standardised MFCC vectors score 0.64 against 0.62: within the ~4-point noise of ~140 clips
-    assert checks.nb01_no_better_than_baseline("audio", {**ACC, "audio": 0.64}, 0.62) is True
-    assert checks.nb01_no_better_than_baseline("audio", {**ACC, "audio": 0.70}, 0.62) is False
-    assert checks.nb01_no_better_than_baseline("audio", {**ACC, "audio": 0.70}, 0.62, margin=0.1) is True
+    assert checks.nb01_no_better_than_baseline("audio", {**ACC, "audio": 0.64}, 0.62).passed is True
+    assert checks.nb01_no_better_than_baseline("audio", {**ACC, "audio": 0.70}, 0.62).passed is False
+    assert checks.nb01_no_better_than_baseline("audio", {**ACC, "audio": 0.70}, 0.62, margin=0.1).passed is True
     assert "clearly above" in capsys.readouterr().out
 
 
@@ -180,6 +180,6 @@ def test_no_better_than_baseline_allows_a_gap_within_the_noise(capsys):
     ("audio", ACC, 0.40, "clearly above"),  # with a lower baseline audio would be informative
 ])
 def test_no_better_than_baseline_wrong_answers_get_hints(capsys, answer, acc, baseline, needle):
-    assert checks.nb01_no_better_than_baseline(answer, acc, baseline) is False
+    assert checks.nb01_no_better_than_baseline(answer, acc, baseline).passed is False
     out = capsys.readouterr().out
     assert needle in out and "Correct" not in out

@@ -14,7 +14,7 @@ def test_checks_are_exported():
 # ---------------------------------------------------------------- exercise 1: predict
 
 def test_concat_dot_solution_passes(capsys):
-    assert checks.nb02_concat_dot("a") is True
+    assert checks.nb02_concat_dot("a").passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -23,7 +23,7 @@ def test_concat_dot_solution_passes(capsys):
     ("b", "1/sqrt(2)"), ("c", "every coordinate contributes"),
 ])
 def test_concat_dot_wrong_answers_get_hints(capsys, answer, needle):
-    assert checks.nb02_concat_dot(answer) is False
+    assert checks.nb02_concat_dot(answer).passed is False
     assert needle in capsys.readouterr().out
 
 
@@ -36,8 +36,8 @@ def _solution_concat(features, weights):
 
 
 def test_concat_solution_and_library_pass(capsys):
-    assert checks.nb02_concat_embeddings(_solution_concat) is True
-    assert checks.nb02_concat_embeddings(lambda f, w: concat_embeddings(f, w)) is True
+    assert checks.nb02_concat_embeddings(_solution_concat).passed is True
+    assert checks.nb02_concat_embeddings(lambda f, w: concat_embeddings(f, w)).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -97,13 +97,13 @@ def _stacked_wrong_axis(features, weights):
     (lambda f, w: np.zeros((5, 9)) + 1.0, "differ"),
 ])
 def test_concat_typical_mistakes_get_specific_hints(capsys, fn, needle):
-    assert checks.nb02_concat_embeddings(fn) is False
+    assert checks.nb02_concat_embeddings(fn).passed is False
     assert needle in capsys.readouterr().out
 
 
 def test_concat_wrong_axis_reports_the_shape(capsys):
     # the blocks have different widths, so concatenating along rows fails inside the learner's code
-    assert checks.nb02_concat_embeddings(_stacked_wrong_axis) is False
+    assert checks.nb02_concat_embeddings(_stacked_wrong_axis).passed is False
     assert "raised ValueError" in capsys.readouterr().out
 
 
@@ -116,13 +116,13 @@ def _solution_late_mean(probas, present):
 
 
 def test_late_mean_solution_passes(capsys):
-    assert checks.nb02_late_mean(_solution_late_mean) is True
+    assert checks.nb02_late_mean(_solution_late_mean).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
 def test_late_mean_without_the_mask_fails(capsys):
     # absent rows are zeros, not NaN: nanmean (or a plain mean) cannot tell them from data
-    assert checks.nb02_late_mean(lambda p, k: np.nanmean(np.stack(list(p.values())), axis=0)) is False
+    assert checks.nb02_late_mean(lambda p, k: np.nanmean(np.stack(list(p.values())), axis=0)).passed is False
     assert "divide by the number present in that row" in capsys.readouterr().out
 
 
@@ -140,7 +140,7 @@ def _divide_by_all(probas, present):
     (lambda p, k: np.nan_to_num(next(iter(p.values()))) + 0.0, "sum to 1"),
 ])
 def test_late_mean_typical_mistakes_get_specific_hints(capsys, fn, needle):
-    assert checks.nb02_late_mean(fn) is False
+    assert checks.nb02_late_mean(fn).passed is False
     assert needle in capsys.readouterr().out
 
 
@@ -148,7 +148,7 @@ def test_late_mean_wrong_but_normalised_gets_the_definition(capsys):
     def first_present_only(probas, present):
         return np.where(present["text"][:, None], probas["text"], 1 / 3)
 
-    assert checks.nb02_late_mean(first_present_only) is False
+    assert checks.nb02_late_mean(first_present_only).passed is False
     assert "mean of probas[m][i]" in capsys.readouterr().out
 
 
@@ -158,7 +158,7 @@ TABLE = {"early fusion (zeros)": 0.41, "late fusion (mean)": 0.77, "intermediate
 
 
 def test_most_robust_right_answer_passes(capsys):
-    assert checks.nb02_most_robust("late fusion (mean)", TABLE) is True
+    assert checks.nb02_most_robust("late fusion (mean)", TABLE).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -168,7 +168,7 @@ def test_most_robust_right_answer_passes(capsys):
     ("intermediate (attention)", "another strategy keeps more"),
 ])
 def test_most_robust_wrong_answers_get_hints(capsys, answer, needle):
-    assert checks.nb02_most_robust(answer, TABLE) is False
+    assert checks.nb02_most_robust(answer, TABLE).passed is False
     out = capsys.readouterr().out
     assert needle in out
     assert answer is None or "Hint" in out

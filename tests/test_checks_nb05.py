@@ -34,7 +34,7 @@ def stub(*args):
 
 
 def test_topk_solution_passes(capsys):
-    assert checks.nb05_topk(solution_topk) is True
+    assert checks.nb05_topk(solution_topk).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -55,7 +55,7 @@ def test_topk_solution_passes(capsys):
     ],
 )
 def test_topk_mistakes_get_specific_hints(capsys, answer, message):
-    assert checks.nb05_topk(answer) is False
+    assert checks.nb05_topk(answer).passed is False
     out = capsys.readouterr().out
     assert "Not yet" in out and message in out
 
@@ -64,18 +64,18 @@ def test_topk_mistakes_get_specific_hints(capsys, answer, message):
 
 
 def test_full_probe(capsys):
-    assert checks.nb05_full_probe("a", 1.0) is True
+    assert checks.nb05_full_probe("a", 1.0).passed is True
     assert "1.000" in capsys.readouterr().out
-    assert checks.nb05_full_probe(" A ", 1.0) is True
+    assert checks.nb05_full_probe(" A ", 1.0).passed is True
     capsys.readouterr()
-    assert checks.nb05_full_probe(..., 1.0) is False
+    assert checks.nb05_full_probe(..., 1.0).passed is False
     assert "still empty" in capsys.readouterr().out
-    assert checks.nb05_full_probe("b", 1.0) is False
+    assert checks.nb05_full_probe("b", 1.0).passed is False
     out = capsys.readouterr().out
     assert "measured recall@10 is 1.000" in out and "Hint" in out
-    assert checks.nb05_full_probe("d", 1.0) is False
+    assert checks.nb05_full_probe("d", 1.0).passed is False
     assert "expected one of ['a', 'b', 'c']" in capsys.readouterr().out
-    assert checks.nb05_full_probe("a", None) is False
+    assert checks.nb05_full_probe("a", None).passed is False
     assert "second argument" in capsys.readouterr().out
 
 
@@ -83,7 +83,7 @@ def test_full_probe(capsys):
 
 
 def test_quote_solution_passes(capsys):
-    assert checks.nb05_quote(solution_quote) is True
+    assert checks.nb05_quote(solution_quote).passed is True
     assert "reads back as exactly itself" in capsys.readouterr().out
 
 
@@ -100,14 +100,14 @@ def test_quote_solution_passes(capsys):
     ],
 )
 def test_quote_mistakes_fail(capsys, answer, message):
-    assert checks.nb05_quote(answer) is False
+    assert checks.nb05_quote(answer).passed is False
     out = capsys.readouterr().out
     assert "Not yet" in out and message in out
 
 
 def test_quote_wrong_order_says_so(capsys):
     # Escaping quotes first, then backslashes, doubles the backslash in front of each quote.
-    assert checks.nb05_quote(lambda v: '"' + v.replace('"', '\\"').replace("\\", "\\\\") + '"') is False
+    assert checks.nb05_quote(lambda v: '"' + v.replace('"', '\\"').replace("\\", "\\\\") + '"').passed is False
     assert "Hint" in capsys.readouterr().out
 
 
@@ -119,21 +119,21 @@ RECALLS = [0.6, 0.75, 0.88, 0.93, 0.96]
 
 
 def test_cheapest_ef(capsys):
-    assert checks.nb05_cheapest_ef(32, EFS, RECALLS, target=0.9) is True
+    assert checks.nb05_cheapest_ef(32, EFS, RECALLS, target=0.9).passed is True
     assert "efSearch=32" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(64, EFS, RECALLS, target=0.9) is False
+    assert checks.nb05_cheapest_ef(64, EFS, RECALLS, target=0.9).passed is False
     assert "a smaller value does too" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(16, EFS, RECALLS, target=0.9) is False
+    assert checks.nb05_cheapest_ef(16, EFS, RECALLS, target=0.9).passed is False
     assert "below 0.9" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(..., EFS, RECALLS) is False
+    assert checks.nb05_cheapest_ef(..., EFS, RECALLS).passed is False
     assert "still empty" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(None, EFS, RECALLS, target=0.9) is False
+    assert checks.nb05_cheapest_ef(None, EFS, RECALLS, target=0.9).passed is False
     assert "reaches recall 0.9" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(None, EFS, RECALLS, target=0.99) is True
+    assert checks.nb05_cheapest_ef(None, EFS, RECALLS, target=0.99).passed is True
     assert "No efSearch" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(12, EFS, RECALLS, target=0.9) is False
+    assert checks.nb05_cheapest_ef(12, EFS, RECALLS, target=0.9).passed is False
     assert "not one of the swept values" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef("32", EFS, RECALLS, target=0.9) is False
+    assert checks.nb05_cheapest_ef("32", EFS, RECALLS, target=0.9).passed is False
     assert "expected an int" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(32, EFS, RECALLS[:2]) is False
+    assert checks.nb05_cheapest_ef(32, EFS, RECALLS[:2]).passed is False
     assert "same, non-zero length" in capsys.readouterr().out

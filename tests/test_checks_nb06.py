@@ -35,7 +35,7 @@ def stub(*args):
     (checks.nb06_citation_filter, solution_filter),
 ])
 def test_solutions_pass(check, solution, capsys):
-    assert check(solution) is True
+    assert check(solution).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -57,7 +57,7 @@ def _ndcg_variant(log=math.log2, start=2, cap=True, norm=True):
     (lambda f, r, k: solution_ndcg(f, r, k) * 0.9, "differ"),
 ])
 def test_ndcg_mistakes(answer, message, capsys):
-    assert checks.nb06_ndcg(answer) is False
+    assert checks.nb06_ndcg(answer).passed is False
     assert message in capsys.readouterr().out
 
 
@@ -92,7 +92,7 @@ def _rrf_no_k(rankings, k=60):
     (lambda r, k=60: [x.sort() for x in r] and {}, "changed the rankings"),
 ])
 def test_rrf_mistakes(answer, message, capsys):
-    assert checks.nb06_rrf(answer) is False
+    assert checks.nb06_rrf(answer).passed is False
     assert message in capsys.readouterr().out
 
 
@@ -111,10 +111,10 @@ def test_rrf_mistakes(answer, message, capsys):
     (lambda t, a: ["2615"], "expected the filtered text"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
-    assert checks.nb06_citation_filter(answer) is False
+    assert checks.nb06_citation_filter(answer).passed is False
     assert message in capsys.readouterr().out
 
 
 def test_ndcg_in_any_log_base_passes(capsys):
     """The base cancels in DCG / ideal DCG, so it must not be flagged."""
-    assert checks.nb06_ndcg(_ndcg_variant(log=math.log)) is True
+    assert checks.nb06_ndcg(_ndcg_variant(log=math.log)).passed is True

@@ -76,8 +76,8 @@ def test_report_writes_a_structured_result_and_prints_the_same(tmp_path, monkeyp
     monkeypatch.setenv(_feedback.GRADE_LOG_ENV, str(log))
     import mmlab.checks as checks
 
-    assert checks.nb01_predict_closest("b", {"a": 0.1, "b": 0.9}) is True
-    assert checks.nb01_predict_closest("a", {"a": 0.1, "b": 0.9}) is False
+    assert checks.nb01_predict_closest("b", {"a": 0.1, "b": 0.9}).passed is True
+    assert checks.nb01_predict_closest("a", {"a": 0.1, "b": 0.9}).passed is False
     printed = capsys.readouterr().out
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(r["exercise"], r["passed"]) for r in lines] == [("nb01_predict_closest", True)] * 1 + [
@@ -89,7 +89,7 @@ def test_report_writes_a_structured_result_and_prints_the_same(tmp_path, monkeyp
 def test_report_without_grade_log_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.delenv(_feedback.GRADE_LOG_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    assert _feedback.report(True, "fine") is True
+    assert _feedback.report(True, "fine").passed is True
     assert list(tmp_path.iterdir()) == []
 
 

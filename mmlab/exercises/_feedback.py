@@ -92,8 +92,32 @@ def _record(ok: bool, message: str) -> None:
         print(f"(could not record the result for grading: {exc})", file=sys.stderr)
 
 
-def report(ok: bool, success: str, problem: str = "", hint: str = "") -> bool:
-    """Print a pass message, or the problem and a hint; record the result; return ``ok``.
+class CheckResult:
+    """What a check found: ``passed`` and the ``message`` it printed.
+
+    Truthy when the answer passed, so tests and the grader can write ``assert check(...)``.
+    It shows nothing when a notebook cell ends with the check call (the message was already
+    printed), so a learner sees one line of feedback and no echoed value.
+    """
+
+    __slots__ = ("message", "passed")
+
+    def __init__(self, passed: bool, message: str) -> None:
+        self.passed = bool(passed)
+        self.message = message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"CheckResult(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        """IPython's display protocol: the feedback is printed already, so display nothing."""
+
+
+def report(ok: bool, success: str, problem: str = "", hint: str = "") -> CheckResult:
+    """Print a pass message, or the problem and a hint; record the result; return it.
 
     The result also goes to the grader's log when ``MMLAB_GRADE_LOG`` is set. Under
     nbgrader's autograder or validator (``NBGRADER_EXECUTION`` set) a failed check raises
@@ -106,7 +130,7 @@ def report(ok: bool, success: str, problem: str = "", hint: str = "") -> bool:
         problem: what is wrong, when it is not.
         hint: a nudge that does not give the answer away.
     Returns:
-        ``ok``, so tests can assert on it.
+        A :class:`CheckResult`: truthy when ``ok``; displays nothing in a notebook.
     """
     ok = bool(ok)
     if ok:
@@ -117,7 +141,53 @@ def report(ok: bool, success: str, problem: str = "", hint: str = "") -> bool:
     _record(ok, message)
     if not ok and os.environ.get("NBGRADER_EXECUTION"):
         raise AssertionError(message)
-    return ok
+    return CheckResult(ok, message)
+
+
+def fallback(mine, reference, *, exercise: str):
+    """The learner's function, or the reference while the learner's stub is unsolved.
+
+    Later sections of a notebook call what an exercise asked the learner to write. In a
+    student copy that function still raises ``NotImplementedError``; wrapped here, the
+    call falls back to ``reference`` and says so once, so Run All reaches the end.
+
+    Args:
+        mine: the learner's function (or ``None`` / ``...`` while empty).
+        reference: a function with the same signature, e.g. the mmlab helper.
+        exercise: what to name in the one-line message, e.g. ``"exercise 2"``.
+    Returns:
+        A function with the signature of ``reference``.
+    """
+    if not callable(reference):
+        raise TypeError(f"reference: expected a function, got {type(reference).__name__}")
+    if not isinstance(exercise, str) or not exercise:
+        raise TypeError(f"exercise: expected a non-empty name such as 'exercise 2', got {exercise!r}")
+    said = False
+
+    def use_reference(why: str):
+        nonlocal said
+        if not said:
+            print(f"({exercise} is not solved yet ({why}): using {_name(reference)} here instead.)")
+            said = True
+        return reference
+
+    def call(*args, **kwargs):
+        if is_empty(mine) or not callable(mine):
+            return use_reference("no function yet")(*args, **kwargs)
+        try:
+            return mine(*args, **kwargs)
+        except NotImplementedError:
+            return use_reference("it raises NotImplementedError")(*args, **kwargs)
+
+    call.__name__ = getattr(mine, "__name__", "fallback")
+    call.__doc__ = getattr(mine, "__doc__", None)
+    return call
+
+
+def _name(fn) -> str:
+    module = getattr(fn, "__module__", "") or ""
+    module = module.replace("mmlab.", "mm.") if module.startswith("mmlab") else module
+    return f"{module}.{fn.__qualname__}" if module and hasattr(fn, "__qualname__") else repr(fn)
 
 
 def is_empty(answer) -> bool:

@@ -1,0 +1,50 @@
+"""The shared check machinery: one line of feedback, nothing echoed, a fallback for unsolved stubs."""
+import pytest
+
+from mmlab import checks
+
+
+def test_a_check_result_is_truthy_and_displays_nothing(capsys):
+    ok = checks.report(True, "fine")
+    bad = checks.report(False, "", "wrong", "think again")
+    assert ok and not bad and ok.passed and not bad.passed
+    assert capsys.readouterr().out.count("\n") == 3  # one line, and two (problem + hint)
+    assert ok._ipython_display_() is None and "passed=False" in repr(bad)
+
+
+def test_fallback_uses_the_learners_function_once_it_is_written(capsys):
+    fn = checks.fallback(lambda x: x + 1, lambda x: x * 10, exercise="exercise 1")
+    assert fn(2) == 3 and capsys.readouterr().out == ""
+
+
+def test_fallback_uses_the_reference_for_a_stub_and_says_so_once(capsys):
+    def stub(x):
+        raise NotImplementedError()
+
+    fn = checks.fallback(stub, lambda x: x * 10, exercise="exercise 2")
+    assert fn(2) == 20 and fn(3) == 30
+    out = capsys.readouterr().out
+    assert out.count("exercise 2 is not solved yet") == 1
+
+
+@pytest.mark.parametrize("empty", [None, ...])
+def test_fallback_for_an_empty_answer(empty, capsys):
+    assert checks.fallback(empty, abs, exercise="exercise 3")(-4) == 4
+    assert "exercise 3" in capsys.readouterr().out
+
+
+def test_fallback_lets_a_learners_real_error_through():
+    def buggy(x):
+        raise ValueError("my bug")
+
+    with pytest.raises(ValueError, match="my bug"):
+        checks.fallback(buggy, abs, exercise="exercise 4")(1)
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"reference": None, "exercise": "ex"}, "reference: expected a function"),
+    ({"reference": abs, "exercise": ""}, "exercise: expected a non-empty name"),
+])
+def test_fallback_bad_inputs(kwargs, needle):
+    with pytest.raises(TypeError, match=needle):
+        checks.fallback(abs, **kwargs)
