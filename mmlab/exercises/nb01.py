@@ -8,6 +8,7 @@ import numpy as np
 
 from ._feedback import (
     EMPTY_MESSAGE,
+    CheckResult,
     as_numpy,
     call_learner,
     is_empty,
@@ -33,7 +34,7 @@ def _scores_dict(similarities, name: str) -> dict[str, float] | None:
         return None
 
 
-def nb01_predict_closest(answer, similarities) -> bool:
+def nb01_predict_closest(answer, similarities) -> CheckResult:
     """Predict-then-run: which candidate is closest to the query in the model's space?
 
     Args:
@@ -70,7 +71,7 @@ def _reference_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a @ b.T
 
 
-def nb01_cosine_similarity(fn) -> bool:
+def nb01_cosine_similarity(fn) -> CheckResult:
     """Check ``fn(a: (N, D), b: (M, D)) -> (N, M)``, the cosine of every row of a with every row of b."""
     rng = np.random.default_rng(11)
     # Rows of very different lengths, so forgetting to normalise gives a different answer.
@@ -112,7 +113,7 @@ def nb01_cosine_similarity(fn) -> bool:
     return report(False, "", "your values differ from the cosine similarities.", hint)
 
 
-def nb01_nearest_neighbours(fn) -> bool:
+def nb01_nearest_neighbours(fn) -> CheckResult:
     """Check ``fn(query: (D,), corpus: (N, D), k: int) -> (k,)`` indices of the k most cosine-similar rows, best first."""
     rng = np.random.default_rng(5)
     corpus = rng.normal(size=(12, 8))
@@ -153,7 +154,7 @@ def nb01_nearest_neighbours(fn) -> bool:
                         "millions of vectors.")
 
 
-def nb01_majority_baseline(value, train_labels, test_labels) -> bool:
+def nb01_majority_baseline(value, train_labels, test_labels) -> CheckResult:
     """Check the accuracy, on the test set, of always predicting the most common training label.
 
     Args:
@@ -193,7 +194,7 @@ def nb01_majority_baseline(value, train_labels, test_labels) -> bool:
     return report(False, "", f"{got:.3f} is not the majority-class accuracy.", hint)
 
 
-def nb01_no_better_than_baseline(answer, accuracies, baseline, margin: float = 0.05) -> bool:
+def nb01_no_better_than_baseline(answer, accuracies, baseline, margin: float = 0.05) -> CheckResult:
     """Interpret the k-NN table: name a space whose accuracy is no better than the majority baseline.
 
     Args:

@@ -5,6 +5,7 @@ import numpy as np
 
 from ._feedback import (
     EMPTY_MESSAGE,
+    CheckResult,
     as_numpy,
     call_learner,
     is_empty,
@@ -20,7 +21,7 @@ __all__: list[str] = [
 ]
 
 
-def nb02_concat_dot(answer) -> bool:
+def nb02_concat_dot(answer) -> CheckResult:
     """Predict-then-run: text cosine 0.8, image cosine 0.2; plain concatenation of the
     normalised blocks; the dot product of the two fused vectors is (a) 1.0, (b) 0.5, (c) 0.8."""
     if is_empty(answer):
@@ -51,7 +52,7 @@ def _reference_concat(features: dict, weights: dict) -> np.ndarray:
     return np.concatenate(blocks, axis=1)
 
 
-def nb02_concat_embeddings(fn) -> bool:
+def nb02_concat_embeddings(fn) -> CheckResult:
     """Check ``fn(features: dict[str, (N, D_m)], weights: dict[str, float]) -> (N, sum D_m)``:
     per-block L2 normalisation, scaling by sqrt(w_m / sum w), concatenation in dict order."""
     rng = np.random.default_rng(7)
@@ -110,7 +111,7 @@ def nb02_concat_embeddings(fn) -> bool:
     return report(False, "", "the fused vectors differ from the expected ones.", hint)
 
 
-def nb02_late_mean(fn) -> bool:
+def nb02_late_mean(fn) -> CheckResult:
     """Check ``fn(probas: dict[str, (N, C)], present: dict[str, (N,) bool]) -> (N, C)``:
     the mean of the probabilities of the modalities present in each row.
 
@@ -150,7 +151,7 @@ def nb02_late_mean(fn) -> bool:
     return report(False, "", "the fused probabilities differ from the expected ones.", hint)
 
 
-def nb02_most_robust(answer, accuracy_without: dict) -> bool:
+def nb02_most_robust(answer, accuracy_without: dict) -> CheckResult:
     """Interpret the table: which strategy keeps the highest accuracy when a modality is removed?
 
     Args:

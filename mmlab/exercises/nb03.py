@@ -8,6 +8,7 @@ import numpy as np
 
 from ._feedback import (
     EMPTY_MESSAGE,
+    CheckResult,
     as_numpy,
     call_learner,
     is_empty,
@@ -27,7 +28,7 @@ __all__ = [
 
 
 
-def _scalar_loss(out, example: str, combine: str) -> tuple[float, bool | None]:
+def _scalar_loss(out, example: str, combine: str) -> tuple[float, CheckResult | None]:
     """The learner's loss as a float, or (nan, the reported failure) when it is not one number."""
     arr = as_numpy(out)
     if arr is None:
@@ -39,7 +40,7 @@ def _scalar_loss(out, example: str, combine: str) -> tuple[float, bool | None]:
     return float(arr.reshape(())), None
 
 
-def nb03_uninformative_loss(answer, batch_size: int) -> bool:
+def nb03_uninformative_loss(answer, batch_size: int) -> CheckResult:
     """Exercise 1 (predict, then run): the CLIP loss when all B similarities are equal."""
     if is_empty(answer):
         return report(False, "", EMPTY_MESSAGE)
@@ -79,7 +80,7 @@ def _reference_clip_loss(img, txt, scale):
     return F.cross_entropy(logits, t), F.cross_entropy(logits.T, t)
 
 
-def nb03_clip_loss(fn) -> bool:
+def nb03_clip_loss(fn) -> CheckResult:
     """Exercise 2: ``fn(image_features, text_features, logit_scale) -> scalar tensor``."""
     import torch
     import torch.nn.functional as F
@@ -156,7 +157,7 @@ def _matches_double_softmax(value: float, img, txt, scale: float) -> bool:
     return any(math.isclose(value, float(c), rel_tol=1e-4) for c in candidates)
 
 
-def nb03_hardest_negatives(fn) -> bool:
+def nb03_hardest_negatives(fn) -> CheckResult:
     """Exercise 3: ``fn(similarity (B, B)) -> (B,)`` index of each row's most similar non-matching column."""
     import torch
 
@@ -216,7 +217,7 @@ def _expected_cols(sim):
     return sim.masked_fill(torch.eye(len(sim), dtype=torch.bool), -float("inf")).argmax(dim=0).numpy()
 
 
-def nb03_modality_gap(answer, image_features, text_features) -> bool:
+def nb03_modality_gap(answer, image_features, text_features) -> CheckResult:
     """Exercise 4 (interpret a number): the modality gap ||mean(image) - mean(text)||."""
     if is_empty(answer):
         return report(False, "", EMPTY_MESSAGE)
@@ -269,7 +270,7 @@ def _soft_reference(img, txt, captions, scale):
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
-def nb03_masked_clip_loss(fn) -> bool:
+def nb03_masked_clip_loss(fn) -> CheckResult:
     """Exercise 2: ``fn(image_features, text_features, captions, logit_scale) -> scalar tensor``.
 
     The CLIP loss in which, in each row and each column, the *other* pairs with the same
@@ -331,7 +332,7 @@ def nb03_masked_clip_loss(fn) -> bool:
                   "the columns; average the two.")
 
 
-def nb03_centre(fn) -> bool:
+def nb03_centre(fn) -> CheckResult:
     """Exercise 4a: ``fn(z (N, D) unit rows) -> (N, D)``: subtract the mean row, then L2-normalise each row."""
     rng = np.random.default_rng(11)
     z = rng.normal(size=(12, 6)) + np.array([2.0, 0, 0, 0, 0, 1.0])  # a cloud far from the origin (a cone)
@@ -362,7 +363,7 @@ def nb03_centre(fn) -> bool:
                   "Steps: subtract z.mean(axis=0) from every row, then divide each row by its L2 norm.")
 
 
-def nb03_centring_ranking(answer) -> bool:
+def nb03_centring_ranking(answer) -> CheckResult:
     """Exercise 4b: without renormalising, which centring can change a text->image ranking?"""
     choices = ("image", "text", "both", "neither")
     if is_empty(answer):

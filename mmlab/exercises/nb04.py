@@ -8,6 +8,7 @@ import numpy as np
 from ..embeddings import l2_normalize, softmax
 from ._feedback import (
     EMPTY_MESSAGE,
+    CheckResult,
     as_numpy,
     call_learner,
     is_empty,
@@ -23,7 +24,7 @@ __all__ = [
 ]
 
 
-def nb04_more_classes(answer) -> bool:
+def nb04_more_classes(answer) -> CheckResult:
     """Exercise 1: adding a third class ("a photo of a tiger") - what happens to p(cat)?"""
     if is_empty(answer):
         return report(False, "", EMPTY_MESSAGE)
@@ -41,7 +42,7 @@ def nb04_more_classes(answer) -> bool:
     )
 
 
-def nb04_zero_shot_probs(fn) -> bool:
+def nb04_zero_shot_probs(fn) -> CheckResult:
     """Exercise 2: ``fn(image_features, class_embeddings, logit_scale) -> (N, C)`` probabilities."""
     rng = np.random.default_rng(4)
     img = rng.normal(size=(5, 8)) * rng.uniform(0.5, 3.0, size=(5, 1))  # rows NOT unit length
@@ -95,7 +96,7 @@ class _HashText:
         return l2_normalize(out).astype(np.float32)
 
 
-def nb04_build_classifier(fn) -> bool:
+def nb04_build_classifier(fn) -> CheckResult:
     """Exercise 3: ``fn(model, classnames, templates) -> (C, D)`` template-ensemble classifier."""
     model = _HashText()
     classnames = ["cat", "dog", "car"]
@@ -137,7 +138,7 @@ def nb04_build_classifier(fn) -> bool:
                   "Steps: texts for every (class, template), encode, reshape (C, T, D), mean over T, L2-normalise rows.")
 
 
-def nb04_overtake_k(answer, ks, probe_accuracies, zero_shot_accuracy: float, standard_errors=None) -> bool:
+def nb04_overtake_k(answer, ks, probe_accuracies, zero_shot_accuracy: float, standard_errors=None) -> CheckResult:
     """Exercise 4: the smallest k at which the few-shot probe beats zero-shot (or "never").
 
     Args:

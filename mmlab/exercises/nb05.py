@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._feedback import (  # noqa: F401
+from ._feedback import (
     EMPTY_MESSAGE,
-    as_numpy,
+    CheckResult,
     call_learner,
     is_empty,
     report,
@@ -31,7 +31,7 @@ def _check_data(seed: int = 5):
     return queries, corpus
 
 
-def nb05_topk(my_topk) -> bool:
+def nb05_topk(my_topk) -> CheckResult:
     """Write top-k cosine search: ``my_topk(queries, corpus, k) -> (Q, k)`` int ids, best first.
 
     Checked with k = 7 and with k = 150 of 300 rows: for k near N / 2, argpartition's first k
@@ -46,7 +46,7 @@ def nb05_topk(my_topk) -> bool:
                         "(argpartition) for the k best, then a sort of just those k.")
 
 
-def _check_topk(my_topk, queries, corpus, k: int) -> bool | None:
+def _check_topk(my_topk, queries, corpus, k: int) -> CheckResult | None:
     """None if ``my_topk`` is right for this k, else the report of what is wrong."""
     from ..search import exact_topk
 
@@ -95,7 +95,7 @@ def _check_topk(my_topk, queries, corpus, k: int) -> bool | None:
 _PROBE_CHOICES = {"a": "exactly 1.0 (the same as exact search)", "b": "about 0.9", "c": "lower than with nprobe=1"}
 
 
-def nb05_full_probe(answer, measured_recall) -> bool:
+def nb05_full_probe(answer, measured_recall) -> CheckResult:
     """Predict-then-run: recall@10 of an IVF index that probes every one of its lists."""
     try:
         measured = float(measured_recall)
@@ -137,7 +137,7 @@ def _parse_literal(text: str):
     return tokens[0].value, None
 
 
-def nb05_quote(quote) -> bool:
+def nb05_quote(quote) -> CheckResult:
     """Write ``quote(value) -> str``: a Milvus string literal that means exactly ``value``."""
     for value in _QUOTE_CASES:
         text, problem = call_learner(quote, value)
@@ -160,7 +160,7 @@ def nb05_quote(quote) -> bool:
 # --------------------------------------------------------------------------- exercise: read the sweep
 
 
-def nb05_cheapest_ef(answer, ef_values, recalls, target: float = 0.95) -> bool:
+def nb05_cheapest_ef(answer, ef_values, recalls, target: float = 0.95) -> CheckResult:
     """Interpret the sweep: the smallest efSearch whose recall@10 reaches ``target`` (None if none does)."""
     try:
         efs = [int(v) for v in ef_values]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._feedback import EMPTY_MESSAGE, call_learner, is_empty, report
+from ._feedback import EMPTY_MESSAGE, CheckResult, call_learner, is_empty, report
 
 __all__: list[str] = ["nb06_citation_filter", "nb06_ndcg", "nb06_rrf"]
 
@@ -32,7 +32,7 @@ def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True) -> float:
     return dcg / ideal if normalise else dcg
 
 
-def nb06_ndcg(my_ndcg) -> bool:
+def nb06_ndcg(my_ndcg) -> CheckResult:
     """Write nDCG@k for one query: ``my_ndcg(found_ids, relevant, k) -> float``."""
     from ..search import ndcg_at_k
 
@@ -79,7 +79,7 @@ def nb06_ndcg(my_ndcg) -> bool:
 _RRF_RANKINGS = [[4, 2, 9, 7], [2, 8, 4], [9, 2, 5, 1, 4]]
 
 
-def nb06_rrf(my_rrf) -> bool:
+def nb06_rrf(my_rrf) -> CheckResult:
     """Write RRF for one query: ``my_rrf(rankings, k=60) -> dict {id: fused score}``."""
     from ..search import reciprocal_rank_fusion
 
@@ -138,7 +138,7 @@ def _kept(text: str, allowed: list[str]) -> list[str]:
     return [m.upper() for m in _CITE.findall(text) if m.upper() in ok]
 
 
-def nb06_citation_filter(my_filter) -> bool:
+def nb06_citation_filter(my_filter) -> CheckResult:
     """Write the citation filter: ``my_filter(text, allowed_ids) -> text`` without citations of other ids."""
     for text, allowed in _FILTER_CASES:
         out, problem = call_learner(my_filter, text, list(allowed))
