@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from mmlab.search import MilvusStore, exact_topk, filter_expression, reciprocal_rank_fusion
+from mmlab.search import MilvusStore, exact_topk, filter_expression, milvus_uri, reciprocal_rank_fusion
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,30 @@ def test_filter_expression_quotes_and_joins():
 def test_filter_expression_rejects_bad_filters(where, fields, error, match):
     with pytest.raises(error, match=match):
         filter_expression(where, fields)
+
+
+# --------------------------------------------------------------------------- where the data lives
+
+
+def test_milvus_uri_is_the_lite_file_unless_a_server_is_configured(monkeypatch, tmp_path):
+    lite = str(tmp_path / "emoji.db")
+    monkeypatch.delenv("MMLAB_MILVUS_URI", raising=False)
+    assert milvus_uri(lite) == lite
+    assert milvus_uri(tmp_path / "emoji.db") == lite  # a Path too
+    monkeypatch.setenv("MMLAB_MILVUS_URI", "  ")
+    assert milvus_uri(lite) == lite  # blank means unset
+    monkeypatch.setenv("MMLAB_MILVUS_URI", " http://127.0.0.1:19530 ")
+    assert milvus_uri(lite) == "http://127.0.0.1:19530"
+    monkeypatch.setenv("MMLAB_MILVUS_URI", "https://in01-xxx.zillizcloud.com:19530")
+    assert milvus_uri(lite) == "https://in01-xxx.zillizcloud.com:19530"
+    monkeypatch.setenv("MMLAB_MILVUS_URI", "/data/shared.db")
+    assert milvus_uri(lite) == "/data/shared.db"
+    monkeypatch.setenv("MMLAB_MILVUS_URI", "localhost:19530")
+    with pytest.raises(ValueError, match=r"MMLAB_MILVUS_URI: expected a server address like 'http://localhost:19530'"
+                                         r".*got 'localhost:19530'; unset it to use Milvus Lite"):
+        milvus_uri(lite)
+    with pytest.raises(TypeError, match=r"lite_file: expected a path ending in .db, got None"):
+        milvus_uri(None)
 
 
 # --------------------------------------------------------------------------- Milvus store

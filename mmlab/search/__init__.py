@@ -5,15 +5,15 @@ best first, padded with NaN / -1, and takes the same setting names (``M``,
 ``ef_construction``, ``ef_search``, ``nlist``, ``nprobe``).
 
 Modules: ``exact`` (the readable reference), ``faiss_index`` (FAISS by name),
-``milvus`` (``MilvusStore``: filters, BM25, hybrid search), ``metrics`` (recall, nDCG,
-MRR, reciprocal rank fusion).
+``milvus`` (``MilvusStore``: filters, BM25, hybrid search; ``milvus_uri``: a Lite file or
+``$MMLAB_MILVUS_URI``), ``metrics`` (recall, nDCG, MRR, reciprocal rank fusion).
 """
 from __future__ import annotations
 
 from .exact import METRICS, exact_topk
 from .faiss_index import INDEX_KINDS, FaissIndex, build_index
 from .metrics import mrr_at_k, ndcg_at_k, recall_at_k, reciprocal_rank_fusion
-from .milvus import MilvusStore, filter_expression
+from .milvus import MilvusStore, filter_expression, milvus_uri
 
 __all__ = [
     "INDEX_KINDS",
@@ -23,6 +23,7 @@ __all__ = [
     "build_index",
     "exact_topk",
     "filter_expression",
+    "milvus_uri",
     "mrr_at_k",
     "ndcg_at_k",
     "recall_at_k",

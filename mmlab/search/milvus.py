@@ -38,7 +38,11 @@ from . import _milvus_lite
 from .exact import METRICS
 from .filters import IDENTIFIER, filter_expression
 
-__all__ = ["INDEX_TYPES", "MilvusStore", "filter_expression"]
+__all__ = ["INDEX_TYPES", "MILVUS_URI_ENV", "MilvusStore", "filter_expression", "milvus_uri"]
+
+#: The environment variable that points notebooks (and ``milvus_uri``) at a Milvus server.
+MILVUS_URI_ENV = "MMLAB_MILVUS_URI"
+_SERVER_URI = re.compile(r"^(https?|tcp|grpcs?)://")
 
 _MILVUS_METRICS = {"cosine": "COSINE", "ip": "IP", "l2": "L2"}
 #: mmlab index kind -> (Milvus index type, the build settings it takes).
@@ -46,6 +50,35 @@ INDEX_TYPES = {"flat": ("FLAT", ()), "hnsw": ("HNSW", ("M", "ef_construction")),
 _MILVUS_NAMES = {"M": "M", "ef_construction": "efConstruction", "nlist": "nlist"}
 _MAX_K = 16384  # Milvus's largest limit per search
 _INSERT_BATCH = 4096
+
+
+# --------------------------------------------------------------------------- where the data lives
+
+
+def milvus_uri(lite_file: str) -> str:
+    """The Milvus address to use: ``$MMLAB_MILVUS_URI`` when it is set, else ``lite_file``.
+
+    Notebooks write ``MilvusStore(mm.search.milvus_uri(path_to_db), ...)``: by default that is the
+    embedded Milvus Lite database ``lite_file``; ``export MMLAB_MILVUS_URI=http://localhost:19530``
+    runs the same cells against a Milvus server (see the README's server section).
+
+    Args:
+        lite_file: the Milvus Lite database to use when no server is configured (a path ending in .db).
+    Returns:
+        The environment variable's value (surrounding spaces removed) if set and non-empty, else ``lite_file``.
+    Raises:
+        ValueError: ``MMLAB_MILVUS_URI`` is set to something that is neither a server address
+            (``http(s)://``, ``tcp://``, ``grpc(s)://``) nor a path ending in .db.
+    """
+    if not isinstance(lite_file, (str, os.PathLike)):
+        raise TypeError(f"lite_file: expected a path ending in .db, got {describe(lite_file)}")
+    configured = os.environ.get(MILVUS_URI_ENV, "").strip()
+    if not configured:
+        return os.fspath(lite_file)
+    if not (_SERVER_URI.match(configured) or configured.endswith(".db")):
+        raise ValueError(f"{MILVUS_URI_ENV}: expected a server address like 'http://localhost:19530' (or a path "
+                         f"ending in .db), got {configured!r}; unset it to use Milvus Lite")
+    return configured
 
 
 # --------------------------------------------------------------------------- the store
@@ -87,7 +120,7 @@ class MilvusStore:
             raise TypeError(f"uri: expected a path ending in .db or an http(s):// address, got {describe(uri)}")
         self.uri = os.fspath(uri)
         self.local = self.uri.endswith(".db")
-        if not self.local and not re.match(r"^(https?|tcp|grpcs?)://", self.uri):
+        if not self.local and not _SERVER_URI.match(self.uri):
             raise ValueError(f"uri: expected a path ending in .db (Milvus Lite) or a server address like "
                              f"'http://localhost:19530', got {self.uri!r}")
         self.collection = _check_name(collection, "collection")
