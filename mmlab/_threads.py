@@ -38,8 +38,15 @@ def single_threaded(*, torch: bool = True, blas: bool = True) -> Iterator[None]:
     """Run torch (if already imported) and the BLAS under numpy on one thread inside the block.
 
     Never imports torch just for this. Nested use is fine: each exit restores what it found.
+
+    Args:
+        torch: limit torch's intra-op threads (when torch is imported).
+        blas: limit the BLAS library under numpy (OpenBLAS, MKL) through threadpoolctl.
     """
     global _blas_controller
+    for name, value in (("torch", torch), ("blas", blas)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name}: expected True or False, got {value!r}")
     tmod = sys.modules.get("torch") if torch else None
     before = tmod.get_num_threads() if tmod is not None else None
     limits = None
