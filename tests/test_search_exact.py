@@ -164,3 +164,21 @@ def test_exact_topk_equals_the_full_sort_on_any_small_input(data):
     np.testing.assert_array_equal(ids, want_ids)
     np.testing.assert_allclose(scores, want_scores, atol=1e-4)
 
+
+
+def test_result_is_a_named_pair_scores_first(data):
+    queries, corpus = data
+    result = exact_topk(queries, corpus, 3)
+    scores, ids = result
+    assert result.scores is scores and result.ids is ids
+    assert scores.dtype == np.float32 and ids.dtype == np.int64
+
+
+@pytest.mark.parametrize("block_size", [1, 2, 5, 64])
+def test_the_answer_does_not_depend_on_the_block_size_with_many_ties(block_size):
+    # Each block's k best must already prefer lower ids among equal scores: argpartition alone does not.
+    corpus = np.repeat(np.eye(4, dtype=np.float32), 25, axis=0)[np.random.default_rng(3).permutation(100)]
+    queries = np.eye(4, dtype=np.float32)
+    _, ids = exact_topk(queries, corpus, 20, metric="ip", block_size=block_size)
+    _, want = naive_topk(queries, corpus, 20, "ip")
+    np.testing.assert_array_equal(ids, want)
