@@ -1,13 +1,18 @@
-"""LiT-style alignment: two FROZEN encoders, two small trainable heads, one CLIP loss.
+"""Two FROZEN encoders, two small trainable projection heads, one CLIP loss.
 
-"Locked-image Tuning" (Zhai et al., 2022) keeps pretrained encoders fixed and trains only
-what joins them. Here each side gets a small projection head to a shared space (L2-normalised)
-and a learnable log logit scale clamped at ln(100), trained with ``mm.losses.clip_loss``
-through ``mm.train.fit`` on cached features, so a run takes seconds on a CPU.
+Each side gets a small projection head to a shared space (L2-normalised) and the pair shares
+a learnable log logit scale, trained with ``mm.losses.clip_loss`` through ``mm.train.fit`` on
+cached features, so a run takes seconds on a CPU. Only the heads learn.
+
+The module is named after LiT ("Locked-image Tuning", Zhai et al., 2022), its closest published
+relative, but it is not LiT: LiT locks the pretrained *image* tower and trains the whole *text*
+tower with the contrastive loss; here both towers stay locked and only linear (or 2-layer) heads
+on top of them learn.
 
 ``train_heads`` works for any two aligned feature sets (image-text, audio-text);
 ``LitModel`` wraps trained heads around the base encoders of ``mm.models`` and speaks the
 encoder protocol, and ``load_lit_emoji`` returns the shipped emoji model ("lit-emoji").
+``modality_gap`` and ``centre`` measure and remove the offset between two modalities' clouds.
 """
 from __future__ import annotations
 
@@ -30,8 +35,10 @@ __all__ = [
     "LIT_EMOJI_PATH",
     "LitModel",
     "ProjectionHeads",
+    "centre",
     "load_heads",
     "load_lit_emoji",
+    "modality_gap",
     "retrieval_recall",
     "save_heads",
     "train_heads",
@@ -64,8 +71,9 @@ class ProjectionHeads(nn.Module):
         dim: the shared output dimension.
         hidden: 0 for a single Linear layer per side, else the width of a 2-layer MLP.
         init_scale: the starting logit scale (the multiplier, > 0).
-        max_scale: the clamp on the multiplier (CLIP: 100), so training cannot make the
-            softmax arbitrarily sharp.
+        max_scale: the cap on the multiplier (CLIP: 100), so training cannot make the softmax
+            arbitrarily sharp. As in open_clip, the parameter itself is clamped after each
+            optimiser step (``clamp_scale_``); ``train_heads`` does that for you.
         learn_scale: whether the scale is trained or fixed at ``init_scale``.
         init_bias: the starting logit bias, used only by the SigLIP loss (its paper: -10).
     """
@@ -91,8 +99,19 @@ class ProjectionHeads(nn.Module):
 
     @property
     def logit_scale(self) -> torch.Tensor:
-        """The multiplier exp(log_scale), clamped at ``max_scale`` (0-d tensor, differentiable)."""
-        return self.log_scale.clamp(max=math.log(self.config["max_scale"])).exp()
+        """The multiplier exp(log_scale) (0-d tensor, differentiable).
+
+        No clamp here: a clamp inside the forward pass would pass zero gradient once the
+        parameter is above the cap, so it could never come back. ``clamp_scale_`` clamps the
+        parameter itself after each step instead, as open_clip's training loop does.
+        """
+        return self.log_scale.exp()
+
+    @torch.no_grad()
+    def clamp_scale_(self) -> ProjectionHeads:
+        """Clamp ``log_scale`` in place at log(``max_scale``); call it after every optimiser step."""
+        self.log_scale.clamp_(max=math.log(self.config["max_scale"]))
+        return self
 
     def project_a(self, x: torch.Tensor) -> torch.Tensor:
         """(N, dim_a) -> (N, dim), L2-normalised."""
@@ -126,9 +145,14 @@ class ProjectionHeads(nn.Module):
 _LOSSES = ("clip", "siglip", "triplet")
 
 
-def _objective(loss: str, margin: float):
+_MINING = ("hard", "semi-hard")
+
+
+def _objective(loss: str, margin: float, mining: str = "hard"):
     """``loss_fn(heads, a, b)`` for ``mm.train.fit``: project both sides, then the chosen loss."""
     from . import losses
+
+    batch_triplet = losses.batch_hard_triplet_loss if mining == "hard" else losses.batch_semi_hard_triplet_loss
 
     def clip(heads, a, b):
         za, zb, scale = heads(a, b)
@@ -140,9 +164,8 @@ def _objective(loss: str, margin: float):
 
     def triplet(heads, a, b):
         za, zb, _ = heads(a, b)
-        # both directions, like clip_loss: a->b with b's hardest negative, b->a with a's
-        return (losses.batch_hard_triplet_loss(za, zb, margin=margin)
-                + losses.batch_hard_triplet_loss(zb, za, margin=margin)) / 2
+        # both directions, like clip_loss: a->b with a negative mined among b, b->a among a
+        return (batch_triplet(za, zb, margin=margin) + batch_triplet(zb, za, margin=margin)) / 2
 
     return {"clip": clip, "siglip": siglip, "triplet": triplet}[loss]
 
@@ -162,6 +185,7 @@ def train_heads(
     learn_scale: bool = True,
     loss: str = "clip",
     margin: float = 0.2,
+    mining: str = "hard",
     seed: int | None = None,
     progress: bool = True,
     desc: str = "aligning",
@@ -182,9 +206,12 @@ def train_heads(
         weight_decay: AdamW weight decay.
         init_scale, max_scale, learn_scale: the logit scale (see ``ProjectionHeads``).
         loss: ``"clip"`` (``mm.losses.clip_loss``), ``"siglip"`` (``siglip_loss`` with a learnable
-            bias; use ``init_scale=10``) or ``"triplet"`` (batch-hard ``triplet_loss`` both ways;
-            the scale is then unused).
+            bias; use ``init_scale=10``) or ``"triplet"`` (``triplet_loss`` both ways with a
+            negative mined in the batch; the scale is then unused).
         margin: the triplet margin (cosine distance units).
+        mining: the triplet negatives: ``"hard"`` (the closest wrong partner in the batch,
+            ``batch_hard_triplet_loss``) or ``"semi-hard"`` (the closest one farther than the
+            positive, ``batch_semi_hard_triplet_loss``).
         seed: seeds initialisation and shuffling; ``None`` uses ``mmlab.SEED``.
         progress: show a tqdm bar.
         desc: the bar's label.
@@ -201,6 +228,7 @@ def train_heads(
     batch_size = check_int(batch_size, "batch_size", low=2, high=len(a))
     loss = check_choice(loss, "loss", _LOSSES)
     margin = check_float(margin, "margin", low=0.0)
+    mining = check_choice(mining, "mining", _MINING)
     seed = resolve_seed(seed)
     torch.manual_seed(seed)  # the heads' initialisation
     heads = ProjectionHeads(a.shape[1], b.shape[1], dim=dim, hidden=hidden, init_scale=init_scale,
@@ -208,9 +236,9 @@ def train_heads(
     # Heads are tiny matrices: one thread is faster than two, and much faster on a busy machine
     # where torch's threads would wait for each other at every small op.
     with single_threaded():
-        history = fit(heads, _objective(loss, margin), [torch.from_numpy(a), torch.from_numpy(b)],
+        history = fit(heads, _objective(loss, margin, mining), [torch.from_numpy(a), torch.from_numpy(b)],
                       epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
-                      drop_last=True, progress=progress, desc=desc)
+                      drop_last=True, progress=progress, desc=desc, after_step=ProjectionHeads.clamp_scale_)
     heads.eval()
     return heads, history
 
@@ -289,6 +317,38 @@ def retrieval_recall(queries, corpus, targets=None, ks=(1, 5, 10)) -> dict[int, 
     true = sims[np.arange(len(q)), t][:, None]  # (Q, 1)
     rank = (sims > true).sum(axis=1)  # 0 = best; ties count in the query's favour
     return {k: float((rank < k).mean()) for k in ks}
+
+
+def modality_gap(a, b) -> float:
+    """The distance between the centres of two clouds of embeddings: ``||mean(a) - mean(b)||``.
+
+    Args:
+        a: (N, D) embeddings of one modality (e.g. images), L2-normalised.
+        b: (M, D) embeddings of the other (e.g. texts).
+    Returns:
+        The gap, a float (0 when the two clouds share their centre).
+    """
+    a = as_array(a, "a")
+    b = as_array(b, "b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"a and b: expected the same dimension, got {a.shape[1]} and {b.shape[1]}")
+    return float(np.linalg.norm(a.mean(axis=0) - b.mean(axis=0)))
+
+
+def centre(z) -> np.ndarray:
+    """Move one modality's cloud to the origin and put it back on the unit sphere.
+
+    Args:
+        z: (N, D) embeddings of ONE modality, N >= 2.
+    Returns:
+        (N, D) float32: ``z - z.mean(axis=0)``, each row L2-normalised; the input is not changed.
+    """
+    from .embeddings import l2_normalize
+
+    z = as_array(z, "z")
+    if len(z) < 2:
+        raise ValueError(f"z: expected at least 2 rows (a single row centred is all zeros), got {len(z)}")
+    return l2_normalize(z - z.mean(axis=0), name="z").astype(np.float32)
 
 
 class LitModel(BaseEncoder):

@@ -20,10 +20,13 @@ from ._validate import check_choice, check_float, describe
 
 __all__ = [
     "batch_hard_triplet_loss",
+    "batch_semi_hard_triplet_loss",
     "clip_logits",
     "clip_loss",
     "hardest_negatives",
+    "masked_clip_loss",
     "pairwise_distance",
+    "semi_hard_negatives",
     "siglip_loss",
     "triplet_loss",
 ]
@@ -116,6 +119,50 @@ def clip_loss(image_features, text_features, logit_scale) -> torch.Tensor:
     loss_i2t = F.cross_entropy(logits_per_image, targets)
     loss_t2i = F.cross_entropy(logits_per_text, targets)
     return (loss_i2t + loss_t2i) / 2
+
+
+def _group_labels(groups, b: int) -> list:
+    """``groups`` as a list of B hashable labels (a 1-D tensor or array becomes a list of numbers)."""
+    if isinstance(groups, (torch.Tensor, np.ndarray)):
+        if groups.ndim != 1:
+            raise ValueError(f"groups: expected {b} labels (a 1-D sequence), got shape {tuple(groups.shape)}")
+        groups = groups.tolist()
+    if isinstance(groups, (str, bytes)) or not hasattr(groups, "__len__"):
+        raise TypeError(f"groups: expected a sequence of {b} labels (e.g. captions or ids), got {describe(groups)}")
+    groups = list(groups)
+    if len(groups) != b:
+        raise ValueError(f"groups: expected one label per pair ({b}), got {len(groups)}")
+    try:
+        hash(tuple(groups))
+    except TypeError:
+        raise TypeError("groups: expected hashable labels such as strings or ints") from None
+    return groups
+
+
+def masked_clip_loss(image_features, text_features, groups, logit_scale) -> torch.Tensor:
+    """The CLIP loss with same-group pairs taken out of each other's softmax (false negatives removed).
+
+    Pairs whose labels in ``groups`` are equal mean the same thing (the same caption, the same
+    emoji id). In each row and each column of the logits, the *other* pairs of the same group are
+    set to -inf, so they are neither the target nor a negative; the diagonal stays the target.
+    With all labels different this is ``clip_loss``.
+
+    Args:
+        image_features: (B, D) tensor, L2-normalised rows.
+        text_features: (B, D) tensor, L2-normalised rows; row i pairs with image row i.
+        groups: B labels (strings, ints, or a 1-D tensor); equal labels mark duplicates.
+        logit_scale: the multiplier (> 0), a float or a one-element tensor (gradients flow).
+    Returns:
+        Scalar tensor: the mean of the masked image->text and text->image cross-entropies.
+    """
+    logits = clip_logits(image_features, text_features, logit_scale)  # (B, B)
+    b = logits.shape[0]
+    labels = _group_labels(groups, b)
+    same = torch.tensor([[x == y for y in labels] for x in labels], device=logits.device)  # (B, B)
+    duplicates = same & ~torch.eye(b, dtype=torch.bool, device=logits.device)  # ... but not the pair itself
+    logits = logits.masked_fill(duplicates, -float("inf"))  # symmetric mask: rows and columns alike
+    targets = torch.arange(b, device=logits.device)
+    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
 
 
 # --------------------------------------------------------------------- SigLIP
@@ -290,4 +337,60 @@ def batch_hard_triplet_loss(
     if anchor.shape[0] < 2:
         raise ValueError(f"anchor: expected a batch of at least 2 pairs (the negatives come from the batch), got {anchor.shape[0]}")
     neg_ids = hardest_negatives(anchor, positive, torch.arange(anchor.shape[0]), distance=distance)  # (B,)
+    return triplet_loss(anchor, positive, positive[neg_ids], margin=margin, distance=distance, reduction=reduction)
+
+
+def semi_hard_negatives(anchor, candidates, positive_ids, *, distance: str = "cosine") -> torch.Tensor:
+    """For each anchor, the closest candidate that is farther away than its positive ("semi-hard").
+
+    FaceNet's remedy (Schroff et al., 2015) for the collapse that the hardest negatives can cause
+    early in training: choose a negative that is wrong but not *more* similar than the positive.
+    As in TensorFlow Addons' ``triplet_semihard_loss``, an anchor for which every candidate is
+    closer than its positive gets the farthest candidate instead.
+
+    Args:
+        anchor: (B, D) tensor.
+        candidates: (N, D) tensor, N >= 2.
+        positive_ids: (B,) integer indices into ``candidates`` of each anchor's positive.
+        distance: ``"cosine"`` or ``"euclidean"``.
+    Returns:
+        (B,) long tensor of candidate indices (computed without gradient), never the positive.
+    """
+    hardest_negatives(anchor, candidates, positive_ids, distance=distance)  # the same input checks
+    anchor = _as_features(anchor, "anchor")
+    candidates = _as_features(candidates, "candidates")
+    pos = torch.as_tensor(np.asarray(positive_ids.cpu() if isinstance(positive_ids, torch.Tensor) else positive_ids)).long()
+    b, n = anchor.shape[0], candidates.shape[0]
+    with torch.no_grad():
+        dist = pairwise_distance(anchor, candidates, distance)  # (B, N)
+        d_pos = dist[torch.arange(b), pos][:, None]  # (B, 1)
+        is_pos = torch.zeros(b, n, dtype=torch.bool)
+        is_pos[torch.arange(b), pos] = True
+        farther = (dist > d_pos) & ~is_pos  # (B, N): wrong, and not closer than the positive
+        closest_farther = dist.masked_fill(~farther, float("inf")).argmin(dim=1)
+        farthest = dist.masked_fill(is_pos, -float("inf")).argmax(dim=1)
+        return torch.where(farther.any(dim=1), closest_farther, farthest)  # (B,)
+
+
+def batch_semi_hard_triplet_loss(
+    anchor, positive, margin: float = 0.2, distance: str = "cosine", reduction: str = "mean",
+) -> torch.Tensor:
+    """Triplet loss where each anchor's negative is the semi-hard *other* positive in the batch.
+
+    Like ``batch_hard_triplet_loss``, but the negative of anchor i is the closest other row of
+    ``positive`` that is still farther from the anchor than its own positive (``semi_hard_negatives``).
+
+    Args:
+        anchor: (B, D) tensor, B >= 2.
+        positive: (B, D) tensor; row i belongs with anchor row i.
+        margin, distance, reduction: as in ``triplet_loss``.
+    Returns:
+        Scalar tensor (or (B,) with ``reduction="none"``).
+    """
+    anchor = _as_features(anchor, "anchor")
+    positive = _as_features(positive, "positive")
+    _check_pair(anchor, positive, "anchor", "positive")
+    if anchor.shape[0] < 2:
+        raise ValueError(f"anchor: expected a batch of at least 2 pairs (the negatives come from the batch), got {anchor.shape[0]}")
+    neg_ids = semi_hard_negatives(anchor, positive, torch.arange(anchor.shape[0]), distance=distance)  # (B,)
     return triplet_loss(anchor, positive, positive[neg_ids], margin=margin, distance=distance, reduction=reduction)

@@ -10,7 +10,7 @@ temperature towards exp(0) = 1 and the bias towards 0, fighting the loss for no 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ._validate import check_float, check_int, resolve_seed
 
@@ -35,6 +35,26 @@ def param_groups(model, weight_decay: float) -> list[dict]:
     return [g for g in groups if g["params"]]
 
 
+def _with_own_rates(model, groups: list[dict], param_lr: Mapping[str, float]) -> list[dict]:
+    """Move the parameters named in ``param_lr`` into groups of their own, with their own rate."""
+    if not isinstance(param_lr, Mapping):
+        raise TypeError(f"param_lr: expected a dict of parameter name -> learning rate, got {type(param_lr).__name__}")
+    named = dict(model.named_parameters())
+    own = []
+    for name, rate in param_lr.items():
+        if name not in named:
+            raise ValueError(f"param_lr: expected names of parameters of the model ({', '.join(named)}), got {name!r}")
+        p = named[name]
+        if not p.requires_grad:
+            raise ValueError(f"param_lr: parameter {name!r} does not require grad, so it is not trained")
+        rate = check_float(rate, f"param_lr[{name!r}]", low=0.0, low_inclusive=False)
+        decay = next(g["weight_decay"] for g in groups if any(q is p for q in g["params"]))
+        own.append({"params": [p], "weight_decay": decay, "lr": rate})
+    moved = [g2["params"][0] for g2 in own]
+    rest = [{**g, "params": [p for p in g["params"] if not any(p is q for q in moved)]} for g in groups]
+    return [g for g in rest if g["params"]] + own
+
+
 def fit(
     model,
     loss_fn: Callable,
@@ -48,6 +68,8 @@ def fit(
     drop_last: bool = False,
     progress: bool = True,
     desc: str = "training",
+    param_lr: Mapping[str, float] | None = None,
+    after_step: Callable | None = None,
 ) -> list[float]:
     """Train ``model`` with AdamW on minibatches of ``tensors``.
 
@@ -63,6 +85,11 @@ def fit(
         drop_last: drop a final short batch (contrastive losses want full batches).
         progress: show a tqdm bar over epochs.
         desc: the bar's label.
+        param_lr: learning rates of single parameters by name (as in ``model.named_parameters()``),
+            e.g. ``{"log_scale": 0.05}``; every other parameter uses ``lr``. Weight decay follows
+            the same rule as for the rest.
+        after_step: called as ``after_step(model)`` after every optimiser step, e.g. to clamp a
+            parameter in place the way open_clip clamps CLIP's log temperature, or to record it.
     Returns:
         The mean training loss of each epoch, length ``epochs``.
     """
@@ -96,10 +123,14 @@ def fit(
     if drop_last and batch_size > n:
         raise ValueError(f"batch_size: expected at most {n} rows with drop_last=True, got {batch_size}")
 
+    if after_step is not None and not callable(after_step):
+        raise TypeError(f"after_step: expected a callable (or None), got {type(after_step).__name__}")
     seed = resolve_seed(seed)
     groups = param_groups(model, weight_decay)
     if not groups:
         raise ValueError("model: expected at least one parameter with requires_grad=True, got none to train")
+    if param_lr:
+        groups = _with_own_rates(model, groups, param_lr)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(groups, lr=lr)
@@ -122,6 +153,8 @@ def fit(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if after_step is not None:
+                after_step(model)
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
         history.append(total / seen)

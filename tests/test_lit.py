@@ -40,11 +40,52 @@ def test_heads_shapes_normalised_and_scale():
     assert scale.item() == pytest.approx(1 / 0.07, rel=1e-5)
 
 
-def test_logit_scale_is_clamped_at_max_but_log_scale_is_free():
+def test_the_scale_is_clamped_after_the_step_not_inside_the_forward_pass():
+    """As in open_clip: a clamp in forward() would pass no gradient above the cap, so the parameter is clamped."""
     heads = lit.ProjectionHeads(4, 4, dim=2)
     with torch.no_grad():
         heads.log_scale.fill_(math.log(1e4))
+    scale = heads.logit_scale
+    assert scale.item() == pytest.approx(1e4, rel=1e-5)
+    scale.backward()
+    assert heads.log_scale.grad.item() != 0.0  # the gradient reaches the parameter
+    heads.clamp_scale_()
     assert heads.logit_scale.item() == pytest.approx(100.0, rel=1e-5)
+
+
+def test_training_keeps_the_scale_at_or_below_the_cap():
+    a, b = _synthetic_pairs()
+    heads, _ = lit.train_heads(a, b, dim=8, epochs=3, batch_size=60, lr=0.5, weight_decay=0.0, init_scale=90.0,
+                               max_scale=100.0, seed=0, progress=False)
+    assert heads.logit_scale.item() <= 100.0 + 1e-3
+
+
+def test_semi_hard_mining_trains_too_and_mining_is_checked():
+    a, b = _synthetic_pairs()
+    heads, history = lit.train_heads(a[:180], b[:180], dim=16, epochs=30, batch_size=60, lr=5e-3, weight_decay=0.0,
+                                     loss="triplet", mining="semi-hard", seed=0, progress=False)
+    assert history[-1] < history[0]
+    assert _recall_at_1(heads.transform(b[180:], "b"), heads.transform(a[180:], "a")) > 10 / 60
+    with pytest.raises(ValueError, match="mining"):
+        lit.train_heads(a, b, loss="triplet", mining="hardest", progress=False)
+
+
+def test_modality_gap_and_centre():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(30, 5)) + 2.0
+    b = rng.normal(size=(20, 5))
+    assert lit.modality_gap(a, b) == pytest.approx(float(np.linalg.norm(a.mean(0) - b.mean(0))), rel=1e-5)
+    before = a.copy()
+    c = lit.centre(a)
+    np.testing.assert_array_equal(a, before)  # the input is not changed
+    np.testing.assert_allclose(np.linalg.norm(c, axis=1), 1.0, rtol=1e-5)
+    expected = (a - a.mean(0)) / np.linalg.norm(a - a.mean(0), axis=1, keepdims=True)
+    np.testing.assert_allclose(c, expected, rtol=1e-4, atol=1e-5)
+    assert lit.modality_gap(lit.centre(a), lit.centre(b)) < 0.2  # both clouds around the origin
+    with pytest.raises(ValueError, match="same dimension"):
+        lit.modality_gap(a, b[:, :3])
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        lit.centre(a[:1])
 
 
 def test_training_lowers_loss_and_aligns_held_out_pairs(trained):

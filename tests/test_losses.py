@@ -292,3 +292,58 @@ def test_mixed_dtypes_and_mismatched_candidates_are_refused():
         losses.hardest_negatives(img, torch.randn(5, 2), [0, 1, 2, 3])
     with pytest.raises(TypeError, match="positive_ids"):
         losses.hardest_negatives(img, txt, ["0", "1", "2", "3"])
+
+
+# ------------------------------------------------------------------ masked_clip_loss
+def test_masked_clip_loss_without_duplicates_is_clip_loss():
+    img, txt = _pairs(6, 8, seed=4)
+    torch.testing.assert_close(losses.masked_clip_loss(img, txt, list("abcdef"), 7.0), losses.clip_loss(img, txt, 7.0))
+
+
+def test_masked_clip_loss_known_answer_duplicates_at_one_point():
+    """Two pairs on one point: the hard loss pays log 2 on each of their rows and columns; masking removes it."""
+    cat, dog = [1.0, 0.0], [0.0, 1.0]
+    feats = torch.tensor([cat, dog, cat])
+    assert losses.clip_loss(feats, feats, 100.0).item() == pytest.approx(2 * math.log(2) / 3, rel=1e-4)
+    assert losses.masked_clip_loss(feats, feats, ["cat", "dog", "cat"], 100.0).item() == pytest.approx(0.0, abs=1e-6)
+    # groups may be ids in a tensor
+    assert losses.masked_clip_loss(feats, feats, torch.tensor([3, 5, 3]), 100.0).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_masked_clip_loss_gradients_flow_and_inputs_are_checked():
+    img, txt = _pairs(5, 4, seed=1)
+    img.requires_grad_(True)
+    scale = torch.tensor(5.0, requires_grad=True)
+    losses.masked_clip_loss(img, txt, [0, 1, 0, 2, 1], scale).backward()
+    assert img.grad.abs().sum() > 0 and scale.grad is not None
+    with pytest.raises(ValueError, match="groups: expected one label per pair"):
+        losses.masked_clip_loss(img, txt, [0, 1], 1.0)
+    with pytest.raises(TypeError, match="groups"):
+        losses.masked_clip_loss(img, txt, "abcde", 1.0)
+    with pytest.raises(TypeError, match="groups: expected hashable"):
+        losses.masked_clip_loss(img, txt, [[0], [1], [2], [3], [4]], 1.0)
+
+
+# ------------------------------------------------------------------ semi-hard mining
+def test_semi_hard_negatives_known_answer():
+    # one anchor at distance: positive 0.3; negatives 0.1 (harder than the positive), 0.5, 0.9
+    anchor = torch.tensor([[1.0, 0.0]])
+    angle = torch.tensor([math.acos(1 - d) for d in (0.3, 0.1, 0.5, 0.9)])
+    cands = torch.stack([angle.cos(), angle.sin()], dim=1)
+    assert losses.semi_hard_negatives(anchor, cands, [0]).tolist() == [2]  # closest one farther than 0.3
+    assert losses.hardest_negatives(anchor, cands, [0]).tolist() == [1]
+    # every negative closer than the positive: the farthest one
+    assert losses.semi_hard_negatives(anchor, cands[[3, 1, 2]], [0]).tolist() == [2]
+
+
+def test_semi_hard_never_returns_the_positive_and_loss_is_at_most_batch_hard():
+    img, txt = _pairs(16, 8, seed=3, noise=1.0)
+    ids = losses.semi_hard_negatives(img, txt, torch.arange(16))
+    assert (ids != torch.arange(16)).all()
+    semi = losses.batch_semi_hard_triplet_loss(img, txt, margin=0.2, reduction="none")
+    hard = losses.batch_hard_triplet_loss(img, txt, margin=0.2, reduction="none")
+    assert (semi <= hard + 1e-6).all()
+    with pytest.raises(ValueError, match="at least 2"):
+        losses.batch_semi_hard_triplet_loss(img[:1], txt[:1])
+    with pytest.raises(ValueError, match="positive_ids"):
+        losses.semi_hard_negatives(img, txt, [0, 1])

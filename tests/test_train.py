@@ -108,3 +108,42 @@ def test_fit_rejects_a_loss_that_is_not_a_scalar_tensor(loss_fn, exc, words):
     x, y = regression_data(n=4)
     with pytest.raises(exc, match=words):
         fit(torch.nn.Linear(3, 1), loss_fn, [x, y], progress=False)
+
+
+def test_param_lr_gives_one_parameter_its_own_rate_and_keeps_the_decay_rule():
+    """A parameter named in param_lr moves at its own rate; the others do not notice."""
+    def run(param_lr):
+        torch.manual_seed(0)
+        model = WithScalars()
+        x = torch.randn(16, 3, generator=torch.Generator().manual_seed(1))
+        fit(model, lambda m, a: (m.log_scale - 10.0) ** 2 + m.linear(a).pow(2).mean(), [x], epochs=3, batch_size=4,
+            lr=1e-3, weight_decay=0.1, seed=0, progress=False, param_lr=param_lr)
+        return model
+    slow, fast = run(None), run({"log_scale": 0.1})
+    # Adam moves a parameter about lr per step: 12 steps
+    assert fast.log_scale.item() - 2.6593 == pytest.approx(12 * 0.1, rel=0.05)
+    assert slow.log_scale.item() - 2.6593 == pytest.approx(12 * 1e-3, rel=0.05)
+    torch.testing.assert_close(fast.linear.weight, slow.linear.weight)
+
+
+def test_after_step_runs_after_every_step():
+    seen = []
+    x, y = regression_data(n=12)
+    model = torch.nn.Linear(3, 1)
+    fit(model, mse, [x, y], epochs=2, batch_size=4, progress=False,
+        after_step=lambda m: seen.append(m.weight.detach().clone()))
+    assert len(seen) == 6  # 3 steps per epoch
+    torch.testing.assert_close(seen[-1], model.weight.detach())
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    ({"param_lr": {"nope": 0.1}}, ValueError, "param_lr: expected names of parameters"),
+    ({"param_lr": {"weight": -1.0}}, ValueError, "param_lr['weight']"),
+    ({"param_lr": [("weight", 0.1)]}, TypeError, "param_lr: expected a dict"),
+    ({"after_step": 3}, TypeError, "after_step: expected a callable"),
+])
+def test_fit_bad_param_lr_and_after_step(kwargs, exc, words):
+    x, y = regression_data(n=4)
+    with pytest.raises(exc) as info:
+        fit(torch.nn.Linear(3, 1), mse, [x, y], progress=False, **kwargs)
+    assert words in str(info.value)
