@@ -1,29 +1,41 @@
-"""Tests of the notebook-02 exercise checks: solutions pass, stubs and typical mistakes get hints."""
+"""Tests of the notebook-02 exercise checks: solutions pass; the wrong answers learners write are
+rejected, each with a hint that names the mistake, on inputs where the mistake shows."""
 import numpy as np
 import pytest
+import torch
 
+import mmlab as mm
 from mmlab import checks
-from mmlab.fusion import concat_embeddings
+from mmlab.fusion import concat_embeddings, mean_of_present, product_fusion
 
 
 def test_checks_are_exported():
-    for name in ("nb02_concat_dot", "nb02_concat_embeddings", "nb02_late_mean", "nb02_most_robust"):
+    for name in ("nb02_concat_dot", "nb02_concat_embeddings", "nb02_product_fusion", "nb02_mean_of_present"):
         assert callable(getattr(checks, name))
+
+
+def _stub(*args):
+    raise NotImplementedError()
 
 
 # ---------------------------------------------------------------- exercise 1: predict
 
 def test_concat_dot_solution_passes(capsys):
     assert checks.nb02_concat_dot("a").passed is True
+    assert checks.nb02_concat_dot(" A ").passed is True
     assert "Correct" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("answer, needle", [
-    (None, "still empty"), (..., "still empty"), ("d", "letters 'a', 'b' or 'c'"), (1.0, "letters"),
-    ("b", "1/sqrt(2)"), ("c", "every coordinate contributes"),
+    (None, "still empty"), (..., "still empty"), ("e", "letters 'a', 'b', 'c' or 'd'"),
+    ("b", "mean of the two cosines"),             # assumed the blocks were scaled
+    ("c", "every coordinate contributes"),        # picked the larger cosine
+    ("d", "length sqrt(2)"),                      # "normalised vectors have dot product at most 1"
+    (1.4, "letter of your choice"),               # the number instead of its letter
 ])
 def test_concat_dot_wrong_answers_get_hints(capsys, answer, needle):
-    assert checks.nb02_concat_dot(answer).passed is False
+    result = checks.nb02_concat_dot(answer)
+    assert result.passed is False and not result
     assert needle in capsys.readouterr().out
 
 
@@ -35,14 +47,9 @@ def _solution_concat(features, weights):
                            for m, x in features.items()], axis=1)
 
 
-def test_concat_solution_and_library_pass(capsys):
+def test_concat_solution_passes(capsys):
     assert checks.nb02_concat_embeddings(_solution_concat).passed is True
-    assert checks.nb02_concat_embeddings(lambda f, w: concat_embeddings(f, w)).passed is True
     assert "Correct" in capsys.readouterr().out
-
-
-def _stub(features, weights):
-    raise NotImplementedError()
 
 
 def _no_normalisation(features, weights):
@@ -77,6 +84,28 @@ def _w_instead_of_sqrt_w(features, weights):
                            for m, x in features.items()], axis=1)
 
 
+def _columns_normalised(features, weights):
+    total = sum(weights.values())
+    return np.concatenate([x / np.linalg.norm(x, axis=0, keepdims=True) * np.sqrt(weights[m] / total)
+                           for m, x in features.items()], axis=1)
+
+
+def _in_place(features, weights):
+    total = sum(weights.values())
+    for m, x in features.items():
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        x *= np.sqrt(weights[m] / total)
+    return np.concatenate(list(features.values()), axis=1)
+
+
+def _calls_the_helper(features, weights):
+    return concat_embeddings(features, weights)
+
+
+def _calls_the_helper_through_mm(features, weights):
+    return mm.fusion.concat_embeddings(features, weights)
+
+
 def _stacked_wrong_axis(features, weights):
     return np.concatenate(list(features.values()), axis=0)
 
@@ -84,6 +113,9 @@ def _stacked_wrong_axis(features, weights):
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_stub, "NotImplementedError"),
+    (_calls_the_helper, "calls mmlab's concat_embeddings"),           # issue 23: the helper called, not written
+    (_calls_the_helper_through_mm, "calls mmlab's concat_embeddings"),
+    (lambda f, w: concat_embeddings(f, w), "calls mmlab's concat_embeddings"),
     (_no_normalisation, "normalise each modality"),
     (_no_sqrt, "square root"),
     (_no_total, "divide the weights by their sum"),
@@ -93,6 +125,8 @@ def _stacked_wrong_axis(features, weights):
     (_normalised_after_concatenating, "you normalised the whole concatenated row"),
     (lambda f, w: _normalised_after_concatenating(f, {m: 1.0 for m in f}), "you normalised the whole concatenated row"),
     (_w_instead_of_sqrt_w, "scale by the square root"),
+    (_columns_normalised, "axis=1"),
+    (_in_place, "changed the arrays it was given"),
     (lambda f, w: _solution_concat(dict(reversed(list(f.items()))), w), "order of the features dict"),
     (lambda f, w: np.zeros((5, 9)) + 1.0, "differ"),
 ])
@@ -107,68 +141,199 @@ def test_concat_wrong_axis_reports_the_shape(capsys):
     assert "raised ValueError" in capsys.readouterr().out
 
 
-# ------------------------------------------------------------- exercise 3: late mean
-
-def _solution_late_mean(probas, present):
-    total = sum(np.where(present[m][:, None], p, 0.0) for m, p in probas.items())
-    count = sum(present[m].astype(float) for m in probas)[:, None]
-    return total / count
+def test_concat_helper_is_found_under_an_alias(capsys):
+    alias = concat_embeddings
+    assert checks.nb02_concat_embeddings(lambda f, w: alias(f, w)).passed is False
+    assert "calls mmlab's concat_embeddings" in capsys.readouterr().out
 
 
-def test_late_mean_solution_passes(capsys):
-    assert checks.nb02_late_mean(_solution_late_mean).passed is True
-    assert "Correct" in capsys.readouterr().out
+# ---------------------------------------------------- exercise 3: multiplicative fusion
+
+def _solution_product(factors, mask):
+    fused = torch.ones_like(factors[0])
+    for m, z in enumerate(factors):
+        fused = fused * torch.where(mask[:, m:m + 1], 1 + z, torch.ones_like(z))
+    return fused
 
 
-def test_late_mean_without_the_mask_fails(capsys):
-    # absent rows are zeros, not NaN: nanmean (or a plain mean) cannot tell them from data
-    assert checks.nb02_late_mean(lambda p, k: np.nanmean(np.stack(list(p.values())), axis=0)).passed is False
-    assert "divide by the number present in that row" in capsys.readouterr().out
+def test_product_solution_and_a_second_correct_form_pass(capsys):
+    assert checks.nb02_product_fusion(_solution_product).passed is True
+
+    def with_prod(factors, mask):  # another correct way: stack, replace absent by 0, then prod of 1 + z
+        z = torch.stack(factors, dim=1) * mask[:, :, None]
+        return torch.prod(1 + z, dim=1)
+
+    assert checks.nb02_product_fusion(with_prod).passed is True
+    assert capsys.readouterr().out.count("Correct") == 2
 
 
-def _divide_by_all(probas, present):
-    return sum(np.where(present[m][:, None], p, 0.0) for m, p in probas.items()) / len(probas)
+def _absent_as_zero(factors, mask):
+    fused = torch.ones_like(factors[0])
+    for m, z in enumerate(factors):
+        fused = fused * (1 + z) * mask[:, m:m + 1]
+    return fused
+
+
+def _mask_ignored(factors, mask):
+    fused = torch.ones_like(factors[0])
+    for z in factors:
+        fused = fused * (1 + z)
+    return fused
+
+
+def _mask_inverted(factors, mask):
+    return _solution_product(factors, ~mask)
+
+
+def _no_one(factors, mask):
+    fused = torch.ones_like(factors[0])
+    for m, z in enumerate(factors):
+        fused = fused * torch.where(mask[:, m:m + 1], z, torch.ones_like(z))
+    return fused
+
+
+def _sum(factors, mask):
+    return 1 + sum(z * mask[:, m:m + 1] for m, z in enumerate(factors))
+
+
+def _first_two(factors, mask):
+    return _solution_product(factors[:2], mask[:, :2])
+
+
+def _in_place_product(factors, mask):
+    for z in factors:
+        z += 1  # changes the model's factors
+    fused = torch.ones_like(factors[0])
+    for m, z in enumerate(factors):
+        fused = fused * torch.where(mask[:, m:m + 1], z, torch.ones_like(z))
+    return fused
+
+
+def _detached(factors, mask):
+    return _solution_product([z.detach() for z in factors], mask)
+
+
+def _numpy(factors, mask):
+    return _solution_product(factors, mask).detach().numpy()
 
 
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_stub, "NotImplementedError"),
-    (lambda p, k: np.mean(np.stack(list(p.values())), axis=0), "zeros of an absent one"),
-    (lambda p, k: sum(p.values()) / sum(k.values())[:, None] * np.nan, "NaN"),
-    (_divide_by_all, "number present in that row"),
-    (lambda p, k: np.nanmean(np.stack(list(p.values())), axis=1), "expected shape (6, 3)"),
-    (lambda p, k: np.nan_to_num(next(iter(p.values()))) + 0.0, "sum to 1"),
+    (lambda f, k: product_fusion(f, k), "calls mmlab's product_fusion"),
+    (lambda f, k: mm.fusion.product_fusion(f, k), "calls mmlab's product_fusion"),
+    (_absent_as_zero, "neutral element of a product is 1"),
+    (_mask_ignored, "ignoring the mask"),
+    (_mask_inverted, "True where a modality is present"),
+    (_no_one, "Without the 1 +"),
+    (_sum, "additive fusion again"),
+    (_first_two, "every modality"),
+    (_in_place_product, "changed the factor tensors"),
+    (_detached, "no gradient"),
+    (_numpy, "a numpy array carries no gradient"),
+    (lambda f, k: torch.ones(5, 4), "no gradient"),
+    (lambda f, k: f[0] * f[1], "row b should be the product"),
 ])
-def test_late_mean_typical_mistakes_get_specific_hints(capsys, fn, needle):
-    assert checks.nb02_late_mean(fn).passed is False
+def test_product_typical_mistakes_get_specific_hints(capsys, fn, needle):
+    assert checks.nb02_product_fusion(fn).passed is False
     assert needle in capsys.readouterr().out
 
 
-def test_late_mean_wrong_but_normalised_gets_the_definition(capsys):
-    def first_present_only(probas, present):
-        return np.where(present["text"][:, None], probas["text"], 1 / 3)
-
-    assert checks.nb02_late_mean(first_present_only).passed is False
-    assert "mean of probas[m][i]" in capsys.readouterr().out
-
-
-# ---------------------------------------------------------- exercise 4: interpretation
-
-TABLE = {"early fusion (zeros)": 0.41, "late fusion (mean)": 0.77, "intermediate (attention)": 0.63}
+def test_product_reference_is_the_helper():
+    gen = torch.Generator().manual_seed(0)
+    factors = [torch.randn(4, 3, generator=gen) for _ in range(2)]
+    mask = torch.tensor([[1, 1], [1, 0], [0, 1], [1, 1]], dtype=torch.bool)
+    torch.testing.assert_close(product_fusion(factors, mask), _solution_product(factors, mask))
 
 
-def test_most_robust_right_answer_passes(capsys):
-    assert checks.nb02_most_robust("late fusion (mean)", TABLE).passed is True
-    assert "Correct" in capsys.readouterr().out
+# ------------------------------------------- exercise 4: late fusion over what is present
+
+def _solution_mean_of_present(probas, present, weights):
+    num = sum(weights[m] * np.where(present[m][:, None], p, 0.0) for m, p in probas.items())
+    den = sum(weights[m] * present[m] for m in probas)[:, None]
+    return num / den
 
 
-@pytest.mark.parametrize("answer, needle", [
+def test_mean_of_present_solution_passes(capsys):
+    assert checks.nb02_mean_of_present(_solution_mean_of_present).passed is True
+
+    def renormalised_after(probas, present, weights):  # also right: each p sums to 1
+        fused = sum(weights[m] * np.where(present[m][:, None], p, 0.0) for m, p in probas.items())
+        return fused / fused.sum(axis=1, keepdims=True)
+
+    assert checks.nb02_mean_of_present(renormalised_after).passed is True
+    assert capsys.readouterr().out.count("Correct") == 2
+
+
+def _mask_multiplied(probas, present, weights):  # NaN * 0 is NaN
+    num = sum(weights[m] * p * present[m][:, None] for m, p in probas.items())
+    den = sum(weights[m] * present[m] for m in probas)[:, None]
+    return num / den
+
+
+def _nanmean(probas, present, weights):  # finds the absent rows, forgets the weights
+    return np.nanmean(np.stack(list(probas.values())), axis=0)
+
+
+def _plain_mean_of_present(probas, present, weights):
+    num = sum(np.where(present[m][:, None], p, 0.0) for m, p in probas.items())
+    return num / sum(present[m] for m in probas)[:, None]
+
+
+def _divide_by_all_weights(probas, present, weights):  # not renormalised over what is present
+    num = sum(weights[m] * np.where(present[m][:, None], p, 0.0) for m, p in probas.items())
+    return num / sum(weights.values())
+
+
+def _divide_by_count(probas, present, weights):
+    num = sum(weights[m] * np.where(present[m][:, None], p, 0.0) for m, p in probas.items())
+    return num / sum(present[m] for m in probas)[:, None]
+
+
+def _nansum_weighted(probas, present, weights):  # nansum, then the total weight
+    return np.nansum(np.stack([weights[m] * p for m, p in probas.items()]), axis=0) / sum(weights.values())
+
+
+def _zeroed_in_place(probas, present, weights):
+    for m, p in probas.items():
+        p[~present[m]] = 0.0
+    return _solution_mean_of_present(probas, present, weights)
+
+
+@pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
-    ("late", "expected one of the strategy names"),
-    ("intermediate (attention)", "another strategy keeps more"),
+    (_stub, "NotImplementedError"),
+    (lambda p, k, w: mean_of_present(p, k, w), "calls mmlab's mean_of_present"),
+    (lambda p, k, w: mm.fusion.mean_of_present(p, k, w), "calls mmlab's mean_of_present"),
+    (_mask_multiplied, "NaN * 0 is still NaN"),
+    (lambda p, k, w: sum(w[m] * x for m, x in p.items()), "NaN * 0 is still NaN"),  # the mask forgotten
+    (_nanmean, "plain mean of the present modalities"),
+    (_plain_mean_of_present, "plain mean of the present modalities"),
+    (_divide_by_all_weights, "Renormalise per row"),
+    (_nansum_weighted, "Renormalise per row"),
+    (_divide_by_count, "divide by the sum of their weights"),
+    (_zeroed_in_place, "changed the probability arrays"),
+    (lambda p, k, w: np.nan_to_num(np.stack(list(p.values()))).mean(axis=1), "expected shape (6, 3)"),
+    (lambda p, k, w: np.full((6, 3), 0.5), "sum to 1"),
 ])
-def test_most_robust_wrong_answers_get_hints(capsys, answer, needle):
-    assert checks.nb02_most_robust(answer, TABLE).passed is False
-    out = capsys.readouterr().out
-    assert needle in out
-    assert answer is None or "Hint" in out
+def test_mean_of_present_typical_mistakes_get_specific_hints(capsys, fn, needle):
+    assert checks.nb02_mean_of_present(fn).passed is False
+    assert needle in capsys.readouterr().out
+
+
+def test_mean_of_present_reference_is_the_helper_and_late_fusion():
+    rng = np.random.default_rng(0)
+    probas = {m: rng.dirichlet(np.ones(4), size=5) for m in ("a", "b")}
+    present = {"a": np.array([1, 0, 1, 1, 0], bool), "b": np.array([1, 1, 0, 1, 1], bool)}
+    for m, p in probas.items():
+        p[~present[m]] = np.nan
+    weights = {"a": 0.25, "b": 0.75}
+    np.testing.assert_allclose(mean_of_present(probas, present, weights),
+                               _solution_mean_of_present(probas, present, weights), atol=1e-12)
+
+
+def test_every_check_says_not_yet_on_an_unsolved_stub(capsys):
+    for check in (checks.nb02_concat_embeddings, checks.nb02_product_fusion, checks.nb02_mean_of_present):
+        assert not check(_stub)
+    assert checks.nb02_concat_dot(...).passed is False
+    assert capsys.readouterr().out.count("Not yet") == 4

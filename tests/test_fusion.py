@@ -9,6 +9,8 @@ from mmlab.fusion import (
     LateFusion,
     concat_embeddings,
     evaluate,
+    mean_of_present,
+    product_fusion,
 )
 
 N_CLASSES = 4
@@ -43,6 +45,8 @@ STRATEGIES = {
     "late-weighted": lambda: LateFusion("weighted"),
     "intermediate-concat": lambda: _fast_intermediate(combine="concat"),
     "intermediate-attention": lambda: _fast_intermediate(combine="attention", modality_dropout=0.3),
+    "intermediate-product": lambda: _fast_intermediate(combine="product"),
+    "early-mlp": lambda: EarlyFusion(head="mlp", mlp={"epochs": 40, "hidden": 16}),
 }
 
 
@@ -183,7 +187,8 @@ def test_evaluate_reports_accuracy_f1_size_and_time(fitted, data):
 
 # ------------------------------------------------------------------- missing modalities
 
-@pytest.mark.parametrize("name", ["late-mean", "late-weighted", "intermediate-concat", "intermediate-attention"])
+@pytest.mark.parametrize("name", ["late-mean", "late-weighted", "intermediate-concat", "intermediate-attention",
+                                  "intermediate-product"])
 def test_any_subset_of_modalities_at_predict_time(fitted, data, name):
     _, _, te, yte = data
     model = fitted[name]
@@ -269,7 +274,8 @@ def test_modality_dropout_helps_when_a_modality_goes_missing():
 
 # ------------------------------------------------------------------------ determinism
 
-@pytest.mark.parametrize("name", ["late-weighted", "intermediate-concat", "intermediate-attention"])
+@pytest.mark.parametrize("name", ["late-weighted", "intermediate-concat", "intermediate-attention",
+                                  "intermediate-product", "early-mlp"])
 def test_same_seed_same_model(data, name):
     tr, ytr, te, _ = data
     p1 = STRATEGIES[name]().fit(tr, ytr).predict_proba(te)
@@ -360,4 +366,72 @@ def test_constructor_arguments_are_validated():
 
 
 def test_module_exports():
-    assert set(fusion.__all__) == {"concat_embeddings", "EarlyFusion", "LateFusion", "IntermediateFusion", "evaluate"}
+    assert set(fusion.__all__) == {"concat_embeddings", "EarlyFusion", "LateFusion", "IntermediateFusion", "evaluate",
+                                   "mean_of_present", "product_fusion"}
+
+
+# ------------------------------------------------------ additive and multiplicative fusion
+
+def _matching_task(n=200, d=6, seed=0):
+    """Is (a, b) a matched pair? Matched: b = a; mismatched: b is another row's a. Each modality
+    alone carries no information (every a and every b appears once in each class)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, d)).astype(np.float32)
+    perm = np.roll(np.arange(n), 1)
+    feats = {"a": np.concatenate([a, a]), "b": np.concatenate([a, a[perm]])}
+    return feats, np.array(["match"] * n + ["mismatch"] * n)
+
+
+def test_only_models_with_an_interaction_can_tell_matched_pairs():
+    tr, ytr = _matching_task(seed=0)
+    te, yte = _matching_task(seed=1)
+    additive = {"early": EarlyFusion(), "late": LateFusion(), "concat": IntermediateFusion(hidden=16, epochs=30)}
+    for name, model in additive.items():
+        assert abs(model.fit(tr, ytr).score(te, yte) - 0.5) < 0.1, name
+    for model in (IntermediateFusion(hidden=16, epochs=30, combine="product"),
+                  EarlyFusion(head="mlp", mlp={"hidden": 32, "epochs": 30})):
+        assert model.fit(tr, ytr).score(te, yte) > 0.75
+
+
+def test_product_fusion_treats_an_absent_modality_as_the_factor_one():
+    import torch
+
+    z = [torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[0.5, -1.0], [2.0, 0.0]])]
+    mask = torch.tensor([[True, True], [False, True]])
+    torch.testing.assert_close(product_fusion(z, mask), torch.tensor([[3.0, 0.0], [3.0, 1.0]]))
+    with pytest.raises(ValueError, match="mask: expected a bool tensor of shape"):
+        product_fusion(z, torch.ones(2, 3, dtype=torch.bool))
+    with pytest.raises(TypeError, match="factors"):
+        product_fusion([], mask)
+
+
+def test_product_model_masks_an_absent_modality_like_leaving_it_out(fitted, data):
+    _, _, te, _ = data
+    model = fitted["intermediate-product"]
+    masked = model.predict_proba(te, present={"noise": np.zeros(60, dtype=bool)})
+    np.testing.assert_allclose(masked, model.predict_proba({"good": te["good"]}), atol=1e-6)
+
+
+def test_early_fusion_mlp_counts_its_parameters_and_fills_missing_blocks(fitted, data):
+    tr, ytr, te, _ = data
+    h = 16
+    assert fitted["early-mlp"].n_parameters_ == (58 * h + h) + (h * N_CLASSES + N_CLASSES)
+    model = EarlyFusion(head="mlp", missing="mean", mlp={"epochs": 2, "hidden": 4}).fit(tr, ytr)
+    np.testing.assert_allclose(model.predict_proba({"good": te["good"]}).sum(1), 1.0, atol=1e-9)
+    with pytest.raises(ValueError, match="mlp: expected None or a dict"):
+        EarlyFusion(head="mlp", mlp={"layers": 3})
+    with pytest.raises(ValueError, match="head: expected one of"):
+        EarlyFusion(head="tree")
+
+
+def test_mean_of_present_renormalises_the_weights_over_the_modalities_present(fitted, data):
+    _, _, te, _ = data
+    model = fitted["late-weighted"]
+    present = {"noise": np.arange(60) % 2 == 0}
+    per = model.predict_proba_by_modality(te, present=present)  # NaN rows where absent
+    np.testing.assert_allclose(mean_of_present(per, present, model.weights_),
+                               model.predict_proba(te, present=present), atol=1e-9)
+    p = {"a": np.array([[1.0, 0.0]]), "b": np.array([[0.0, 1.0]])}
+    np.testing.assert_allclose(mean_of_present(p, {}, {"a": 3.0, "b": 1.0}), [[0.75, 0.25]])
+    with pytest.raises(ValueError, match="at least one modality in every row"):
+        mean_of_present(p, {"a": np.array([False]), "b": np.array([False])})

@@ -1,6 +1,8 @@
 """Exercise checks for notebook 02, fusion strategies (re-exported by mmlab.checks)."""
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from ._feedback import (
@@ -16,34 +18,100 @@ from ._feedback import (
 __all__: list[str] = [
     "nb02_concat_dot",
     "nb02_concat_embeddings",
-    "nb02_late_mean",
-    "nb02_most_robust",
+    "nb02_mean_of_present",
+    "nb02_product_fusion",
 ]
 
 
+# ------------------------------------------------------------------------ shared pieces
+
+def _names_used(fn) -> set[str]:
+    """Every global or attribute name the learner's function (and the functions inside it) refers to."""
+    names: set[str] = set()
+
+    def walk(code: types.CodeType) -> None:
+        names.update(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                walk(const)
+
+    code = getattr(fn, "__code__", None)
+    if isinstance(code, types.CodeType):
+        walk(code)
+    return names
+
+
+def _calls_helper(fn, helper_names: set[str]) -> str | None:
+    """The mmlab helper the learner's function calls instead of doing the work, or None.
+
+    Found by name (``mm.fusion.concat_embeddings``) or by identity, whatever the alias
+    (``from mmlab.fusion import concat_embeddings as ce``).
+    """
+    import mmlab.fusion as fusion
+
+    helpers = {getattr(fusion, name) for name in helper_names}
+    glob = getattr(fn, "__globals__", {})
+    closure = [c.cell_contents for c in (getattr(fn, "__closure__", None) or ()) if _filled(c)]
+    for name in sorted(_names_used(fn)):
+        if name in helper_names or any(glob.get(name) is h for h in helpers):
+            return name
+    for value in closure:
+        if any(value is h for h in helpers):
+            return getattr(value, "__name__", "a helper")
+    return None
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - an empty closure cell raises ValueError
+    except ValueError:
+        return False
+    return True
+
+
+def _mutated(before: dict, after: dict) -> bool:
+    """True when a dict of arrays or tensors the learner received was changed in place."""
+    for key, value in before.items():
+        new = as_numpy(after[key])
+        if new is None or new.shape != value.shape or not np.array_equal(new, value, equal_nan=True):
+            return True
+    return False
+
+
+# ------------------------------------------------------------ exercise 1: predict, then run
+
 def nb02_concat_dot(answer) -> CheckResult:
-    """Predict-then-run: text cosine 0.8, image cosine 0.2; plain concatenation of the
-    normalised blocks; the dot product of the two fused vectors is (a) 1.0, (b) 0.5, (c) 0.8."""
+    """Predict-then-run: text cosine 0.9, image cosine 0.5; plain concatenation of the
+    normalised blocks; the dot product of the two fused vectors is (a) 1.4, (b) 0.7, (c) 0.9, (d) 1.0."""
     if is_empty(answer):
         return report(False, "", EMPTY_MESSAGE)
-    if not isinstance(answer, str) or answer.strip().lower() not in {"a", "b", "c"}:
-        return report(False, "", f"expected one of the letters 'a', 'b' or 'c', got {answer!r}.")
+    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+        return report(False, "", f"you gave the number {answer!r}.",
+                      "answer with the letter of your choice: 'a', 'b', 'c' or 'd'.")
+    if not isinstance(answer, str) or answer.strip().lower() not in {"a", "b", "c", "d"}:
+        return report(False, "", f"expected one of the letters 'a', 'b', 'c' or 'd', got {answer!r}.")
     answer = answer.strip().lower()
     hints = {
-        "b": "that would need each block scaled down by 1/sqrt(2). Nothing scales the blocks here: "
-             "write the dot product as a sum over coordinates and split it at the block boundary.",
-        "c": "a dot product never picks one part; every coordinate contributes. Split the sum over "
-             "coordinates at the block boundary.",
+        "b": "0.7 is the mean of the two cosines; that needs each block scaled down by 1/sqrt(2), and nothing "
+             "scales the blocks here. Write the dot product as a sum over coordinates and split it at the block "
+             "boundary.",
+        "c": "a dot product never picks one part; every coordinate contributes. Split the sum over coordinates "
+             "at the block boundary.",
+        "d": "the dot product of two unit vectors is at most 1, but these fused vectors are not unit vectors: each "
+             "block has length 1, so the whole has length sqrt(2). Split the sum over coordinates at the block "
+             "boundary.",
     }
     return report(
         answer == "a",
         "The dot product splits into one term per block, and each term is that modality's cosine: "
-        "0.8 + 0.2. The fused vector has length sqrt(2), so it is not a cosine any more; "
-        "scaling each block by sqrt(1/M) makes it the mean.",
+        "0.9 + 0.5 = 1.4, more than any cosine can be. The fused vector has length sqrt(2); scaling each "
+        "block by sqrt(1/M) makes the dot product the mean of the cosines, a cosine again.",
         "not what the arithmetic gives.",
         hints.get(answer, ""),
     )
 
+
+# ----------------------------------------------------------- exercise 2: concatenation
 
 def _reference_concat(features: dict, weights: dict) -> np.ndarray:
     total = sum(weights.values())
@@ -54,13 +122,25 @@ def _reference_concat(features: dict, weights: dict) -> np.ndarray:
 
 def nb02_concat_embeddings(fn) -> CheckResult:
     """Check ``fn(features: dict[str, (N, D_m)], weights: dict[str, float]) -> (N, sum D_m)``:
-    per-block L2 normalisation, scaling by sqrt(w_m / sum w), concatenation in dict order."""
+    per-block L2 normalisation, scaling by sqrt(w_m / sum w), concatenation in dict order.
+
+    The blocks have different scales and widths and the weights do not sum to 1, so a missing
+    normalisation, a missing square root or a missing division by the sum each show.
+    """
+    helper = _calls_helper(fn, {"concat_embeddings", "EarlyFusion"}) if callable(fn) else None
+    if helper:
+        return report(False, "", f"your function calls mmlab's {helper}, the helper this exercise asks you to write.",
+                      "write it with numpy: np.linalg.norm(x, axis=1, keepdims=True), np.sqrt, np.concatenate.")
     rng = np.random.default_rng(7)
     features = {"image": rng.normal(size=(5, 6)) * 4 + 1, "text": rng.normal(size=(5, 3)) * 0.5}
     weights = {"image": 1.0, "text": 3.0}
-    out, problem = call_learner(fn, {m: x.copy() for m, x in features.items()}, dict(weights))
+    given = {m: x.copy() for m, x in features.items()}
+    out, problem = call_learner(fn, given, dict(weights))
     if problem:
         return report(False, "", problem, "fn(features, weights) should return one (N, D_image + D_text) array.")
+    if _mutated(features, given):
+        return report(False, "", "your function changed the arrays it was given (x /= ... works in place).",
+                      "build new arrays (x = x / ...) so the caller's features stay as they were.")
     problem = shape_problem(out, (5, 9))
     if problem:
         return report(False, "", problem, "concatenate the blocks side by side (axis=1), in the dict's order.")
@@ -90,6 +170,7 @@ def nb02_concat_embeddings(fn) -> CheckResult:
     w_not_sqrt = (blocks(lambda w: w / total), blocks(lambda w: w),
                   rows_unit(blocks(lambda w: w)))
     raw = blocks(lambda w: np.sqrt(w / total), features)
+    columns = {m: x / np.linalg.norm(x, axis=0, keepdims=True) for m, x in features.items()}
     if matches(*weights_ignored):
         hint = ("every block got the same scale, so the weights changed nothing: multiply block m by "
                 "sqrt(weights[m] / sum of the weights).")
@@ -100,6 +181,9 @@ def nb02_concat_embeddings(fn) -> CheckResult:
     elif matches(*w_not_sqrt):
         hint = ("you scaled block m by its weight w (or w/sum w). A dot product multiplies the scales of both "
                 "vectors, so a block scaled by w counts w^2 in every cosine: scale by the square root, sqrt(w/sum w).")
+    elif matches(blocks(lambda w: np.sqrt(w / total), columns)):
+        hint = ("you normalised each column (axis=0). Each row is one emoji: normalise along axis=1, "
+                "np.linalg.norm(x, axis=1, keepdims=True).")
     elif matches(raw) or not np.allclose(norms, norms[0], atol=1e-3):
         hint = "normalise each modality's rows to unit length before weighting (np.linalg.norm(..., axis=1, keepdims=True))."
     elif matches(blocks(lambda w: np.sqrt(w))) or np.allclose(norms, np.sqrt(total), atol=1e-3):
@@ -111,64 +195,166 @@ def nb02_concat_embeddings(fn) -> CheckResult:
     return report(False, "", "the fused vectors differ from the expected ones.", hint)
 
 
-def nb02_late_mean(fn) -> CheckResult:
-    """Check ``fn(probas: dict[str, (N, C)], present: dict[str, (N,) bool]) -> (N, C)``:
-    the mean of the probabilities of the modalities present in each row.
+# -------------------------------------------------------- exercise 3: multiplicative fusion
 
-    Absent rows hold zeros (as ``mm.fusion`` passes them: finite, never NaN), so only the
-    ``present`` masks tell which rows to leave out; ``np.nanmean`` or a plain mean fails.
+def _reference_product(factors, mask):
+    import torch
+
+    fused = torch.ones_like(factors[0])
+    for m, z in enumerate(factors):
+        fused = fused * torch.where(mask[:, m:m + 1], 1 + z, torch.ones_like(z))
+    return fused
+
+
+def nb02_product_fusion(fn) -> CheckResult:
+    """Check ``fn(factors: list of M tensors (B, R), mask: (B, M) bool tensor) -> (B, R)``:
+    the elementwise product over the modalities present of ``1 + factors[m]``, an absent modality
+    counting as the factor 1; the graph must reach the factors (the model trains through it).
+
+    The rows cover every case: all present, one absent, two absent, so "absent counts as 0",
+    "mask ignored" and "mask inverted" all show; three modalities so that "only the first two"
+    shows; values away from 0 and 1 so that "no 1 +" and "sum instead of product" show.
     """
+    import torch
+
+    helper = _calls_helper(fn, {"product_fusion", "IntermediateFusion"}) if callable(fn) else None
+    if helper:
+        return report(False, "", f"your function calls mmlab's {helper}, the helper this exercise asks you to write.",
+                      "write it with torch: start from torch.ones_like(factors[0]) and multiply in one factor per modality.")
+    gen = torch.Generator().manual_seed(5)
+    factors = [torch.randn(5, 4, generator=gen) * 0.8 for _ in range(3)]
+    mask = torch.tensor([[1, 1, 1], [1, 0, 1], [0, 1, 1], [1, 0, 0], [0, 1, 0]], dtype=torch.bool)
+    leaves = [z.clone().requires_grad_(True) for z in factors]
+    given = [z * 1.0 for z in leaves]  # not leaves, so an in-place edit runs (and is caught below)
+    out, problem = call_learner(fn, given, mask.clone())
+    if problem:
+        return report(False, "", problem, "fn(factors, mask) should return one (B, R) tensor.")
+    if _mutated({i: z.numpy() for i, z in enumerate(factors)}, {i: z.detach() for i, z in enumerate(given)}):
+        return report(False, "", "your function changed the factor tensors it was given (z += 1 works in place).",
+                      "build new tensors (1 + z) so the model's factors stay as they were.")
+    if not isinstance(out, torch.Tensor):
+        return report(False, "", f"expected a torch tensor, got a {type(out).__name__}.",
+                      "stay in torch (torch.where, *, torch.ones_like): the model trains through this step, "
+                      "and a numpy array carries no gradient.")
+    problem = shape_problem(out, (5, 4))
+    if problem:
+        return report(False, "", problem, "multiply over the modalities, keeping one (B, R) row per sample.")
+    if not out.requires_grad:
+        return report(False, "", "your result carries no gradient (.detach(), .numpy() or torch.no_grad()).",
+                      "the encoders learn through this product: keep every operation in torch, on the tensors given.")
+    arr = out.detach().numpy().astype(float)
+    with torch.no_grad():
+        expected = _reference_product(factors, mask).numpy()
+    if np.allclose(arr, expected, atol=1e-5):
+        out.sum().backward()
+        if any(z.grad is None for z in leaves):
+            return report(False, "", "the gradient does not reach every factor.",
+                          "compute the result from the factors themselves, not from copies.")
+        return report(True, "An absent modality contributes the factor 1, the neutral element of a product; "
+                            "expanded, (1 + z_a)(1 + z_b) = 1 + z_a + z_b + z_a z_b: one term per modality "
+                            "and one per pair, the interaction an additive model lacks.")
+    zs = [z.numpy().astype(float) for z in factors]
+    keep = mask.numpy()[:, :, None]  # (B, M, 1)
+
+    def prod(values):
+        return np.prod(np.stack(values, axis=1), axis=1)
+
+    one_plus = [1 + z for z in zs]
+    candidates = {
+        "zero": prod([np.where(keep[:, m], one_plus[m], 0.0) for m in range(3)]),
+        "ignored": prod(one_plus),
+        "inverted": prod([np.where(~keep[:, m], one_plus[m], 1.0) for m in range(3)]),
+        "no_one": prod([np.where(keep[:, m], zs[m], 1.0) for m in range(3)]),
+        "no_one_zero": prod([np.where(keep[:, m], zs[m], 0.0) for m in range(3)]),
+        "sum": sum(np.where(keep[:, m], one_plus[m], 0.0) for m in range(3)),
+        "sum1": 1 + sum(np.where(keep[:, m], zs[m], 0.0) for m in range(3)),
+        "two": prod([np.where(keep[:, m], one_plus[m], 1.0) for m in range(2)]),
+    }
+    found = next((k for k, c in candidates.items() if np.allclose(arr, c, atol=1e-5)), None)
+    hints = {
+        "zero": "an absent modality became the factor 0, which wipes out every other modality's term in that row "
+                "(rows 2-5 here). The neutral element of a product is 1: an absent modality must contribute 1.",
+        "ignored": "you used every factor in every row, ignoring the mask: an absent modality must contribute 1, "
+                   "whatever its (meaningless) factor holds.",
+        "inverted": "you kept the factors of the absent modalities: mask is True where a modality is present.",
+        "no_one": "you multiplied the z_m themselves. Without the 1 + the product keeps only the joint term "
+                  "z_a z_b z_c and loses each modality's own term: multiply (1 + z_m).",
+        "no_one_zero": "you multiplied the z_m themselves and zeroed the absent ones. Multiply (1 + z_m), "
+                       "and let an absent modality contribute 1.",
+        "sum": "you added the factors: that is additive fusion again, with no product term. Multiply them.",
+        "sum1": "you added the factors: that is additive fusion again, with no product term. Multiply them.",
+        "two": "you used only the first two modalities: multiply over every modality in the list.",
+    }
+    return report(False, "", "the fused vectors differ from the expected ones.",
+                  hints.get(found or "", "row b should be the product over the modalities m with mask[b, m] True "
+                                   "of (1 + factors[m][b]), and 1 where none is present."))
+
+
+# ------------------------------------------------ exercise 4: late fusion over what is present
+
+def _reference_mean_of_present(probas, present, weights):
+    num = sum(weights[m] * np.where(present[m][:, None], p, 0.0) for m, p in probas.items())
+    den = np.sum([weights[m] * present[m] for m in probas], axis=0)[:, None]  # (N, 1)
+    return num / den
+
+
+def nb02_mean_of_present(fn) -> CheckResult:
+    """Check ``fn(probas: dict[str, (N, C)], present: dict[str, (N,) bool], weights: dict[str, float]) -> (N, C)``:
+    per row, the weighted mean of the probabilities of the modalities present, the weights
+    renormalised over them. Absent rows hold NaN, as ``LateFusion.predict_proba_by_modality`` gives.
+
+    The weights are unequal (so a plain mean fails), some rows lack one or two modalities (so
+    dividing by the sum of all weights fails) and absent rows are NaN (so ``p * mask`` fails).
+    """
+    helper = _calls_helper(fn, {"mean_of_present", "LateFusion"}) if callable(fn) else None
+    if helper:
+        return report(False, "", f"your function calls mmlab's {helper}, the helper this exercise asks you to write.",
+                      "write it with numpy: np.where on the masks, a weighted sum, and a division per row.")
     rng = np.random.default_rng(11)
     n, c = 6, 3
-    probas = {m: rng.dirichlet(np.ones(c), size=n) for m in ("image", "text", "audio")}
+    mods = ("image", "text", "audio")
+    probas = {m: rng.dirichlet(np.ones(c), size=n) for m in mods}
     present = {"image": np.array([1, 1, 0, 1, 0, 1], bool), "text": np.array([1, 0, 1, 1, 0, 1], bool),
                "audio": np.array([0, 1, 1, 1, 1, 0], bool)}
+    weights = {"image": 0.3, "text": 0.6, "audio": 0.1}
     for m, p in probas.items():
-        p[~present[m]] = 0.0  # an absent modality had nothing to classify: its rows are zeros
-    out, problem = call_learner(fn, {m: p.copy() for m, p in probas.items()},
-                                {m: k.copy() for m, k in present.items()})
+        p[~present[m]] = np.nan  # an absent modality had nothing to classify
+    given = {m: p.copy() for m, p in probas.items()}
+    out, problem = call_learner(fn, given, {m: k.copy() for m, k in present.items()}, dict(weights))
     if problem:
-        return report(False, "", problem, "fn(probas, present) should return one (N, C) array.")
+        return report(False, "", problem, "fn(probas, present, weights) should return one (N, C) array.")
+    if _mutated(probas, given):
+        return report(False, "", "your function changed the probability arrays it was given (p[...] = 0 works in place).",
+                      "use np.where(present[m][:, None], p, 0.0), which makes a new array.")
     arr = as_numpy(out)
     if arr is not None and arr.shape == (n, c) and not np.isfinite(arr).all():
-        return report(False, "", "your result contains NaN or inf.",
-                      "every row has at least one modality present; divide by the number present in that row.")
+        return report(False, "", "your result contains NaN.",
+                      "the rows of an absent modality are NaN, and NaN * 0 is still NaN: select with "
+                      "np.where(present[m][:, None], p, 0.0) instead of multiplying by the mask.")
     problem = shape_problem(out, (n, c))
     if problem:
-        return report(False, "", problem, "average over modalities, not over samples or classes.")
-    stack = np.stack([probas[m] for m in probas])  # (M, N, C), zeros where absent
-    count = np.stack([present[m] for m in probas]).sum(0)[:, None]  # (N, 1)
-    expected = stack.sum(0) / count
+        return report(False, "", problem, "combine over modalities, keeping one row per sample and one column per class.")
+    expected = _reference_mean_of_present(probas, present, weights)
     if np.allclose(arr, expected, atol=1e-6):
-        return report(True, "Each row averages only the classifiers that saw an input, and still sums to 1.")
-    if np.allclose(arr, stack.sum(0) / len(probas), atol=1e-6):
-        hint = ("you averaged over all modalities, so the zeros of an absent one pulled the row down (it sums to "
-                "less than 1). The present masks say which rows to count: divide by the number present in that row.")
+        return report(True, "Each row is the weighted mean of the classifiers that saw an input, the weights "
+                            "renormalised over them, so it still sums to 1.")
+    filled = {m: np.where(present[m][:, None], p, 0.0) for m, p in probas.items()}
+    count = np.sum([present[m] for m in mods], axis=0)[:, None].astype(float)  # (N, 1)
+    unweighted = sum(filled.values()) / count
+    over_all = sum(weights[m] * filled[m] for m in mods) / sum(weights.values())
+    over_all_m = sum(weights[m] * filled[m] for m in mods) / len(mods)
+    over_count = sum(weights[m] * filled[m] for m in mods) / count
+    if np.allclose(arr, unweighted, atol=1e-6):
+        hint = "you took the plain mean of the present modalities: weight each one by weights[m] (and divide by the " \
+               "sum of the weights present in that row)."
+    elif any(np.allclose(arr, x, atol=1e-6) for x in (over_all, over_all_m)):
+        hint = "you divided by the weights of every modality, present or not, so rows with a modality absent sum to " \
+               "less than 1. Renormalise per row: divide by the sum of the weights of the modalities present there."
+    elif np.allclose(arr, over_count, atol=1e-6):
+        hint = "you divided by the number of modalities present; with weights, divide by the sum of their weights."
     elif not np.allclose(arr.sum(1), 1.0, atol=1e-4):
-        hint = "each row of the result should sum to 1, like the probabilities it averages."
+        hint = "each row of the result should sum to 1, like the probabilities it combines."
     else:
-        hint = "row i should be the mean of probas[m][i] over the modalities m with present[m][i] True."
+        hint = "row i should be sum of weights[m] * probas[m][i] over the modalities present in row i, divided by " \
+               "the sum of those weights."
     return report(False, "", "the fused probabilities differ from the expected ones.", hint)
-
-
-def nb02_most_robust(answer, accuracy_without: dict) -> CheckResult:
-    """Interpret the table: which strategy keeps the highest accuracy when a modality is removed?
-
-    Args:
-        answer: the learner's strategy name (a key of ``accuracy_without``).
-        accuracy_without: strategy name -> held-out accuracy with the modality removed.
-    """
-    if is_empty(answer):
-        return report(False, "", EMPTY_MESSAGE)
-    names = list(accuracy_without)
-    if not isinstance(answer, str) or answer not in accuracy_without:
-        return report(False, "", f"expected one of the strategy names {names}, got {answer!r}.",
-                      "copy the name exactly as it appears in the table.")
-    best = max(accuracy_without.values())
-    ok = accuracy_without[answer] >= best - 1e-12
-    return report(
-        ok,
-        f"{answer} keeps {accuracy_without[answer]:.1%} accuracy; ask yourself why its design copes.",
-        f"{answer} keeps {accuracy_without[answer]:.1%}, but another strategy keeps more.",
-        "read the column of the table for the missing modality, not the one with every modality present.",
-    )

@@ -22,9 +22,10 @@ every row. What each strategy does with an absent modality:
   concatenation cannot run without a block); with ``missing="zeros"`` or ``"mean"``
   the block is filled in (zeros, or the training mean of that block).
 - ``LateFusion``: combines the classifiers of the modalities present in each row
-  (weights renormalised over them).
+  (weights renormalised over them; ``mean_of_present`` is that step on its own).
 - ``IntermediateFusion``: masks the absent encoder: its hidden state is zero in
-  ``combine="concat"`` and excluded from the softmax in ``combine="attention"``.
+  ``combine="concat"``, excluded from the softmax in ``combine="attention"``, and a
+  factor of 1 in ``combine="product"`` (``product_fusion``).
   ``modality_dropout`` during training teaches the model to expect this.
 
 Late and intermediate fusion need at least one present modality in every row.
@@ -35,8 +36,8 @@ from __future__ import annotations
 
 from ._base import evaluate
 from .early import EarlyFusion, concat_embeddings
-from .intermediate import IntermediateFusion
-from .late import LateFusion
+from .intermediate import IntermediateFusion, product_fusion
+from .late import LateFusion, mean_of_present
 
 __all__ = [
     "EarlyFusion",
@@ -44,4 +45,6 @@ __all__ = [
     "LateFusion",
     "concat_embeddings",
     "evaluate",
+    "mean_of_present",
+    "product_fusion",
 ]

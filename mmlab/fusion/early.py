@@ -39,7 +39,12 @@ def concat_embeddings(features_by_modality, weights=None, *, normalize: bool = T
 
 
 class EarlyFusion(_Fusion):
-    """Early fusion: normalise and weight each modality, concatenate, one logistic regression.
+    """Early fusion: normalise and weight each modality, concatenate, one classifier.
+
+    The classifier is a logistic regression (``head="linear"``: its logits are a sum of one
+    term per modality, so it is additive) or a small MLP (``head="mlp"``: Linear + ReLU +
+    Linear on the whole concatenation, trained like ``IntermediateFusion``; its hidden units
+    see every modality at once, so it can learn interactions).
 
     Args:
         weights: dict modality -> weight >= 0 applied as in ``concat_embeddings``; None for equal.
@@ -48,18 +53,28 @@ class EarlyFusion(_Fusion):
             ``"error"`` (default), ``"zeros"`` or ``"mean"`` (the training mean of the block).
         C: inverse L2 regularisation strength of the logistic regression.
         max_iter: iterations of the solver.
+        head: ``"linear"`` (logistic regression) or ``"mlp"``.
+        mlp: with ``head="mlp"``, settings passed to ``IntermediateFusion`` (``hidden``,
+            ``epochs``, ``dropout``, ``lr``, ``batch_size``, ``weight_decay``, ``seed``); its
+            defaults otherwise.
     """
 
     def __init__(self, weights=None, *, normalize: bool = True, missing: str = "error",
-                 C: float = 10.0, max_iter: int = 2000):
+                 C: float = 10.0, max_iter: int = 2000, head: str = "linear", mlp: dict | None = None):
         self.weights = weights
         self.normalize = bool(normalize)
         self.missing = check_choice(missing, "missing", ["error", "zeros", "mean"])
         self.C = check_float(C, "C", low=0.0, low_inclusive=False)
         self.max_iter = check_int(max_iter, "max_iter", low=1)
+        self.head = check_choice(head, "head", ["linear", "mlp"])
+        allowed = {"hidden", "epochs", "dropout", "lr", "batch_size", "weight_decay", "seed"}
+        if mlp is not None and (not isinstance(mlp, dict) or set(mlp) - allowed):
+            raise ValueError(f"mlp: expected None or a dict with keys among {sorted(allowed)}, got {mlp!r}")
+        self.mlp = dict(mlp or {})
 
     def _params(self) -> dict:
-        return {"weights": self.weights, "normalize": self.normalize, "missing": self.missing, "C": self.C}
+        params = {"weights": self.weights, "normalize": self.normalize, "missing": self.missing}
+        return {**params, "head": self.head} if self.head == "mlp" else {**params, "C": self.C}
 
     def _design(self, arrays, masks, *, fitting: bool) -> np.ndarray:
         """The fused (N, sum D_m) design matrix, with absent blocks handled per ``missing``."""
@@ -99,8 +114,17 @@ class EarlyFusion(_Fusion):
         self.weights_ = _check_weights(self.weights, list(arrays))
         self.fill_: dict[str, np.ndarray] = {}
         X = self._design(arrays, masks, fitting=True)  # (N, sum D_m)
-        self.clf_ = _fit_logistic(X, y_idx, self.C, self.max_iter)
-        self._record_fit(classes, arrays, self.clf_.coef_.size + self.clf_.intercept_.size, start)
+        if self.head == "mlp":
+            from .intermediate import IntermediateFusion
+
+            mlp = IntermediateFusion(normalize=False, **self.mlp).fit({"concatenation": X}, y)
+            self.clf_ = mlp
+            n_parameters = mlp.n_parameters_
+        else:
+            clf = _fit_logistic(X, y_idx, self.C, self.max_iter)
+            self.clf_ = clf
+            n_parameters = clf.coef_.size + clf.intercept_.size
+        self._record_fit(classes, arrays, n_parameters, start)
         return self
 
     def predict_proba(self, features_by_modality, present=None) -> np.ndarray:
@@ -116,5 +140,7 @@ class EarlyFusion(_Fusion):
         self._check_fitted()
         arrays, masks = self._inputs(features_by_modality, present, fitting=False)
         X = self._design(arrays, masks, fitting=False)
+        if self.head == "mlp":
+            return self.clf_.predict_proba({"concatenation": X})
         return _proba_in_classes(self.clf_, X, len(self.classes_))
 

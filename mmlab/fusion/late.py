@@ -5,11 +5,45 @@ import time
 
 import numpy as np
 
-from .._validate import check_choice, check_float, check_int, resolve_seed
+from .._validate import check_choice, check_float, check_int, describe, resolve_seed
 from ..embeddings import l2_normalize
 from ._base import _fit_logistic, _Fusion, _labels, _proba_in_classes
 
-__all__ = ["LateFusion"]
+__all__ = ["LateFusion", "mean_of_present"]
+
+
+def mean_of_present(probas, present, weights=None) -> np.ndarray:
+    """Late fusion over the modalities present: per row, the weighted mean of their probabilities.
+
+    Row i is ``sum_m w_m p_m[i] / sum_m w_m`` over the modalities m present in row i, so the
+    weights are renormalised over what is there and every row still sums to 1. The rows of an
+    absent modality are ignored whatever they hold (``LateFusion.predict_proba_by_modality``
+    marks them NaN). A row whose present modalities all weigh 0 gets their plain mean.
+
+    Args:
+        probas: dict modality -> (N, C) class probabilities.
+        present: dict modality -> (N,) bool mask, True where that modality is present; a
+            modality left out is present in every row.
+        weights: dict modality -> weight >= 0; None for equal weights.
+    Returns:
+        (N, C) float64.
+    """
+    from ._base import _check_present, _check_weights
+
+    if not isinstance(probas, dict) or not probas:
+        raise TypeError(f"probas: expected a non-empty dict modality -> (N, C) probabilities, got {describe(probas)}")
+    mods = list(probas)
+    arrays = {m: np.asarray(p, dtype=np.float64) for m, p in probas.items()}
+    shape = arrays[mods[0]].shape
+    if len(shape) != 2 or any(a.shape != shape for a in arrays.values()):
+        raise ValueError(f"probas: expected (N, C) arrays of one shape, got {[a.shape for a in arrays.values()]}")
+    masks = _check_present(present, arrays)
+    w = _check_weights(weights, mods)
+    if not np.any(np.stack([masks[m] for m in mods]), axis=0).all():
+        raise ValueError("present: expected at least one modality in every row")
+    stacked = np.stack([np.where(masks[m][:, None], arrays[m], 0.0) for m in mods])  # (M, N, C), absent -> 0
+    return LateFusion._combine(stacked, np.stack([masks[m] for m in mods]).astype(np.float64),
+                               np.array([w[m] for m in mods]))
 
 
 class LateFusion(_Fusion):
