@@ -22,6 +22,21 @@ flips the sign so that higher is better, like every other score here.
 
 Settings keep mmlab's names (``M``, ``ef_construction``, ``nlist``, ``ef_search``, ``nprobe``)
 and are translated to Milvus's (``M``, ``efConstruction``, ``nlist``, ``ef``, ``nprobe``) here.
+
+The same code runs against a Milvus server (``uri="http://host:19530"``, ``token=`` for
+Zilliz Cloud or a server with authentication). What changes there:
+
+* consistency: a server's default level is *Bounded* (a search may miss the writes of the last
+  few seconds: a deleted row still found, an upserted row's old version returned). Collections
+  mmlab creates are *Strong*, and every read (search, get, count) asks for ``consistency``
+  (default "Strong"), so a read sees every write made before it. Strong waits for the server's
+  next time tick (about 200 ms per request on a default server); ``consistency="Bounded"`` trades
+  that for reads that may be a few seconds stale. Milvus Lite reads its own writes.
+* versions: BM25 full-text search needs a Milvus server >= 2.5, ``hybrid_search`` >= 2.4; an
+  older server gets a clear error naming the version it runs.
+* index builds: a server builds the index on sealed segments of at least 1024 rows
+  (``create_index`` flushes first, which seals the rows written so far); smaller segments, and
+  rows written after that, are searched without it (exactly, or by a temporary index).
 """
 from __future__ import annotations
 
@@ -38,10 +53,13 @@ from . import _milvus_lite
 from .exact import METRICS
 from .filters import IDENTIFIER, filter_expression
 
-__all__ = ["INDEX_TYPES", "MILVUS_URI_ENV", "MilvusStore", "filter_expression", "milvus_uri"]
+__all__ = ["CONSISTENCY_LEVELS", "INDEX_TYPES", "MILVUS_URI_ENV", "SERVER_NEEDS", "TOKEN_ENV", "MilvusStore",
+           "filter_expression", "milvus_uri"]
 
 #: The environment variable that points notebooks (and ``milvus_uri``) at a Milvus server.
 MILVUS_URI_ENV = "MMLAB_MILVUS_URI"
+#: The environment variable a server's token is read from when ``token=`` is not given.
+TOKEN_ENV = "MMLAB_MILVUS_TOKEN"
 _SERVER_URI = re.compile(r"^(https?|tcp|grpcs?)://")
 
 _MILVUS_METRICS = {"cosine": "COSINE", "ip": "IP", "l2": "L2"}
@@ -49,6 +67,9 @@ _MILVUS_METRICS = {"cosine": "COSINE", "ip": "IP", "l2": "L2"}
 INDEX_TYPES = {"flat": ("FLAT", ()), "hnsw": ("HNSW", ("M", "ef_construction")), "ivf": ("IVF_FLAT", ("nlist",))}
 _MILVUS_NAMES = {"M": "M", "ef_construction": "efConstruction", "nlist": "nlist"}
 _MAX_K = 16384  # Milvus's largest limit per search
+CONSISTENCY_LEVELS = ("Strong", "Session", "Bounded", "Eventually")
+#: The oldest Milvus server that has each feature (Milvus Lite 3 has them all).
+SERVER_NEEDS = {"BM25 full-text search (bm25_field)": (2, 5), "hybrid_search": (2, 4)}
 _INSERT_BATCH = 4096
 
 
@@ -95,7 +116,8 @@ class MilvusStore:
 
     Args:
         uri: "path/to/name.db" (Milvus Lite, one process at a time; its folder must exist)
-            or "http://host:19530" (a Milvus server; the same code).
+            or "http://host:19530" (a Milvus server; the same code). ``milvus_uri(path)`` picks
+            between the two with ``$MMLAB_MILVUS_URI``.
         collection: the collection's name.
         dim: to create a collection: an int (one vector field, "vector") or {field: dim}
             for several vector fields; checked against an existing collection.
@@ -105,6 +127,12 @@ class MilvusStore:
             ``hybrid_search``); its text is tokenised by Milvus's standard analyzer.
         overwrite: drop an existing collection of that name first.
         max_length: the longest metadata string (bytes) a new collection accepts.
+        token: a server's credentials, passed to ``pymilvus.MilvusClient``: an API key (Zilliz
+            Cloud) or "user:password" (a server with authentication). None: ``$MMLAB_MILVUS_TOKEN``
+            if set, else none. Not for Milvus Lite. Never shown in repr or errors.
+        consistency: the consistency level of a new collection and of every read: "Strong"
+            (default: a read sees every write made before it), "Session", "Bounded" (a server's
+            default: reads may miss the last seconds of writes) or "Eventually".
     """
 
     dims: dict[str, int]  # vector field -> dimension
@@ -115,7 +143,8 @@ class MilvusStore:
 
     def __init__(self, uri: str, collection: str = "items", *, dim: int | Mapping[str, int] | None = None,
                  metric: str | None = None, fields: Sequence[str] | None = None, bm25_field: str | None = None,
-                 overwrite: bool = False, max_length: int = 512) -> None:
+                 overwrite: bool = False, max_length: int = 512, token: str | None = None,
+                 consistency: str = "Strong") -> None:
         if not isinstance(uri, (str, os.PathLike)):
             raise TypeError(f"uri: expected a path ending in .db or an http(s):// address, got {describe(uri)}")
         self.uri = os.fspath(uri)
@@ -131,17 +160,26 @@ class MilvusStore:
         if bm25_field is not None and (fields is None or bm25_field not in fields):
             raise ValueError(f"bm25_field: expected one of fields={fields}, got {bm25_field!r}")
         self.max_length = check_int(max_length, "max_length", low=1, high=65535)
+        self.consistency = check_choice(consistency, "consistency", CONSISTENCY_LEVELS)
+        if token is not None and not isinstance(token, str):
+            raise TypeError(f"token: expected a str (an API key or 'user:password'), got {describe(token)}")
+        if token is not None and self.local:
+            raise ValueError("token: expected no token for Milvus Lite (a path ending in .db); a token is for a server")
         self._path = os.path.abspath(self.uri) if self.local else None
         self._client: Any = None
+        self._version: str | None = None
         if self._path is not None:
             self._client = _milvus_lite.open_client(self._path)
         else:
             from pymilvus import MilvusClient
 
+            if token is None:
+                token = os.environ.get(TOKEN_ENV, "")
             try:
-                self._client = MilvusClient(uri=self.uri)
+                self._client = MilvusClient(uri=self.uri, token=token)
             except Exception as exc:
-                raise ConnectionError(f"uri: could not connect to the Milvus server at {self.uri!r}: {exc}") from exc
+                raise ConnectionError(f"uri: could not connect to the Milvus server at {self.uri!r}: "
+                                      f"{str(exc).replace(token, '***') if token else exc}") from None
         try:
             self._open_collection(dims, metric, fields, bm25_field, overwrite)
         except BaseException:
@@ -188,6 +226,24 @@ class MilvusStore:
         return self._client
 
     @property
+    def server_version(self) -> str:
+        """The version the server reports, e.g. "v2.5.4" (asked once); "milvus_lite-3.2.2" for Milvus Lite."""
+        if self._version is None:
+            self._version = str(self.client.get_server_version())
+        return self._version
+
+    def _require(self, feature: str) -> None:
+        """Raise a clear error when a server is older than ``SERVER_NEEDS[feature]`` (Lite has everything)."""
+        if self.local:
+            return
+        match = re.search(r"(\d+)\.(\d+)", self.server_version)
+        need = SERVER_NEEDS[feature]
+        if match and (int(match[1]), int(match[2])) < need:
+            raise RuntimeError(f"{feature} needs a Milvus server >= {need[0]}.{need[1]}; the server at {self.uri!r} "
+                               f"runs {self.server_version}. Upgrade the server, or use Milvus Lite (a path "
+                               "ending in .db), which has it.")
+
+    @property
     def dim(self) -> int:
         """The dimension of the first (usually the only) vector field."""
         return next(iter(self.dims.values()))
@@ -209,6 +265,8 @@ class MilvusStore:
             return
         if dims is None:
             raise ValueError(f"dim: the collection {name!r} does not exist yet; give dim= to create it")
+        if bm25_field is not None:
+            self._require("BM25 full-text search (bm25_field)")  # before anything is created
         self.dims, self.metric = dims, metric or "cosine"
         self.fields, self.bm25_field = tuple(fields or ()), bm25_field
         clash = set(self.dims) & set(self.fields)
@@ -229,7 +287,7 @@ class MilvusStore:
                                          input_field_names=[bm25_field], output_field_names=[self._sparse]))
             index_params.add_index(field_name=self._sparse, index_name=self._sparse,
                                    index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-        client.create_collection(name, schema=schema, index_params=index_params)
+        client.create_collection(name, schema=schema, index_params=index_params, consistency_level=self.consistency)
         self.index_types = dict.fromkeys(self.dims, "flat")
 
     def _read_schema(self, info: dict) -> None:
@@ -381,7 +439,8 @@ class MilvusStore:
 
     def count(self) -> int:
         """The number of rows in the collection (asks the database)."""
-        result = self.client.query(self.collection, filter="", output_fields=["count(*)"])
+        result = self.client.query(self.collection, filter="", output_fields=["count(*)"],
+                                   consistency_level=self.consistency)
         return int(result[0]["count(*)"])
 
     def get(self, ids, fields: Sequence[str] | None = None) -> list[dict]:
@@ -405,7 +464,8 @@ class MilvusStore:
                 raise ValueError(f"fields: unknown field {f!r}; expected some of {list(self.fields) + list(self.dims)}")
         if not wanted:
             return []
-        found = {int(r["id"]): dict(r) for r in self.client.get(self.collection, ids=wanted, output_fields=fields)}
+        found = {int(r["id"]): dict(r) for r in self.client.get(self.collection, ids=wanted, output_fields=fields,
+                                                                 consistency_level=self.consistency)}
         return [{"id": i, **{f: found[i][f] for f in fields}} for i in wanted if i in found]
 
     # -- search -----------------------------------------------------------------------
@@ -458,7 +518,8 @@ class MilvusStore:
         k = check_int(k, "k", low=1, high=_MAX_K)
         expr = filter_expression(where, self.fields)
         result = self.client.search(self.collection, data=q, limit=k, filter=expr, anns_field=field,
-                                    output_fields=[], search_params=self._params(field, ef_search, nprobe))
+                                    output_fields=[], search_params=self._params(field, ef_search, nprobe),
+                                    consistency_level=self.consistency)
         return self._arrays(result, k)
 
     def _texts(self, texts) -> list[str]:
@@ -486,7 +547,7 @@ class MilvusStore:
         k = check_int(k, "k", low=1, high=_MAX_K)
         result = self.client.search(self.collection, data=texts, limit=k, anns_field=self._sparse,
                                     filter=filter_expression(where, self.fields), output_fields=[],
-                                    search_params={"metric_type": "BM25"})
+                                    search_params={"metric_type": "BM25"}, consistency_level=self.consistency)
         return self._arrays(result, k, sign=-1.0)
 
     def hybrid_search(self, k: int = 10, *, dense: Mapping[str, Any] | None = None, text: Sequence[str] | None = None,
@@ -507,6 +568,7 @@ class MilvusStore:
         """
         from pymilvus import AnnSearchRequest, RRFRanker
 
+        self._require("hybrid_search")
         k = check_int(k, "k", low=1, high=_MAX_K)
         candidates = max(k, 50) if candidates is None else check_int(candidates, "candidates", low=1, high=_MAX_K)
         rrf_k = check_int(rrf_k, "rrf_k", low=1, high=_MAX_K - 1)  # Milvus's RRFRanker range
@@ -530,5 +592,5 @@ class MilvusStore:
         if len(n_queries) > 1:
             raise ValueError(f"dense, text: expected the same number of queries in every search, got {sorted(n_queries)}")
         result = self.client.hybrid_search(self.collection, requests, ranker=RRFRanker(rrf_k), limit=k,
-                                           output_fields=[])
+                                           output_fields=[], consistency_level=self.consistency)
         return self._arrays(result, k)
