@@ -10,22 +10,27 @@ behind it cannot drift apart::
 
     fig, ax, coords = mm.viz.plot_embeddings(X, labels, method="pca")
     fig, ax, sim = mm.viz.similarity_heatmap(A, B, row_labels, col_labels)
+
+``plot_audio_steps`` draws a sound's way from waveform to MFCCs, one column per clip.
 """
 from __future__ import annotations
 
 from ._common import MARKERS, METHODS, PALETTE, EmbeddingPlot, HeatmapPlot
+from .audio import AUDIO_STEPS, plot_audio_steps
 from .curves import plot_curves
 from .gallery import image_grid, show_neighbours
 from .heatmap import similarity_heatmap
 from .maps import plot_embeddings
 
 __all__ = [
+    "AUDIO_STEPS",
     "MARKERS",
     "METHODS",
     "PALETTE",
     "EmbeddingPlot",
     "HeatmapPlot",
     "image_grid",
+    "plot_audio_steps",
     "plot_curves",
     "plot_embeddings",
     "show_neighbours",
