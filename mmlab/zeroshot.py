@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ._threads import single_threaded
 from ._validate import (
     as_array,
     check_float,
@@ -41,9 +42,12 @@ __all__ = [
     "TEMPLATE_SETS",
     "build_classifier",
     "classify",
+    "expected_calibration_error",
+    "fit_logit_scale",
     "get_templates",
     "linear_probe",
     "predict_proba",
+    "probe_correct",
     "sample_k_per_class",
     "zero_shot_accuracy",
 ]
@@ -285,6 +289,80 @@ def zero_shot_accuracy(image_features, labels, classifier) -> float:
     return float((pred == y).mean())
 
 
+# --------------------------------------------------------------------------- calibration
+
+
+def _check_probabilities(probs, labels) -> tuple[np.ndarray, np.ndarray]:
+    p = as_array(probs, "probs", dtype=np.float64)  # (N, C)
+    if ((p < 0) | (p > 1)).any() or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError("probs: expected rows of probabilities (each in [0, 1], summing to 1), got rows summing to "
+                         f"{float(p.sum(axis=1).min()):.3g} .. {float(p.sum(axis=1).max()):.3g}")
+    y = check_labels(labels, "labels", n_classes=p.shape[1], integer=True)
+    check_same_length(p, y, "probs", "labels")
+    return p, y
+
+
+def expected_calibration_error(probs, labels, n_bins: int = 10) -> float:
+    """How far a classifier's confidence is from its accuracy (Guo et al., 2017).
+
+    Each prediction's confidence is its largest probability. The predictions are put in
+    ``n_bins`` equal-width confidence bins; in each bin the gap between the mean confidence
+    and the accuracy is weighted by the share of predictions in it, and the gaps are summed.
+    0 means "when it says 70 %, it is right 70 % of the time".
+
+    Args:
+        probs: (N, C) class probabilities, rows summing to 1.
+        labels: (N,) int, the true class of each row.
+        n_bins: the number of confidence bins over [0, 1].
+    Returns:
+        The expected calibration error, in [0, 1].
+    """
+    p, y = _check_probabilities(probs, labels)
+    n_bins = check_int(n_bins, "n_bins", low=1)
+    confidence = p.max(axis=1)  # (N,)
+    correct = p.argmax(axis=1) == y  # (N,)
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)  # confidence 1.0 goes in the top bin
+    ece = 0.0
+    for b in np.unique(bins):
+        members = bins == b
+        ece += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(ece)
+
+
+def fit_logit_scale(similarities, labels, *, low: float = 0.1, high: float = 1000.0) -> float:
+    """The logit scale that minimises the mean negative log-likelihood of the true classes.
+
+    Temperature scaling (Guo et al., 2017): one number multiplies every cosine before the
+    softmax; it changes the confidence of the probabilities, never which class wins. Fit it
+    on data that the evaluation does not use.
+
+    Args:
+        similarities: (N, C) cosine similarities of N items to C class embeddings.
+        labels: (N,) int, the true class of each row.
+        low, high: the range searched (on a log scale).
+    Returns:
+        The fitted scale (``alpha``; the temperature is ``1 / alpha``).
+    """
+    from scipy.optimize import minimize_scalar
+
+    s = as_array(similarities, "similarities", dtype=np.float64)  # (N, C)
+    y = check_labels(labels, "labels", n_classes=s.shape[1], integer=True)
+    check_same_length(s, y, "similarities", "labels")
+    low = check_float(low, "low", low=0.0, low_inclusive=False)
+    high = check_float(high, "high")
+    if high <= low:
+        raise ValueError(f"high: expected a number > low ({low}), got {high}")
+    rows = np.arange(len(y))
+
+    def nll(log_scale: float) -> float:
+        z = np.exp(log_scale) * s
+        z = z - z.max(axis=1, keepdims=True)
+        return float((np.log(np.exp(z).sum(axis=1)) - z[rows, y]).mean())
+
+    best = minimize_scalar(nll, bounds=(np.log(low), np.log(high)), method="bounded", options={"xatol": 1e-4})
+    return float(np.exp(best.x))
+
+
 # --------------------------------------------------------------------------- few-shot
 
 
@@ -310,6 +388,60 @@ def sample_k_per_class(labels, k: int, seed: int | None = None) -> np.ndarray:
     return np.sort(np.concatenate(picked)).astype(np.int64)
 
 
+def probe_correct(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    k: int,
+    *,
+    C: float = 1.0,
+    seed: int | None = None,
+) -> np.ndarray:
+    """Which test items a logistic regression trained on ``k`` examples per class gets right.
+
+    One draw of the "linear probe" of the CLIP paper: ``k`` training examples per class are
+    drawn (``sample_k_per_class``), a logistic regression is fitted on their embeddings (the
+    encoder stays frozen), and every test item is predicted. Returning the per-item result,
+    not only the accuracy, lets a caller compare two classifiers on the same items (a paired
+    comparison) or resample the test items.
+
+    Args:
+        train_features: (N, D) embeddings to draw the k-shot training set from.
+        train_labels: (N,) int labels of ``train_features``.
+        test_features: (M, D) embeddings to evaluate on.
+        test_labels: (M,) int labels of ``test_features``.
+        k: training examples per class.
+        C: inverse L2 regularisation strength of ``sklearn.linear_model.LogisticRegression``.
+        seed: seeds the draw; ``None`` uses ``mmlab.SEED``.
+    Returns:
+        (M,) bool, True where the probe predicts the test item's label.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    Xtr = as_array(train_features, "train_features")
+    Xte = as_array(test_features, "test_features")
+    check_same_dim(Xtr, Xte, "train_features", "test_features")
+    ytr = check_labels(train_labels, "train_labels", integer=True)
+    yte = check_labels(test_labels, "test_labels", integer=True)
+    check_same_length(Xtr, ytr, "train_features", "train_labels")
+    check_same_length(Xte, yte, "test_features", "test_labels")
+    k = check_int(k, "k", low=1)
+    C = check_float(C, "C", low=0.0, low_inclusive=False)
+    if np.unique(ytr).size < 2:
+        raise ValueError(f"train_labels: expected at least 2 classes, got {np.unique(ytr).size}")
+    idx = sample_k_per_class(ytr, k, seed=resolve_seed(seed))
+    clf = LogisticRegression(C=C, max_iter=1000)
+    # A few hundred rows: BLAS threads only fight each other here (one thread is ~40x faster
+    # on a busy 2-core machine than the default pool).
+    with warnings.catch_warnings(), single_threaded(torch=False):
+        # With k = 1 there are as many classes as samples, which sklearn flags as a
+        # possible regression target; here it is exactly the few-shot setting.
+        warnings.filterwarnings("ignore", message="The number of unique classes", category=UserWarning)
+        clf.fit(Xtr[idx], ytr[idx])
+        return np.asarray(clf.predict(Xte) == yte)
+
+
 def linear_probe(
     train_features,
     train_labels,
@@ -325,7 +457,8 @@ def linear_probe(
 
     The "linear probe" of the CLIP paper: the encoder is frozen and only a linear
     classifier on its image embeddings is learned. With few examples the accuracy
-    depends on which ones were drawn, so the draw is repeated and averaged.
+    depends on which ones were drawn, so the draw is repeated and averaged
+    (``probe_correct`` gives one draw's result per test item).
 
     Args:
         train_features: (N, D) embeddings to draw the k-shot training set from.
@@ -339,30 +472,7 @@ def linear_probe(
     Returns:
         Mean test accuracy over the draws.
     """
-    from sklearn.linear_model import LogisticRegression
-
-    Xtr = as_array(train_features, "train_features")
-    Xte = as_array(test_features, "test_features")
-    check_same_dim(Xtr, Xte, "train_features", "test_features")
-    ytr = check_labels(train_labels, "train_labels", integer=True)
-    yte = check_labels(test_labels, "test_labels", integer=True)
-    check_same_length(Xtr, ytr, "train_features", "train_labels")
-    check_same_length(Xte, yte, "test_features", "test_labels")
-    k = check_int(k, "k", low=1)
     repeats = check_int(repeats, "repeats", low=1)
-    C = check_float(C, "C", low=0.0, low_inclusive=False)
     seed = resolve_seed(seed)
-    if np.unique(ytr).size < 2:
-        raise ValueError(f"train_labels: expected at least 2 classes, got {np.unique(ytr).size}")
-
-    accuracies = []
-    for r in range(repeats):
-        idx = sample_k_per_class(ytr, k, seed=seed + r)
-        clf = LogisticRegression(C=C, max_iter=1000)
-        with warnings.catch_warnings():
-            # With k = 1 there are as many classes as samples, which sklearn flags as a
-            # possible regression target; here it is exactly the few-shot setting.
-            warnings.filterwarnings("ignore", message="The number of unique classes", category=UserWarning)
-            clf.fit(Xtr[idx], ytr[idx])
-        accuracies.append(float((clf.predict(Xte) == yte).mean()))
-    return float(np.mean(accuracies))
+    return float(np.mean([probe_correct(train_features, train_labels, test_features, test_labels, k,
+                                        C=C, seed=seed + r).mean() for r in range(repeats)]))

@@ -325,3 +325,66 @@ def test_classify_with_open_clip_code_path(random_clip):
         raw = (m.logit_scale.exp() * img @ txt.T).softmax(dim=-1)
     np.testing.assert_allclose(p, raw.numpy(), atol=1e-4)
     assert random_clip.logit_scale == pytest.approx(1 / 0.07, rel=1e-4)  # open_clip's initial value
+
+
+# --------------------------------------------------------------------------- per-item probe results
+
+
+def test_probe_correct_is_one_draw_of_linear_probe():
+    rng = np.random.default_rng(1)
+    centres = np.eye(4, 12) * 2
+    y = rng.integers(0, 4, size=240)
+    X = centres[y] + rng.normal(scale=0.8, size=(240, 12))
+    correct = zs.probe_correct(X[:160], y[:160], X[160:], y[160:], k=2, seed=5)
+    assert correct.shape == (80,) and correct.dtype == bool
+    assert zs.linear_probe(X[:160], y[:160], X[160:], y[160:], k=2, repeats=1, seed=5) == pytest.approx(correct.mean())
+    np.testing.assert_array_equal(correct, zs.probe_correct(X[:160], y[:160], X[160:], y[160:], k=2, seed=5))
+    three = [zs.probe_correct(X[:160], y[:160], X[160:], y[160:], k=2, seed=5 + r).mean() for r in range(3)]
+    assert zs.linear_probe(X[:160], y[:160], X[160:], y[160:], k=2, repeats=3, seed=5) == pytest.approx(np.mean(three))
+    with pytest.raises(ValueError, match="C: expected"):
+        zs.probe_correct(X[:160], y[:160], X[160:], y[160:], k=2, C=0)
+    with pytest.raises(ValueError, match="test_features and test_labels"):
+        zs.probe_correct(X[:160], y[:160], X[160:], y[161:], k=2)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def test_expected_calibration_error_known_values():
+    y = np.array([0, 0, 1, 1])
+    # Always 100 % sure and always right: perfectly calibrated.
+    assert zs.expected_calibration_error(np.eye(2)[y], y) == 0.0
+    # Always 100 % sure, right half the time: the gap is 0.5.
+    assert zs.expected_calibration_error(np.eye(2)[[0, 1, 1, 0]], y) == pytest.approx(0.5)
+    # 75 % sure and right 3 times in 4: calibrated, although not certain.
+    p = np.array([[0.75, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.25]])
+    assert zs.expected_calibration_error(p, y) == pytest.approx(0.0)
+    # Two bins: 0.9-confident and right (gap 0.1), 0.6-confident and wrong (gap 0.6): mean 0.35.
+    p = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.6, 0.4]])
+    assert zs.expected_calibration_error(p, [0, 0, 1, 1]) == pytest.approx(0.35)
+    assert zs.expected_calibration_error(p, [0, 0, 1, 1], n_bins=1) == pytest.approx(0.25)  # one bin: |0.5 - 0.75|
+
+
+def test_expected_calibration_error_bad_inputs():
+    with pytest.raises(ValueError, match="probs: expected rows of probabilities"):
+        zs.expected_calibration_error([[0.5, 0.6]], [0])
+    with pytest.raises(ValueError, match="probs and labels"):
+        zs.expected_calibration_error([[0.5, 0.5]], [0, 1])
+    with pytest.raises(ValueError, match="n_bins"):
+        zs.expected_calibration_error([[0.5, 0.5]], [0], n_bins=0)
+
+
+def test_fit_logit_scale_recovers_the_scale_that_made_the_labels():
+    rng = np.random.default_rng(0)
+    sims = rng.uniform(-0.3, 0.3, size=(4000, 5))
+    true_scale = 12.0
+    p = mm.embeddings.softmax(true_scale * sims, axis=1)
+    labels = np.array([rng.choice(5, p=row) for row in p])  # labels drawn from the model's own probabilities
+    fitted = zs.fit_logit_scale(sims, labels)
+    assert fitted == pytest.approx(true_scale, rel=0.15)
+    # Labels that ignore the similarities: the best scale is small (probabilities near uniform).
+    assert zs.fit_logit_scale(sims, rng.integers(0, 5, size=4000)) < 2.0
+    with pytest.raises(ValueError, match="high: expected a number > low"):
+        zs.fit_logit_scale(sims, labels, low=10, high=5)
+    with pytest.raises(ValueError, match="labels"):
+        zs.fit_logit_scale(sims, np.full(4000, 7))
