@@ -6,7 +6,7 @@
 #      .pth line puts that venv's site-packages on sys.path as a plain path, so its .pth files
 #      (among them the editable install's finder for this checkout) never run;
 #   3. from a temporary folder outside the repo: load the data, copy the notebooks out with
-#      `python -m mmlab notebooks`, and execute the copies of $NOTEBOOKS with nbclient in a
+#      `python -m mmlab notebooks --solutions`, and execute the copies of $NOTEBOOKS with nbclient in a
 #      kernel of the throwaway venv, checking that the kernel imported the installed wheel.
 # Usage: .ci/wheel_check.sh   (make wheel-check; make test runs it after the tests)
 # Env: PY (the project's venv python), WHEEL (test this wheel instead of building one),
@@ -101,7 +101,7 @@ assert mmlab.data.data_dir().resolve() == site / "mmlab" / "_data", mmlab.data.d
 print(f"wheel-check: mmlab {mmlab.__version__} from {where.parent}")
 EOF
 "$VPY" -c "import mmlab; print('wheel-check: load_emoji():', mmlab.data.load_emoji())"
-"$VPY" -m mmlab notebooks "$WORK/home/mmlab" | tail -n 2
+"$VPY" -m mmlab notebooks "$WORK/home/mmlab" --solutions | tail -n 2
 
 "$VPY" - "$WORK/home/mmlab" "$SITE" $NOTEBOOKS <<'EOF'
 import resource

@@ -1,4 +1,4 @@
-"""Small commands: ``python -m mmlab fetch``, ``run-notebooks``, ``student``, ``notebooks``, ``info``."""
+"""Small commands: ``python -m mmlab fetch``, ``run-notebooks``, ``student``, ``notebooks``, ``solution``, ``grade``, ``info``."""
 from __future__ import annotations
 
 import argparse
@@ -59,7 +59,18 @@ def _cmd_student(args) -> int:
 def _cmd_notebooks(args) -> int:
     from . import notebooks_cli
 
-    return notebooks_cli.main(args.dest, student=args.student, force=args.force)
+    return notebooks_cli.main(args.dest, student=not args.solutions, force=args.force)
+
+
+def _cmd_solution(args) -> int:
+    from . import student
+
+    try:
+        student.show_solution(args.exercise)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"python -m mmlab solution: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _cmd_grade(args) -> int:
@@ -98,10 +109,16 @@ def main(argv: list[str] | None = None) -> int:
                        "(keeps files you have edited)")
     p.add_argument("dest", help="folder to copy into, e.g. ~/mmlab (created if missing)")
     p.add_argument("--student", action="store_true",
-                   help="copy student versions (solutions replaced by stubs, outputs cleared)")
+                   help="student copies: exercises empty, outputs cleared (the default)")
+    p.add_argument("--solutions", action="store_true",
+                   help="copy the solved reference notebooks instead of student copies")
     p.add_argument("--force", action="store_true",
                    help="overwrite notebooks that differ from mmlab's (your edits are lost)")
     p.set_defaults(func=_cmd_notebooks)
+
+    p = sub.add_parser("solution", help="print the reference solution of one exercise (after you have tried it)")
+    p.add_argument("exercise", help="the check's name as the check cell calls it, e.g. nb01_cosine_similarity")
+    p.set_defaults(func=_cmd_solution)
 
     p = sub.add_parser("grade", help="run submitted notebooks and write grades.csv and feedback per student")
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION.ipynb")

@@ -1,5 +1,11 @@
 """``python -m mmlab notebooks DEST``: copy the numbered notebooks into a folder of your own.
 
+By default the copies are *student copies*: every exercise's solution replaced by a stub and
+every output cleared, so a learner works the exercises instead of reading the answer key
+(``make lab`` does this into ``my-notebooks/``). ``--solutions`` copies the solved reference
+notebooks instead; one exercise's solution can be revealed after a try with
+``python -m mmlab solution NAME`` (``mmlab.student.show_solution``).
+
 The notebooks come from the checkout's ``notebooks/`` or, in an installed wheel, from the
 copy inside the package (``mmlab/_notebooks``). A file in DEST that differs from what would
 be written is the learner's work: it is kept unless ``force`` is given. A manifest in DEST
@@ -75,14 +81,15 @@ def _read_manifest(dest: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def copy_notebooks(dest: str | os.PathLike, *, student: bool = False, force: bool = False,
+def copy_notebooks(dest: str | os.PathLike, *, student: bool = True, force: bool = False,
                    source: str | os.PathLike | None = None,
                    say: Callable[[str], None] = print) -> CopyReport:
     """Copy the numbered notebooks into ``dest``, keeping any file the learner has edited.
 
     Args:
         dest: the folder to copy into (created if missing; ``~`` is expanded).
-        student: write student copies (solutions replaced by stubs, outputs cleared).
+        student: write student copies (solutions replaced by stubs, outputs cleared), the
+            default; False copies the solved reference notebooks as they are.
         force: overwrite files that differ from what would be written (edits are lost).
         source: the folder to copy from (default: ``notebooks_dir()``).
         say: where progress lines go (``print`` by default).
@@ -144,13 +151,17 @@ def copy_notebooks(dest: str | os.PathLike, *, student: bool = False, force: boo
     return report
 
 
-def main(dest: str, *, student: bool = False, force: bool = False) -> int:
+def main(dest: str, *, student: bool = True, force: bool = False) -> int:
     """The ``notebooks`` command: copy, print what happened, return 0 (kept files are not an error)."""
     try:
         report = copy_notebooks(dest, student=student, force=force)
     except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
         print(f"python -m mmlab notebooks: {exc}", file=sys.stderr)
         return 1
+    if student:
+        print("These are student copies: the exercises are empty for you to solve. After a real try, "
+              "`python -m mmlab solution NAME` (NAME as in the check cell) shows one solution; "
+              "--solutions copies the solved notebooks.")
     if report.copied or report.updated or report.replaced:
         print(f"Open them with: jupyter lab {Path(dest).expanduser()}")
     return 0

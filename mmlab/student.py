@@ -32,7 +32,7 @@ NBGRADER_SCHEMA_VERSION = 3
 MANIFEST = "manifest.json"
 
 __all__ = ["add_nbgrader_metadata", "check_calls", "locked_lines", "locked_matches", "main",
-           "make_student_notebook", "release_manifest", "strip_solutions"]
+           "make_student_notebook", "release_manifest", "show_solution", "solution_text", "strip_solutions"]
 
 
 def strip_solutions(source: str, *, markdown: bool = False, where: str = "cell") -> str:
@@ -288,3 +288,66 @@ def main(notebooks: list[str], out: str = "student") -> int:
                              encoding="utf-8")
     print(f"{manifest_path}: {len(entries)} check(s) the grader will recognise")
     return 0
+
+
+# --------------------------------------------------------------------------- revealing one solution
+
+def _exercise_name(exercise) -> str:
+    name = getattr(exercise, "__name__", exercise)
+    if not isinstance(name, str) or not re.fullmatch(r"nb\d\d_\w+", name.strip()):
+        raise ValueError("exercise: expected the name of a check as it appears in the check cell, e.g. "
+                         f"'nb01_cosine_similarity' (or the check function itself), got {exercise!r}")
+    return name.strip()
+
+
+def solution_text(exercise, *, source=None) -> str:
+    """The reference solution of one exercise, as text: the cells that hold it, marker lines removed.
+
+    The solution of an exercise is every solution block after the previous exercise's check
+    cell, up to and including its own check cell, in the solved reference notebook.
+
+    Args:
+        exercise: the check's name as the check cell calls it (``"nb01_cosine_similarity"``),
+            or the check function itself (``mm.checks.nb01_cosine_similarity``).
+        source: the folder of reference notebooks (default: the checkout's ``notebooks/``, or
+            the copy inside an installed wheel).
+    Returns:
+        A header naming the notebook and cells, then each cell's text.
+    """
+    import nbformat
+
+    from .notebooks_cli import notebooks_dir
+
+    name = _exercise_name(exercise)
+    folder = Path(source) if source is not None else notebooks_dir()
+    paths = sorted(folder.glob(f"{name[2:4]}_*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"exercise: no reference notebook {name[2:4]}_*.ipynb in {folder} for {name!r}")
+    nb = nbformat.read(paths[0], as_version=4)
+    cells = _exercise_cells(nb)
+    at = [k for k, (_, checks, _) in enumerate(cells) if name in checks]
+    if not at:
+        raise ValueError(f"exercise: {paths[0].name} has no check cell calling {name!r}; the checks it has: "
+                         f"{sorted({c for _, checks, _ in cells for c in checks})}")
+    start = at[-1]
+    while start > 0 and not cells[start - 1][1]:  # solution cells without a check of their own
+        start -= 1
+    parts = []
+    for i, _, solution in cells[start:at[-1] + 1]:
+        if not solution:
+            continue
+        text = "\n".join(line for line in nb.cells[i].source.splitlines() if not _MARKER.match(line))
+        parts.append(f"--- {paths[0].name}, cell {i} ({nb.cells[i].cell_type}) ---\n{text.strip()}")
+    if not parts:
+        raise ValueError(f"exercise: {name!r} has a check cell in {paths[0].name} but no solution block before it")
+    return f"Solution of {name}, from the reference notebook {paths[0]}:\n\n" + "\n\n".join(parts) + "\n"
+
+
+def show_solution(exercise, *, source=None) -> None:
+    """Print the reference solution of one exercise: for after you have tried it yourself.
+
+    In a notebook: ``mm.student.show_solution("nb01_cosine_similarity")`` (the name is the one
+    in the check cell you ran). In a terminal: ``python -m mmlab solution nb01_cosine_similarity``.
+    See :func:`solution_text` for the arguments.
+    """
+    print(solution_text(exercise, source=source), end="")

@@ -42,7 +42,7 @@ def _copy(dest, source, **kwargs):
 
 def test_copies_the_numbered_notebooks_and_nothing_else(tmp_path, source):
     dest = tmp_path / "a" / "mmlab"  # created, parents too
-    report, _ = _copy(dest, source)
+    report, _ = _copy(dest, source, student=False)
     names = ["00_start.ipynb", "01_first.ipynb", "99_added_later.ipynb"]
     assert report.copied == names
     assert sorted(p.name for p in dest.iterdir()) == sorted([*names, MANIFEST])
@@ -53,7 +53,7 @@ def test_copies_the_numbered_notebooks_and_nothing_else(tmp_path, source):
 def test_running_again_writes_nothing_and_says_all_are_up_to_date(tmp_path, source):
     _copy(tmp_path / "d", source)
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "d").glob("*.ipynb")}
-    report, text = _copy(tmp_path / "d", source)
+    report, text = _copy(tmp_path / "d", source)  # student copies are deterministic
     assert report.unchanged == sorted(p.name for p in before) and not report.copied
     assert {p: p.stat().st_mtime_ns for p in before} == before
     assert "3 already up to date" in text
@@ -61,17 +61,17 @@ def test_running_again_writes_nothing_and_says_all_are_up_to_date(tmp_path, sour
 
 def test_an_edited_notebook_is_kept_unless_forced(tmp_path, source):
     dest = tmp_path / "d"
-    _copy(dest, source)
+    _copy(dest, source, student=False)
     edited = dest / "00_start.ipynb"
     edited.write_text(edited.read_text() + " ")  # the learner's change
     mine = edited.read_bytes()
     _notebook(source / "00_start.ipynb", "zero, version 2")  # and mmlab's copy changed too
 
-    report, text = _copy(dest, source)
+    report, text = _copy(dest, source, student=False)
     assert report.kept == ["00_start.ipynb"] and edited.read_bytes() == mine
     assert f"kept      {edited}" in text and "--force" in text and "1 kept" in text
 
-    report, text = _copy(dest, source, force=True)
+    report, text = _copy(dest, source, student=False, force=True)
     assert report.replaced == ["00_start.ipynb"]
     assert edited.read_bytes() == (source / "00_start.ipynb").read_bytes()
     assert "the previous contents are gone" in text
@@ -79,9 +79,9 @@ def test_an_edited_notebook_is_kept_unless_forced(tmp_path, source):
 
 def test_an_untouched_copy_is_updated_when_mmlab_changes(tmp_path, source):
     dest = tmp_path / "d"
-    _copy(dest, source)
+    _copy(dest, source, student=False)
     _notebook(source / "01_first.ipynb", "one, version 2")
-    report, text = _copy(dest, source)
+    report, text = _copy(dest, source, student=False)
     assert report.updated == ["01_first.ipynb"] and not report.kept
     assert (dest / "01_first.ipynb").read_bytes() == (source / "01_first.ipynb").read_bytes()
     assert "you had not changed it" in text
@@ -97,15 +97,27 @@ def test_a_broken_manifest_only_makes_the_copy_cautious(tmp_path, source):
     assert json.loads((dest / MANIFEST).read_text())  # rewritten
 
 
-def test_student_copies_have_stubs_and_no_outputs(tmp_path, source):
+def test_student_copies_are_the_default_with_stubs_and_no_outputs(tmp_path, source):
     dest = tmp_path / "d"
-    report, _ = _copy(dest, source, student=True)
+    report, _ = _copy(dest, source)
     assert len(report.copied) == 3
     nb = nbformat.read(dest / "01_first.ipynb", as_version=4)
     assert "answer = 42" not in nb.cells[0].source and "# YOUR CODE HERE" in nb.cells[0].source
     assert nb.cells[0].outputs == []
     report, _ = _copy(dest, source, student=True)  # deterministic: identical the second time
     assert len(report.unchanged) == 3
+
+
+def test_a_learners_answer_in_a_student_copy_is_kept(tmp_path, source):
+    dest = tmp_path / "d"
+    _copy(dest, source)
+    mine = dest / "01_first.ipynb"
+    nb = nbformat.read(mine, as_version=4)
+    nb.cells[0].source = nb.cells[0].source.replace("# YOUR CODE HERE", "answer = 41")
+    nbformat.write(nb, mine)
+    _notebook(source / "01_first.ipynb", "one, version 2", solution=True)
+    report, _ = _copy(dest, source)
+    assert report.kept == ["01_first.ipynb"] and "answer = 41" in mine.read_text()
 
 
 @pytest.mark.parametrize(("kwargs", "error", "pattern"), [
@@ -131,8 +143,28 @@ def test_dest_that_is_a_file_and_a_source_without_notebooks_are_explained(tmp_pa
 
 def test_the_command_copies_this_checkouts_notebooks(tmp_path, capsys):
     assert notebooks_dir() == REPO / "notebooks"
-    assert cli(["notebooks", str(tmp_path / "mine")]) == 0
+    assert cli(["notebooks", str(tmp_path / "mine"), "--solutions"]) == 0
     out = capsys.readouterr().out
     shipped = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert shipped and all((tmp_path / "mine" / p.name).read_bytes() == p.read_bytes() for p in shipped)
-    assert f"{len(shipped)} written" in out and "jupyter lab" in out
+    assert f"{len(shipped)} written" in out and "jupyter lab" in out and "student copies" not in out
+
+
+def test_the_command_gives_student_copies_by_default_and_says_how_to_reveal(tmp_path, capsys):
+    assert cli(["notebooks", str(tmp_path / "mine")]) == 0
+    out = capsys.readouterr().out
+    assert "student copies" in out and "python -m mmlab solution" in out
+    nb = nbformat.read(tmp_path / "mine" / "00_start_here.ipynb", as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert not any("### BEGIN SOLUTION" in c.source for c in nb.cells)
+    # --student, the old way to ask for them, still works and changes nothing
+    assert cli(["notebooks", str(tmp_path / "mine"), "--student"]) == 0
+    assert "0 written" in capsys.readouterr().out
+
+
+def test_the_solution_command_prints_one_solution(capsys):
+    assert cli(["solution", "nb00_cat_without_saying_cat"]) == 0
+    out = capsys.readouterr().out
+    assert "00_start_here.ipynb" in out and "query = " in out and "SOLUTION" not in out
+    assert cli(["solution", "cosine"]) == 1
+    assert "expected the name of a check" in capsys.readouterr().err

@@ -13,6 +13,8 @@ from mmlab.student import (
     main,
     make_student_notebook,
     release_manifest,
+    show_solution,
+    solution_text,
     strip_solutions,
 )
 
@@ -168,3 +170,46 @@ def test_student_copy_locks_check_cells_and_manifest_records_them(tmp_path):
 def test_bad_inputs_name_the_argument(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+# --- revealing one solution after trying -------------------------------------------------
+
+def test_solution_text_gives_one_exercise_without_markers(tmp_path, capsys):
+    nbformat.write(exercise_notebook(), tmp_path / "01_demo.ipynb")
+    first = solution_text("nb01_majority_baseline", source=tmp_path)
+    assert "01_demo.ipynb, cell 1" in first and "x = 1" in first
+    assert "return x" not in first and "SOLUTION" not in first  # not the next exercise, no markers
+    second = solution_text("nb01_cosine_similarity", source=tmp_path)
+    assert "return x" in second and "x = 1" not in second and "SOLUTION" not in second
+
+    def nb01_majority_baseline():  # the check function itself works too
+        pass
+    assert solution_text(nb01_majority_baseline, source=tmp_path) == first
+    show_solution("nb01_majority_baseline", source=tmp_path)
+    assert capsys.readouterr().out == first
+
+
+@pytest.mark.parametrize("exercise, error, words", [
+    ("cosine", ValueError, "expected the name of a check"),
+    (3, ValueError, "expected the name of a check"),
+    ("nb09_anything", FileNotFoundError, "no reference notebook 09_"),
+    ("nb01_unknown", ValueError, "no check cell calling 'nb01_unknown'"),
+])
+def test_solution_text_bad_names_say_what_was_expected(tmp_path, exercise, error, words):
+    nbformat.write(exercise_notebook(), tmp_path / "01_demo.ipynb")
+    with pytest.raises(error, match=words):
+        solution_text(exercise, source=tmp_path)
+
+
+def test_every_check_of_the_reference_notebooks_has_a_solution_to_reveal():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    names = {name for path in sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+             for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
+             for name in check_calls(cell.source)}
+    assert "nb00_cat_without_saying_cat" in names and len(names) >= 20
+    for name in sorted(names):
+        text = solution_text(name)
+        body = [line for line in text.splitlines()[1:] if line.strip() and not line.startswith("---")]
+        assert body, f"{name}: nothing to reveal"

@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 
 from mmlab.student import check_calls, make_student_notebook
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("0[1-9]_*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def text_of(outputs) -> str:

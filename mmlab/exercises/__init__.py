@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._feedback import CheckResult as CheckResult
 from ._feedback import fallback as fallback
 from ._feedback import report as report
+from .nb00 import *  # noqa: F403
 from .nb01 import *  # noqa: F403
 from .nb02 import *  # noqa: F403
 from .nb03 import *  # noqa: F403

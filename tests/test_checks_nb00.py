@@ -1,0 +1,77 @@
+"""Tests of the notebook-00 exercise check: the answers learners really try, each with its own hint.
+
+The check runs the notebook's own search (MiniLM on the 1,870 emoji names), so these tests
+load the real text model.
+"""
+import pytest
+
+from mmlab import checks
+from mmlab.exercises import nb00
+
+
+def test_the_check_is_exported():
+    assert checks.nb00_cat_without_saying_cat is nb00.nb00_cat_without_saying_cat
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", ["kitten", "kitty", "feline", "  Kitten  "])
+def test_words_that_mean_cat_pass(capsys, query):
+    assert checks.nb00_cat_without_saying_cat(query).passed is True
+    out = capsys.readouterr().out
+    assert "Correct" in out and "'cat'" in out  # says which emoji it found, and how close
+
+
+# The answers learners write first, and the words the hint must use to name the mistake.
+WRONG = [
+    # still the stub
+    (None, "still empty"),
+    (..., "still empty"),
+    # not a string, or nothing in it
+    (["kitten"], "expected your query as a string"),
+    (42, "expected your query as a string"),
+    ("   ", "your query is empty"),
+    # the animal named: found by sharing its name, not by meaning
+    ("cat", "names the animal ('cat')"),
+    ("Cats", "names the animal ('Cats')"),
+    ("a cute cat", "names the animal ('cat')"),
+    ("tomcat", "names the animal ('tomcat')"),
+    ("pussycat", "names the animal ('pussycat')"),
+    ("catlike", "names the animal ('catlike')"),
+    ("a cat's meow", "names the animal ('cat')"),
+    # the emoji itself: not a word to a text model
+    ("🐱", "an emoji character is not a word"),
+    # associated with cats, but not used the way 'cat' is
+    ("whiskers", "merely associated"),
+    ("Garfield", "merely associated"),
+    ("a pet that purrs", "merely associated"),
+    ("a small pet that catches mice", "merely associated"),  # 'catches' is allowed, and still wrong
+    # a word that lands on a cat smiley by its other word ('pouting')
+    ("purr", "one of the cat smileys"),
+    # a related animal
+    ("lion", "the nearest emoji name to 'lion' is 'lion'"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query, needle", WRONG, ids=[repr(q) for q, _ in WRONG])
+def test_wrong_answers_are_rejected_with_a_hint_that_names_the_mistake(capsys, query, needle):
+    assert checks.nb00_cat_without_saying_cat(query).passed is False
+    out = capsys.readouterr().out
+    assert "Not yet" in out and needle in out and "Correct" not in out
+
+
+@pytest.mark.slow
+def test_a_wrong_answer_is_told_where_the_cat_ranked_but_not_how_to_get_there(capsys):
+    checks.nb00_cat_without_saying_cat("whiskers")
+    out = capsys.readouterr().out
+    assert "'worm'" in out and "comes 1" in out  # where the query landed, and the rank of the animal
+    for answer in ("kitten", "kitty", "feline"):
+        assert answer not in out
+
+
+@pytest.mark.parametrize("text, names", [
+    ("cat", True), ("CATS", True), ("bobcat", True), ("catnip", True), ("the cat's toy", True),
+    ("catches", False), ("category", False), ("education", False), ("vacation", False), ("delicate", False),
+])
+def test_what_counts_as_naming_the_animal(text, names):
+    assert bool(nb00._NAMES_THE_CAT.search(text)) is names
