@@ -20,6 +20,7 @@ import copy
 import hashlib
 import json
 import re
+import time
 from pathlib import Path
 
 BEGIN = "### BEGIN SOLUTION"
@@ -284,8 +285,13 @@ def main(notebooks: list[str], out: str = "student") -> int:
         names.add(path.name)
         print(f"{out_dir / path.name}: {n_blocks} exercise stub(s)")
     entries = [e for e in previous if e.get("notebook") not in names] + entries
-    manifest_path.write_text(json.dumps({"version": 1, "exercises": entries}, indent=1, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+    # Which mmlab made the release, and when: grade with the same one (a newer mmlab's checks
+    # may differ, and the grader compares each check with its own copy). Archive this file.
+    from . import __version__
+
+    release = {"version": 1, "mmlab": __version__, "released": time.strftime("%Y-%m-%d %H:%M %Z"),
+               "exercises": entries}
+    manifest_path.write_text(json.dumps(release, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{manifest_path}: {len(entries)} check(s) the grader will recognise")
     return 0
 

@@ -157,7 +157,9 @@ def test_student_copy_locks_check_cells_and_manifest_records_them(tmp_path):
     assert student.metadata["mmlab"]["release"] == "01_demo.ipynb"
     assert student.cells[2].metadata["editable"] is False and student.cells[2].metadata["deletable"] is False
     assert student.cells[3].metadata["deletable"] is False and "editable" not in student.cells[3].metadata
-    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())["exercises"]
+    release = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert release["mmlab"] and release["released"]  # which mmlab made it, and when: grade with the same
+    manifest = release["exercises"]
     assert [(e["exercise"], e["cell"], e["points"], e["whole_cell"]) for e in manifest] == [
         ("nb01_majority_baseline", 2, 1.0, True), ("nb01_cosine_similarity", 3, 3.0, False)]
     assert manifest == release_manifest(student, "01_demo.ipynb")
