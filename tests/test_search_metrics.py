@@ -107,7 +107,7 @@ def rrf_loop(rankings, k=60):
 
 
 def test_rrf_known_answer():
-    ids, scores = reciprocal_rank_fusion([np.array([[3, 1]]), np.array([[1, 2]])], k=60)
+    scores, ids = reciprocal_rank_fusion([np.array([[3, 1]]), np.array([[1, 2]])], rrf_k=60)
     assert ids.tolist() == [[1, 3, 2]]
     np.testing.assert_allclose(scores[0], [1 / 62 + 1 / 61, 1 / 61, 1 / 62], rtol=1e-6)
     assert ids.dtype == np.int64 and scores.dtype == np.float32
@@ -115,9 +115,9 @@ def test_rrf_known_answer():
 
 def test_rrf_ties_broken_by_lower_id_and_padding():
     # 5 and 2 both sit at rank 1 of one ranking: equal scores, the lower id first
-    ids, scores = reciprocal_rank_fusion([np.array([[5, -1], [1, 2]]), np.array([[2, -1], [-1, -1]])])
+    scores, ids = reciprocal_rank_fusion([np.array([[5, -1], [1, 2]]), np.array([[2, -1], [-1, -1]])])
     assert ids.tolist() == [[2, 5], [1, 2]]
-    ids, scores = reciprocal_rank_fusion([np.array([[5, -1], [-1, -1]])])
+    scores, ids = reciprocal_rank_fusion([np.array([[5, -1], [-1, -1]])])
     assert ids.tolist() == [[5], [-1]] and np.isnan(scores[1, 0])
 
 
@@ -133,7 +133,7 @@ def test_rrf_matches_the_loop(data):
                                   min_size=n_q, max_size=n_q))
         rankings.append(np.array(rows, dtype=np.int64))
     k = data.draw(st.sampled_from([0, 1, 60]))
-    ids, scores = reciprocal_rank_fusion(rankings, k=k)
+    scores, ids = reciprocal_rank_fusion(rankings, rrf_k=k)
     for q, want in enumerate(rrf_loop(rankings, k)):
         got = [(int(i), float(s)) for i, s in zip(ids[q], scores[q]) if i >= 0]
         assert [i for i, _ in got] == [i for i, _ in want]
@@ -142,8 +142,9 @@ def test_rrf_matches_the_loop(data):
 
 
 def test_rrf_limit_and_mm_namespace():
-    ids, _ = mm.search.reciprocal_rank_fusion([np.array([[1, 2, 3]])], limit=2)
-    assert ids.tolist() == [[1, 2]]
+    fused = mm.search.reciprocal_rank_fusion([np.array([[1, 2, 3]])], limit=2)
+    assert fused.ids.tolist() == [[1, 2]]
+    assert isinstance(fused, mm.search.SearchResult) and fused.scores.shape == (1, 2)
 
 
 def test_rrf_rejects_bad_inputs():
@@ -155,7 +156,31 @@ def test_rrf_rejects_bad_inputs():
         reciprocal_rank_fusion([np.array([[1]]), np.array([[1.5]])])
     with pytest.raises(ValueError, match=r"rankings\[1\]: expected 1 query rows"):
         reciprocal_rank_fusion([np.array([[1]]), np.array([[1], [2]])])
-    with pytest.raises(ValueError, match="k: expected a number >= 0"):
-        reciprocal_rank_fusion([np.array([[1]])], k=-1)
+    with pytest.raises(ValueError, match="rrf_k: expected a number >= 0"):
+        reciprocal_rank_fusion([np.array([[1]])], rrf_k=-1)
     with pytest.raises(ValueError, match="limit: expected an int >= 1"):
         reciprocal_rank_fusion([np.array([[1]])], limit=0)
+
+
+def test_ndcg_per_query_is_what_ndcg_at_k_averages():
+    found = np.array([[1, 2, 3], [4, 5, 6]])
+    rel = [{2}, {9}]
+    per = mm.search.ndcg_per_query(found, rel, 3)
+    np.testing.assert_allclose(per, [1 / np.log2(3), 0.0])
+    assert ndcg_at_k(found, rel, 3) == pytest.approx(per.mean())
+
+
+def test_paired_bootstrap_interval_excludes_zero_only_for_a_real_gap():
+    rng = np.random.default_rng(0)
+    b = rng.random(200)
+    better = b + 0.05 + 0.01 * rng.standard_normal(200)
+    mean, low, high = mm.search.paired_bootstrap(better, b)
+    assert low > 0 and low < mean < high and mean == pytest.approx(0.05, abs=0.005)
+    noise = b + 0.2 * rng.standard_normal(200) - 0.0
+    mean, low, high = mm.search.paired_bootstrap(noise - noise.mean() + b.mean(), b)
+    assert low < 0 < high
+    assert mm.search.paired_bootstrap(better, b) == mm.search.paired_bootstrap(better, b)  # seeded
+    with pytest.raises(ValueError, match="a and b: expected the same length"):
+        mm.search.paired_bootstrap(b, b[:10])
+    with pytest.raises(ValueError, match="confidence: expected a number < 1"):
+        mm.search.paired_bootstrap(b, b, confidence=1.0)

@@ -6,26 +6,32 @@ best first, padded with NaN / -1, and takes the same setting names (``M``,
 
 Modules: ``exact`` (the readable reference), ``faiss_index`` (FAISS by name),
 ``milvus`` (``MilvusStore``: filters, BM25, hybrid search; ``milvus_uri``: a Lite file or
-``$MMLAB_MILVUS_URI``), ``metrics`` (recall, nDCG, MRR, reciprocal rank fusion).
+``$MMLAB_MILVUS_URI``), ``metrics`` (recall, nDCG, MRR, reciprocal rank fusion, a paired bootstrap), ``result``
+(``SearchResult(scores, ids)``, the shape of every search-like result).
 """
 from __future__ import annotations
 
 from .exact import METRICS, exact_topk
 from .faiss_index import INDEX_KINDS, FaissIndex, build_index
-from .metrics import mrr_at_k, ndcg_at_k, recall_at_k, reciprocal_rank_fusion
+from .metrics import best_fusion, mrr_at_k, ndcg_at_k, ndcg_per_query, paired_bootstrap, recall_at_k, reciprocal_rank_fusion
 from .milvus import MilvusStore, filter_expression, milvus_uri
+from .result import SearchResult
 
 __all__ = [
     "INDEX_KINDS",
     "METRICS",
     "FaissIndex",
     "MilvusStore",
+    "SearchResult",
+    "best_fusion",
     "build_index",
     "exact_topk",
     "filter_expression",
     "milvus_uri",
     "mrr_at_k",
     "ndcg_at_k",
+    "ndcg_per_query",
+    "paired_bootstrap",
     "recall_at_k",
     "reciprocal_rank_fusion",
 ]

@@ -1,6 +1,7 @@
-"""Retrieval metrics and rank fusion: recall@k, nDCG@k, MRR@k and reciprocal rank fusion.
+"""Retrieval metrics and rank fusion: recall@k, nDCG@k, MRR@k, reciprocal rank fusion, and a
+paired bootstrap to tell a real difference between two rankings from noise.
 
-Every function takes the ids a search returned, (Q, n) integers best first with -1 as
+Every metric takes the ids a search returned, (Q, n) integers best first with -1 as
 padding (the contract of every backend in ``mmlab.search``), and returns plain numbers.
 """
 from __future__ import annotations
@@ -10,9 +11,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validate import as_array, check_float, check_int, check_same_length, describe
+from .._validate import as_array, check_float, check_int, check_same_length, describe, resolve_seed
+from .result import SearchResult
 
-__all__ = ["mrr_at_k", "ndcg_at_k", "recall_at_k", "reciprocal_rank_fusion"]
+__all__ = ["best_fusion", "mrr_at_k", "ndcg_at_k", "ndcg_per_query", "paired_bootstrap", "recall_at_k",
+           "reciprocal_rank_fusion"]
 
 
 def _id_matrix(ids, name: str) -> np.ndarray:
@@ -91,6 +94,27 @@ def _first_hits(row: np.ndarray, rel: set[int]) -> np.ndarray:
     return hits
 
 
+def ndcg_per_query(found_ids, relevant, k: int) -> np.ndarray:
+    """nDCG@k of each query (binary relevance): the values ``ndcg_at_k`` averages.
+
+    Args:
+        found_ids: (Q, >=k) int ids, best first, -1 = padding (never relevant).
+        relevant: Q sets (or lists) of relevant ids, each non-empty.
+        k: how many positions of each row count.
+    Returns:
+        (Q,) float64, each DCG@k / ideal DCG@k in [0, 1] (for ``paired_bootstrap``).
+    """
+    found, k = _top_columns(found_ids, k)
+    sets = _relevant_sets(relevant, found.shape[0])
+    discount = 1.0 / np.log2(np.arange(k) + 2.0)  # (k,)
+    out = np.empty(found.shape[0])
+    for q, (row, rel) in enumerate(zip(found, sets)):
+        dcg = float(discount[_first_hits(row, rel)].sum())
+        ideal = float(discount[: min(k, len(rel))].sum())
+        out[q] = dcg / ideal
+    return out
+
+
 def ndcg_at_k(found_ids, relevant, k: int) -> float:
     """Normalised discounted cumulative gain at k with binary relevance, averaged over queries.
 
@@ -104,15 +128,7 @@ def ndcg_at_k(found_ids, relevant, k: int) -> float:
     Returns:
         Mean over queries of DCG@k / ideal DCG@k, a float in [0, 1].
     """
-    found, k = _top_columns(found_ids, k)
-    sets = _relevant_sets(relevant, found.shape[0])
-    discount = 1.0 / np.log2(np.arange(k) + 2.0)  # (k,)
-    total = 0.0
-    for row, rel in zip(found, sets):
-        dcg = float(discount[_first_hits(row, rel)].sum())
-        ideal = float(discount[: min(k, len(rel))].sum())
-        total += dcg / ideal
-    return total / found.shape[0]
+    return float(ndcg_per_query(found_ids, relevant, k).mean())
 
 
 def mrr_at_k(found_ids, relevant, k: int) -> float:
@@ -135,8 +151,8 @@ def mrr_at_k(found_ids, relevant, k: int) -> float:
     return total / found.shape[0]
 
 
-def reciprocal_rank_fusion(rankings, k: float = 60, *, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Fuse several rankings of the same queries: score(id) = sum over rankings of 1 / (k + rank).
+def reciprocal_rank_fusion(rankings, rrf_k: float = 60, *, limit: int | None = None) -> SearchResult:
+    """Fuse several rankings of the same queries: score(id) = sum over rankings of 1 / (rrf_k + rank).
 
     The rank of an id in a ranking counts from 1; an id missing from a ranking adds nothing;
     -1 padding is ignored and an id repeated within one row counts at its first (best) rank.
@@ -144,16 +160,17 @@ def reciprocal_rank_fusion(rankings, k: float = 60, *, limit: int | None = None)
 
     Args:
         rankings: a non-empty list of (Q, n_i) int id arrays, best first (n_i may differ).
-        k: the RRF constant (60 in Cormack et al. 2009 and in Milvus's ``RRFRanker``); k >= 0.
+        rrf_k: the RRF constant (60 in Cormack et al. 2009 and in Milvus's ``RRFRanker``), >= 0;
+            the same name as in ``MilvusStore.hybrid_search``. (``k`` is top-k everywhere else.)
         limit: keep at most this many fused ids per query (None keeps them all).
     Returns:
-        ids: (Q, m) int64, best first, padded with -1, where m is the largest number of
-            distinct ids of any query (or ``limit``).
-        scores: (Q, m) float32 fused scores in the same order, NaN where ids is -1.
+        ``SearchResult(scores, ids)``, like every search: scores (Q, m) float32 fused scores,
+        NaN where ids is -1; ids (Q, m) int64, best first, padded with -1, where m is the
+        largest number of distinct ids of any query (or ``limit``).
 
     Example:
-        >>> ids, scores = reciprocal_rank_fusion([np.array([[3, 1]]), np.array([[1, 2]])], k=60)
-        >>> ids.tolist()  # 1 is ranked by both: 1/62 + 1/61
+        >>> fused = reciprocal_rank_fusion([np.array([[3, 1]]), np.array([[1, 2]])], rrf_k=60)
+        >>> fused.ids.tolist()  # 1 is ranked by both: 1/62 + 1/61
         [[1, 3, 2]]
     """
     if isinstance(rankings, np.ndarray) or not isinstance(rankings, (list, tuple)) or not rankings:
@@ -163,7 +180,7 @@ def reciprocal_rank_fusion(rankings, k: float = 60, *, limit: int | None = None)
         if m.shape[0] != mats[0].shape[0]:
             raise ValueError(f"rankings[{i}]: expected {mats[0].shape[0]} query rows like rankings[0], "
                              f"got {m.shape[0]}")
-    k = check_float(k, "k", low=0.0)
+    rrf_k = check_float(rrf_k, "rrf_k", low=0.0)
     if limit is not None:
         limit = check_int(limit, "limit", low=1)
     fused: list[tuple[np.ndarray, np.ndarray]] = []
@@ -174,7 +191,7 @@ def reciprocal_rank_fusion(rankings, k: float = 60, *, limit: int | None = None)
             uniq, first = np.unique(row, return_index=True)  # first = best position of each id
             keep = uniq >= 0
             ids_parts.append(uniq[keep])
-            score_parts.append(1.0 / (k + first[keep] + 1.0))
+            score_parts.append(1.0 / (rrf_k + first[keep] + 1.0))
         all_ids = np.concatenate(ids_parts)
         ids, inverse = np.unique(all_ids, return_inverse=True)
         scores = np.bincount(inverse, weights=np.concatenate(score_parts), minlength=ids.size)
@@ -186,4 +203,69 @@ def reciprocal_rank_fusion(rankings, k: float = 60, *, limit: int | None = None)
     for q, (ids, scores) in enumerate(fused):
         out_ids[q, : ids.size] = ids
         out_scores[q, : ids.size] = scores
-    return out_ids, out_scores
+    return SearchResult(out_scores, out_ids)
+
+
+def paired_bootstrap(a, b, *, n_resamples: int = 2000, confidence: float = 0.95,
+                     seed: int | None = None) -> tuple[float, float, float]:
+    """Is ranking A better than ranking B on these queries? The mean paired difference and its interval.
+
+    Both were measured on the same Q queries (e.g. ``ndcg_per_query`` of each), so the
+    difference is taken per query and the queries are resampled with replacement: the
+    percentile interval of the mean difference over ``n_resamples`` resamples. An interval
+    that excludes 0 says the gap is larger than what the choice of queries alone produces.
+
+    Args:
+        a, b: (Q,) per-query values of the two systems, same queries in the same order.
+        n_resamples: bootstrap resamples, >= 100.
+        confidence: the interval's coverage, in (0, 1).
+        seed: the resampling seed (``None`` uses ``mmlab.SEED``), so the interval is reproducible.
+    Returns:
+        (mean of a - b, lower bound, upper bound).
+    """
+    a = as_array(a, "a", ndim=1, dtype=np.float64)
+    b = as_array(b, "b", ndim=1, dtype=np.float64)
+    check_same_length(a, b, "a", "b")
+    n_resamples = check_int(n_resamples, "n_resamples", low=100)
+    confidence = check_float(confidence, "confidence", low=0.0, low_inclusive=False)
+    if confidence >= 1:
+        raise ValueError(f"confidence: expected a number < 1 (e.g. 0.95), got {confidence}")
+    diff = a - b
+    rng = np.random.default_rng(resolve_seed(seed))
+    means = diff[rng.integers(0, diff.size, size=(n_resamples, diff.size))].mean(axis=1)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(diff.mean()), float(low), float(high)
+
+
+def best_fusion(runs, relevant, options, k: int = 10):
+    """Choose a fusion on the queries given: the option whose RRF ranking has the best mean nDCG@k.
+
+    Args:
+        runs: {view name: (Q, n) int id array}, each view's ranking of the same Q queries.
+        relevant: Q sets of relevant ids.
+        options: candidate fusions, each (tuple of view names, rrf_k); a single view fused
+            alone keeps its own order.
+        k: the nDCG cut-off.
+    Returns:
+        The best option, as given; on a tie the earlier one in ``options``.
+    """
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError(f"runs: expected a dict {{view: (Q, n) ids}}, got {describe(runs)}")
+    if isinstance(options, (str, bytes)) or not isinstance(options, Sequence) or not options:
+        raise TypeError(f"options: expected a non-empty list of (views, rrf_k), got {describe(options)}")
+    best, best_value = None, -np.inf
+    for i, option in enumerate(options):
+        if not (isinstance(option, tuple) and len(option) == 2 and isinstance(option[0], tuple) and option[0]):
+            raise TypeError(f"options[{i}]: expected (tuple of view names, rrf_k), got {describe(option)}")
+        views, rrf_k = option
+        missing = [v for v in views if v not in runs]
+        if missing:
+            raise ValueError(f"options[{i}]: views {missing} are not in runs (it has {sorted(runs)})")
+        fused = reciprocal_rank_fusion([runs[v] for v in views], rrf_k=rrf_k, limit=k).ids
+        if fused.shape[1] < k:  # fewer distinct ids than k: pad so nDCG@k is defined
+            fused = np.hstack([fused, np.full((fused.shape[0], k - fused.shape[1]), -1, np.int64)])
+        value = ndcg_at_k(fused, relevant, k)
+        if value > best_value + 1e-12:
+            best, best_value = option, value
+    return best
