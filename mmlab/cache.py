@@ -37,6 +37,7 @@ __all__ = [
     "atomic_folder",
     "audio_key",
     "cache_dir",
+    "disabled",
     "content_key",
     "enabled",
     "image_key",
@@ -59,6 +60,20 @@ def cache_dir() -> Path | None:
 def enabled() -> bool:
     """Whether the embedding cache is switched on (``MMLAB_CACHE`` is not ``off``)."""
     return cache_dir() is not None
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """Turn the cache off inside a ``with`` block (to time real encoding, not disk reads)."""
+    saved = os.environ.get("MMLAB_CACHE")
+    os.environ["MMLAB_CACHE"] = "off"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MMLAB_CACHE", None)
+        else:
+            os.environ["MMLAB_CACHE"] = saved
 
 
 def content_key(*parts: bytes) -> str:

@@ -267,3 +267,12 @@ def test_atomic_folder_keeps_the_copy_another_process_wrote_first(tmp_path):
         (target / "theirs.bin").write_bytes(b"theirs")
     assert [p.name for p in target.iterdir()] == ["theirs.bin"]
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_disabled_turns_the_cache_off_and_restores_it(monkeypatch, tmp_path):
+    from mmlab import cache
+
+    monkeypatch.setenv("MMLAB_CACHE", str(tmp_path))
+    with cache.disabled():
+        assert not cache.enabled()
+    assert cache.cache_dir() == tmp_path
