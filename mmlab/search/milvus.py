@@ -1,6 +1,7 @@
 """A vector database collection (Milvus Lite file or Milvus server) with the mmlab search contract.
 
-API (every search returns scores (Q, k) float32 and ids (Q, k) int64, best first, padded NaN / -1):
+API (every search returns ``SearchResult(scores, ids)``: scores (Q, k) float32 and ids (Q, k) int64,
+best first, padded NaN / -1):
 
     store = MilvusStore("emoji.db", "items", dim={"text_vec": 384, "image_vec": 384},
                         fields=["name", "group", "text"], bm25_field="text")
@@ -52,6 +53,7 @@ from ..embeddings import l2_normalize
 from . import _milvus_lite
 from .exact import METRICS
 from .filters import IDENTIFIER, filter_expression
+from .result import SearchResult
 
 __all__ = ["CONSISTENCY_LEVELS", "INDEX_TYPES", "MILVUS_URI_ENV", "SERVER_NEEDS", "TOKEN_ENV", "MilvusStore",
            "filter_expression", "milvus_uri"]
@@ -489,17 +491,17 @@ class MilvusStore:
         return {"metric_type": _MILVUS_METRICS[self.metric], "params": params}
 
     @staticmethod
-    def _arrays(result, k: int, sign: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """Milvus hits -> scores (Q, k) float32 and ids (Q, k) int64, padded NaN / -1."""
+    def _arrays(result, k: int, sign: float = 1.0) -> SearchResult:
+        """Milvus hits -> SearchResult(scores (Q, k) float32, ids (Q, k) int64), padded NaN / -1."""
         scores = np.full((len(result), k), np.nan, np.float32)
         ids = np.full((len(result), k), -1, np.int64)
         for i, hits in enumerate(result):
             ids[i, : len(hits)] = [h["id"] for h in hits]
             scores[i, : len(hits)] = [sign * h["distance"] for h in hits]
-        return scores, ids
+        return SearchResult(scores, ids)
 
     def search(self, queries, k: int = 10, *, field: str | None = None, where: Mapping | None = None,
-               ef_search: int | None = None, nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               ef_search: int | None = None, nprobe: int | None = None) -> SearchResult:
         """The k most similar rows of each query, optionally only among rows matching a filter.
 
         Args:
@@ -510,8 +512,8 @@ class MilvusStore:
             ef_search: HNSW candidate list size (Milvus ``ef``; at least k).
             nprobe: IVF lists to visit.
         Returns:
-            scores: (Q, k) float32, best first (similarity for cosine/ip, squared distance for l2);
-            ids: (Q, k) int64; NaN / -1 where fewer than k rows matched or were found.
+            ``SearchResult(scores, ids)``: scores (Q, k) float32, best first (similarity for cosine/ip,
+            squared distance for l2); ids (Q, k) int64; NaN / -1 where fewer than k rows matched or were found.
         """
         field = self._field(field)
         q = self._queries(queries, field)
@@ -532,7 +534,7 @@ class MilvusStore:
         return texts
 
     def search_text(self, text: Sequence[str], k: int = 10, *,
-                    where: Mapping | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    where: Mapping | None = None) -> SearchResult:
         """BM25 full-text search over ``bm25_field``.
 
         Args:
@@ -552,7 +554,7 @@ class MilvusStore:
 
     def hybrid_search(self, k: int = 10, *, dense: Mapping[str, Any] | None = None, text: Sequence[str] | None = None,
                       where: Mapping | None = None, rrf_k: int = 60, candidates: int | None = None,
-                      ef_search: int | None = None, nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      ef_search: int | None = None, nprobe: int | None = None) -> SearchResult:
         """Several searches of the same Q queries fused by reciprocal rank fusion, in Milvus.
 
         Args:
