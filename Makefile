@@ -22,7 +22,7 @@ CELL_TIMEOUT ?= 180
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: help install lab lint test unit nbval notebooks student bench clean wheel wheel-check wheelhouse
+.PHONY: help install lab lint test unit nbval notebooks student bench clean wheel wheel-check wheelhouse milvus-server
 
 help:
 	@echo "Learners:"
@@ -35,6 +35,7 @@ help:
 	@echo "  make lint       ruff and mypy (configured in pyproject.toml)"
 	@echo "  make notebooks  re-execute every reference notebook in notebooks/ in place"
 	@echo "  make bench      run the benchmarks in benchmarks/"
+	@echo "  make milvus-server  a Milvus 2.3.5 server in the foreground on 127.0.0.1:19530 (README: A Milvus server)"
 	@echo "  make wheel      build dist/mmlab-*.whl (carries the data and the notebooks)"
 	@echo "  make wheel-check  install the wheel outside the checkout and run notebooks from it"
 	@echo "  make wheelhouse build wheelhouse/: every wheel needed to install mmlab with no network"
@@ -100,6 +101,13 @@ student: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# A real Milvus standalone server (the `milvus` PyPI package, installed once into
+# .venv/milvus-server-<version>/), data in .milvus-data/; Ctrl+C stops it. The tests start their
+# own (tests/test_search_milvus.py). Then: MMLAB_MILVUS_URI=http://127.0.0.1:19530 make lab
+MILVUS_PORT ?= 19530
+milvus-server: install
+	$(BIN)/python tests/milvus_server.py --data .milvus-data --port $(MILVUS_PORT)
 
 # The wheel: the package plus data/ and the numbered notebooks (setup.py copies them in).
 # Built offline from .venv's setuptools; a fresh build/ so nothing stale slips in.

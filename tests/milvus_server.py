@@ -97,11 +97,12 @@ class Server:
         return f"Server({self.uri!r}, version={self.version!r}, data={self.data!r})"
 
 
-def start(data: str | os.PathLike, *, port: int = 0, timeout: float = 180, stop_timeout: float = 30) -> Server:
+def start(data: str | os.PathLike, *, port: int = 0, timeout: float = 180, stop_timeout: float = 10) -> Server:
     """Install the package if needed, start a server on ``data`` and return once it is healthy.
 
-    ``stop_timeout``: seconds the server gets to shut down cleanly when stopped before it is killed
-    (a server with collections can take longer than 30 s; the tests' throwaway data needs none).
+    ``stop_timeout``: seconds the server gets to shut down cleanly when stopped, before it is killed.
+    (Milvus 2.3.5's clean shutdown stalled for more than 30 s here once collections were loaded;
+    after the kill, a restart on the same data found every row: writes are logged when acknowledged.)
 
     Raises:
         RuntimeError: it could not be installed or started in ``timeout`` seconds (the message holds
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=".milvus-data", help="folder for its data and logs (kept)")
     parser.add_argument("--port", type=int, default=19530, help="client port (0: any free port)")
     parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for it to be healthy")
-    parser.add_argument("--stop-timeout", type=float, default=30, help="seconds to shut down cleanly before a kill")
+    parser.add_argument("--stop-timeout", type=float, default=10, help="seconds to shut down cleanly before a kill")
     parser.add_argument("--parent-pipe", action="store_true", help="stop when stdin closes")
     parser.add_argument("--json", action="store_true", help="print one JSON line when ready")
     args = parser.parse_args(argv)
