@@ -13,31 +13,71 @@ def _stub(*args):
     raise NotImplementedError()
 
 
-# ------------------------------------------------------------------ exercise 1
-def test_uninformative_loss(capsys):
-    assert mm.checks.nb03_uninformative_loss(math.log(64), 64)
-    assert "Correct" in capsys.readouterr().out
-    assert not mm.checks.nb03_uninformative_loss(..., 64)
-    assert "empty" in capsys.readouterr().out
-    assert not mm.checks.nb03_uninformative_loss(1 / 64, 64)
-    assert "probability" in capsys.readouterr().out
-    assert not mm.checks.nb03_uninformative_loss(0, 64)
-    assert "softmax" in capsys.readouterr().out
-    assert not mm.checks.nb03_uninformative_loss(math.log2(64), 64)
-    assert "base" in capsys.readouterr().out
-    assert not mm.checks.nb03_uninformative_loss(2 * math.log(64), 64)
-    assert "average" in capsys.readouterr().out
-    assert not mm.checks.nb03_uninformative_loss("log(64)", 64)
-    assert "expected a number" in capsys.readouterr().out
+# ------------------------------------------------------------------ exercise 1 (two extreme batches)
+def _collapsed(b):
+    return math.log(b)
 
 
-def test_uninformative_loss_accepts_scalar_tensors_and_arrays(capsys):
-    assert mm.checks.nb03_uninformative_loss(torch.tensor(math.log(64)), 64)
-    assert mm.checks.nb03_uninformative_loss(np.float32(math.log(64)), 64)
-    assert mm.checks.nb03_uninformative_loss(np.array(math.log(64)), 64)
+def _perfect(b, s):
+    return math.log(1 + (b - 1) * math.exp(-s))
+
+
+def test_extreme_losses_solution_passes_in_any_numeric_type(capsys):
+    assert mm.checks.nb03_extreme_losses(_collapsed, _perfect)
+    assert mm.checks.nb03_extreme_losses(lambda b: torch.log(torch.tensor(float(b))),
+                                         lambda b, s: np.log1p((b - 1) * np.exp(-s)))
+    # written as the cross-entropy itself: -log of the softmax probability of the right pair
+    assert mm.checks.nb03_extreme_losses(lambda b: -math.log(1 / b),
+                                         lambda b, s: -math.log(math.exp(s) / (math.exp(s) + b - 1)))
     assert "Correct" in capsys.readouterr().out
-    assert not mm.checks.nb03_uninformative_loss(torch.ones(3), 64)
-    assert "shape" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("collapsed, words", [
+    (None, "empty"),
+    (_stub, "NotImplementedError"),
+    (4.1589, "expected a function"),            # the number, not a function
+    (lambda b: 4.1589, "for every B"),           # a number read off an output, for B = 64
+    (lambda b: 1 / b, "probability"),
+    (lambda b: 0.0, "all the probability"),
+    (lambda b: 2 * math.log(b), "sum of the two directions"),
+    (lambda b: math.log2(b), "base"),
+    (lambda b: math.log10(b), "base"),
+    (lambda b: -math.log(b), "never negative"),
+    (lambda b: math.log(b - 1), "B - 1 negatives"),
+    (lambda b: "log(b)", "expected a number"),
+    (lambda b: math.sqrt(b), "does not match"),
+])
+def test_extreme_losses_collapsed_mistakes(capsys, collapsed, words):
+    assert not mm.checks.nb03_extreme_losses(collapsed, _perfect)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and words in out
+
+
+@pytest.mark.parametrize("perfect, words", [
+    (None, "empty"),
+    (_stub, "NotImplementedError"),
+    (lambda b, s: 0.0, "not 0"),                                          # "perfect features, zero loss"
+    (lambda b, s: math.log(1 + b * math.exp(-s)), "off by one"),
+    (lambda b, s: (b - 1) * math.exp(-s), "approximation"),              # right at large scale only
+    (lambda b, s: math.log(b - 1) - s, "denominator"),
+    (lambda b, s: math.log(1 + (b - 1) * math.exp(-2 * s)), "cosine 0"),
+    (lambda b, s: 2 * _perfect(b, s), "sum of the two directions"),
+    (lambda b, s: math.exp(-s), "negatives are missing"),
+    (lambda b, s: math.log(b), "same value at scale 1 and at scale 10"),   # the scale ignored
+    (lambda b, s: math.log(1 + (b - 1) / math.e), "same value at scale 1 and at scale 10"),
+    (lambda b, s: 3.19, "same value"),                                     # read off the success message
+    (lambda b, s: math.log(b) - s, "does not match"),
+])
+def test_extreme_losses_perfect_mistakes(capsys, perfect, words):
+    assert not mm.checks.nb03_extreme_losses(_collapsed, perfect)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and words in out
+
+
+def test_extreme_losses_approximation_is_caught_only_because_small_scales_are_checked():
+    """(B - 1) e^-s agrees with the truth to 0.2 % at scale 10: the check must include small scales."""
+    assert math.isclose((64 - 1) * math.exp(-10), _perfect(64, 10.0), rel_tol=2e-3)
+    assert not math.isclose((64 - 1) * math.exp(-1), _perfect(64, 1.0), rel_tol=0.5)
 
 
 # ------------------------------------------------------------------ exercise 2
@@ -144,6 +184,9 @@ def _solution_hard(sim):
     (lambda s: s.masked_fill(torch.eye(len(s), dtype=torch.bool), 0.0).argmax(dim=1), "with 0"),
     (lambda s: (s - torch.eye(len(s)) * s.diagonal()).argmax(dim=1), "with 0"),
     (lambda s: s.topk(2, dim=1).indices[:, 1], "second-best"),
+    (lambda s: (s - torch.eye(len(s))).argmax(dim=1), "subtracting 1"),       # "lower the positive a bit"
+    (lambda s: s.fill_diagonal_(-float("inf")).argmax(dim=1), "in-place"),    # right indices, damaged input
+    (lambda s: s.masked_fill_(torch.eye(len(s), dtype=torch.bool), -float("inf")).argmax(dim=1), "in-place"),
 ])
 def test_hardest_negatives_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_hardest_negatives(fn)
@@ -158,31 +201,11 @@ def test_hardest_negatives_solution_and_library_pass(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-# ------------------------------------------------------------------ exercise 4
-def test_modality_gap(capsys):
-    rng = np.random.default_rng(0)
-    img = rng.normal(size=(20, 4)) + 1.0
-    txt = rng.normal(size=(20, 4))
-    gap = float(np.linalg.norm(img.mean(0) - txt.mean(0)))
-    assert mm.checks.nb03_modality_gap(gap, img, txt)
-    assert "Correct" in capsys.readouterr().out
-    assert not mm.checks.nb03_modality_gap(..., img, txt)
-    assert "empty" in capsys.readouterr().out
-    assert not mm.checks.nb03_modality_gap(gap ** 2, img, txt)
-    assert "squared" in capsys.readouterr().out
-    assert not mm.checks.nb03_modality_gap(float(np.linalg.norm(img - txt, axis=1).mean()), img, txt)
-    assert "centres" in capsys.readouterr().out
-    assert not mm.checks.nb03_modality_gap(img.mean(0) - txt.mean(0), img, txt)
-    assert "single number" in capsys.readouterr().out
-    assert not mm.checks.nb03_modality_gap(0.0, img, txt)
-    assert "not the distance" in capsys.readouterr().out
-    with pytest.raises(ValueError, match="image_features"):
-        mm.checks.nb03_modality_gap(1.0, img, txt[:, :3])
-
-
 def test_hardest_negatives_large_negative_mask_passes(capsys):
     assert mm.checks.nb03_hardest_negatives(
         lambda s: s.masked_fill(torch.eye(len(s), dtype=torch.bool), -1e9).argmax(dim=1))
+    # subtracting 2 puts every positive cosine (<= 1) at or below -1, the smallest cosine: right for cosines
+    assert mm.checks.nb03_hardest_negatives(lambda s: (s - 2 * torch.eye(len(s))).argmax(dim=1))
 
 
 # ------------------------------------------------------------------ exercise 2 (duplicate-masked loss)
@@ -202,10 +225,23 @@ def _soft(i, t, captions, s):
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
+def _rows_only_masked(i, t, groups, s):
+    same = torch.tensor([[a == b for b in groups] for a in groups]) & ~torch.eye(len(groups), dtype=torch.bool)
+    logits = s * i @ t.T
+    ar = torch.arange(len(i))
+    return (F.cross_entropy(logits.masked_fill(same, -float("inf")), ar) + F.cross_entropy(logits.T, ar)) / 2
+
+
 def test_masked_clip_loss_solution_passes(capsys):
     assert mm.checks.nb03_masked_clip_loss(_masked)
     assert mm.checks.nb03_masked_clip_loss(lambda i, t, c, s: _masked(i, t, c, s, fill=-1e9))
     assert "Correct" in capsys.readouterr().out
+    # and the package's reference is right (it is the fallback of later cells)
+    captions = ["cat", "dog", "cat", "car", "dog", "cat"]
+    g = torch.Generator().manual_seed(0)
+    i = F.normalize(torch.randn(6, 4, generator=g), dim=1)
+    t = F.normalize(torch.randn(6, 4, generator=g), dim=1)
+    torch.testing.assert_close(mm.losses.masked_clip_loss(i, t, captions, 3.0), _masked(i, t, captions, 3.0))
 
 
 @pytest.mark.parametrize("fn, words", [
@@ -219,6 +255,11 @@ def test_masked_clip_loss_solution_passes(capsys):
     (lambda i, t, c, s: float(_masked(i, t, c, s)), "torch tensor"),
     (lambda i, t, c, s: torch.ones(2), "scalar"),
     (lambda i, t, c, s: torch.tensor(3.0), "differs"),
+    (lambda i, t, c, s: _masked(i, t, c, s).detach(), "no gradient"),
+    (lambda i, t, c, s: torch.tensor(_masked(i, t, c, s).item()), "no gradient"),   # rebuilt from a number
+    (lambda i, t, c, s: _masked(i, t.detach(), c, s), "gradient is not"),          # one side cut off
+    (lambda i, t, c, s: mm.losses.masked_clip_loss(i, t, c, s), "helper"),
+    (_rows_only_masked, "unmasked logits"),
 ])
 def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_masked_clip_loss(fn)
@@ -232,9 +273,16 @@ def _centre(z):
     return c / np.linalg.norm(c, axis=1, keepdims=True)
 
 
+def _centre_in_place(z):
+    z -= z.mean(axis=0)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    return z
+
+
 def test_centre_solution_passes(capsys):
     assert mm.checks.nb03_centre(_centre)
     assert mm.checks.nb03_centre(lambda z: mm.embeddings.l2_normalize(z - z.mean(axis=0), name="z"))
+    assert mm.checks.nb03_centre(lambda z: _centre_in_place(z.copy()))  # in place on its own copy is fine
     assert "Correct" in capsys.readouterr().out
 
 
@@ -246,6 +294,12 @@ def test_centre_solution_passes(capsys):
     (lambda z: z, "unchanged"),
     (lambda z: z[:3], "shape"),
     (lambda z: _centre(z) * 2, "differs"),
+    (_centre_in_place, "in place"),
+    (lambda z: (z - z.mean(axis=0)) / np.linalg.norm(z - z.mean(axis=0)), "whole matrix"),
+    (lambda z: (z - z.mean(axis=0)) / z.std(axis=0), "standardised"),
+    # normalised first, centred second: the order swapped
+    (lambda z: z / np.linalg.norm(z, axis=1, keepdims=True) - z.mean(axis=0), "no longer unit length"),
+    (lambda z: mm.lit.centre(z), "calls the package"),
 ])
 def test_centre_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_centre(fn)
@@ -254,20 +308,35 @@ def test_centre_mistakes(capsys, fn, words):
 
 
 def test_centring_ranking(capsys):
-    assert mm.checks.nb03_centring_ranking("text")
-    assert mm.checks.nb03_centring_ranking(" Text ")
+    right = {"image": False, "text": True, "both": True}
+    assert mm.checks.nb03_centring_ranking(right)
+    assert mm.checks.nb03_centring_ranking({k: np.bool_(v) for k, v in right.items()})
     assert "Correct" in capsys.readouterr().out
-    for wrong, words in [("image", "cannot reorder"), ("both", "cannot reorder"), ("neither", "does change"),
-                         ("maybe", "expected one of"), (..., "empty")]:
-        assert not mm.checks.nb03_centring_ranking(wrong)
-        assert words in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, words", [
+    (..., "empty"),
+    ({"image": ..., "text": ..., "both": ...}, "still ..."),
+    ("text", "expected a dict"),                                          # the old one-word answer
+    ({"image": False, "text": True}, "expected a dict"),
+    ({"image": "no", "text": "yes", "both": "yes"}, "True or False"),
+    ({"image": True, "text": True, "both": True}, "cannot reorder"),       # "centring changes everything"
+    ({"image": False, "text": False, "both": False}, "does change"),       # "a shift never matters"
+    ({"image": False, "text": True, "both": False}, "both sides"),         # "the two shifts cancel"
+    ({"image": True, "text": False, "both": True}, "cannot reorder"),      # image and text swapped
+])
+def test_centring_ranking_mistakes(capsys, answer, words):
+    assert not mm.checks.nb03_centring_ranking(answer)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and words in out
 
 
 def test_centring_ranking_claim_holds():
-    """The fact the answer rests on: centring the images never reorders them; centring the query can."""
+    """The facts the answer rests on: centring the images never reorders them; centring the query, or both, can."""
     rng = np.random.default_rng(0)
     q = rng.normal(size=(5, 8))
     v = rng.normal(size=(30, 8)) + 1.0
     t = rng.normal(size=(5, 8)) + 1.0
     assert (np.argsort(-(q @ v.T), axis=1) == np.argsort(-(q @ (v - v.mean(0)).T), axis=1)).all()
     assert not (np.argsort(-(t @ v.T), axis=1) == np.argsort(-((t - t.mean(0)) @ v.T), axis=1)).all()
+    assert not (np.argsort(-(t @ v.T), axis=1) == np.argsort(-((t - t.mean(0)) @ (v - v.mean(0)).T), axis=1)).all()

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-import numbers
+import types
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,11 +21,45 @@ __all__ = [
     "nb03_centre",
     "nb03_centring_ranking",
     "nb03_clip_loss",
+    "nb03_extreme_losses",
     "nb03_hardest_negatives",
     "nb03_masked_clip_loss",
-    "nb03_modality_gap",
-    "nb03_uninformative_loss",
 ]
+
+
+def _names_used(fn) -> set[str]:
+    """Every global or attribute name the learner's function (and the functions inside it) refers to."""
+    names: set[str] = set()
+
+    def walk(code: types.CodeType) -> None:
+        names.update(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                walk(const)
+
+    code = getattr(fn, "__code__", None)
+    if isinstance(code, types.CodeType):
+        walk(code)
+    return names
+
+
+def _calls_helper(fn, helpers: dict[str, object]) -> str | None:
+    """The mmlab helper (by name or, under any alias, by identity) the learner's function calls, or None."""
+    glob = getattr(fn, "__globals__", {})
+    for name in sorted(_names_used(fn)):
+        if name in helpers or any(glob.get(name) is h for h in helpers.values()):
+            return name
+    return None
+
+
+def _number(value) -> float | None:
+    """A learner's value as a float, or None when it is not a single finite-or-not number."""
+    if isinstance(value, (bool, str, bytes)) or value is None or value is Ellipsis:
+        return None
+    arr = as_numpy(value)
+    if arr is None or arr.size != 1:
+        return None
+    return float(arr.reshape(()))
 
 
 
@@ -40,37 +75,6 @@ def _scalar_loss(out, example: str, combine: str) -> tuple[float, CheckResult | 
     return float(arr.reshape(())), None
 
 
-def nb03_uninformative_loss(answer, batch_size: int) -> CheckResult:
-    """Exercise 1 (predict, then run): the CLIP loss when all B similarities are equal."""
-    if is_empty(answer):
-        return report(False, "", EMPTY_MESSAGE)
-    arr = None if isinstance(answer, (bool, str, bytes)) else as_numpy(answer)
-    if arr is None or arr.size != 1:
-        got = type(answer).__name__ if arr is None else f"an array of shape {arr.shape}"
-        return report(False, "", f"expected a number, got {got}.",
-                      "Write a Python expression for the loss, e.g. using math (a 0-d tensor works too).")
-    b = int(batch_size)
-    a = float(arr.reshape(()))
-    right = math.log(b)
-    if math.isclose(a, right, rel_tol=1e-3):
-        return report(True, f"log(B) = log({b}) ≈ {right:.3f}: a uniform guess over the B candidates. "
-                      "A freshly initialised model starts near this value, so it is the number to beat.")
-    if math.isclose(a, 1 / b, rel_tol=1e-3):
-        return report(False, "", f"{a:.4g} is the probability the softmax gives the right answer, not the loss.",
-                      "Cross-entropy is minus the log of that probability.")
-    if math.isclose(a, 0.0, abs_tol=1e-6):
-        return report(False, "", "a loss of 0 would mean the right pair gets all the probability.",
-                      "With all logits equal, how is the softmax probability shared among the B candidates?")
-    if math.isclose(a, 2 * right, rel_tol=1e-3):
-        return report(False, "", "that is the sum of the two directions.",
-                      "CLIP averages the image->text and text->image losses.")
-    if math.isclose(a, math.log2(b), rel_tol=1e-3) or math.isclose(a, math.log10(b), rel_tol=1e-3):
-        return report(False, "", "right idea, wrong base of the logarithm.",
-                      "torch's cross-entropy uses the natural log (math.log).")
-    return report(False, "", f"{a:.4g} is not the loss of a uniform guess.",
-                  "If all B logits in a row are equal, what probability does the softmax give the true pair?")
-
-
 def _reference_clip_loss(img, txt, scale):
     import torch
     import torch.nn.functional as F
@@ -78,6 +82,123 @@ def _reference_clip_loss(img, txt, scale):
     logits = scale * img @ txt.T
     t = torch.arange(len(img))
     return F.cross_entropy(logits, t), F.cross_entropy(logits.T, t)
+
+
+_COLLAPSED_BS = (2, 8, 64, 300)
+_PERFECT_CASES = ((2, 1.0), (8, 0.5), (64, 1.0), (64, 10.0), (300, 5.0))
+
+
+def _measured_extremes():
+    """The CLIP loss measured on the two extreme batches (the truth the learner's formulas must match)."""
+    import torch
+
+    collapsed, perfect = {}, {}
+    for b in _COLLAPSED_BS:
+        same = torch.ones(b, 4) / 2.0  # every feature the same unit vector
+        collapsed[b] = float(sum(_reference_clip_loss(same, same, 10.0)) / 2)
+    for b, s in _PERFECT_CASES:
+        eye = torch.eye(b, dtype=torch.float64)  # image i == text i, pairs orthonormal
+        perfect[(b, s)] = float(sum(_reference_clip_loss(eye, eye, s)) / 2)
+    return collapsed, perfect
+
+
+def _learner_values(fn, cases, label: str) -> tuple[dict, CheckResult | None]:
+    """``({case: float}, None)`` from calling ``fn(*case)``, or ``({}, the reported failure)``."""
+    if is_empty(fn):
+        return {}, report(False, "", EMPTY_MESSAGE)
+    if not callable(fn):
+        return {}, report(False, "", f"{label}: expected a function, got {type(fn).__name__}.",
+                            "Write a def that returns the loss as a formula of its arguments, so it works for any B.")
+    values = {}
+    for case in cases:
+        args = case if isinstance(case, tuple) else (case,)
+        out, problem = call_learner(fn, *args)
+        if problem:
+            return {}, report(False, "", f"{label}: {problem}")
+        v = _number(out)
+        if v is None:
+            return {}, report(False, "", f"{label}{args}: expected a number, got {type(out).__name__}.",
+                                "Return the loss as one number, e.g. math.log(...).")
+        values[case] = v
+    return values, None
+
+
+def _all_close(values: dict, formula) -> bool:
+    return all(math.isclose(v, formula(*(k if isinstance(k, tuple) else (k,))), rel_tol=1e-3, abs_tol=1e-9)
+               for k, v in values.items())
+
+
+def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
+    """Exercise 1 (predict, then run): the CLIP loss of two extreme batches, as formulas.
+
+    ``collapsed(B)``: every image and every text feature is the same unit vector.
+    ``perfect(B, scale)``: image i equals text i, the B pairs are mutually orthogonal, and
+    the logits are ``scale x cosine``. Both are checked against the measured loss at several
+    B and scales, so a number read off an output cannot pass.
+    """
+    measured_c, measured_p = _measured_extremes()
+    got_c, failed = _learner_values(collapsed, _COLLAPSED_BS, "loss_collapsed")
+    if failed is not None:
+        return failed
+    if not _all_close(got_c, lambda b: measured_c[b]):
+        wrong: list[tuple[Callable, str, str]] = [
+            (lambda b: 1 / b, "loss_collapsed: that is the probability the softmax gives the right pair, not the loss.",
+             "Cross-entropy is minus the log of that probability."),
+            (lambda b: 0.0, "loss_collapsed: a loss of 0 would mean the right pair gets all the probability.",
+             "With all B logits of a row equal, how is the probability shared?"),
+            (lambda b: 2 * math.log(b), "loss_collapsed: that is the sum of the two directions.",
+             "CLIP averages the image->text and text->image losses."),
+            (lambda b: math.log2(b), "loss_collapsed: right idea, wrong base of the logarithm.",
+             "torch's cross-entropy uses the natural log (math.log)."),
+            (lambda b: math.log10(b), "loss_collapsed: right idea, wrong base of the logarithm.",
+             "torch's cross-entropy uses the natural log (math.log)."),
+            (lambda b: -math.log(b), "loss_collapsed: a cross-entropy is never negative.",
+             "It is MINUS the log of a probability."),
+            (lambda b: math.log(b - 1), "loss_collapsed: you counted only the B - 1 negatives.",
+             "The softmax runs over all B candidates of a row, the right one included."),
+        ]
+        for formula, problem, hint in wrong:
+            if _all_close(got_c, formula):
+                return report(False, "", problem, hint)
+        if len({round(v, 6) for v in got_c.values()}) == 1:
+            return report(False, "", f"loss_collapsed gives {next(iter(got_c.values())):.4g} for every B.",
+                          "The answer depends on the batch size: write it as a formula of B, not a number.")
+        return report(False, "", "loss_collapsed does not match the measured loss.",
+                      "If all B logits in a row are equal, what probability does the softmax give the true pair?")
+
+    got_p, failed = _learner_values(perfect, _PERFECT_CASES, "loss_perfect")
+    if failed is not None:
+        return failed
+    if _all_close(got_p, lambda b, s: measured_p[(b, s)]):
+        return report(True, "log(B) for the collapsed batch, and log(1 + (B-1) e^-scale) for the perfect one. "
+                      "A perfect model still pays that second loss: at scale 1 and B = 64 it is 3.19, not far "
+                      "from the collapsed 4.16. Without a large scale the loss can hardly tell a perfect model "
+                      "from a useless one; that is what the temperature (section 3) is for.")
+    wrong_p: list[tuple[Callable, str, str]] = [
+        (lambda b, s: 0.0, "loss_perfect: the features are perfect, but the loss is not 0.",
+         "Each negative still gets e^(scale x 0) = 1 in the softmax's denominator."),
+        (lambda b, s: math.log(1 + b * math.exp(-s)), "loss_perfect: off by one: there are B - 1 negatives, not B.",
+         "The right pair is one of the B candidates; the other B - 1 are negatives."),
+        (lambda b, s: (b - 1) * math.exp(-s), "loss_perfect: that is the approximation log(1 + x) ~ x, "
+         "good only when x is small (large scale); at scale 1 it is far off.", "Keep the logarithm."),
+        (lambda b, s: math.log(b - 1) - s, "loss_perfect: the softmax's denominator lost the positive's own e^scale "
+         "(and the result can be negative).", "The denominator sums over all B candidates, the right one included."),
+        (lambda b, s: math.log(1 + (b - 1) * math.exp(-2 * s)), "loss_perfect: orthogonal pairs have cosine 0, not -1.",
+         "A negative's logit is scale x 0."),
+        (lambda b, s: 2 * math.log(1 + (b - 1) * math.exp(-s)), "loss_perfect: that is the sum of the two directions.",
+         "CLIP averages the image->text and text->image losses (here they are equal)."),
+        (lambda b, s: math.exp(-s), "loss_perfect: the B - 1 negatives are missing.",
+         "Write the softmax probability of the right pair: e^scale / (e^scale + ...)."),
+    ]
+    for formula, problem, hint in wrong_p:
+        if _all_close(got_p, formula):
+            return report(False, "", problem, hint)
+    if len({round(got_p[(64, 1.0)], 6), round(got_p[(64, 10.0)], 6)}) == 1:
+        return report(False, "", "loss_perfect gives the same value at scale 1 and at scale 10.",
+                      "The logits are scale x cosine: the positive's logit is scale x 1, a negative's scale x 0.")
+    return report(False, "", "loss_perfect does not match the measured loss.",
+                  "Write the probability the softmax gives the right pair: its logit is scale x 1, each of the "
+                  "B - 1 negatives' is scale x 0; the loss is minus the log of that probability.")
 
 
 def nb03_clip_loss(fn) -> CheckResult:
@@ -169,11 +290,18 @@ def nb03_hardest_negatives(fn) -> CheckResult:
     sim[2, 2] = 0.1  # ... except one row where the positive is weak: a diagonal argmax is wrong here
     sim[4] = -torch.rand(b, generator=g) * 0.5 - 0.1  # a row whose negatives are all below 0 ...
     sim[4, 4] = -0.05  # ... and so is its positive: masking the diagonal with 0 picks the diagonal here
+    sim[5] = -torch.rand(b, generator=g) * 0.35 - 0.25  # a confident row: every negative below -0.25 ...
+    sim[5, 5] = 0.8  # ... so lowering the positive by 1 (0.8 - 1 = -0.2) still leaves it on top
     expected = sim.masked_fill(torch.eye(b, dtype=torch.bool), -float("inf")).argmax(dim=1)
 
-    out, problem = call_learner(fn, sim.clone())
+    given = sim.clone()
+    out, problem = call_learner(fn, given)
     if problem:
         return report(False, "", problem)
+    if not torch.equal(given, sim):
+        return report(False, "", "your function changed the similarity matrix it was given (an in-place "
+                      "operation such as fill_diagonal_ or masked_fill_): the caller's similarities are now damaged.",
+                      "Work on a copy: masked_fill without the underscore returns a new tensor.")
     arr = as_numpy(out)
     problem = shape_problem(out, (b,))
     if problem:
@@ -193,6 +321,10 @@ def nb03_hardest_negatives(fn) -> CheckResult:
         return report(False, "", "masking the positive with 0 is not enough: in a row whose similarities are all "
                       "negative (cosines can be), 0 is still the maximum and the positive comes back.",
                       "Mask the diagonal with -inf (or a very large negative number), not with 0.")
+    if (arr == (sim - torch.eye(b)).argmax(dim=1).numpy()).all():
+        return report(False, "", "subtracting 1 from the diagonal is not enough: in a confident row (positive 0.8, "
+                      "every negative below -0.25) the lowered positive is still the maximum.",
+                      "Take the positive out for sure: mask the diagonal with -inf.")
     second_best = sim.topk(2, dim=1).indices[:, 1].numpy()
     if (arr == second_best).all():
         return report(False, "", "you took the second-best column of each row. That is the hardest negative only "
@@ -217,77 +349,60 @@ def _expected_cols(sim):
     return sim.masked_fill(torch.eye(len(sim), dtype=torch.bool), -float("inf")).argmax(dim=0).numpy()
 
 
-def nb03_modality_gap(answer, image_features, text_features) -> CheckResult:
-    """Exercise 4 (interpret a number): the modality gap ||mean(image) - mean(text)||."""
-    if is_empty(answer):
-        return report(False, "", EMPTY_MESSAGE)
-    img = as_numpy(image_features)
-    txt = as_numpy(text_features)
-    if img is None or txt is None or img.ndim != 2 or txt.ndim != 2 or img.shape[1] != txt.shape[1]:
-        raise ValueError("image_features and text_features: expected two (N, D) arrays with the same D")
-    expected = float(np.linalg.norm(img.mean(0) - txt.mean(0)))
-    if isinstance(answer, bool) or (not isinstance(answer, numbers.Real) and as_numpy(answer) is None):
-        return report(False, "", f"expected a number, got {type(answer).__name__}.",
-                      "np.linalg.norm(...) returns one number.")
-    a = as_numpy(answer)
-    if a.size != 1:
-        return report(False, "", f"expected a single number, got an array of shape {a.shape}.",
-                      "Take the norm of the difference of the two mean vectors: one number.")
-    a = float(a.reshape(()))
-    if math.isclose(a, expected, rel_tol=1e-3, abs_tol=1e-6):
-        return report(True, f"the gap is {expected:.3f}: the distance between the centres of the two clouds. "
-                      "0 would mean the two modalities share one centre.")
-    if math.isclose(a, expected ** 2, rel_tol=1e-3):
-        return report(False, "", "that is the squared distance.", "Take the norm (square root), not the sum of squares.")
-    mean_pair = float(np.linalg.norm(img - txt, axis=1).mean())
-    if math.isclose(a, mean_pair, rel_tol=1e-3):
-        return report(False, "", "that is the mean distance between pairs, not between the two centres.",
-                      "Average each modality first (axis=0), then take the norm of the difference.")
-    return report(False, "", f"{a:.4g} is not the distance between the two mean vectors.",
-                  "Mean over rows (axis=0) of each modality, subtract, then np.linalg.norm.")
-
-
-def _masked_reference(img, txt, captions, scale, fill=-float("inf"), diagonal=False, both=True):
+def _masked_reference(img, txt, groups, scale, fill=-float("inf"), diagonal=False, both=True, columns_masked=True):
     """The duplicate-masked CLIP loss, or one of its typical wrong variants."""
     import torch
     import torch.nn.functional as F
 
-    same = torch.tensor([[a == b for b in captions] for a in captions])
-    mask = same if diagonal else same & ~torch.eye(len(captions), dtype=torch.bool)
-    logits = (scale * img @ txt.T).masked_fill(mask, fill)
+    same = torch.tensor([[a == b for b in groups] for a in groups])
+    mask = same if diagonal else same & ~torch.eye(len(groups), dtype=torch.bool)
+    raw = scale * img @ txt.T
+    logits = raw.masked_fill(mask, fill)
     t = torch.arange(len(img))
     i2t = F.cross_entropy(logits, t)
-    return (i2t + F.cross_entropy(logits.T, t)) / 2 if both else i2t
+    if not both:
+        return i2t
+    return (i2t + F.cross_entropy((logits if columns_masked else raw).T, t)) / 2
 
 
-def _soft_reference(img, txt, captions, scale):
+def _soft_reference(img, txt, groups, scale):
     import torch
     import torch.nn.functional as F
 
-    same = torch.tensor([[a == b for b in captions] for a in captions], dtype=img.dtype)
+    same = torch.tensor([[a == b for b in groups] for a in groups], dtype=img.dtype)
     target = same / same.sum(dim=1, keepdim=True)
     logits = scale * img @ txt.T
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
 def nb03_masked_clip_loss(fn) -> CheckResult:
-    """Exercise 2: ``fn(image_features, text_features, captions, logit_scale) -> scalar tensor``.
+    """Exercise 2: ``fn(image_features, text_features, groups, logit_scale) -> scalar tensor``.
 
-    The CLIP loss in which, in each row and each column, the *other* pairs with the same
-    caption are removed from the softmax (they are not negatives), while the diagonal stays
-    the target.
+    The CLIP loss in which, in each row and each column, the *other* pairs of the same group
+    (equal labels: the same caption, the same emoji) are removed from the softmax (they are
+    not negatives), while the diagonal stays the target. Checked on a batch with a group of
+    three and a group of two, and on its gradient, not only its value.
     """
     import torch
     import torch.nn.functional as F
 
+    from .. import losses
+
+    helper = _calls_helper(fn, {"masked_clip_loss": losses.masked_clip_loss}) if callable(fn) else None
+    if helper:
+        return report(False, "", f"your function calls mm.losses.{helper}, the helper this exercise asks you to write.",
+                      "Write it with torch: logits, a (B, B) mask of same-group pairs off the diagonal, "
+                      "masked_fill, two cross-entropies.")
     g = torch.Generator().manual_seed(7)
-    captions = ["cat", "dog", "cat", "car", "dog", "cat"]
-    b, d, scale = len(captions), 8, 10.0
+    groups = ["cat", "dog", "cat", "car", "dog", "cat"]
+    b, d, scale = len(groups), 8, 10.0
     img = F.normalize(torch.randn(b, d, generator=g), dim=1)
     txt = F.normalize(img + 0.7 * torch.randn(b, d, generator=g), dim=1)
-    expected = float(_masked_reference(img, txt, captions, scale))
+    expected = float(_masked_reference(img, txt, groups, scale))
 
-    out, problem = call_learner(fn, img.clone(), txt.clone(), list(captions), scale)
+    # non-leaf inputs that carry gradients back to img_leaf / txt_leaf, as in training
+    img_leaf, txt_leaf = img.clone().requires_grad_(True), txt.clone().requires_grad_(True)
+    out, problem = call_learner(fn, img_leaf * 1.0, txt_leaf * 1.0, list(groups), scale)
     if problem:
         return report(False, "", problem)
     value, failed = _scalar_loss(out, "the average of two F.cross_entropy calls",
@@ -295,9 +410,9 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
     if failed is not None:
         return failed
     if not math.isfinite(value):
-        diag = float(_masked_reference(img, txt, captions, scale, diagonal=True))
-        hint = ("A row's own pair has the same caption as itself: build the mask from same-caption pairs "
-                "*off* the diagonal, so the target logit stays finite.")
+        diag = float(_masked_reference(img, txt, groups, scale, diagonal=True))
+        hint = ("A row's own pair is in its own group: build the mask from same-group pairs *off* the "
+                "diagonal, so the target logit stays finite.")
         if not math.isfinite(diag):
             return report(False, "", "your loss is inf or NaN: you probably masked the positive pairs (the diagonal) too.",
                           hint)
@@ -306,43 +421,71 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
         return report(False, "", "the number must stay a torch tensor (so gradients can flow).",
                       "Keep the computation in torch instead of converting to numpy or float.")
     if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
+        if not out.requires_grad:
+            return report(False, "", "the value is right, but no gradient flows back to the features: this loss "
+                          "cannot train anything.", "Avoid .detach(), .item(), numpy or torch.tensor(...) around "
+                          "the result; keep every step a torch operation on the inputs.")
+        out.backward()
+        ref_img, ref_txt = img.clone().requires_grad_(True), txt.clone().requires_grad_(True)
+        _masked_reference(ref_img, ref_txt, groups, scale).backward()
+        grads_ok = all(x.grad is not None and r.grad is not None and torch.allclose(x.grad, r.grad, rtol=1e-4, atol=1e-6)
+                       for x, r in ((img_leaf, ref_img), (txt_leaf, ref_txt)))
+        if not grads_ok:
+            return report(False, "", "the value is right, but the gradient is not: part of the computation is cut "
+                          "off from the features (a .detach() on one side, or logits rebuilt from numbers).",
+                          "Both the image and the text features must receive gradients: compute the logits "
+                          "from the inputs themselves.")
         return report(True, "duplicates are neither targets nor negatives: in each row and each column the "
-                      "other pairs with the same caption are taken out of the softmax, and the diagonal stays "
+                      "other pairs of the same group are taken out of the softmax, and the diagonal stays "
                       "the target. A model that puts both cats on one point is no longer punished for it.")
     variants = [
         (_reference_clip_loss(img, txt, scale), "your loss equals the ordinary CLIP loss: the duplicates are "
-         "still counted as negatives.", "Build a (B, B) boolean mask of pairs with the same caption (but not "
+         "still counted as negatives.", "Build a (B, B) boolean mask of pairs with the same group label (but not "
          "the diagonal) and set those logits to -inf before the cross-entropy."),
-        (_masked_reference(img, txt, captions, scale, fill=0.0), "you set the masked logits to 0, but a logit of 0 "
+        (_masked_reference(img, txt, groups, scale, fill=0.0), "you set the masked logits to 0, but a logit of 0 "
          "still takes part in the softmax (e^0 = 1, as large as a cosine-0 negative).",
          "Use -inf (or a very large negative number): e^-inf = 0 removes the entry from the softmax."),
-        (_masked_reference(img, txt, captions, scale, both=False), "your loss matches only the image->text "
+        (_masked_reference(img, txt, groups, scale, both=False), "your loss matches only the image->text "
          "direction.", "Mask and classify the columns too (the transposed logits), and average the two."),
-        (_soft_reference(img, txt, captions, scale), "that is the soft-target loss of the cell above: also a "
+        (_masked_reference(img, txt, groups, scale, columns_masked=False), "you masked the rows (image->text) but "
+         "the text->image direction still uses the unmasked logits.",
+         "Transpose the *masked* logits for the second cross-entropy."),
+        (_soft_reference(img, txt, groups, scale), "that is the soft-target loss of the cell above: also a "
          "remedy, but it spreads the target over the duplicates instead of removing them.",
-         "Keep the hard targets (arange(B)) and remove same-caption off-diagonal entries from the softmax."),
+         "Keep the hard targets (arange(B)) and remove same-group off-diagonal entries from the softmax."),
     ]
     for ref, problem, hint in variants:
         ref_value = float((ref[0] + ref[1]) / 2) if isinstance(ref, tuple) else float(ref)
         if math.isclose(value, ref_value, rel_tol=1e-4):
             return report(False, "", problem, hint)
     return report(False, "", f"your loss {value:.4f} differs from the expected value.",
-                  "Steps: logits = logit_scale * image @ text.T; mask = same caption AND not the diagonal; "
+                  "Steps: logits = logit_scale * image @ text.T; mask = same group AND not the diagonal; "
                   "logits.masked_fill(mask, -inf); cross-entropy with targets arange(B) on the rows and on "
                   "the columns; average the two.")
 
 
 def nb03_centre(fn) -> CheckResult:
     """Exercise 4a: ``fn(z (N, D) unit rows) -> (N, D)``: subtract the mean row, then L2-normalise each row."""
+    from .. import lit
+
+    helper = _calls_helper(fn, {"centre": lit.centre}) if callable(fn) else None
+    if helper:
+        return report(False, "", f"your function calls the package's {helper}, the function this exercise asks you to write.",
+                      "Write it with numpy: the mean row, a subtraction, a division by each row's norm.")
     rng = np.random.default_rng(11)
     z = rng.normal(size=(12, 6)) + np.array([2.0, 0, 0, 0, 0, 1.0])  # a cloud far from the origin (a cone)
     z /= np.linalg.norm(z, axis=1, keepdims=True)
     centred = z - z.mean(axis=0)
     expected = centred / np.linalg.norm(centred, axis=1, keepdims=True)
 
-    out, problem = call_learner(fn, z.copy())
+    given = z.copy()
+    out, problem = call_learner(fn, given)
     if problem:
         return report(False, "", problem)
+    if not np.array_equal(given, z):
+        return report(False, "", "your function changed the embeddings it was given (in place, e.g. z -= ...): "
+                      "the caller's vectors are now centred too, and a second call would centre them again.",
+                      "Build a new array: c = z - z.mean(axis=0), then return c / its row norms.")
     problem = shape_problem(out, z.shape)
     if problem:
         return report(False, "", problem, f"One output row per input row: shape {z.shape}.")
@@ -352,6 +495,13 @@ def nb03_centre(fn) -> CheckResult:
     if np.allclose(arr, centred, atol=1e-5):
         return report(False, "", "the rows are centred but no longer unit length.",
                       "After subtracting the mean, divide each row by its norm again (cosine needs unit rows).")
+    if np.allclose(arr, centred / np.linalg.norm(centred), atol=1e-5):
+        return report(False, "", "you divided by the norm of the whole matrix, not of each row.",
+                      "np.linalg.norm(c, axis=1, keepdims=True) gives one norm per row, shaped to divide.")
+    if np.allclose(arr, centred / centred.std(axis=0), atol=1e-5) or np.allclose(
+            arr, centred / z.std(axis=0), atol=1e-5):
+        return report(False, "", "you standardised each column (divided by its standard deviation).",
+                      "Cosine needs each ROW at unit length: divide each row by its own L2 norm.")
     by_row = z - z.mean(axis=1, keepdims=True)
     if np.allclose(arr, by_row, atol=1e-5) or np.allclose(
             arr, by_row / np.linalg.norm(by_row, axis=1, keepdims=True), atol=1e-5):
@@ -363,22 +513,37 @@ def nb03_centre(fn) -> CheckResult:
                   "Steps: subtract z.mean(axis=0) from every row, then divide each row by its L2 norm.")
 
 
+_RANKING_KEYS = ("image", "text", "both")
+
+
 def nb03_centring_ranking(answer) -> CheckResult:
-    """Exercise 4b: without renormalising, which centring can change a text->image ranking?"""
-    choices = ("image", "text", "both", "neither")
+    """Exercise 4b: without renormalising, which centrings can change a text->image ranking?
+
+    ``answer`` maps each of "image", "text" and "both" (which side is centred) to True when
+    that centring can change the order of the images retrieved for some text query.
+    """
     if is_empty(answer):
         return report(False, "", EMPTY_MESSAGE)
-    if not isinstance(answer, str) or answer.strip().lower() not in choices:
-        return report(False, "", f"expected one of {', '.join(repr(c) for c in choices)}, got {answer!r}.")
-    answer = answer.strip().lower()
-    if answer == "text":
-        return report(True, "for a query q, centring the images changes every score by the same amount "
-                      "(q . v_j - q . mean_v: the second term does not depend on j), so the order of the images "
-                      "cannot change; centring the query changes image j's score by -mean_t . v_j, which differs "
-                      "from image to image. With renormalisation both can change it.")
-    if answer in ("image", "both"):
-        return report(False, "", "subtracting the image mean cannot reorder the images for a fixed query.",
+    if not isinstance(answer, dict) or set(answer) != set(_RANKING_KEYS):
+        return report(False, "", f"expected a dict with the keys {', '.join(repr(k) for k in _RANKING_KEYS)}, "
+                      f"got {answer!r}.", "Keep the dict of the exercise cell and replace each ... by True or False.")
+    if any(is_empty(v) for v in answer.values()):
+        return report(False, "", "some entries are still ...: answer True or False for each.")
+    if not all(isinstance(v, (bool, np.bool_)) for v in answer.values()):
+        return report(False, "", "expected True or False for each entry.",
+                      f"Got {', '.join(f'{k}={v!r}' for k, v in answer.items())}.")
+    got = {k: bool(v) for k, v in answer.items()}
+    if got["image"]:
+        return report(False, "", "centring only the images cannot reorder them for a fixed query.",
                       "Write the score of image j as q . (v_j - mean_v) = q . v_j - q . mean_v. Which term "
                       "depends on j?")
-    return report(False, "", "one of the two centrings does change the ranking.",
-                  "Write the score with a centred query: (q - mean_t) . v_j. Is the change the same for every image j?")
+    if not got["text"]:
+        return report(False, "", "centring the query does change the order of some images.",
+                      "Write the score with a centred query: (q - mean_t) . v_j = q . v_j - mean_t . v_j. Is the "
+                      "change the same for every image j?")
+    if not got["both"]:
+        return report(False, "", "centring both sides can reorder the images too.",
+                      "Expand (q - mean_t) . (v_j - mean_v): which of its four terms depend on j?")
+    return report(True, "the image mean shifts every score of a query by the same q . mean_v, so it can never "
+                  "reorder the images; the text mean shifts image j's score by -mean_t . v_j, which differs from "
+                  "image to image, whether or not the images are centred too.")
