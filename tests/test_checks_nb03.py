@@ -46,6 +46,8 @@ def test_extreme_losses_solution_passes_in_any_numeric_type(capsys):
     (lambda b: math.log(b - 1), "B - 1 negatives"),
     (lambda b: "log(b)", "expected a number"),
     (lambda b: math.sqrt(b), "does not match"),
+    # measured, not derived: the library loss on made-up features
+    (lambda b: mm.losses.clip_loss(torch.ones(b, 2) / 2 ** 0.5, torch.ones(b, 2) / 2 ** 0.5, 1.0).item(), "measures"),
 ])
 def test_extreme_losses_collapsed_mistakes(capsys, collapsed, words):
     assert not mm.checks.nb03_extreme_losses(collapsed, _perfect)
@@ -67,6 +69,7 @@ def test_extreme_losses_collapsed_mistakes(capsys, collapsed, words):
     (lambda b, s: math.log(1 + (b - 1) / math.e), "same value at scale 1 and at scale 10"),
     (lambda b, s: 3.19, "same value"),                                     # read off the success message
     (lambda b, s: math.log(b) - s, "does not match"),
+    (lambda b, s: F.cross_entropy(s * torch.eye(b), torch.arange(b)).item(), "measures"),
 ])
 def test_extreme_losses_perfect_mistakes(capsys, perfect, words):
     assert not mm.checks.nb03_extreme_losses(_collapsed, perfect)
@@ -232,6 +235,18 @@ def _rows_only_masked(i, t, groups, s):
     return (F.cross_entropy(logits.masked_fill(same, -float("inf")), ar) + F.cross_entropy(logits.T, ar)) / 2
 
 
+def _one_triangle_masked(i, t, groups, s):
+    """A loop that marks (i, j) for j > i only: the later member of a group still sees the earlier one."""
+    b = len(groups)
+    mask = torch.zeros(b, b, dtype=torch.bool)
+    for a in range(b):
+        for c in range(a + 1, b):
+            mask[a, c] = groups[a] == groups[c]
+    logits = (s * i @ t.T).masked_fill(mask, -float("inf"))
+    ar = torch.arange(b)
+    return (F.cross_entropy(logits, ar) + F.cross_entropy(logits.T, ar)) / 2
+
+
 def test_masked_clip_loss_solution_passes(capsys):
     assert mm.checks.nb03_masked_clip_loss(_masked)
     assert mm.checks.nb03_masked_clip_loss(lambda i, t, c, s: _masked(i, t, c, s, fill=-1e9))
@@ -260,6 +275,9 @@ def test_masked_clip_loss_solution_passes(capsys):
     (lambda i, t, c, s: _masked(i, t.detach(), c, s), "gradient is not"),          # one side cut off
     (lambda i, t, c, s: mm.losses.masked_clip_loss(i, t, c, s), "helper"),
     (_rows_only_masked, "unmasked logits"),
+    (lambda i, t, c, s: _masked(i, t, c, s, diagonal=True, fill=-1e9), "diagonal"),   # the positives masked too
+    (_one_triangle_masked, "one triangle"),
+    (lambda i, t, c, s: 2 * _masked(i, t, c, s), "sum of the two directions"),
 ])
 def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_masked_clip_loss(fn)
@@ -300,6 +318,7 @@ def test_centre_solution_passes(capsys):
     # normalised first, centred second: the order swapped
     (lambda z: z / np.linalg.norm(z, axis=1, keepdims=True) - z.mean(axis=0), "no longer unit length"),
     (lambda z: mm.lit.centre(z), "calls the package"),
+    (lambda z: (z - z.mean(axis=0)) / np.linalg.norm(z - z.mean(axis=0), axis=0), "each column"),
 ])
 def test_centre_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_centre(fn)

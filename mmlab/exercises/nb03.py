@@ -47,7 +47,7 @@ def _calls_helper(fn, helpers: dict[str, object]) -> str | None:
     """The mmlab helper (by name or, under any alias, by identity) the learner's function calls, or None."""
     glob = getattr(fn, "__globals__", {})
     for name in sorted(_names_used(fn)):
-        if name in helpers or any(glob.get(name) is h for h in helpers.values()):
+        if name in helpers or any(h is not None and glob.get(name) is h for h in helpers.values()):
             return name
     return None
 
@@ -85,6 +85,8 @@ def _reference_clip_loss(img, txt, scale):
 
 
 _COLLAPSED_BS = (2, 8, 64, 300)
+#: Names whose use in exercise 1 means the loss was measured, not derived.
+_LOSS_HELPERS = ("clip_loss", "ClipLoss", "cross_entropy", "clip_logits")
 _PERFECT_CASES = ((2, 1.0), (8, 0.5), (64, 1.0), (64, 10.0), (300, 5.0))
 
 
@@ -136,6 +138,12 @@ def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
     the logits are ``scale x cosine``. Both are checked against the measured loss at several
     B and scales, so a number read off an output cannot pass.
     """
+    for label, fn in (("loss_collapsed", collapsed), ("loss_perfect", perfect)):
+        helper = _calls_helper(fn, {name: None for name in _LOSS_HELPERS}) if callable(fn) else None
+        if helper:
+            return report(False, "", f"{label} computes the loss with {helper} on made-up features: that measures the "
+                          "answer instead of deriving it.", "Work it out on paper: write the softmax probability of the "
+                          "right pair in one row, then the loss as minus its log, a formula of B (and scale).")
     measured_c, measured_p = _measured_extremes()
     got_c, failed = _learner_values(collapsed, _COLLAPSED_BS, "loss_collapsed")
     if failed is not None:
@@ -349,20 +357,24 @@ def _expected_cols(sim):
     return sim.masked_fill(torch.eye(len(sim), dtype=torch.bool), -float("inf")).argmax(dim=0).numpy()
 
 
-def _masked_reference(img, txt, groups, scale, fill=-float("inf"), diagonal=False, both=True, columns_masked=True):
+def _masked_reference(img, txt, groups, scale, fill=-float("inf"), diagonal=False, both=True, columns_masked=True,
+                      one_triangle=False, summed=False):
     """The duplicate-masked CLIP loss, or one of its typical wrong variants."""
     import torch
     import torch.nn.functional as F
 
     same = torch.tensor([[a == b for b in groups] for a in groups])
     mask = same if diagonal else same & ~torch.eye(len(groups), dtype=torch.bool)
+    if one_triangle:
+        mask = mask.triu(diagonal=1)
     raw = scale * img @ txt.T
     logits = raw.masked_fill(mask, fill)
     t = torch.arange(len(img))
     i2t = F.cross_entropy(logits, t)
     if not both:
         return i2t
-    return (i2t + F.cross_entropy((logits if columns_masked else raw).T, t)) / 2
+    t2i = F.cross_entropy((logits if columns_masked else raw).T, t)
+    return i2t + t2i if summed else (i2t + t2i) / 2
 
 
 def _soft_reference(img, txt, groups, scale):
@@ -420,6 +432,10 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
     if not isinstance(out, torch.Tensor):
         return report(False, "", "the number must stay a torch tensor (so gradients can flow).",
                       "Keep the computation in torch instead of converting to numpy or float.")
+    if value > 1e4:
+        return report(False, "", f"your loss is {value:.3g}: the positive pairs (the diagonal) were masked too, with a "
+                      "huge negative number instead of -inf.", "Mask only the OTHER pairs of a group: same group AND "
+                      "not the diagonal.")
     if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
         if not out.requires_grad:
             return report(False, "", "the value is right, but no gradient flows back to the features: this loss "
@@ -450,6 +466,11 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
         (_masked_reference(img, txt, groups, scale, columns_masked=False), "you masked the rows (image->text) but "
          "the text->image direction still uses the unmasked logits.",
          "Transpose the *masked* logits for the second cross-entropy."),
+        (_masked_reference(img, txt, groups, scale, one_triangle=True), "you masked only one triangle of the matrix "
+         "(j after i), so the later member of each group still treats the earlier one as a negative.",
+         "Being in the same group is symmetric: mask (i, j) and (j, i)."),
+        (_masked_reference(img, txt, groups, scale, summed=True), "your loss is the sum of the two directions.",
+         "Average the image->text and text->image cross-entropies, as in the CLIP loss."),
         (_soft_reference(img, txt, groups, scale), "that is the soft-target loss of the cell above: also a "
          "remedy, but it spreads the target over the duplicates instead of removing them.",
          "Keep the hard targets (arange(B)) and remove same-group off-diagonal entries from the softmax."),
@@ -495,6 +516,9 @@ def nb03_centre(fn) -> CheckResult:
     if np.allclose(arr, centred, atol=1e-5):
         return report(False, "", "the rows are centred but no longer unit length.",
                       "After subtracting the mean, divide each row by its norm again (cosine needs unit rows).")
+    if np.allclose(arr, centred / np.linalg.norm(centred, axis=0), atol=1e-5):
+        return report(False, "", "you divided by the norm of each column (axis=0), not of each row.",
+                      "np.linalg.norm(c, axis=1, keepdims=True) gives one norm per row, shaped to divide.")
     if np.allclose(arr, centred / np.linalg.norm(centred), atol=1e-5):
         return report(False, "", "you divided by the norm of the whole matrix, not of each row.",
                       "np.linalg.norm(c, axis=1, keepdims=True) gives one norm per row, shaped to divide.")
