@@ -42,7 +42,6 @@ Zilliz Cloud or a server with authentication). What changes there:
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,7 +49,8 @@ import numpy as np
 
 from .._validate import as_array, check_choice, check_int, check_same_length, check_str_list, describe
 from ..embeddings import l2_normalize
-from . import _milvus_lite
+from . import _milvus_lite, _milvus_server
+from ._milvus_server import MILVUS_URI_ENV, SERVER_NEEDS, TOKEN_ENV, milvus_uri
 from .exact import METRICS
 from .filters import IDENTIFIER, filter_expression
 from .result import SearchResult
@@ -58,50 +58,13 @@ from .result import SearchResult
 __all__ = ["CONSISTENCY_LEVELS", "INDEX_TYPES", "MILVUS_URI_ENV", "SERVER_NEEDS", "TOKEN_ENV", "MilvusStore",
            "filter_expression", "milvus_uri"]
 
-#: The environment variable that points notebooks (and ``milvus_uri``) at a Milvus server.
-MILVUS_URI_ENV = "MMLAB_MILVUS_URI"
-#: The environment variable a server's token is read from when ``token=`` is not given.
-TOKEN_ENV = "MMLAB_MILVUS_TOKEN"
-_SERVER_URI = re.compile(r"^(https?|tcp|grpcs?)://")
-
 _MILVUS_METRICS = {"cosine": "COSINE", "ip": "IP", "l2": "L2"}
 #: mmlab index kind -> (Milvus index type, the build settings it takes).
 INDEX_TYPES = {"flat": ("FLAT", ()), "hnsw": ("HNSW", ("M", "ef_construction")), "ivf": ("IVF_FLAT", ("nlist",))}
 _MILVUS_NAMES = {"M": "M", "ef_construction": "efConstruction", "nlist": "nlist"}
 _MAX_K = 16384  # Milvus's largest limit per search
 CONSISTENCY_LEVELS = ("Strong", "Session", "Bounded", "Eventually")
-#: The oldest Milvus server that has each feature (Milvus Lite 3 has them all).
-SERVER_NEEDS = {"BM25 full-text search (bm25_field)": (2, 5), "hybrid_search": (2, 4)}
 _INSERT_BATCH = 4096
-
-
-# --------------------------------------------------------------------------- where the data lives
-
-
-def milvus_uri(lite_file: str) -> str:
-    """The Milvus address to use: ``$MMLAB_MILVUS_URI`` when it is set, else ``lite_file``.
-
-    Notebooks write ``MilvusStore(mm.search.milvus_uri(path_to_db), ...)``: by default that is the
-    embedded Milvus Lite database ``lite_file``; ``export MMLAB_MILVUS_URI=http://localhost:19530``
-    runs the same cells against a Milvus server (see the README's server section).
-
-    Args:
-        lite_file: the Milvus Lite database to use when no server is configured (a path ending in .db).
-    Returns:
-        The environment variable's value (surrounding spaces removed) if set and non-empty, else ``lite_file``.
-    Raises:
-        ValueError: ``MMLAB_MILVUS_URI`` is set to something that is neither a server address
-            (``http(s)://``, ``tcp://``, ``grpc(s)://``) nor a path ending in .db.
-    """
-    if not isinstance(lite_file, (str, os.PathLike)):
-        raise TypeError(f"lite_file: expected a path ending in .db, got {describe(lite_file)}")
-    configured = os.environ.get(MILVUS_URI_ENV, "").strip()
-    if not configured:
-        return os.fspath(lite_file)
-    if not (_SERVER_URI.match(configured) or configured.endswith(".db")):
-        raise ValueError(f"{MILVUS_URI_ENV}: expected a server address like 'http://localhost:19530' (or a path "
-                         f"ending in .db), got {configured!r}; unset it to use Milvus Lite")
-    return configured
 
 
 # --------------------------------------------------------------------------- the store
@@ -151,7 +114,7 @@ class MilvusStore:
             raise TypeError(f"uri: expected a path ending in .db or an http(s):// address, got {describe(uri)}")
         self.uri = os.fspath(uri)
         self.local = self.uri.endswith(".db")
-        if not self.local and not _SERVER_URI.match(self.uri):
+        if not self.local and not _milvus_server.SERVER_URI.match(self.uri):
             raise ValueError(f"uri: expected a path ending in .db (Milvus Lite) or a server address like "
                              f"'http://localhost:19530', got {self.uri!r}")
         self.collection = _check_name(collection, "collection")
@@ -173,15 +136,7 @@ class MilvusStore:
         if self._path is not None:
             self._client = _milvus_lite.open_client(self._path)
         else:
-            from pymilvus import MilvusClient
-
-            if token is None:
-                token = os.environ.get(TOKEN_ENV, "")
-            try:
-                self._client = MilvusClient(uri=self.uri, token=token)
-            except Exception as exc:
-                raise ConnectionError(f"uri: could not connect to the Milvus server at {self.uri!r}: "
-                                      f"{str(exc).replace(token, '***') if token else exc}") from None
+            self._client = _milvus_server.open_client(self.uri, token)
         try:
             self._open_collection(dims, metric, fields, bm25_field, overwrite)
         except BaseException:
@@ -236,14 +191,8 @@ class MilvusStore:
 
     def _require(self, feature: str) -> None:
         """Raise a clear error when a server is older than ``SERVER_NEEDS[feature]`` (Lite has everything)."""
-        if self.local:
-            return
-        match = re.search(r"(\d+)\.(\d+)", self.server_version)
-        need = SERVER_NEEDS[feature]
-        if match and (int(match[1]), int(match[2])) < need:
-            raise RuntimeError(f"{feature} needs a Milvus server >= {need[0]}.{need[1]}; the server at {self.uri!r} "
-                               f"runs {self.server_version}. Upgrade the server, or use Milvus Lite (a path "
-                               "ending in .db), which has it.")
+        if not self.local:
+            _milvus_server.require(feature, self.server_version, self.uri)
 
     @property
     def dim(self) -> int:
