@@ -93,6 +93,11 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)  # the launcher and the server binary: its own group
             self.proc.wait(timeout=10)
 
+    def kill(self) -> None:
+        """Kill the launcher and the server at once (a watchdog's last resort: pending requests then fail)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
     def __repr__(self) -> str:
         return f"Server({self.uri!r}, version={self.version!r}, data={self.data!r})"
 

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 
 import numpy as np
@@ -86,12 +87,19 @@ def test_milvus_uri_is_the_lite_file_unless_a_server_is_configured(monkeypatch, 
 BACKENDS = ["lite", "server"]
 
 
+SERVER_LIFETIME = 600  # seconds: a hung server is killed then, so its tests fail instead of hanging CI
+
+
 @pytest.fixture(scope="session")
 def milvus_server(tmp_path_factory):
     server = start_milvus_server(tmp_path_factory.mktemp("milvus-server"), timeout=180, stop_timeout=1)
+    watchdog = threading.Timer(SERVER_LIFETIME, server.kill)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         yield server
     finally:
+        watchdog.cancel()
         server.stop(timeout=30)
 
 
