@@ -1,6 +1,8 @@
 """Exercise checks for notebook 04 (re-exported by mmlab.checks)."""
 from __future__ import annotations
 
+import sys
+import warnings
 import zlib
 
 import numpy as np
@@ -18,40 +20,104 @@ from ._feedback import (
 
 __all__ = [
     "nb04_build_classifier",
+    "nb04_class_names",
+    "nb04_clearly_ahead",
     "nb04_more_classes",
-    "nb04_overtake_k",
     "nb04_zero_shot_probs",
 ]
 
 
-def nb04_more_classes(answer) -> CheckResult:
-    """Exercise 1: adding a third class ("a photo of a tiger") - what happens to p(cat)?"""
-    if is_empty(answer):
+def _library_functions(*names: str) -> dict:
+    """The code objects of the ``mmlab.zeroshot`` helpers an exercise asks the learner to write."""
+    from .. import zeroshot
+
+    return {getattr(zeroshot, n).__code__: f"mm.zeroshot.{n}" for n in names}
+
+
+def _call_watching(forbidden: dict, fn, *args):
+    """``call_learner(fn, *args)``, plus the names of the ``forbidden`` functions it called.
+
+    A profile hook sees every Python call while ``fn`` runs, so an alias
+    (``from mmlab.zeroshot import predict_proba as p``) is caught as well.
+    """
+    seen: set[str] = set()
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code in forbidden:
+            seen.add(forbidden[frame.f_code])
+
+    previous = sys.getprofile()
+    sys.setprofile(hook)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an overflow is diagnosed below, not printed as a warning
+            out, problem = call_learner(fn, *args)
+    finally:
+        sys.setprofile(previous)
+    return out, problem, sorted(seen)
+
+
+def _helper_called(names: list[str]) -> CheckResult:
+    return report(False, "", f"your function calls {' and '.join(names)}, the helper this exercise asks you to write.",
+                  "Write the steps yourself with numpy (the helper is what later cells use, and what you can "
+                  "compare with afterwards).")
+
+
+# --------------------------------------------------------------------------- exercise 1
+
+_DIRECTIONS = ("up", "down", "same")
+
+
+def nb04_more_classes(answer_p_cat, answer_ratio=None) -> CheckResult:
+    """Exercise 1: a third class ("a photo of a tiger") is added. What happens to p(cat), and to p(cat) / p(dog)?"""
+    if is_empty(answer_p_cat) or is_empty(answer_ratio):
         return report(False, "", EMPTY_MESSAGE)
-    if not isinstance(answer, str) or answer.strip().lower() not in ("up", "down", "same"):
-        return report(False, "", f"expected one of 'up', 'down' or 'same', got {answer!r}.")
-    answer = answer.strip().lower()
-    return report(
-        answer == "down",
-        "The cat's logit does not change, but the softmax denominator gains one more positive "
-        "term exp(logit_scale * cos(image, tiger)), so p(cat) can only fall. Zero-shot "
-        "probabilities are relative to the list of classes you chose.",
-        f"{answer!r} is not what the softmax does.",
-        "Write p(cat) = exp(l_cat) / (exp(l_cat) + exp(l_dog)). Which parts change when a "
-        "third term exp(l_tiger) is added, and can that term be zero or negative?",
-    )
+    given = []
+    for name, answer in (("answer_p_cat", answer_p_cat), ("answer_ratio", answer_ratio)):
+        if not isinstance(answer, str) or answer.strip().lower() not in _DIRECTIONS:
+            return report(False, "", f"{name}: expected one of 'up', 'down' or 'same', got {answer!r}.")
+        given.append(answer.strip().lower())
+    p_cat, ratio = given
+    if p_cat == "down" and ratio == "same":
+        return report(True, "the cat's logit does not change, but the softmax denominator gains a positive term "
+                      "exp(logit_scale * cos(image, tiger)), so p(cat) falls; the denominator cancels in "
+                      "p(cat) / p(dog) = exp(l_cat - l_dog), so the ratio stays. Zero-shot probabilities are "
+                      "relative to the list of classes you chose.")
+    if p_cat != "down":
+        return report(False, "", f"p(cat) does not go {p_cat!r}.",
+                      "Write p(cat) = exp(l_cat) / (exp(l_cat) + exp(l_dog)). Which part changes when a third "
+                      "term exp(l_tiger) is added to the denominator, and can that term be zero or negative?")
+    return report(False, "", f"p(cat) does go down, but the ratio p(cat) / p(dog) does not go {ratio!r}.",
+                  "Write both probabilities as exp(l) / Z with the same denominator Z and divide them: "
+                  "what is left of Z?")
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+
+def _probs_case(seed: int, n: int, c: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    img = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=(n, 1))  # rows NOT unit length
+    cls = rng.normal(size=(c, d)) * rng.uniform(0.5, 3.0, size=(c, 1))
+    return img.astype(dtype), cls.astype(dtype)
 
 
 def nb04_zero_shot_probs(fn) -> CheckResult:
-    """Exercise 2: ``fn(image_features, class_embeddings, logit_scale) -> (N, C)`` probabilities."""
-    rng = np.random.default_rng(4)
-    img = rng.normal(size=(5, 8)) * rng.uniform(0.5, 3.0, size=(5, 1))  # rows NOT unit length
-    cls = rng.normal(size=(3, 8)) * rng.uniform(0.5, 3.0, size=(3, 1))
+    """Exercise 2: ``fn(image_features, class_embeddings, logit_scale) -> (N, C)`` probabilities.
+
+    Tried on rows that are not unit length (scale 20, float64), then on float32 embeddings at
+    CLIP's scale of 100 with an image almost equal to a class (where exp overflows unless the
+    softmax subtracts the row maximum), and with the inputs watched for in-place changes.
+    """
+    forbidden = _library_functions("predict_proba", "classify")
+    img, cls = _probs_case(4, 5, 3, 8, np.float64)
     scale = 20.0
     cos = l2_normalize(img) @ l2_normalize(cls).T  # (5, 3)
     expected = softmax(scale * cos)
-
-    out, problem = call_learner(fn, img.copy(), cls.copy(), scale)
+    img_in, cls_in = img.copy(), cls.copy()
+    out, problem, helpers = _call_watching(forbidden, fn, img_in, cls_in, scale)
+    if helpers:
+        return _helper_called(helpers)
     if problem:
         return report(False, "", problem)
     arr = as_numpy(out)
@@ -61,19 +127,49 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
     problem = shape_problem(out, (5, 3))
     if problem:
         return report(False, "", problem, "5 images and 3 classes should give a (5, 3) array.")
-    if np.allclose(arr, expected, atol=1e-4):
-        return report(True, "softmax(logit_scale x cosine), one row per image: that is CLIP's zero-shot head.")
+    if not (np.array_equal(img_in, img) and np.array_equal(cls_in, cls)):
+        return report(False, "", "your function changed its inputs in place (e.g. with /=).",
+                      "The caller's embeddings must stay as they were: normalise into new arrays "
+                      "(x = x / norm), not in place (x /= norm).")
+    if not np.allclose(arr, expected, atol=1e-4):
+        return _wrong_probs(arr, img, cls, scale, cos)
+    # CLIP's case: float32 embeddings, scale 100, an image almost on a class embedding.
+    img32, cls32 = _probs_case(5, 4, 6, 16, np.float32)
+    img32[0] = cls32[2] * 1.7 + 0.01 * img32[0]
+    cos32 = l2_normalize(img32.astype(np.float64)) @ l2_normalize(cls32.astype(np.float64)).T
+    out, problem, _ = _call_watching(forbidden, fn, img32.copy(), cls32.copy(), 100.0)
+    arr = as_numpy(out)
+    if problem or arr is None or arr.shape != (4, 6) or not np.isfinite(arr).all():
+        return report(False, "", "with float32 embeddings at CLIP's logit scale of 100 your probabilities "
+                      + ("contain NaN or inf" if problem is None and arr is not None and arr.shape == (4, 6)
+                         else f"fail ({problem or 'wrong shape'})") + ": exp(100 x 0.99) is larger than "
+                      "float32 can hold.",
+                      "Subtract each row's largest logit before exp: softmax(z) = softmax(z - max(z)), and "
+                      "exp never overflows.")
+    if not np.allclose(arr, softmax(100.0 * cos32), atol=1e-3):
+        return report(False, "", "right on the first test, wrong at logit scale 100 with float32 embeddings.",
+                      "Check the steps that depend on the scale and the dtype: cosine, times logit_scale, "
+                      "stable softmax along axis=1.")
+    return report(True, "softmax(logit_scale x cosine), one row per image, stable at CLIP's scale of 100: "
+                  "that is CLIP's zero-shot head.")
+
+
+def _wrong_probs(arr, img, cls, scale, cos) -> CheckResult:
+    """The hint for a wrong (5, 3) answer, by which common mistake it matches."""
     if np.allclose(arr, softmax(scale * cos, axis=0), atol=1e-4):
         return report(False, "", "each column sums to 1, not each row.",
                       "The probabilities are over classes, so the softmax runs along axis=1.")
     if np.allclose(arr, softmax(cos), atol=1e-4):
         return report(False, "", "your probabilities are far too flat.",
                       "Cosines lie in [-1, 1]; CLIP multiplies them by logit_scale before the softmax.")
-    if np.allclose(arr, softmax(scale * (img @ cls.T)), atol=1e-4) or np.allclose(
-        arr, softmax(scale * (img @ l2_normalize(cls).T)), atol=1e-4
-    ):
+    unnormalised = [img @ cls.T, img @ l2_normalize(cls).T, l2_normalize(img) @ cls.T]
+    if any(np.allclose(arr, softmax(scale * s), atol=1e-4) for s in unnormalised):
         return report(False, "", "the test embeddings are not unit length, and your answer depends on their length.",
-                      "Cosine similarity needs L2-normalised rows: divide each row by its norm first.")
+                      "Cosine similarity needs L2-normalised rows: divide each row of both inputs by its norm first.")
+    columns = l2_normalize(img.T).T @ l2_normalize(cls.T)  # normalised along axis 0 by mistake
+    if np.allclose(arr, softmax(scale * columns), atol=1e-4):
+        return report(False, "", "you normalised the columns (axis=0), not the rows.",
+                      "Each embedding is a row: take its norm along axis=1 (keepdims=True).")
     if np.allclose(arr, scale * cos, atol=1e-4) or np.allclose(arr, cos, atol=1e-4):
         return report(False, "", "the rows do not sum to 1: these are scores, not probabilities.",
                       "Turn the scaled similarities into probabilities with a softmax over the classes.")
@@ -81,6 +177,9 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
         return report(False, "", "the rows do not sum to 1.", "End with a softmax over the classes (axis=1).")
     return report(False, "", "the probabilities differ from the expected ones.",
                   "Steps: normalise both, cosine matrix (N, C), multiply by logit_scale, softmax along axis=1.")
+
+
+# --------------------------------------------------------------------------- exercise 3
 
 
 class _HashText:
@@ -107,13 +206,23 @@ def nb04_build_classifier(fn) -> CheckResult:
     mean = per_text.mean(axis=1)
     expected = l2_normalize(mean)
 
-    out, problem = call_learner(fn, model, list(classnames), list(templates))
+    names_in, templates_in = list(classnames), list(templates)
+    out, problem, helpers = _call_watching(_library_functions("build_classifier", "classify"), fn, model,
+                                           names_in, templates_in)
+    if helpers:
+        return _helper_called(helpers)
     if problem:
         return report(False, "", problem)
+    if names_in != classnames or templates_in != templates:
+        return report(False, "", "your function changed the classnames or templates list it was given.",
+                      "Build new lists (a list comprehension) instead of appending to or editing the inputs.")
     arr = as_numpy(out)
     if arr is not None and arr.shape == (C * T, model.dim):
         return report(False, "", f"got one row per prompt ({C * T} rows), not one per class ({C}).",
                       "Average the prompt embeddings of each class: reshape to (C, T, D) and take the mean over T.")
+    if arr is not None and arr.shape == (T, model.dim):
+        return report(False, "", f"got {T} rows, one per template: you averaged over the classes.",
+                      "With the embeddings shaped (C, T, D), the templates are axis 1: mean(axis=1).")
     problem = shape_problem(out, (C, model.dim))
     if problem:
         return report(False, "", problem, f"{C} classes and a {model.dim}-d text encoder give a ({C}, {model.dim}) array.")
@@ -138,63 +247,182 @@ def nb04_build_classifier(fn) -> CheckResult:
                   "Steps: texts for every (class, template), encode, reshape (C, T, D), mean over T, L2-normalise rows.")
 
 
-def nb04_overtake_k(answer, ks, probe_accuracies, zero_shot_accuracy: float, standard_errors=None) -> CheckResult:
-    """Exercise 4: the smallest k at which the few-shot probe beats zero-shot (or "never").
+# --------------------------------------------------------------------------- exercise 4
+
+
+def _subgroup_scores(model, names, templates, image_features, labels, target: int):
+    """(accuracy, recall of ``target``, predictions) of the zero-shot classifier with class ``names``."""
+    from ..zeroshot import build_classifier
+
+    W = build_classifier(model, names, templates)  # (C, D)
+    pred = (np.asarray(image_features, dtype=np.float32) @ W.T).argmax(axis=1)
+    y = np.asarray(labels)
+    return float((pred == y).mean()), float((pred[y == target] == target).mean()), pred
+
+
+def nb04_class_names(renamed, model, image_features, labels, subgroups, class_names, templates) -> CheckResult:
+    """Exercise 4: better names for the colliding subgroups, judged on the training emoji.
 
     Args:
-        answer: the learner's k (an int from ``ks``) or ``"never"``.
-        ks: the measured k values, in increasing order.
-        probe_accuracies: the probe's (mean) accuracy at each k.
-        zero_shot_accuracy: the zero-shot accuracy to beat.
-        standard_errors: the standard error of each mean, or None. When given, "beats" means
-            clearly: mean - 2 * standard error > zero-shot.
+        renamed: the learner's ``{subgroup label: new class name}``.
+        model: the joint model whose text side embeds the names (ConSE in the notebook).
+        image_features: (N, D) image embeddings of the *training* emoji.
+        labels: (N,) int, the subgroup index (into ``subgroups``) of each.
+        subgroups: the subgroup labels, e.g. "country-flag".
+        class_names: the class names used so far, one per subgroup (e.g. "country flag").
+        templates: the prompt templates of the subgroup classifier.
     Returns:
-        True when the answer is right.
+        A ``CheckResult``: passed when the country flags are found on the training emoji
+        (recall >= 0.2) and the subgroup accuracy rises by at least 2 points.
     """
-    ks = [int(k) for k in ks]
-    accs = [float(a) for a in probe_accuracies]
-    zs = float(zero_shot_accuracy)
-    ses = [0.0] * len(ks) if standard_errors is None else [float(e) for e in standard_errors]
-    if len(accs) != len(ks) or len(ses) != len(ks):
-        raise ValueError(f"probe_accuracies and standard_errors: expected {len(ks)} values (one per k), "
-                         f"got {len(accs)} and {len(ses)}")
-    above = [k for k, a, e in zip(ks, accs, ses) if a - 2 * e > zs]
-    truth = above[0] if above else "never"
-    mean_above = [k for k, a in zip(ks, accs) if a > zs]
-    if is_empty(answer):
+    if is_empty(renamed):
         return report(False, "", EMPTY_MESSAGE)
-    if isinstance(answer, str):
-        answer = answer.strip().lower()
-        if answer != "never":
-            return report(False, "", f"expected an int from {ks} or 'never', got {answer!r}.")
-    elif isinstance(answer, (int, np.integer)) and not isinstance(answer, bool):
-        answer = int(answer)
-        if answer not in ks:
-            return report(False, "", f"{answer} is not one of the k values that were measured: {ks}.")
-    else:
-        return report(False, "", f"expected an int from {ks} or 'never', got {type(answer).__name__}.")
-    noisy = standard_errors is not None
-    if answer == truth:
-        if truth == "never":
-            msg = (f"the probe never beats zero-shot {'clearly ' if noisy else ''}in this range: the text prompts "
-                   f"are worth more than {ks[-1]} labelled images per class here.")
-        elif noisy:
-            msg = (f"from k = {truth} the probe is ahead by more than the noise of the draws "
-                   "(mean - 2 standard errors above zero-shot); a smaller k can look ahead by luck.")
-        else:
-            msg = f"from k = {truth} labelled images per class a linear probe beats the zero-shot classifier."
-        return report(True, msg)
-    if answer == "never":
-        return report(False, "", "the probe does get above the zero-shot line in this range.",
-                      "Compare each probe accuracy (minus two standard errors, if given) with the zero-shot "
-                      "accuracy, from the smallest k up.")
-    i = ks.index(answer)
-    if noisy and answer in mean_above and accs[i] - 2 * ses[i] <= zs:
-        return report(False, "", f"at k = {answer} the mean is above zero-shot, but by less than two standard "
-                      "errors: within the noise of the draws.",
-                      "Subtract 2 x the standard error from each mean before comparing it with zero-shot.")
-    if accs[i] <= zs:
-        return report(False, "", f"at k = {answer} the probe is still at or below zero-shot.",
-                      "Find the first k whose probe accuracy is strictly higher than the zero-shot one.")
-    return report(False, "", f"at k = {answer} the probe is above zero-shot, but it already was at a smaller k.",
-                  "The question asks for the smallest such k.")
+    if not isinstance(renamed, dict):
+        return report(False, "", f"expected a dict {{subgroup label: new class name}}, got a {type(renamed).__name__}.",
+                      "For example {'some-subgroup': 'a clearer name'}; subgroups you leave out keep their name.")
+    if not renamed:
+        return report(False, "", "your dict is empty: every subgroup keeps its colliding name.",
+                      "Rename at least one of the two subgroups whose names collide.")
+    subgroups, class_names = list(subgroups), list(class_names)
+    unknown = [k for k in renamed if k not in subgroups]
+    if unknown:
+        close = [s for s in subgroups if isinstance(unknown[0], str) and s.replace("-", " ") == unknown[0].strip()]
+        return report(False, "", f"{unknown[0]!r} is not a subgroup label"
+                      + (f" (the label is {close[0]!r})" if close else "") + ".",
+                      "The keys are labels from `subgroups`, written with hyphens, e.g. 'animal-mammal'.")
+    for key, value in renamed.items():
+        if not isinstance(value, str) or not value.strip():
+            return report(False, "", f"the new name for {key!r} must be a non-empty string, got {value!r}.")
+    target, small = subgroups.index("country-flag"), subgroups.index("flag")
+    names = [renamed.get(s, n).strip() for s, n in zip(subgroups, class_names)]
+    if names == class_names:
+        return report(False, "", "your new names are the old ones: nothing changed.",
+                      "Rename the subgroups whose names collide so that they no longer share their closest word.")
+    seen: dict[str, str] = {}
+    for s, n in zip(subgroups, names):
+        if n.lower() in seen:
+            return report(False, "", f"{seen[n.lower()]!r} and {s!r} now have the same name {n!r}.",
+                          "Two classes with one name split every vote between them; give each its own name.")
+        seen[n.lower()] = s
+    flag_name = names[small].lower()
+    if any(w in flag_name for w in ("country", "countries", "nation")):
+        return report(False, "", f"you named the 'flag' subgroup {names[small]!r}, but it holds the chequered, "
+                      "pirate and rainbow flags, not countries' flags.",
+                      "A class name must describe its own class: a name that only moves votes around on "
+                      "these emoji fails on new ones. Describe what is in each subgroup.")
+    acc0, rec0, _ = _subgroup_scores(model, class_names, templates, image_features, labels, target)
+    acc1, rec1, pred = _subgroup_scores(model, names, templates, image_features, labels, target)
+    y = np.asarray(labels)
+    went = np.bincount(pred[y == target], minlength=len(subgroups)).argmax()
+    numbers = (f"on the training emoji, country-flag recall {rec0:.2f} -> {rec1:.2f}, "
+               f"subgroup accuracy {acc0:.1%} -> {acc1:.1%}")
+    if rec1 < 0.2:
+        return report(False, "", f"{numbers}: most country flags are still called {subgroups[went]!r}.",
+                      "Compare the two colliding names: the image side sees a flag; which of your names is "
+                      "the closer to the bare word 'flag'? Make the small subgroup's name specific too.")
+    if acc1 < acc0 + 0.02:
+        return report(False, "", f"{numbers}: the country flags are found, but the subgroups as a whole gain "
+                      "less than 2 points.",
+                      "Your new name also pulls in emoji of other subgroups: make it specific to country flags.")
+    return report(True, f"{numbers}. Renaming colliding classes is the cheapest fix for a zero-shot classifier "
+                  "(OpenAI tuned ImageNet's class names on the training set the same way).")
+
+
+# --------------------------------------------------------------------------- exercise 5
+
+
+def _first_k(ks, accuracies, zero_shot, *, multiplier, ddof=1, spread="se", last=False, index=False):
+    """The variants of "the smallest k clearly above zero-shot" that the check recognises."""
+    a = np.asarray(accuracies, dtype=float)
+    r = a.shape[1]
+    sd = a.std(axis=1, ddof=ddof)
+    width = multiplier(r) * (sd / np.sqrt(r) if spread == "se" else sd if spread == "sd" else 0.0)
+    ahead = [i for i, lo in enumerate(a.mean(axis=1) - width) if lo > zero_shot]
+    if not ahead:
+        return "never"
+    i = ahead[-1] if last else ahead[0]
+    return i if index else ks[i]
+
+
+def _t975(r: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, r - 1))
+
+
+def _exercise5_cases():
+    """(ks, (K, R) accuracies, zero-shot) cases on which the common mistakes give other answers."""
+    def draws(means, sds, r):
+        z = np.linspace(-1.0, 1.0, r)
+        z = (z - z.mean()) / z.std(ddof=1)  # exactly mean 0, sd 1
+        order = np.random.default_rng(r)  # draws in no particular order, as measured
+        return np.array([m + s * z[order.permutation(r)] for m, s in zip(means, sds)])
+
+    se10 = 0.04 / np.sqrt(10)
+    return [
+        # 10 draws: k = 2 is 2.1 standard errors above zero-shot (beyond 2 SE, within t(9) = 2.26 SE).
+        ([1, 2, 4, 8, 16], draws([0.28, 0.30 + 2.1 * se10, 0.34, 0.40, 0.45], [0.04] * 5, 10), 0.30),
+        # 3 draws: t(2) = 4.30, so 2 SE (and an SE with ddof=0) is far too narrow.
+        ([1, 2, 3, 4], draws([0.345, 0.36, 0.42, 0.45], [0.02] * 4, 3), 0.30),
+        # Never clearly above, although the last mean is above.
+        ([1, 2, 4], draws([0.40, 0.45, 0.52], [0.05] * 3, 5), 0.50),
+        # Clearly above from the first k.
+        ([1, 2], draws([0.60, 0.70], [0.05, 0.05], 10), 0.30),
+    ]
+
+
+def nb04_clearly_ahead(fn) -> CheckResult:
+    """Exercise 5: ``fn(ks, accuracies, zero_shot)``: the smallest k whose 95 % interval is above zero-shot.
+
+    ``accuracies`` is (K, R): one row per k, one column per draw. The interval of the mean over
+    the R draws is mean +- t * sd / sqrt(R), with sd the sample standard deviation (ddof=1) and
+    t = scipy.stats.t.ppf(0.975, R - 1); the answer is the first k whose lower end is above
+    ``zero_shot``, or "never".
+    """
+    if is_empty(fn):
+        return report(False, "", EMPTY_MESSAGE)
+    cases = _exercise5_cases()
+    answers = []
+    for ks, acc, zs in cases:
+        acc_in = acc.copy()
+        out, problem = call_learner(fn, list(ks), acc_in, zs)
+        if problem:
+            return report(False, "", problem)
+        if not np.array_equal(acc_in, acc):
+            return report(False, "", "your function changed the accuracies array it was given.",
+                          "Compute new arrays (means, standard deviations) instead of editing the input.")
+        if isinstance(out, (np.integer,)):
+            out = int(out)
+        if out is None or isinstance(out, bool) or not isinstance(out, (int, str)):
+            return report(False, "", f"expected a k (an int) or the string 'never', got {out!r}.",
+                          "When no k is clearly ahead, return 'never' (not None or False).")
+        answers.append(out.strip().lower() if isinstance(out, str) else out)
+
+    def run(**kw):
+        return [_first_k(ks, acc, zs, **kw) for ks, acc, zs in cases]
+
+    truth = run(multiplier=_t975)
+    if answers == truth:
+        return report(True, "the lower end of the 95 % interval of the mean, mean - t x sd / sqrt(R), is what "
+                      "must clear zero-shot; with 3 draws t is 4.30, so few draws prove little.")
+    mistakes = [
+        (run(multiplier=lambda r: 0.0), "you compared the mean itself with zero-shot.",
+         "A mean a little above zero-shot can be luck of the draws: compare the lower end of its interval."),
+        (run(multiplier=_t975, spread="sd"), "your interval uses the standard deviation of single draws, not "
+         "the standard error of their mean.", "The mean of R draws varies sd / sqrt(R): divide by sqrt(R)."),
+        (run(multiplier=lambda r: 2.0), "your interval is too narrow for this number of draws (2 or 1.96 standard "
+         "errors, or a one-sided t).", "A two-sided 95 % interval of a mean of R draws uses "
+         "scipy.stats.t.ppf(0.975, R - 1): 2.26 for 10 draws, 4.30 for 3."),
+        (run(multiplier=_t975, ddof=0), "your interval is slightly too narrow when there are few draws.",
+         "Use the sample standard deviation, np.std(..., ddof=1) (numpy's default divides by R), and t with "
+         "R - 1 degrees of freedom."),
+        (run(multiplier=_t975, last=True), "you returned the largest such k.", "The question asks for the smallest."),
+        (run(multiplier=_t975, index=True), "you returned the position of k in ks, not k itself.",
+         "Return ks[i], the number of labelled examples."),
+    ]
+    for variant, problem, hint in mistakes:
+        if answers == variant:
+            return report(False, "", problem, hint)
+    return report(False, "", "on some test data your k differs from the smallest k clearly above zero-shot.",
+                  "Per row (one k): mean and sample sd over the draws (axis=1, ddof=1), standard error sd / "
+                  "sqrt(R), lower end mean - t x SE; return the first k whose lower end is above zero_shot.")
