@@ -14,7 +14,7 @@ def test_the_check_is_exported():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("query", ["kitten", "kitty", "feline", "  Kitten  "])
+@pytest.mark.parametrize("query", ["kitten", "kitty", "feline", "  Kitten  ", "feline friend"])
 def test_words_that_mean_cat_pass(capsys, query):
     assert checks.nb00_cat_without_saying_cat(query).passed is True
     out = capsys.readouterr().out
@@ -38,6 +38,11 @@ WRONG = [
     ("pussycat", "names the animal ('pussycat')"),
     ("catlike", "names the animal ('catlike')"),
     ("a cat's meow", "names the animal ('cat')"),
+    # the name misspelled or spaced out: found by its letters
+    ("kat", "spells the animal's name"),
+    ("catt", "spells the animal's name"),
+    ("c a t", "spells the animal's name"),
+    ("c4t", "spells the animal's name"),
     # the emoji itself: not a word to a text model
     ("🐱", "an emoji character is not a word"),
     # associated with cats, but not used the way 'cat' is
@@ -72,6 +77,8 @@ def test_a_wrong_answer_is_told_where_the_cat_ranked_but_not_how_to_get_there(ca
 @pytest.mark.parametrize("text, names", [
     ("cat", True), ("CATS", True), ("bobcat", True), ("catnip", True), ("the cat's toy", True),
     ("catches", False), ("category", False), ("education", False), ("vacation", False), ("delicate", False),
+    ("kat", True), ("KATS", True), ("catt", True), ("c-a-t", True), ("c.a.t", True),
+    ("act", False), ("coat", False), ("cart", False), ("Kate", False), ("kit", False), ("a cut", False),
 ])
 def test_what_counts_as_naming_the_animal(text, names):
-    assert bool(nb00._NAMES_THE_CAT.search(text)) is names
+    assert bool(nb00._NAMES_THE_CAT.search(text) or nb00._SPELLS_THE_CAT.search(text)) is names

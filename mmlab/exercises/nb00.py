@@ -20,6 +20,9 @@ __all__: list[str] = ["nb00_cat_without_saying_cat"]
 #: "pussycat", "wildcat") or are built on it ("catlike", "catnip", "catty"). Words that
 #: merely begin with the letters ("catches", "category") are allowed.
 _NAMES_THE_CAT = re.compile(r"\b\w*cats?\b|\bcat(?:like|nip|ty|ish)\b", re.IGNORECASE)
+#: The name misspelled or spaced out ("kat", "catt", "c a t", "c4t"): the model reads pieces of
+#: words, so these find the cat by its letters too.
+_SPELLS_THE_CAT = re.compile(r"\b[ck]+[\W_]*[a4@]+[\W_]*t+s?\b", re.IGNORECASE)
 #: The emoji of the animal itself; the other names with "cat" are the cat smileys ("weary cat", ...).
 ANIMAL = ("cat", "cat face", "black cat")
 _CAT_EMOJI = re.compile(r"\bcat\b", re.IGNORECASE)
@@ -68,6 +71,11 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
         return report(False, "", f"your query names the animal ({named.group(0)!r}), so it finds the cat by "
                       "sharing its name, which proves nothing about meaning.",
                       hint="describe the animal in other words: what else do people call it?")
+    spelled = _SPELLS_THE_CAT.search(text)
+    if spelled:
+        return report(False, "", f"{spelled.group(0)!r} spells the animal's name, misspelled or spaced out: the "
+                      "model reads words in pieces, so it finds the cat by the letters, not by the meaning.",
+                      hint="use a different word for the animal, not a different spelling of 'cat'")
     names, model, vectors = _emoji_name_space()
     scores = (model.encode_text([text], progress=False) @ vectors.T)[0]
     order = np.argsort(-scores, kind="stable")
