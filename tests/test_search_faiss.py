@@ -101,3 +101,12 @@ def test_missing_results_are_padded_with_nan_and_minus_one(clustered):
     for row_s, row_i in zip(scores, ids):
         real = row_i >= 0
         assert real[: real.sum()].all() and (np.diff(row_s[real]) <= 0).all()
+
+
+def test_search_returns_the_shared_named_result(clustered):
+    queries, corpus = clustered
+    result = build_index("flat", corpus).search(queries, 3)
+    assert isinstance(result, search.SearchResult)
+    assert result.scores.shape == result.ids.shape == (40, 3)
+    scores, ids = result
+    assert scores is result.scores and ids is result.ids

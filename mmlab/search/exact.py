@@ -6,13 +6,13 @@ score matrix never exists whole. Written to be read: ``exact_topk`` fits on one 
 from __future__ import annotations
 
 import contextlib
-from typing import NamedTuple
 
 import numpy as np
 
 from .. import _threads
 from .._validate import as_array, check_choice, check_int, check_same_dim
 from ..embeddings import l2_normalize
+from .result import SearchResult
 
 __all__ = ["METRICS", "SearchResult", "exact_topk"]
 
@@ -25,16 +25,6 @@ _BLOCK_SCORES = 2**22
 # memory: BLAS runs it on one thread (on a busy 2-core machine a hand-off between threads can
 # wait a whole scheduler slice). Measured here: Q = 16 takes 5.6 ms on one thread, 2.9 on two.
 _ONE_THREAD_MAX_QUERIES = 4
-
-
-class SearchResult(NamedTuple):
-    """What every search returns: ``scores`` (Q, k) float32 and ``ids`` (Q, k) int64, best first.
-
-    Unpacks as ``scores, ids = result``. Missing places (fewer than k found) hold NaN / -1.
-    """
-
-    scores: np.ndarray
-    ids: np.ndarray
 
 
 def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int | None = None) -> SearchResult:

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _threads
 from .._validate import as_array, check_choice, check_int, resolve_seed
 from ..embeddings import l2_normalize
-from .exact import METRICS
+from .exact import METRICS, SearchResult
 
 __all__ = ["INDEX_KINDS", "FaissIndex", "build_index"]
 
@@ -87,7 +87,7 @@ class FaissIndex:
         return int(self.index.d)
 
     def search(self, queries, k: int, *, ef_search: int | None = None,
-               nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               nprobe: int | None = None) -> SearchResult:
         """The (approximate) k nearest neighbours of each query.
 
         Args:
@@ -96,6 +96,7 @@ class FaissIndex:
             nprobe: IVF kinds only: how many inverted lists to visit (default 1, FAISS's).
             ef_search: HNSW only: the size of the candidate list while searching (default 16).
         Returns:
+            A ``SearchResult``, unpacked as ``scores, ids``:
             scores: (Q, k) float32, best first (similarities for cosine/ip, squared
                 distances for l2, as in ``exact_topk``).
             ids: (Q, k) int64 row ids; -1 (and score NaN) where the index found fewer than k
@@ -123,7 +124,7 @@ class FaissIndex:
         scores = scores.astype(np.float32, copy=False)
         ids = ids.astype(np.int64, copy=False)
         scores[ids < 0] = np.nan  # FAISS fills missing places with -3.4e38 (or +3.4e38 for l2)
-        return scores, ids
+        return SearchResult(scores, ids)
 
 
 def build_index(kind: str, vectors, *, metric: str = "cosine", seed: int | None = None,
