@@ -2,8 +2,10 @@
 import math
 import re
 
+import numpy as np
 import pytest
 
+import mmlab as mm
 from mmlab import checks
 
 
@@ -13,12 +15,22 @@ def solution_ndcg(found_ids, relevant, k):
     return dcg / ideal
 
 
-def solution_rrf(rankings, k=60):
+def solution_rrf(rankings, rrf_k=60):
     scores = {}
     for ranking in rankings:
         for rank, i in enumerate(ranking, start=1):
-            scores[i] = scores.get(i, 0.0) + 1 / (k + rank)
+            scores[i] = scores.get(i, 0.0) + 1 / (rrf_k + rank)
     return scores
+
+
+def solution_choose(runs, relevant, options):
+    best, best_value = None, -1.0
+    for views, rrf_k in options:
+        fused = mm.search.reciprocal_rank_fusion([runs[v] for v in views], rrf_k=rrf_k, limit=10).ids
+        value = mm.search.ndcg_at_k(fused, relevant, 10)
+        if value > best_value:
+            best, best_value = (views, rrf_k), value
+    return best
 
 
 def solution_filter(text, allowed_ids):
@@ -32,19 +44,36 @@ def stub(*args):
 
 @pytest.mark.parametrize("check, solution", [
     (checks.nb06_ndcg, solution_ndcg), (checks.nb06_rrf, solution_rrf),
-    (checks.nb06_citation_filter, solution_filter),
+    (checks.nb06_citation_filter, solution_filter), (checks.nb06_choose_fusion, solution_choose),
 ])
 def test_solutions_pass(check, solution, capsys):
     assert check(solution).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
-def _ndcg_variant(log=math.log2, start=2, cap=True, norm=True):
+def _ndcg_variant(log=math.log2, start=2, cap=True, norm=True, cut=True, ideal_found=False):
     def f(found, rel, k):
-        dcg = sum(1 / log(i + start) for i, x in enumerate(found[:k]) if x in rel)
-        ideal = sum(1 / log(i + start) for i in range(min(k, len(rel)) if cap else len(rel)))
+        top = found[:k] if cut else found
+        dcg = sum(1 / log(i + start) for i, x in enumerate(top) if x in rel)
+        n_ideal = sum(x in rel for x in top) if ideal_found else (min(k, len(rel)) if cap else len(rel))
+        ideal = sum(1 / log(i + start) for i in range(n_ideal))
         return dcg / ideal if norm else dcg
     return f
+
+
+def _ndcg_with_the_helper(found, rel, k):
+    from mmlab.search import ndcg_at_k  # imported under its own name: still caught
+
+    return ndcg_at_k(np.array([found]), [rel], k)
+
+
+def _ndcg_with_sklearn(found, rel, k):
+    from sklearn.metrics import ndcg_score
+
+    ids = sorted({x for x in found if x >= 0} | set(rel))
+    y_true = np.array([[float(i in rel) for i in ids]])
+    y_score = np.array([[float(len(found) - found.index(i)) if i in found else 0.0 for i in ids]])
+    return ndcg_score(y_true, y_score, k=k)
 
 
 @pytest.mark.parametrize("answer, message", [
@@ -53,6 +82,11 @@ def _ndcg_variant(log=math.log2, start=2, cap=True, norm=True):
     (_ndcg_variant(norm=False), "DCG itself"),
     (_ndcg_variant(cap=False), "even beyond position k"),
     (_ndcg_variant(start=1), "division by zero"),
+    (_ndcg_variant(cut=False), "after position k"),                 # forgot found_ids[:k]
+    (_ndcg_variant(ideal_found=True), "only the relevant items that were *found*"),
+    (_ndcg_with_the_helper, "calls mm.search.ndcg_at_k"),
+    (lambda f, r, k: mm.search.ndcg_per_query(np.array([f]), [r], k)[0], "calls mm.search.ndcg_per_query"),
+    (_ndcg_with_sklearn, "calls sklearn's ndcg_score"),
     (lambda f, r, k: "0.5", "must score 0"),
     (lambda f, r, k: solution_ndcg(f, r, k) * 0.9, "differ"),
 ])
@@ -61,24 +95,42 @@ def test_ndcg_mistakes(answer, message, capsys):
     assert message in capsys.readouterr().out
 
 
-def _rrf_from_zero(rankings, k=60):
+def _rrf_from_zero(rankings, rrf_k=60):
     scores = {}
     for ranking in rankings:
         for rank, i in enumerate(ranking):
-            scores[i] = scores.get(i, 0.0) + 1 / (k + rank)
+            scores[i] = scores.get(i, 0.0) + 1 / (rrf_k + rank)
     return scores
 
 
-def _rrf_max(rankings, k=60):
+def _rrf_max(rankings, rrf_k=60):
     scores = {}
     for ranking in rankings:
         for rank, i in enumerate(ranking, start=1):
-            scores[i] = max(scores.get(i, 0.0), 1 / (k + rank))
+            scores[i] = max(scores.get(i, 0.0), 1 / (rrf_k + rank))
     return scores
 
 
-def _rrf_no_k(rankings, k=60):
-    return solution_rrf(rankings, k=0)
+def _rrf_no_k(rankings, rrf_k=60):
+    return solution_rrf(rankings, rrf_k=0)
+
+
+def _rrf_hard_coded_60(rankings, rrf_k=60):
+    return solution_rrf(rankings, 60)
+
+
+def _rrf_global_rank(rankings, rrf_k=60):
+    scores, rank = {}, 0
+    for ranking in rankings:
+        for i in ranking:
+            rank += 1
+            scores[i] = scores.get(i, 0.0) + 1 / (rrf_k + rank)
+    return scores
+
+
+def _rrf_with_the_helper(rankings, rrf_k=60):
+    fused = mm.search.reciprocal_rank_fusion([np.array([r]) for r in rankings], rrf_k=rrf_k)
+    return {int(i): float(v) for i, v in zip(fused.ids[0], fused.scores[0]) if i >= 0}
 
 
 @pytest.mark.parametrize("answer, message", [
@@ -86,10 +138,13 @@ def _rrf_no_k(rankings, k=60):
     (stub, "NotImplementedError"),
     (_rrf_from_zero, "start at 0"),
     (_rrf_max, "best single score"),
-    (_rrf_no_k, "constant k"),
-    (lambda r, k=60: sorted(solution_rrf(r, k), key=solution_rrf(r, k).get, reverse=True), "expected a dict"),
-    (lambda r, k=60: {i: 1.0 for i in r[0]}, "missing"),
-    (lambda r, k=60: [x.sort() for x in r] and {}, "changed the rankings"),
+    (_rrf_no_k, "constant rrf_k"),
+    (_rrf_hard_coded_60, "ignores its rrf_k argument"),
+    (_rrf_global_rank, "keeps counting from one ranking to the next"),
+    (_rrf_with_the_helper, "calls mm.search.reciprocal_rank_fusion"),
+    (lambda r, c=60: sorted(solution_rrf(r, c), key=solution_rrf(r, c).get, reverse=True), "expected a dict"),
+    (lambda r, c=60: {i: 1.0 for i in r[0]}, "missing"),
+    (lambda r, c=60: [x.sort() for x in r] and {}, "changed the rankings"),
 ])
 def test_rrf_mistakes(answer, message, capsys):
     assert checks.nb06_rrf(answer).passed is False
@@ -109,6 +164,7 @@ def test_rrf_mistakes(answer, message, capsys):
      "hyphens"),                                                                  # ZWJ ids not matched whole
     (lambda t, a: solution_filter(t, a).upper(), "words around"),
     (lambda t, a: ["2615"], "expected the filtered text"),
+    (lambda t, a: mm.rag.filter_output(t, a).text, "calls mm.rag.filter_output"),   # the helper
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False
@@ -118,3 +174,52 @@ def test_citation_filter_mistakes(answer, message, capsys):
 def test_ndcg_in_any_log_base_passes(capsys):
     """The base cancels in DCG / ideal DCG, so it must not be flagged."""
     assert checks.nb06_ndcg(_ndcg_variant(log=math.log)).passed is True
+
+
+def _choose_variant(how):
+    def choose(runs, relevant, options):
+        values = []
+        for views, rrf_k in options:
+            use = tuple(runs) if how == "all_views" else views
+            fused = mm.search.reciprocal_rank_fusion([runs[v] for v in use], rrf_k=60 if how == "no_rrf_k" else rrf_k).ids
+            if how == "mrr":
+                values.append(mm.search.mrr_at_k(fused, relevant, 10))
+            elif how == "recall":
+                values.append(np.mean([len(set(r[:10].tolist()) & rel) / len(rel) for r, rel in zip(fused, relevant)]))
+            elif how == "ndcg_all":
+                values.append(mm.search.ndcg_at_k(fused, relevant, fused.shape[1]))
+            else:
+                values.append(mm.search.ndcg_at_k(fused, relevant, 10))
+        pick = int(np.argmin(values)) if how == "argmin" else int(np.argmax(values))
+        return values[pick] if how == "score" else (pick if how == "index" else options[pick])
+    return choose
+
+
+@pytest.mark.parametrize("answer, message", [
+    (..., "still empty"),
+    (stub, "NotImplementedError"),
+    (lambda runs, rel, options: (("bm25", "text"), 20), "does not come from the runs"),    # read off the table
+    (lambda runs, rel, options: options[0], "does not come from the runs"),               # always text alone
+    (_choose_variant("argmin"), "lowest score"),
+    (_choose_variant("no_rrf_k"), "ignores each option's rrf_k"),
+    (_choose_variant("all_views"), "fuse every view"),
+    (_choose_variant("mrr"), "by MRR"),
+    (_choose_variant("recall"), "by recall@10"),
+    (_choose_variant("ndcg_all"), "whole fused ranking"),
+    (_choose_variant("score"), "not its score or its position"),
+    (_choose_variant("index"), "not its score or its position"),
+    (lambda runs, rel, options: mm.search.best_fusion(runs, rel, options), "calls mm.search.best_fusion"),
+])
+def test_choose_fusion_mistakes(answer, message, capsys):
+    assert checks.nb06_choose_fusion(answer).passed is False
+    assert message in capsys.readouterr().out
+
+
+def test_choose_fusion_cases_have_different_best_options():
+    """The data the check runs on is where the mistakes show: the best option changes between sets."""
+    from mmlab.exercises import nb06
+
+    runs, relevant, subsets = nb06._fusion_data()
+    options = [(tuple(v), c) for v, c in nb06.FUSION_OPTIONS]
+    best = {mm.search.best_fusion(*nb06._subset(runs, relevant, rows), options) for rows in subsets}
+    assert len(best) >= 3

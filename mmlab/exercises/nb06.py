@@ -3,13 +3,57 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ._feedback import EMPTY_MESSAGE, CheckResult, call_learner, is_empty, report
 
-__all__: list[str] = ["nb06_citation_filter", "nb06_ndcg", "nb06_rrf"]
+__all__: list[str] = ["nb06_choose_fusion", "nb06_citation_filter", "nb06_ndcg", "nb06_rrf"]
+
+
+# --------------------------------------------------------------------------- the helper called instead of written
+
+def _code_of(fn) -> Any:
+    import inspect
+
+    return getattr(inspect.unwrap(fn), "__code__", None)
+
+
+def _call_watching(fn, helpers: dict[str, Callable], *args, **kwargs):
+    """Call the learner's function while watching for calls of ``helpers`` (name -> function).
+
+    Returns:
+        (value, problem, name of the first helper the learner's code called or None). A profile
+        hook sees every Python call however the helper was imported (``mm.search.ndcg_at_k``,
+        ``from mmlab.search import ndcg_at_k``, an alias), so writing it is the only way through.
+    """
+    codes = {}
+    for name, helper in helpers.items():
+        for f in (helper, getattr(helper, "__wrapped__", None)):
+            code = _code_of(f) if f is not None else None
+            if code is not None:
+                codes[code] = name
+    seen: list[str] = []
+
+    def watch(frame, event, arg):
+        if event == "call" and frame.f_code in codes and not seen:
+            seen.append(codes[frame.f_code])
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        value, problem = call_learner(fn, *args, **kwargs)
+    finally:
+        sys.setprofile(previous)
+    return value, problem, (seen[0] if seen else None)
+
+
+def _helper_problem(name: str, what: str) -> CheckResult:
+    return report(False, "", f"your function calls {name}: this exercise asks you to write {what} yourself.",
+                  "write the loop from the definition in the text; the helper is for the cells after this one.")
 
 
 # --------------------------------------------------------------------------- exercise: nDCG@k by hand
@@ -22,23 +66,57 @@ _NDCG_CASES = [
     ([5, 6, 7], {1}, 3),
     ([0, 8, 2, 6, 4, 10], {10, 11}, 6),
     ([2, -1, -1], {2, 5}, 3),
+    ([4, 1, 8, 3, 9, 2], {3, 2, 4}, 3),  # a list longer than k: relevant ids beyond position k do not count
 ]
 
 
-def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True) -> float:
-    dcg = sum(1 / math.log2(i + start) for i, x in enumerate(found[:k]) if x in rel)
+def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True, cut=True, ideal_found=False) -> float:
+    top = found[:k] if cut else found
+    dcg = sum(1 / math.log2(i + start) for i, x in enumerate(top) if x in rel)
     n_ideal = min(k, len(rel)) if ideal_cap else len(rel)
+    if ideal_found:  # the ideal ranking of the items found, not of everything relevant
+        n_ideal = sum(x in rel for x in top)
     ideal = sum(1 / math.log2(i + start) for i in range(n_ideal))
     return dcg / ideal if normalise else dcg
 
 
+def _first_failing_case(**kwargs) -> int | None:
+    for i, (f, r, k) in enumerate(_NDCG_CASES):
+        try:
+            _ndcg(f, r, k, **kwargs)
+        except ZeroDivisionError:
+            return i
+    return None
+
+
+def _zero_division(case: int) -> CheckResult:
+    """The learner's nDCG divided by zero on case ``case``: say which slip does that there."""
+    if _first_failing_case(start=1) == case:
+        return report(False, "", "your first position is discounted by log2(1) = 0 (a division by zero).",
+                      "with positions i = 0, 1, 2, ... the discount is 1 / log2(i + 2): the top position counts 1.")
+    if _first_failing_case(ideal_found=True) == case:
+        return report(False, "", "a division by zero on a query whose top k holds no relevant item: your ideal DCG "
+                                 "puts only the relevant items that were *found* at the top.",
+                      "the ideal ranking holds min(k, number relevant) relevant items, found or not.")
+    return report(False, "", "your function divides by zero on one of the cases.",
+                  "divide by the ideal DCG, which is > 0 because every query has at least one relevant item.")
+
+
 def nb06_ndcg(my_ndcg) -> CheckResult:
     """Write nDCG@k for one query: ``my_ndcg(found_ids, relevant, k) -> float``."""
-    from ..search import ndcg_at_k
+    from sklearn.metrics import ndcg_score
 
-    got = []
+    from ..search import metrics, ndcg_at_k
+
+    helpers = {"mm.search.ndcg_at_k": metrics.ndcg_at_k, "mm.search.ndcg_per_query": metrics.ndcg_per_query,
+               "sklearn's ndcg_score": ndcg_score}
+    got: list[float] = []
     for found, rel, k in _NDCG_CASES:
-        value, problem = call_learner(my_ndcg, list(found), set(rel), k)
+        value, problem, helper = _call_watching(my_ndcg, helpers, list(found), set(rel), k)
+        if helper:
+            return _helper_problem(helper, "nDCG")
+        if problem and "ZeroDivisionError" in problem:
+            return _zero_division(len(got))
         if problem:
             return report(False, "", problem, "the function gets (found_ids list, relevant set, k) and returns a float.")
         try:
@@ -55,6 +133,11 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
          "the ideal ranking also has only k positions: min(k, number relevant) hits at the top."),
         (dict(start=1), "your first position is discounted by log2(1) = 0 (a division by zero or infinity).",
          "with positions i = 0, 1, 2, ... the discount is 1 / log2(i + 2): the top position counts 1."),
+        (dict(cut=False), "relevant ids found after position k count in your DCG.",
+         "only the first k ids of the ranking count: found_ids[:k]."),
+        (dict(ideal_found=True), "your ideal DCG puts only the relevant items that were *found* at the top, so a "
+                                 "ranking that misses relevant items can still score 1.",
+         "the ideal ranking holds min(k, number relevant) relevant items, found or not."),
         # (the log base cancels in DCG / ideal DCG, so log or log10 give the same nDCG: not a mistake)
     ]
     for kwargs, problem, hint in variants:
@@ -64,6 +147,9 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
             alt = [math.inf] * len(_NDCG_CASES)
         if np.allclose(got, alt, atol=1e-9, equal_nan=True):
             return report(False, "", problem, hint)
+    if any(not math.isfinite(g) for g in got):
+        return report(False, "", "a value is not a finite number (a division by zero?).",
+                      "divide by the ideal DCG, which is > 0 because every query has a relevant item.")
     if any(g > 1 + 1e-9 or g < 0 for g in got):
         return report(False, "", f"a value outside [0, 1] ({max(got):.3f}): nDCG is a fraction of the ideal.",
                       "check the ideal DCG: all relevant items first, at most k of them.")
@@ -77,49 +163,79 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
 # --------------------------------------------------------------------------- exercise: reciprocal rank fusion
 
 _RRF_RANKINGS = [[4, 2, 9, 7], [2, 8, 4], [9, 2, 5, 1, 4]]
+_RRF_CONSTANTS = (60, 2)  # the default, and a small one where a hard-coded 60 shows
+
+
+def _rrf_variant(rankings, c, *, start=1, combine="sum", constant=True, global_rank=False) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    offset = 0
+    for r in rankings:
+        for rank, i in enumerate(r, start=start):
+            rank_used = rank + offset if global_rank else rank
+            value = 1 / ((c if constant else 0) + rank_used)
+            scores[i] = scores.get(i, 0.0) + value if combine == "sum" else max(scores.get(i, 0.0), value)
+        offset += len(r)
+    return scores
 
 
 def nb06_rrf(my_rrf) -> CheckResult:
-    """Write RRF for one query: ``my_rrf(rankings, k=60) -> dict {id: fused score}``."""
-    from ..search import reciprocal_rank_fusion
+    """Write RRF for one query: ``my_rrf(rankings, rrf_k=60) -> dict {id: fused score}``."""
+    from ..search import metrics, reciprocal_rank_fusion
 
-    rankings = [list(r) for r in _RRF_RANKINGS]
-    scores, problem = call_learner(my_rrf, rankings, 60)
-    if problem:
-        return report(False, "", problem, "the function gets (rankings, k): a list of id lists, best first.")
-    if rankings != _RRF_RANKINGS:
-        return report(False, "", "your function changed the rankings it was given.", "read them; do not sort them in place.")
-    if not isinstance(scores, dict):
-        return report(False, "", f"expected a dict {{id: score}}, got a {type(scores).__name__}.",
-                      "collect the scores in a dict, e.g. scores = {} and scores[i] = scores.get(i, 0) + ...")
-    ids, want = reciprocal_rank_fusion([np.array([r]) for r in _RRF_RANKINGS], k=60)
-    expected = {int(i): float(s) for i, s in zip(ids[0], want[0]) if i >= 0}
-    if set(scores) != set(expected):
-        missing = sorted(set(expected) - set(scores))
-        if missing:
-            return report(False, "", f"ids {missing} are missing: every id in any ranking gets a score.",
-                          "loop over every ranking and every id in it.")
-        return report(False, "", f"unexpected ids {sorted(set(scores) - set(expected))}.", "score only ids that appear.")
-    got = {int(i): float(s) for i, s in scores.items()}
-    if all(abs(got[i] - expected[i]) < 1e-6 for i in expected):
-        return report(True, "Your RRF matches mm.search.reciprocal_rank_fusion: sum over rankings of 1 / (k + rank).")
-    from_zero: dict[int, float] = {}
-    max_only: dict[int, float] = {}
-    for r in _RRF_RANKINGS:
-        for rank, i in enumerate(r):
-            from_zero[i] = from_zero.get(i, 0.0) + 1 / (60 + rank)
-            max_only[i] = max(max_only.get(i, 0.0), 1 / (60 + rank + 1))
-    if all(abs(got[i] - from_zero[i]) < 1e-9 for i in expected):
-        return report(False, "", "your ranks start at 0; RRF counts the best position as rank 1.",
-                      "enumerate(ranking, start=1), or add 1 to the position.")
-    if all(abs(got[i] - max_only[i]) < 1e-9 for i in expected):
-        return report(False, "", "you kept each id's best single score; RRF adds the contributions of all rankings.",
-                      "scores[i] = scores.get(i, 0) + 1 / (k + rank).")
-    if all(abs(got[i] - sum(1 / (1 + r.index(i)) for r in _RRF_RANKINGS if i in r)) < 1e-9 for i in expected):
-        return report(False, "", "you left out the constant k: 1 / rank lets the top position dominate.",
-                      "use 1 / (k + rank), with k = 60 given as the second argument.")
-    return report(False, "", "some fused scores differ from sum over rankings of 1 / (k + rank).",
-                  "for each ranking, for each (rank from 1, id): scores[id] += 1 / (k + rank).")
+    results = {}
+    for c in _RRF_CONSTANTS:
+        rankings = [list(r) for r in _RRF_RANKINGS]
+        scores, problem, helper = _call_watching(my_rrf, {"mm.search.reciprocal_rank_fusion":
+                                                          metrics.reciprocal_rank_fusion}, rankings, c)
+        if helper:
+            return _helper_problem(helper, "the fusion loop")
+        if problem:
+            return report(False, "", problem, "the function gets (rankings, rrf_k): a list of id lists, best first.")
+        if rankings != _RRF_RANKINGS:
+            return report(False, "", "your function changed the rankings it was given.",
+                          "read them; do not sort them in place.")
+        if not isinstance(scores, dict):
+            return report(False, "", f"expected a dict {{id: score}}, got a {type(scores).__name__}.",
+                          "collect the scores in a dict, e.g. scores = {} and scores[i] = scores.get(i, 0) + ...")
+        want_scores, ids = reciprocal_rank_fusion([np.array([r]) for r in _RRF_RANKINGS], rrf_k=c)
+        expected = {int(i): float(v) for i, v in zip(ids[0], want_scores[0]) if i >= 0}
+        if set(scores) != set(expected):
+            missing = sorted(set(expected) - set(scores))
+            if missing:
+                return report(False, "", f"ids {missing} are missing: every id in any ranking gets a score.",
+                              "loop over every ranking and every id in it.")
+            return report(False, "", f"unexpected ids {sorted(set(scores) - set(expected))}.",
+                          "score only ids that appear.")
+        try:
+            results[c] = ({int(i): float(v) for i, v in scores.items()}, expected)
+        except (TypeError, ValueError):
+            return report(False, "", "the scores in your dict are not numbers.", "each value is a float: the fused score.")
+
+    def same(kwargs) -> bool:
+        return all(all(abs(got[i] - _rrf_variant(_RRF_RANKINGS, c, **kwargs)[i]) < 1e-9 for i in got)
+                   for c, (got, _) in results.items())
+
+    if all(all(abs(got[i] - want[i]) < 1e-6 for i in want) for got, want in results.values()):
+        return report(True, "Your RRF matches mm.search.reciprocal_rank_fusion: sum over rankings of 1 / (rrf_k + rank).")
+    got60, want60 = results[60]
+    if all(abs(got60[i] - want60[i]) < 1e-6 for i in want60):
+        return report(False, "", "right with rrf_k = 60 but not with rrf_k = 2: your function ignores its rrf_k argument.",
+                      "use the argument, 1 / (rrf_k + rank), not the number 60.")
+    mistakes = [
+        (dict(start=0), "your ranks start at 0; RRF counts the best position as rank 1.",
+         "enumerate(ranking, start=1), or add 1 to the position."),
+        (dict(combine="max"), "you kept each id's best single score; RRF adds the contributions of all rankings.",
+         "scores[i] = scores.get(i, 0) + 1 / (rrf_k + rank)."),
+        (dict(constant=False), "you left out the constant rrf_k: 1 / rank lets the top position dominate.",
+         "use 1 / (rrf_k + rank), with rrf_k given as the second argument."),
+        (dict(global_rank=True), "your rank keeps counting from one ranking to the next; each ranking starts again at 1.",
+         "enumerate each ranking on its own, inside the loop over rankings."),
+    ]
+    for kwargs, problem, hint in mistakes:
+        if same(kwargs):
+            return report(False, "", problem, hint)
+    return report(False, "", "some fused scores differ from sum over rankings of 1 / (rrf_k + rank).",
+                  "for each ranking, for each (rank from 1, id): scores[id] += 1 / (rrf_k + rank).")
 
 
 # --------------------------------------------------------------------------- exercise: the citation filter
@@ -140,8 +256,13 @@ def _kept(text: str, allowed: list[str]) -> list[str]:
 
 def nb06_citation_filter(my_filter) -> CheckResult:
     """Write the citation filter: ``my_filter(text, allowed_ids) -> text`` without citations of other ids."""
+    from ..rag import prompts
+
     for text, allowed in _FILTER_CASES:
-        out, problem = call_learner(my_filter, text, list(allowed))
+        out, problem, helper = _call_watching(my_filter, {"mm.rag.filter_output": prompts.filter_output},
+                                              text, list(allowed))
+        if helper:
+            return _helper_problem(helper, "the filter")
         if problem:
             return report(False, "", problem, "the function gets (text, allowed_ids) and returns the filtered text.")
         if is_empty(out):
@@ -170,3 +291,124 @@ def nb06_citation_filter(my_filter) -> CheckResult:
             return report(False, "", f"the words around the citations changed: {out!r}.",
                           "only the disallowed [ID] citations go; keep the rest of the text.")
     return report(True, "Your filter keeps exactly the retrieved ids (whole ids, any case) and drops the rest.")
+
+
+# --------------------------------------------------------------------------- exercise: choose the fusion on train queries
+
+#: The fusions to choose from: (views, rrf_k).
+FUSION_OPTIONS = [(("text",), 60)] + [(views, c) for views in [("bm25", "text"), ("text", "image"),
+                                                                  ("bm25", "text", "image")] for c in (5, 20, 60)]
+_FUSION_SEED = 8
+
+
+def _fusion_data(seed: int = _FUSION_SEED):
+    """Synthetic runs of three views for 120 queries: a good dense view, a keyword view whose quality
+    and coverage vary from query to query, and a weak image view that is sometimes right; and
+    five subsets of queries (the sets a selection is run on) whose best fusions differ."""
+    rng = np.random.default_rng(seed)
+    n_docs, n_q = 80, 120
+    runs = {v: np.full((n_q, 20), -1, np.int64) for v in ("bm25", "text", "image")}
+    relevant = []
+    for q in range(n_q):
+        rel = rng.choice(n_docs, size=int(rng.integers(2, 6)), replace=False)
+        relevant.append({int(r) for r in rel})
+        others = np.setdiff1d(np.arange(n_docs), rel)
+        kind = q % 4  # what this query is like: keywords strong / weak / absent; the picture helps
+        for view, hit_rate, depth, width in (
+                ("text", 0.75, 14, 20),
+                ("bm25", (0.95, 0.4, 0.0, 0.6)[kind], 4, int(rng.integers(3, 15))),
+                ("image", (0.2, 0.2, 0.3, 0.85)[kind], (20, 20, 20, 3)[kind], 20)):
+            ranking = list(rng.permutation(others)[:width])
+            for r in rel:
+                if rng.random() < hit_rate and ranking:
+                    ranking.insert(int(rng.integers(0, min(depth, len(ranking)) + 1)), int(r))
+            runs[view][q, :min(20, len(ranking))] = ranking[:20]
+    subsets = [np.sort(rng.choice(n_q, size=40, replace=False, p=w / w.sum()))
+               for w in (np.array([4.0, 1, 1, 1] * 30), np.array([1.0, 4, 1, 1] * 30), np.array([1.0, 1, 4, 1] * 30),
+                         np.array([1.0, 1, 1, 4] * 30), np.ones(n_q))]
+    return runs, relevant, subsets
+
+
+def _subset(runs, relevant, rows):
+    return {v: r[rows] for v, r in runs.items()}, [relevant[i] for i in rows]
+
+
+def _choose_variant(runs, relevant, options, how: str):
+    """What a typical wrong selection returns."""
+    from ..search import mrr_at_k, ndcg_at_k, reciprocal_rank_fusion
+
+    values = []
+    for views, rrf_k in options:
+        chosen = tuple(runs) if how == "all_views" else views
+        c = 60 if how == "ignore_rrf_k" else rrf_k
+        fused = reciprocal_rank_fusion([runs[v] for v in chosen], rrf_k=c).ids
+        width = max(fused.shape[1], 10)
+        fused = np.hstack([fused, np.full((fused.shape[0], width - fused.shape[1]), -1, np.int64)])
+        if how == "mrr":
+            values.append(mrr_at_k(fused, relevant, 10))
+        elif how == "recall":
+            values.append(float(np.mean([len(set(row[:10].tolist()) & rel) / len(rel)
+                                         for row, rel in zip(fused, relevant)])))
+        elif how == "ndcg_all":
+            values.append(ndcg_at_k(fused, relevant, fused.shape[1]))
+        else:
+            values.append(ndcg_at_k(fused, relevant, 10))
+    pick = int(np.argmin(values)) if how == "argmin" else int(np.argmax(values))
+    return options[pick]
+
+
+def nb06_choose_fusion(choose_fusion) -> CheckResult:
+    """Choose a fusion from the queries given: ``choose_fusion(runs, relevant, options) -> one of options``."""
+    from ..search import best_fusion, metrics
+
+    runs, relevant, subsets = _fusion_data()
+    options = [(tuple(v), c) for v, c in FUSION_OPTIONS]
+    answers, wants, parts = [], [], []
+    for rows in subsets:
+        part_runs, part_rel = _subset(runs, relevant, rows)
+        value, problem, helper = _call_watching(choose_fusion, {"mm.search.best_fusion": metrics.best_fusion},
+                                                {v: r.copy() for v, r in part_runs.items()}, [set(r) for r in part_rel],
+                                                list(options))
+        if helper:
+            return _helper_problem(helper, "the selection")
+        if problem:
+            return report(False, "", problem, "the function gets (runs, relevant, options) and returns one of options.")
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], (tuple, list)):
+            value = (tuple(value[0]), value[1])
+        if value not in options:
+            if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], tuple):
+                return report(False, "", f"{value!r} is not one of the options passed in, so it was not chosen "
+                                         "from them.", "loop over the options argument and return the best of them.")
+            return report(False, "", f"expected one of the options, e.g. {options[1]}, got {value!r}.",
+                          "return the (views, rrf_k) option itself, not its score or its position in the list.")
+        answers.append(value)
+        wants.append(best_fusion(part_runs, part_rel, options))
+        parts.append((part_runs, part_rel))
+    if answers == wants:
+        return report(True, f"Your selection picks the best fusion of whatever queries it is given ({len(set(wants))} "
+                            f"different choices on {len(wants)} sets of queries): a choice made by the data passed in.")
+    if len(set(answers)) == 1:
+        return report(False, "", f"you return {answers[0]} for {len(answers)} different sets of queries whose best "
+                                 f"fusions differ: the choice does not come from the runs and relevant sets passed in.",
+                      "measure every option on the queries given (not on a table read above, and never on "
+                      "the test queries) and return the best.")
+    mistakes = [
+        ("argmin", "you return the option with the lowest score.", "keep the highest mean nDCG@10."),
+        ("ignore_rrf_k", "your fusion ignores each option's rrf_k (options differing only in rrf_k look the same).",
+         "fuse with the option's own rrf_k."),
+        ("all_views", "you fuse every view for every option instead of the option's views.",
+         "fuse only runs[v] for v in the option's views."),
+        ("mrr", "you compare options by MRR (the first hit only); the exercise asks for nDCG@10.",
+         "score each option by the mean nDCG@10 over the queries."),
+        ("recall", "you compare options by recall@10, which ignores where in the top 10 the hits are.",
+         "score each option by the mean nDCG@10 over the queries."),
+        ("ndcg_all", "you score the whole fused ranking; the exercise asks for nDCG at 10.",
+         "cut each fused ranking at 10 (k=10)."),
+    ]
+    for how, problem, hint in mistakes:
+        if all(_choose_variant(r, rel, options, how) == a for (r, rel), a in zip(parts, answers)):
+            return report(False, "", problem, hint)
+    return report(False, "", f"on some sets of queries your choice is not the best option ({sum(a != w for a, w in zip(answers, wants))} "
+                             f"of {len(answers)}).",
+                  "for each option: fuse its views with its rrf_k (RRF, limit 10), mean nDCG@10; return the best "
+                  "(the first of equals).")

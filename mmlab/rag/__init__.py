@@ -11,8 +11,26 @@ Modules: ``generator`` (the local LLM and its cache), ``reranker`` (cross-encode
 from __future__ import annotations
 
 from .generator import Generator, TextGenerator, gguf_path, load_generator
-from .pipeline import Answer, Retriever, answer, build_retriever, generate, hyde_query, rerank, retrieve, rewrite_query
+from .keywords import GROUPS, KeywordTask, index_texts, keyword_reranker, keyword_task
+from .pipeline import (
+                       DEFAULT_VIEW,
+                       VIEWS,
+                       Answer,
+                       Retriever,
+                       answer,
+                       answer_many,
+                       build_retriever,
+                       generate,
+                       generate_many,
+                       hyde_queries,
+                       hyde_query,
+                       rerank,
+                       retrieve,
+                       rewrite_queries,
+                       rewrite_query,
+)
 from .prompts import (
+                       ABSTAIN,
                        CITATION,
                        FilteredText,
                        build_prompt,
@@ -25,8 +43,41 @@ from .prompts import (
 from .reranker import fine_tune, load_reranker, score_pairs, training_groups
 
 __all__ = [
-    "CITATION", "Answer", "FilteredText", "Generator", "Retriever", "TextGenerator", "answer", "build_prompt",
-    "build_retriever", "closed_book_prompt", "filter_output", "fine_tune", "format_documents", "generate",
-    "gguf_path", "hyde_prompt", "hyde_query", "load_generator", "load_reranker", "rerank", "retrieve",
-    "rewrite_prompt", "rewrite_query", "score_pairs", "training_groups",
+                       "ABSTAIN",
+                       "CITATION",
+                       "DEFAULT_VIEW",
+                       "GROUPS",
+                       "VIEWS",
+                       "Answer",
+                       "FilteredText",
+                       "Generator",
+                       "KeywordTask",
+                       "Retriever",
+                       "TextGenerator",
+                       "answer",
+                       "answer_many",
+                       "build_prompt",
+                       "build_retriever",
+                       "closed_book_prompt",
+                       "filter_output",
+                       "fine_tune",
+                       "format_documents",
+                       "generate",
+                       "generate_many",
+                       "gguf_path",
+                       "hyde_prompt",
+                       "hyde_queries",
+                       "hyde_query",
+                       "index_texts",
+                       "keyword_reranker",
+                       "keyword_task",
+                       "load_generator",
+                       "load_reranker",
+                       "rerank",
+                       "retrieve",
+                       "rewrite_prompt",
+                       "rewrite_queries",
+                       "rewrite_query",
+                       "score_pairs",
+                       "training_groups",
 ]

@@ -172,6 +172,57 @@ class Generator:
         return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
 
 
+    def generate_many(self, prompts: list[str], max_new_tokens: int = 64, *, batch_size: int = 16) -> list[str]:
+        """Greedy decoding of several prompts, ``batch_size`` at a time in one padded batch.
+
+        On a CPU the model's weights are read once per generated token whatever the batch size,
+        so a batch of 16 answers takes far less than 16 single ones (measured on 2 cores: see
+        ``benchmarks/bench_rag.py``). Prompts are padded on the left so every answer starts
+        right after its own prompt. (Padding changes the arithmetic slightly, so a batched
+        answer can differ from ``generate``'s by a token now and then; it is still deterministic.)
+
+        Args:
+            prompts: the user messages.
+            max_new_tokens: the most tokens per answer, 1..1024.
+            batch_size: prompts per forward pass, >= 1.
+        Returns:
+            The generated texts, in the order of ``prompts``.
+        """
+        import torch
+
+        if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)) or not prompts:
+            raise TypeError(f"prompts: expected a non-empty list of strings, got {describe(prompts)}")
+        for i, p in enumerate(prompts):
+            if not isinstance(p, str) or not p.strip():
+                raise ValueError(f"prompts[{i}]: expected a non-empty string, got {describe(p)}")
+        max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1, high=1024)
+        batch_size = check_int(batch_size, "batch_size", low=1)
+        seqs = [self._chat_ids(p)[0] for p in prompts]
+        for i, ids in enumerate(seqs):
+            if ids.shape[0] + max_new_tokens > self.context_window:
+                raise ValueError(f"prompts[{i}]: {ids.shape[0]} tokens + max_new_tokens={max_new_tokens} exceed "
+                                 f"the context window of {self.name} ({self.context_window} tokens)")
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        # longest first: prompts of similar length share a batch (less padding)
+        order = sorted(range(len(seqs)), key=lambda i: -seqs[i].shape[0])
+        out: list[str] = [""] * len(seqs)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            width = max(seqs[i].shape[0] for i in chunk)
+            ids = torch.full((len(chunk), width), pad, dtype=seqs[0].dtype)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, i in enumerate(chunk):
+                n = seqs[i].shape[0]
+                ids[row, width - n:] = seqs[i]
+                mask[row, width - n:] = 1
+            with torch.inference_mode():
+                gen = self.model.generate(ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
+                                          pad_token_id=pad)
+            for row, i in enumerate(chunk):
+                out[i] = self.tokenizer.decode(gen[row, width:], skip_special_tokens=True).strip()
+        return out
+
+
 class _ProgressStreamer:
     """A transformers streamer that only counts tokens into a tqdm bar (leave=False)."""
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -133,7 +134,7 @@ def _check_groups(groups) -> int:
 
 def fine_tune(groups: Sequence[tuple[str, str, Sequence[str]]], *, steps: int = 80, batch_size: int = 8,
               lr: float = 1e-4, seed: int | None = None, max_length: int = 64, use_cache: bool = True,
-              progress: bool = True):
+              progress: bool = True, validate: Callable[[Any], float] | None = None, validate_every: int = 50):
     """Fine-tune a fresh MiniLM cross-encoder to rank each positive above its hard negatives.
 
     The loss is listwise: for one group the model scores (query, positive) and each
@@ -152,8 +153,14 @@ def fine_tune(groups: Sequence[tuple[str, str, Sequence[str]]], *, steps: int = 
         use_cache: load the weights of the same recipe (base model, every group, every
             setting) from the mmlab cache if they are there, and store them after training.
         progress: show a progress bar with the running loss.
+        validate: called with the model (in eval mode) before training and every
+            ``validate_every`` steps, e.g. the nDCG@10 of reranking held-out queries; the values
+            make the learning curve. Not part of the recipe's cache key.
+        validate_every: steps between two ``validate`` calls.
     Returns:
-        The trained ``CrossEncoder``; ``.mmlab_info`` holds {"from_cache", "seconds", "losses"}.
+        The trained ``CrossEncoder``; ``.mmlab_info`` holds {"from_cache", "seconds", "losses",
+        "validation": [(step, value)]}. The losses and the validation curve are saved with the
+        cached weights (``training.json``), so a model loaded from the cache has them too.
     """
     import torch
     from tqdm.auto import tqdm
@@ -172,7 +179,10 @@ def fine_tune(groups: Sequence[tuple[str, str, Sequence[str]]], *, steps: int = 
         folder = root / "reranker" / _recipe_key(groups, steps, batch_size, lr, seed, max_length)[:16]
         if (folder / "config.json").is_file():
             model = load_reranker(folder, seed=seed, max_length=max_length)
-            model.mmlab_info = {"from_cache": True, "seconds": time.perf_counter() - start, "losses": []}
+            record = _read_record(folder)
+            model.mmlab_info = {"from_cache": True, "seconds": time.perf_counter() - start,
+                                "losses": record.get("losses", []), "validation": record.get("validation", []),
+                                "train_seconds": record.get("train_seconds")}
             return model
 
     model = load_reranker(seed=seed, max_length=max_length)
@@ -183,6 +193,17 @@ def fine_tune(groups: Sequence[tuple[str, str, Sequence[str]]], *, steps: int = 
     rng = np.random.default_rng(seed)
     order: list[int] = []
     losses: list[float] = []
+    curve: list[tuple[int, float]] = []
+    validate_every = check_int(validate_every, "validate_every", low=1)
+
+    def record_validation(step: int) -> None:
+        if validate is not None:
+            net.eval()
+            with torch.inference_mode():
+                curve.append((step, float(validate(model))))
+            net.train()
+
+    record_validation(0)
     with tqdm(total=steps, desc="fine-tuning cross-encoder", unit="step", leave=False, disable=not progress) as bar:
         for _ in range(steps):
             if len(order) < batch_size:  # a new epoch: reshuffle every group
@@ -202,20 +223,36 @@ def fine_tune(groups: Sequence[tuple[str, str, Sequence[str]]], *, steps: int = 
             losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}")
             bar.update()
+            if len(losses) % validate_every == 0 or len(losses) == steps:
+                if not curve or curve[-1][0] != len(losses):
+                    record_validation(len(losses))
     net.eval()
+    seconds = time.perf_counter() - start
+    record = {"losses": losses, "validation": curve, "train_seconds": seconds}
     if folder is not None:
-        _save(model, folder)
-    model.mmlab_info = {"from_cache": False, "seconds": time.perf_counter() - start, "losses": losses}
+        _save(model, folder, record)
+    model.mmlab_info = {"from_cache": False, "seconds": seconds, "losses": losses, "validation": curve,
+                        "train_seconds": seconds}
     return model
 
 
-def _save(model, folder: Path) -> None:
-    """Save atomically (a temporary folder renamed into place); a failed write only warns."""
+def _read_record(folder: Path) -> dict:
+    """The training record saved with cached weights ({} for a folder from before it existed)."""
+    try:
+        return json.loads((folder / "training.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save(model, folder: Path, record: dict) -> None:
+    """Save the weights and the training record atomically (a temporary folder renamed into
+    place); a failed write only warns."""
     from ..cache import atomic_folder
 
     try:
         with atomic_folder(folder) as tmp, quiet_loading():
             model.save(str(tmp))
+            (tmp / "training.json").write_text(json.dumps(record))
     except OSError as exc:
         import warnings
 

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from .exact import METRICS, exact_topk
 from .faiss_index import INDEX_KINDS, FaissIndex, build_index
-from .metrics import best_fusion, mrr_at_k, ndcg_at_k, ndcg_per_query, paired_bootstrap, recall_at_k, reciprocal_rank_fusion
+from .metrics import (
+    best_fusion,
+    mrr_at_k,
+    ndcg_at_k,
+    ndcg_per_query,
+    paired_bootstrap,
+    recall_at_k,
+    reciprocal_rank_fusion,
+)
 from .milvus import MilvusStore, filter_expression, milvus_uri
 from .result import SearchResult
 
