@@ -209,6 +209,13 @@ def _in_place_product(factors, mask):
     return fused
 
 
+def _column_not_kept(factors, mask):  # mask[:, m] is (B,): it does not broadcast against (B, R)
+    fused = torch.ones_like(factors[0])
+    for m, z in enumerate(factors):
+        fused = fused * torch.where(mask[:, m], 1 + z, torch.ones_like(z))
+    return fused
+
+
 def _detached(factors, mask):
     return _solution_product([z.detach() for z in factors], mask)
 
@@ -232,6 +239,7 @@ def _numpy(factors, mask):
     (_detached, "no gradient"),
     (_numpy, "a numpy array carries no gradient"),
     (lambda f, k: torch.ones(5, 4), "no gradient"),
+    (_column_not_kept, "mask[:, m:m + 1]"),
     (lambda f, k: f[0] * f[1], "row b should be the product"),
 ])
 def test_product_typical_mistakes_get_specific_hints(capsys, fn, needle):
@@ -294,6 +302,11 @@ def _nansum_weighted(probas, present, weights):  # nansum, then the total weight
     return np.nansum(np.stack([weights[m] * p for m, p in probas.items()]), axis=0) / sum(weights.values())
 
 
+def _mask_not_a_column(probas, present, weights):  # (N,) against (N, C) does not broadcast
+    num = sum(weights[m] * np.where(present[m], p, 0.0) for m, p in probas.items())
+    return num / sum(weights[m] * present[m] for m in probas)
+
+
 def _zeroed_in_place(probas, present, weights):
     for m, p in probas.items():
         p[~present[m]] = 0.0
@@ -315,6 +328,7 @@ def _zeroed_in_place(probas, present, weights):
     (_zeroed_in_place, "changed the probability arrays"),
     (lambda p, k, w: np.nan_to_num(np.stack(list(p.values()))).mean(axis=1), "expected shape (6, 3)"),
     (lambda p, k, w: np.full((6, 3), 0.5), "sum to 1"),
+    (_mask_not_a_column, "present[m][:, None]"),
 ])
 def test_mean_of_present_typical_mistakes_get_specific_hints(capsys, fn, needle):
     assert checks.nb02_mean_of_present(fn).passed is False

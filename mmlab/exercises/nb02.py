@@ -228,7 +228,10 @@ def nb02_product_fusion(fn) -> CheckResult:
     given = [z * 1.0 for z in leaves]  # not leaves, so an in-place edit runs (and is caught below)
     out, problem = call_learner(fn, given, mask.clone())
     if problem:
-        return report(False, "", problem, "fn(factors, mask) should return one (B, R) tensor.")
+        hint = ("mask[:, m] has shape (B,), which does not line up with the (B, R) factor: keep the column "
+                "as (B, 1) with mask[:, m:m + 1] (or mask[:, m, None])." if "must match" in problem or
+                "broadcast" in problem else "fn(factors, mask) should return one (B, R) tensor.")
+        return report(False, "", problem, hint)
     if _mutated({i: z.numpy() for i, z in enumerate(factors)}, {i: z.detach() for i, z in enumerate(given)}):
         return report(False, "", "your function changed the factor tensors it was given (z += 1 works in place).",
                       "build new tensors (1 + z) so the model's factors stay as they were.")
@@ -322,7 +325,10 @@ def nb02_mean_of_present(fn) -> CheckResult:
     given = {m: p.copy() for m, p in probas.items()}
     out, problem = call_learner(fn, given, {m: k.copy() for m, k in present.items()}, dict(weights))
     if problem:
-        return report(False, "", problem, "fn(probas, present, weights) should return one (N, C) array.")
+        hint = ("present[m] has shape (N,), which does not line up with the (N, C) probabilities: use "
+                "present[m][:, None] to make it (N, 1)." if "broadcast" in problem
+                else "fn(probas, present, weights) should return one (N, C) array.")
+        return report(False, "", problem, hint)
     if _mutated(probas, given):
         return report(False, "", "your function changed the probability arrays it was given (p[...] = 0 works in place).",
                       "use np.where(present[m][:, None], p, 0.0), which makes a new array.")
