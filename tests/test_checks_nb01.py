@@ -1,46 +1,32 @@
-"""Tests of the notebook-01 exercise checks: solutions pass, stubs and typical mistakes get hints."""
+"""Tests of the notebook-01 exercise checks: solutions pass; the wrong answers learners really write
+are rejected, each with a hint that names the mistake, on inputs where the mistake shows."""
+from collections import Counter
+
 import numpy as np
 import pytest
+from sklearn.dummy import DummyClassifier
+from sklearn.metrics import balanced_accuracy_score, recall_score
 
+import mmlab as mm
 from mmlab import checks
 from mmlab.embeddings import cosine_similarity
 
 
+def _rejected(capsys, result, needle):
+    out = capsys.readouterr().out
+    assert result.passed is False, out
+    assert needle in out, out
+    assert "Correct" not in out
+    return out
+
+
 def test_checks_are_exported():
-    for name in ("nb01_predict_closest", "nb01_cosine_similarity", "nb01_nearest_neighbours",
-                 "nb01_majority_baseline", "nb01_no_better_than_baseline"):
+    for name in ("nb01_predict_closest", "nb01_predict_ranking", "nb01_cosine_similarity",
+                 "nb01_nearest_neighbours", "nb01_majority_baseline", "nb01_balanced_accuracy"):
         assert callable(getattr(checks, name))
 
 
-# ---------------------------------------------------------------- exercise 1: predict
-
-SIMS = {"a": 0.41, "b": 0.83, "c": 0.57}
-
-
-def test_predict_closest_right_pick_passes(capsys):
-    assert checks.nb01_predict_closest("b", SIMS).passed is True
-    assert checks.nb01_predict_closest(" B ", SIMS).passed is True
-    assert "Correct" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("answer, sims, needle", [
-    (None, SIMS, "still empty"), (..., SIMS, "still empty"), ("d", SIMS, "expected one of"),
-    (2, SIMS, "expected one of"), ("a", SIMS, "ranks 3 of 3"), ("c", SIMS, "ranks 2 of 3"),
-    ("a", None, "dict of measured similarities"), ("a", {}, "dict of measured similarities"),
-])
-def test_predict_closest_wrong_answers_get_hints(capsys, answer, sims, needle):
-    assert checks.nb01_predict_closest(answer, sims).passed is False
-    out = capsys.readouterr().out
-    assert needle in out and "Correct" not in out
-
-
-def test_predict_closest_does_not_name_the_winner(capsys):
-    checks.nb01_predict_closest("a", SIMS)
-    out = capsys.readouterr().out
-    assert "'b'" not in out and " b " not in out
-
-
-# ------------------------------------------------------------ exercise 2: cosine by hand
+# ------------------------------------------------ exercise 1: cosine similarity by hand
 
 def _solution_cosine(a, b):
     a = a / np.linalg.norm(a, axis=1, keepdims=True)
@@ -48,9 +34,24 @@ def _solution_cosine(a, b):
     return a @ b.T
 
 
-def test_cosine_solution_and_library_pass(capsys):
+def _cosine_in_place(a, b):
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    return a @ b.T
+
+
+def _cosine_sklearn(a, b):
+    from sklearn.metrics.pairwise import cosine_similarity as sk_cosine
+    return sk_cosine(a, b)
+
+
+def _cosine_mmlab(a, b):
+    return mm.embeddings.cosine_similarity(a, b)
+
+
+def test_cosine_solution_passes(capsys):
     assert checks.nb01_cosine_similarity(_solution_cosine).passed is True
-    assert checks.nb01_cosine_similarity(cosine_similarity).passed is True
+    assert checks.nb01_cosine_similarity(lambda a, b: _solution_cosine(a, b).tolist()).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -61,18 +62,22 @@ def _stub(a, b):
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_stub, "NotImplementedError"),
-    (lambda a, b: a @ b.T, "plain dot product"),
+    (lambda a, b: a @ b.T, "plain dot product"),                                           # no normalisation
     (lambda a, b: (a / np.linalg.norm(a, axis=1, keepdims=True)) @ b.T, "only one of the two"),
-    (lambda a, b: (a / np.linalg.norm(a, axis=0)) @ (b / np.linalg.norm(b, axis=0)).T, "axis=1"),
-    (lambda a, b: _solution_cosine(a, b).T, "(M, N)"),
+    (lambda a, b: (a / np.linalg.norm(a, axis=0)) @ (b / np.linalg.norm(b, axis=0)).T, "axis=1"),  # wrong axis
+    (lambda a, b: (a / np.linalg.norm(a)) @ (b / np.linalg.norm(b)).T, "differ"),          # one norm for the matrix
+    (lambda a, b: _solution_cosine(a, b).T, "(M, N)"),                                      # transposed
     (lambda a, b: _solution_cosine(a, b)[0], "expected shape (4, 3)"),
-    (lambda a, b: 1 - _solution_cosine(a, b), "differ"),
+    (lambda a, b: 1 - _solution_cosine(a, b), "differ"),                                    # the cosine distance
+    (lambda a, b: np.abs(_solution_cosine(a, b)), "differ"),                                # negatives lost
+    (_cosine_in_place, "changed the arrays"),                                               # in-place division
+    (cosine_similarity, "library"),                                                         # the helper itself
+    (_cosine_mmlab, "library (cosine_similarity)"),                                         # the helper called
+    (_cosine_sklearn, "library (cosine_similarity)"),
     (lambda a, b: undefined_name, "NameError"),  # noqa: F821
 ])
 def test_cosine_wrong_answers_get_hints(capsys, fn, needle):
-    assert checks.nb01_cosine_similarity(fn).passed is False
-    out = capsys.readouterr().out
-    assert needle in out and "Correct" not in out
+    _rejected(capsys, checks.nb01_cosine_similarity(fn), needle)
 
 
 def test_cosine_that_only_works_once_fails(capsys):
@@ -84,11 +89,74 @@ def test_cosine_that_only_works_once_fails(capsys):
             return _solution_cosine(a, b)
         return a @ b.T  # forgets to normalise on the second call
 
-    assert checks.nb01_cosine_similarity(cached).passed is False
-    assert "after scaling" in capsys.readouterr().out
+    _rejected(capsys, checks.nb01_cosine_similarity(cached), "after scaling")
 
 
-# ---------------------------------------------------------- exercise 3: nearest neighbours
+# ------------------------------------------------- exercise 2: predict the model's ranking
+
+SIMS = {"a": 0.72, "b": 0.65, "c": 0.98, "d": 0.89}   # the notebook's order: c, d, a, b
+
+
+@pytest.mark.parametrize("ranking", ["cdab", "c, d, a, b", "C > D > A > B", ["c", "d", "a", "b"], ("c", "d", "a", "b")])
+def test_predict_ranking_right_order_passes(capsys, ranking):
+    assert checks.nb01_predict_ranking(ranking, SIMS).passed is True
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_predict_ranking_allows_a_near_tie_either_way(capsys):
+    sims = {"a": 0.70, "b": 0.698, "c": 0.9}
+    assert checks.nb01_predict_ranking("cab", sims).passed is True
+    assert checks.nb01_predict_ranking("cba", sims).passed is True
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("ranking, needle", [
+    (None, "still empty"), (..., "still empty"),
+    ("c", "you named one candidate"),                    # the old three-way guess: one letter
+    ("cda", "missing b"), ("cdaa", "repeated a"), ("cdae", "got 'e'"), (3, "expected the 4 letters"),
+    ("badc", "that is the model's order backwards"),     # farthest first
+    ("bacd", "0 of 4 candidates"),                       # by meaning first: the paraphrase on top
+    ("cdba", "2 of 4 candidates"),                       # the paraphrase above the shared-words sentence
+    ("dcab", "2 of 4 candidates"),                       # negation thought to be closer than swapped order
+    ("cadb", "5 of the 6 pairs"),                        # negation thought to matter more than a changed animal
+])
+def test_predict_ranking_wrong_answers_get_hints(capsys, ranking, needle):
+    _rejected(capsys, checks.nb01_predict_ranking(ranking, SIMS), needle)
+
+
+def test_predict_ranking_never_prints_the_similarities(capsys):
+    """A wrong ranking cannot be fixed by reading the numbers off the feedback (issue 23)."""
+    for ranking in ("bacd", "cdba", "badc", "c", "cdab"):
+        checks.nb01_predict_ranking(ranking, SIMS)
+    out = capsys.readouterr().out
+    for value in SIMS.values():
+        assert f"{value:.2f}" not in out and f"{value:.1f}" not in out
+
+
+def test_predict_ranking_needs_the_similarities(capsys):
+    _rejected(capsys, checks.nb01_predict_ranking("cdab", None), "dict of measured similarities")
+    _rejected(capsys, checks.nb01_predict_ranking("cdab", {}), "dict of measured similarities")
+
+
+# ------------------------------------- the older one-pick check (kept for the grader's tests)
+
+def test_predict_closest_right_pick_passes(capsys):
+    sims = {"a": 0.41, "b": 0.83, "c": 0.57}
+    assert checks.nb01_predict_closest("b", sims).passed is True
+    assert checks.nb01_predict_closest(" B ", sims).passed is True
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, sims, needle", [
+    (None, {"a": 0.41, "b": 0.83}, "still empty"), ("d", {"a": 0.41, "b": 0.83}, "expected one of"),
+    ("a", {"a": 0.41, "b": 0.83, "c": 0.57}, "ranks 3 of 3"), ("a", None, "dict of measured similarities"),
+])
+def test_predict_closest_wrong_answers_get_hints_without_numbers(capsys, answer, sims, needle):
+    out = _rejected(capsys, checks.nb01_predict_closest(answer, sims), needle)
+    assert "0.83" not in out and "0.41" not in out
+
+
+# ------------------------------------------------------- exercise 3: nearest neighbours
 
 def _solution_knn(query, corpus, k):
     scores = _solution_cosine(query[None], corpus)[0]
@@ -105,81 +173,215 @@ def _knn_stub(query, corpus, k):
     raise NotImplementedError()
 
 
+def _knn_argpartition(q, c, k):
+    scores = _solution_cosine(q[None], c)[0]
+    return np.argpartition(-scores, k)[:k]           # the k best, in no particular order
+
+
+def _knn_in_place(q, c, k):
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    return np.argsort(-(c @ q))[:k]
+
+
+def _knn_exact_topk(q, c, k):
+    return mm.search.exact_topk(q, c, k).ids[0]
+
+
+def _knn_drops_first(q, c, k):
+    return _solution_knn(q, c, k + 1)[1:]              # "the first hit is the query itself"
+
+
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_knn_stub, "NotImplementedError"),
-    (lambda q, c, k: np.argsort(-(c @ q))[:k], "plain dot product"),
-    (lambda q, c, k: np.argsort(_solution_cosine(q[None], c)[0])[:k], "least similar"),
+    (lambda q, c, k: np.argsort(-(c @ q))[:k], "plain dot product"),                 # no normalisation
+    (lambda q, c, k: np.argsort(_solution_cosine(q[None], c)[0])[:k], "least similar"),  # ascending sort
     (lambda q, c, k: np.sort(_solution_cosine(q[None], c)[0])[::-1][:k], "scores, not the row indices"),
     (lambda q, c, k: _solution_knn(q, c, k)[::-1], "wrong order"),
-    (lambda q, c, k: _solution_knn(q, c, k + 1), "expected shape (3,)"),
-    (lambda q, c, k: np.argsort(((c - q) ** 2).sum(1))[:k], "not the k most similar"),
+    (_knn_argpartition, "np.argpartition"),                                         # unsorted when k is large
+    (lambda q, c, k: _solution_knn(q, c, k + 1), "expected shape (3,)"),            # off by one
+    (_knn_drops_first, "not the k most similar"),
+    (lambda q, c, k: np.argsort(((c - q) ** 2).sum(1))[:k], "not the k most similar"),  # Euclidean, unnormalised
+    (_knn_in_place, "changed the arrays"),
+    (_knn_exact_topk, "library (exact_topk)"),
 ])
 def test_nearest_neighbours_wrong_answers_get_hints(capsys, fn, needle):
-    assert checks.nb01_nearest_neighbours(fn).passed is False
-    out = capsys.readouterr().out
-    assert needle in out and "Correct" not in out
+    _rejected(capsys, checks.nb01_nearest_neighbours(fn), needle)
 
 
-# ------------------------------------------------------------ exercise 4: the baseline
+# ------------------------------------------------------ exercise 4: the majority baseline
+
+def _solution_majority(train_labels, test_labels):
+    most_common = Counter(train_labels).most_common(1)[0][0]
+    return float(np.mean(test_labels == most_common))
+
+
+def _majority_from_test(train_labels, test_labels):               # the leak the exercise is about
+    most_common = Counter(test_labels).most_common(1)[0][0]
+    return float(np.mean(test_labels == most_common))
+
+
+def _majority_pooled(train_labels, test_labels):                   # train and test counted together
+    most_common = Counter(list(train_labels) + list(test_labels)).most_common(1)[0][0]
+    return float(np.mean(test_labels == most_common))
+
+
+def _majority_train_share(train_labels, test_labels):              # scored on the training labels
+    _label, count = Counter(train_labels).most_common(1)[0]
+    return count / len(train_labels)
+
+
+def _majority_tuple(train_labels, test_labels):                    # compares labels with a (label, count) pair
+    most_common = Counter(train_labels).most_common(1)[0]
+    return float(np.mean([t == most_common for t in test_labels]))
+
+
+def _majority_uniform(train_labels, test_labels):
+    return 1 / len(set(train_labels) | set(test_labels))
+
+
+def _majority_count(train_labels, test_labels):
+    return int(np.sum(test_labels == Counter(train_labels).most_common(1)[0][0]))
+
+
+def _majority_sorts_in_place(train_labels, test_labels):
+    train_labels.sort()
+    return _solution_majority(train_labels, test_labels)
+
+
+def _majority_dummy(train_labels, test_labels):
+    dummy = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(train_labels), 1)), train_labels)
+    return dummy.score(np.zeros((len(test_labels), 1)), test_labels)
+
+
+NOTEBOOK_TRAIN = ["animal-mammal"] * 5 + ["food-fruit"] * 3 + ["flag"] * 2
+NOTEBOOK_TEST = ["animal-mammal", "food-fruit", "flag", "animal-mammal"]
+
+
+def test_majority_function_solution_passes(capsys):
+    assert checks.nb01_majority_baseline(_solution_majority, NOTEBOOK_TRAIN, NOTEBOOK_TEST).passed is True
+    assert "0.50" in capsys.readouterr().out
+
+
+def test_the_majority_mistake_shows_even_when_the_notebooks_split_hides_it():
+    """On the notebook's split the most common test subgroup equals the training one for every seed
+    (issue 23), so the check runs the function on labels where the two differ."""
+    assert Counter(NOTEBOOK_TRAIN).most_common(1)[0][0] == Counter(NOTEBOOK_TEST).most_common(1)[0][0]
+    assert _majority_from_test(np.array(NOTEBOOK_TRAIN), np.array(NOTEBOOK_TEST)) == _solution_majority(
+        np.array(NOTEBOOK_TRAIN), np.array(NOTEBOOK_TEST))
+    assert not checks.nb01_majority_baseline(_majority_from_test, NOTEBOOK_TRAIN, NOTEBOOK_TEST)
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (None, "still empty"),
+    (lambda tr, te: (_ for _ in ()).throw(NotImplementedError()), "NotImplementedError"),
+    (_majority_from_test, "most common label of the *test* labels"),
+    (_majority_pooled, "counted the test labels too"),
+    (_majority_train_share, "among the *training* labels"),
+    (_majority_tuple, "most_common(1)[0][0]"),
+    (_majority_uniform, "every group were the same size"),
+    (_majority_count, "that is a count"),
+    (lambda tr, te: 100 * _solution_majority(tr, te), "not a percentage"),
+    (lambda tr, te: 0.15, "is not the majority-class accuracy"),                  # a number read off an output
+    (lambda tr, te: [_solution_majority(tr, te)] * 2, "expected one number"),
+    (_majority_sorts_in_place, "changed the label arrays"),
+    (_majority_dummy, "library (DummyClassifier)"),
+])
+def test_majority_function_wrong_answers_get_hints(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_majority_baseline(fn, NOTEBOOK_TRAIN, NOTEBOOK_TEST), needle)
+
 
 TRAIN = ["food"] * 5 + ["animal"] * 3 + ["flag"] * 2
 TEST = ["food", "animal", "animal", "animal", "flag", "food"]  # majority in train: food -> 2/6
 
 
-def test_majority_baseline_solution_passes(capsys):
+def test_majority_number_still_checked(capsys):
     assert checks.nb01_majority_baseline(2 / 6, TRAIN, TEST).passed is True
     assert checks.nb01_majority_baseline(np.float32(2 / 6), TRAIN, TEST).passed is True
-    assert "Correct" in capsys.readouterr().out
+    capsys.readouterr()
 
 
 @pytest.mark.parametrize("value, needle", [
-    (None, "still empty"),
-    (100 * 2 / 6, "not a percentage"),
-    (1 / 3 + 0.1, "most common label"),
-    (1 / 3 * 0 + 3 / 6, "training labels"),  # majority taken from the test labels ("animal": 3/6)
-    ([0.1, 0.2], "single number"),
-    ("0.33", "single number"),
+    (100 * 2 / 6, "not a percentage"), (3 / 6, "*test* labels"), ([0.1, 0.2], "single number"),
+    ("0.33", "single number"), (0.7, "is not the majority-class accuracy"),
 ])
-def test_majority_baseline_wrong_answers_get_hints(capsys, value, needle):
-    assert checks.nb01_majority_baseline(value, TRAIN, TEST).passed is False
-    out = capsys.readouterr().out
-    assert needle in out and "Correct" not in out
+def test_majority_number_wrong_answers_get_hints(capsys, value, needle):
+    _rejected(capsys, checks.nb01_majority_baseline(value, TRAIN, TEST), needle)
 
 
-def test_majority_baseline_uniform_guess_gets_a_hint(capsys):
-    train = ["a"] * 6 + ["b"] * 2 + ["c"] * 2
-    test = ["a", "a", "a", "a", "b", "c"]  # majority 4/6, uniform 1/3
-    assert checks.nb01_majority_baseline(1 / 3, train, test).passed is False
-    assert "same size" in capsys.readouterr().out
+def test_majority_needs_the_labels(capsys):
+    _rejected(capsys, checks.nb01_majority_baseline(_solution_majority, [], TEST), "train and test labels")
 
 
-# --------------------------------------------------------------- exercise 5: interpret
+# --------------------------------------------------- exercise 5: balanced accuracy by hand
 
-ACC = {"text": 0.93, "image": 0.94, "audio": 0.57}
+def _solution_balanced(y_true, y_pred):
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
 
 
-def test_no_better_than_baseline_solution_passes(capsys):
-    assert checks.nb01_no_better_than_baseline("audio", ACC, 0.62).passed is True
-    assert checks.nb01_no_better_than_baseline("Audio", ACC, np.float64(0.62)).passed is True
+def test_balanced_accuracy_solution_passes(capsys):
+    assert checks.nb01_balanced_accuracy(_solution_balanced).passed is True
     assert "Correct" in capsys.readouterr().out
 
 
-def test_no_better_than_baseline_allows_a_gap_within_the_noise(capsys):
-    # standardised MFCC vectors score 0.64 against 0.62: within the ~4-point noise of ~140 clips
-    assert checks.nb01_no_better_than_baseline("audio", {**ACC, "audio": 0.64}, 0.62).passed is True
-    assert checks.nb01_no_better_than_baseline("audio", {**ACC, "audio": 0.70}, 0.62).passed is False
-    assert checks.nb01_no_better_than_baseline("audio", {**ACC, "audio": 0.70}, 0.62, margin=0.1).passed is True
-    assert "clearly above" in capsys.readouterr().out
+def _balanced_precision(y_true, y_pred):
+    return float(np.mean([np.mean(y_true[y_pred == c] == c) for c in np.unique(y_pred)]))
 
 
-@pytest.mark.parametrize("answer, acc, baseline, needle", [
-    (None, ACC, 0.62, "still empty"), ("video", ACC, 0.62, "expected one of"),
-    ("text", ACC, 0.62, "clearly above the baseline"), ("image", ACC, 0.62, "most common group"),
-    ("text", None, 0.62, "dict of measured accuracies"), ("audio", ACC, None, "baseline accuracy"),
-    ("audio", ACC, 0.40, "clearly above"),  # with a lower baseline audio would be informative
+def _balanced_union(y_true, y_pred):
+    classes = np.union1d(y_true, y_pred)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes]))
+
+
+def _balanced_union_zero(y_true, y_pred):
+    classes = np.union1d(y_true, y_pred)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) if np.any(y_true == c) else 0.0 for c in classes]))
+
+
+def _balanced_two_classes(y_true, y_pred):
+    positive = y_true[0]
+    tpr = np.mean(y_pred[y_true == positive] == positive)
+    tnr = np.mean(y_pred[y_true != positive] != positive)
+    return float((tpr + tnr) / 2)
+
+
+def _balanced_recalls(y_true, y_pred):
+    return [np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]
+
+
+def _balanced_sorts(y_true, y_pred):
+    y_true.sort()
+    return 0.5
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaN answer's own "mean of empty slice"
+@pytest.mark.parametrize("fn, needle", [
+    (None, "still empty"),
+    (lambda t, p: (_ for _ in ()).throw(NotImplementedError()), "NotImplementedError"),
+    (lambda t, p: float(np.mean(t == p)), "plain accuracy"),
+    (_balanced_precision, "precision"),
+    (lambda t, p: _solution_balanced(p, t), "swapped"),                       # arguments in the wrong order
+    (lambda t, p: float(np.mean(p[t == t[0]] == t[0])), "recall of one class"),
+    (lambda t, p: 100 * _solution_balanced(t, p), "not a percentage"),
+    (_balanced_union, "no recall"),                                           # NaN from a class only in y_pred
+    (_balanced_union_zero, "occurs only in y_pred"),
+    (_balanced_two_classes, "right on two classes, wrong on three"),
+    (_balanced_recalls, "expected one number"),
+    (lambda t, p: 0.57, "not the balanced accuracy"),                         # a number read off an output
+    (_balanced_sorts, "changed the label arrays"),
+    (balanced_accuracy_score, "library"),
+    (lambda t, p: recall_score(t, p, average="macro"), "library (recall_score)"),
 ])
-def test_no_better_than_baseline_wrong_answers_get_hints(capsys, answer, acc, baseline, needle):
-    assert checks.nb01_no_better_than_baseline(answer, acc, baseline).passed is False
-    out = capsys.readouterr().out
-    assert needle in out and "Correct" not in out
+def test_balanced_accuracy_wrong_answers_get_hints(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_balanced_accuracy(fn), needle)
+
+
+def test_balanced_accuracy_cases_separate_the_mistakes():
+    """The check's data make every mistake above give a number different from the right one."""
+    from mmlab.exercises.nb01 import _BALANCED_CASES  # the check's own data, named in its docstring
+
+    t, p = (np.array(x) for x in _BALANCED_CASES[0])
+    right = _solution_balanced(t, p)
+    assert right == pytest.approx(balanced_accuracy_score(t, p))
+    for wrong in (float(np.mean(t == p)), _balanced_precision(t, p), _solution_balanced(p, t)):
+        assert abs(wrong - right) > 0.05

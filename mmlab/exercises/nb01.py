@@ -17,12 +17,50 @@ from ._feedback import (
 )
 
 __all__: list[str] = [
+    "nb01_balanced_accuracy",
     "nb01_cosine_similarity",
     "nb01_majority_baseline",
     "nb01_nearest_neighbours",
-    "nb01_no_better_than_baseline",
     "nb01_predict_closest",
+    "nb01_predict_ranking",
 ]
+
+#: Names whose use in a learner's function means a library did the work the exercise asks for.
+_COSINE_HELPERS = frozenset({"cosine_similarity", "pairwise_distances", "cdist"})
+_SEARCH_HELPERS = frozenset({"exact_topk", "NearestNeighbors", "semantic_search", "kneighbors"})
+_METRIC_HELPERS = frozenset({"balanced_accuracy_score", "recall_score", "precision_recall_fscore_support",
+                             "classification_report"})
+_LIBRARIES = ("mmlab", "sklearn", "scipy", "torch", "numpy", "sentence_transformers", "faiss")
+
+
+def _names_used(fn) -> set[str]:
+    """Every global and attribute name a function's code (nested functions included) refers to."""
+    names: set[str] = set()
+
+    def feed(code) -> None:
+        names.update(code.co_names)
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                feed(const)
+
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        feed(code)
+    return names
+
+
+def _library_call(fn, helpers: frozenset[str]) -> str | None:
+    """The library function a learner's answer is, or calls, instead of writing the computation; else None."""
+    module = getattr(fn, "__module__", None) or ""
+    if module.split(".")[0] in _LIBRARIES:
+        return getattr(fn, "__qualname__", None) or repr(fn)
+    used = sorted(_names_used(fn) & helpers)
+    return used[0] if used else None
+
+
+def _short(values: list, n: int = 6) -> str:
+    """A list for a message: all of it when short, else its first items and '...'."""
+    return str(values) if len(values) <= n else "[" + ", ".join(map(str, values[:n])) + ", ...]"
 
 
 def _scores_dict(similarities, name: str) -> dict[str, float] | None:
@@ -59,9 +97,79 @@ def nb01_predict_closest(answer, similarities) -> CheckResult:
                             "other candidates too: what does the model pay attention to, and what does it ignore?")
     return report(
         False, "",
-        f"your pick ranks {rank} of {len(keys)} (cosine {scores[answer]:.2f}; the best is {scores[ranking[0]]:.2f}).",
+        f"your pick ranks {rank} of {len(keys)}.",
         "compare the candidates with the query: which words they share, whether the words come in the same "
-        "order, whether they mean the same. Which of these did the model react to? The numbers are in the cell above.",
+        "order, whether they mean the same. Which of these did the model react to?",
+    )
+
+
+def _parse_ranking(ranking, keys: list[str]) -> tuple[list[str] | None, str]:
+    """The learner's ranking as a list of keys, or (None, what is wrong with it)."""
+    if isinstance(ranking, str):
+        if all(len(k) == 1 for k in keys):
+            items = [ch for ch in ranking.strip().lower() if ch.isalnum()]   # "cdab", "c, d, a, b", "c > d > a > b"
+        else:
+            items = [t for t in "".join(ch if ch.isalnum() else " " for ch in ranking.lower()).split() if t]
+    elif isinstance(ranking, (list, tuple)):
+        items = [str(x).strip().lower() for x in ranking]
+    else:
+        return None, f"expected the {len(keys)} letters in order, closest first (a string or a list), got {type(ranking).__name__}."
+    lower = {k.lower(): k for k in keys}
+    unknown = [x for x in items if x not in lower]
+    if unknown:
+        return None, f"expected only the letters {', '.join(keys)}; got {unknown[0]!r}."
+    if len(items) == 1:
+        return None, f"you named one candidate; rank all {len(keys)}, closest first."
+    missing = [k for k in keys if k.lower() not in items]
+    repeated = sorted({x for x in items if items.count(x) > 1})
+    if missing or repeated:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"repeated {', '.join(repeated)}"] if repeated else [])
+        return None, f"name each candidate exactly once ({'; '.join(parts)})."
+    return [lower[x] for x in items], ""
+
+
+def nb01_predict_ranking(ranking, similarities, tolerance: float = 0.005) -> CheckResult:
+    """Predict-then-run: the order in which a model puts the candidates, closest to the query first.
+
+    The check never prints the similarities (the cell after it does), so a wrong ranking cannot be
+    corrected by reading them off the feedback.
+
+    Args:
+        ranking: the learner's prediction: all the keys of ``similarities`` in order, closest
+            first, as a string ("badc", "b, a, d, c") or a list (["b", "a", "d", "c"]).
+        similarities: {key: cosine similarity of that candidate to the query}, measured in the
+            check cell.
+        tolerance: two candidates closer than this may come in either order.
+    """
+    scores = _scores_dict(similarities, "similarities")
+    if scores is None:
+        return report(False, "", "the check needs the dict of measured similarities as its second argument.")
+    if is_empty(ranking):
+        return report(False, "", EMPTY_MESSAGE)
+    keys = list(scores)
+    order, problem = _parse_ranking(ranking, keys)
+    if order is None:
+        return report(False, "", problem, f"write the {len(keys)} letters from closest to farthest, e.g. "
+                                          f"{''.join(sorted(keys))!r} if you think that is the order.")
+    n_pairs = len(keys) * (len(keys) - 1) // 2
+    agree = sum(scores[order[i]] >= scores[order[j]] - tolerance
+                for i in range(len(order)) for j in range(i + 1, len(order)))
+    if agree == n_pairs:
+        return report(True, "Your ranking is the model's. The cell below prints the cosines: read how far apart "
+                            "they are, and what each candidate changed in the query.")
+    truth = sorted(keys, key=lambda k: -scores[k])
+    if all(scores[order[i]] <= scores[order[i + 1]] + tolerance for i in range(len(order) - 1)):
+        return report(False, "", "that is the model's order backwards.",
+                      "the first letter is the candidate closest to the query (the highest cosine).")
+    in_place = sum(a == b for a, b in zip(order, truth))
+    return report(
+        False, "",
+        f"{in_place} of {len(keys)} candidates are in the model's place; {agree} of the {n_pairs} pairs are in "
+        "its order.",
+        "for each candidate ask: how many words does it share with the query, are they in the same order, "
+        "does it mean the same? MiniLM's sentence vector is the mean of its token vectors: which of these "
+        "questions can a mean of tokens answer?",
     )
 
 
@@ -77,9 +185,17 @@ def nb01_cosine_similarity(fn) -> CheckResult:
     # Rows of very different lengths, so forgetting to normalise gives a different answer.
     a = rng.normal(size=(4, 6)) * rng.uniform(0.2, 5.0, size=(4, 1))
     b = rng.normal(size=(3, 6)) * rng.uniform(0.2, 5.0, size=(3, 1))
-    out, problem = call_learner(fn, a.copy(), b.copy())
+    helper = None if is_empty(fn) else _library_call(fn, _COSINE_HELPERS)
+    if helper:
+        return report(False, "", f"your function hands the work to a library ({helper}).",
+                      "write it with numpy only: divide each row by its length, then one matrix product.")
+    a_in, b_in = a.copy(), b.copy()
+    out, problem = call_learner(fn, a_in, b_in)
     if problem:
         return report(False, "", problem, "fn(a, b) should return a numpy array of shape (len(a), len(b)).")
+    if not (np.array_equal(a_in, a) and np.array_equal(b_in, b)):
+        return report(False, "", "your function changed the arrays it was given (in place, e.g. a /= ...).",
+                      "write a = a / ... instead, so the caller's embeddings stay as they were.")
     expected = _reference_cosine(a, b)
     if as_numpy(out) is not None and as_numpy(out).shape == (3, 4):
         return report(False, "", "your result has shape (M, N) = (3, 4); expected (N, M) = (4, 3).",
@@ -116,17 +232,29 @@ def nb01_cosine_similarity(fn) -> CheckResult:
 def nb01_nearest_neighbours(fn) -> CheckResult:
     """Check ``fn(query: (D,), corpus: (N, D), k: int) -> (k,)`` indices of the k most cosine-similar rows, best first."""
     rng = np.random.default_rng(5)
-    corpus = rng.normal(size=(12, 8))
-    query = corpus[3] + 0.3 * rng.normal(size=8)
+    small_corpus = rng.normal(size=(12, 8))
+    small_query = small_corpus[3] + 0.3 * rng.normal(size=8)
     # Long vectors pointing elsewhere: a dot product ranks them high, a cosine does not.
-    corpus[[0, 7]] = (0.4 * corpus[3] + rng.normal(size=(2, 8))) * 25.0
-    cos = _reference_cosine(query[None], corpus)[0]
-    best = np.argsort(-cos)
-    dot = corpus @ query
-    for k in (3, 1):
-        out, problem = call_learner(fn, query.copy(), corpus.copy(), k)
+    small_corpus[[0, 7]] = (0.4 * small_corpus[3] + rng.normal(size=(2, 8))) * 25.0
+    helper = None if is_empty(fn) else _library_call(fn, _SEARCH_HELPERS)
+    if helper:
+        return report(False, "", f"your function hands the search to a library ({helper}).",
+                      "write it yourself: the cosine of the query with every row, then a sort.")
+    # A second, larger corpus where k is big enough that np.argpartition leaves the k best unsorted.
+    big_rng = np.random.default_rng(17)
+    big_corpus = big_rng.normal(size=(1000, 8)) * big_rng.uniform(0.2, 5.0, size=(1000, 1))
+    big_query = big_rng.normal(size=8)
+    for query, corpus, k in ((small_query, small_corpus, 3), (small_query, small_corpus, 1), (big_query, big_corpus, 500)):
+        cos = _reference_cosine(query[None], corpus)[0]
+        best = np.argsort(-cos)
+        dot = corpus @ query
+        query_in, corpus_in = query.copy(), corpus.copy()
+        out, problem = call_learner(fn, query_in, corpus_in, k)
         if problem:
             return report(False, "", problem, "fn(query, corpus, k) should return an array of k row indices.")
+        if not (np.array_equal(query_in, query) and np.array_equal(corpus_in, corpus)):
+            return report(False, "", "your function changed the arrays it was given (in place, e.g. corpus /= ...).",
+                          "write corpus = corpus / ... instead, so the caller's embeddings stay as they were.")
         problem = shape_problem(out, (k,))
         if problem:
             return report(False, "", problem, "return the indices of the k best rows, one number per neighbour.")
@@ -135,7 +263,7 @@ def nb01_nearest_neighbours(fn) -> CheckResult:
             if np.allclose(np.sort(arr)[::-1], np.sort(cos)[::-1][:k], atol=1e-5):
                 return report(False, "", "you returned the similarity scores, not the row indices.",
                               "np.argsort gives positions; use them to pick the best rows.")
-            return report(False, "", f"expected row indices between 0 and {len(corpus) - 1}, got {arr.tolist()}.",
+            return report(False, "", f"expected row indices between 0 and {len(corpus) - 1}, got {_short(arr.tolist())}.",
                           "np.argsort returns indices; take the first k after sorting from best to worst.")
         idx = arr.astype(int)
         if np.array_equal(idx, best[:k]):
@@ -146,80 +274,197 @@ def nb01_nearest_neighbours(fn) -> CheckResult:
         elif np.array_equal(idx, np.argsort(cos)[:k]) or np.array_equal(idx, best[::-1][:k]):
             hint = "those are the least similar rows: sort from the largest cosine down (np.argsort(-scores))."
         elif set(idx.tolist()) == set(best[:k].tolist()):
-            hint = "the right rows in the wrong order: the most similar one comes first."
+            hint = ("the right rows in the wrong order: the most similar one comes first (np.argpartition "
+                    "finds the k best but does not sort them; sort those k by their scores).")
         else:
             hint = "compute the cosine of the query with every corpus row, then take the k largest."
-        return report(False, "", f"with k={k} your neighbours are {idx.tolist()}, not the k most similar rows.", hint)
+        return report(False, "", f"with k={k} your neighbours are {_short(idx.tolist())}, not the k most similar rows.",
+                      hint)
     return report(True, "Cosine search is one matrix-vector product and a sort; notebook 05 makes it fast for "
                         "millions of vectors.")
 
 
-def nb01_majority_baseline(value, train_labels, test_labels) -> CheckResult:
-    """Check the accuracy, on the test set, of always predicting the most common training label.
-
-    Args:
-        value: the learner's number (a fraction in [0, 1]).
-        train_labels, test_labels: the labels of the split used in the notebook.
-    """
-    train, test = list(train_labels), list(test_labels)
-    if not train or not test:
-        return report(False, "", "the check needs the train and test labels as its second and third arguments.")
-    if is_empty(value):
-        return report(False, "", EMPTY_MESSAGE)
-    arr = None if isinstance(value, (str, bytes)) else as_numpy(value)
-    if arr is None or arr.size != 1:
-        return report(False, "", f"expected a single number, got {type(value).__name__}.",
-                      "compute one accuracy, e.g. with np.mean(...).")
-    got = float(arr.reshape(()))
+def _majority_problem(got: float, train: list, test: list) -> tuple[str, str] | None:
+    """None when ``got`` is the test accuracy of always answering the most common training label;
+    else (what is wrong, a hint that names the mistake)."""
     majority = Counter(train).most_common(1)[0][0]
     expected = float(np.mean([t == majority for t in test]))
     if abs(got - expected) < 1e-3:
-        return report(True, f"A classifier that learned nothing scores {expected:.2f}: an accuracy means "
-                            "something only above this line.")
+        return None
     n_groups = len(set(train) | set(test))
     test_majority = Counter(test).most_common(1)[0][0]
-    test_expected = float(np.mean([t == test_majority for t in test]))
-    if abs(got - expected * 100) < 0.1:
+    pooled_majority = Counter(train + test).most_common(1)[0][0]
+    train_share = float(np.mean([t == majority for t in train]))
+    if abs(got - expected * 100) < 0.1 and expected > 0:
         hint = "give the accuracy as a fraction between 0 and 1, not a percentage."
+    elif test_majority != majority and abs(got - float(np.mean([t == test_majority for t in test]))) < 1e-3:
+        hint = ("you took the most common label of the *test* labels: at prediction time they are unknown, "
+                "so that baseline has peeked at the answers. Take it from the training labels.")
+    elif pooled_majority != majority and abs(got - float(np.mean([t == pooled_majority for t in test]))) < 1e-3:
+        hint = ("you counted the test labels too when choosing the label (train and test together): "
+                "choose it from the training labels only.")
+    elif abs(got - train_share) < 1e-3:
+        hint = ("that is how common the label is among the *training* labels; the baseline is scored on the "
+                "test labels: the fraction of test labels equal to it.")
+    elif abs(got - expected * len(test)) < 1e-6 and expected > 0:
+        hint = "that is a count; divide by the number of test labels to get an accuracy."
     elif abs(got - 1 / n_groups) < 1e-3:
         hint = (f"1/{n_groups} is right only if every group were the same size; they are not. "
                 "Always answer with the most common training label and see how often that is right.")
-    elif test_majority != majority and abs(got - test_expected) < 1e-3:
-        hint = "pick the most common label from the training labels: at prediction time the test labels are unknown."
+    elif got == 0 and expected > 0:
+        hint = ("no test label matched your label. Counter(...).most_common(1) returns a list of (label, count) "
+                "pairs: the label is most_common(1)[0][0].")
     elif not 0 <= got <= 1:
         hint = "an accuracy is a fraction between 0 and 1."
     else:
         hint = ("find the most common label in the training labels (collections.Counter), then the fraction "
                 "of test labels equal to it.")
-    return report(False, "", f"{got:.3f} is not the majority-class accuracy.", hint)
+    return f"{got:.3f} is not the majority-class accuracy.", hint
 
 
-def nb01_no_better_than_baseline(answer, accuracies, baseline, margin: float = 0.05) -> CheckResult:
-    """Interpret the k-NN table: name a space whose accuracy is no better than the majority baseline.
+#: Labels where the usual mistakes give different numbers: the most common *test* label (animal)
+#: is not the most common training label (food), and in the second case the training majority
+#: (flag) never occurs in the test labels, train + test together would pick food, the test labels animal.
+_MAJORITY_CASES = (
+    (["food"] * 6 + ["animal"] * 3 + ["flag"], ["animal"] * 4 + ["food"] * 2 + ["flag"]),
+    (["flag"] * 4 + ["food"] * 3, ["animal"] * 3 + ["food"] * 2),
+)
+
+
+def nb01_majority_baseline(answer, train_labels, test_labels) -> CheckResult:
+    """Check the accuracy, on the test set, of always predicting the most common training label.
 
     Args:
-        answer: the learner's choice, one key of ``accuracies`` (e.g. "audio").
-        accuracies: {space name: k-NN accuracy on the same test items}, measured in the notebook.
-        baseline: the accuracy of always answering the most common training label.
-        margin: how far above the baseline still counts as "no better": on the notebook's
-            ~140 test clips one accuracy has a standard error of about 4 points.
+        answer: the learner's function ``fn(train_labels, test_labels) -> float`` (it is run on
+            labels where the most common test label differs from the most common training label,
+            so taking the majority from the test labels shows), or a number for the split given.
+        train_labels, test_labels: the labels of the split used in the notebook.
     """
-    scores = _scores_dict(accuracies, "accuracies")
-    if scores is None:
-        return report(False, "", "the check needs the dict of measured accuracies as its second argument.")
-    try:
-        baseline = float(baseline)
-    except (TypeError, ValueError):
-        return report(False, "", "the check needs the baseline accuracy (a number) as its third argument.")
+    train, test = list(train_labels), list(test_labels)
+    if not train or not test:
+        return report(False, "", "the check needs the train and test labels as its second and third arguments.")
     if is_empty(answer):
         return report(False, "", EMPTY_MESSAGE)
-    keys = list(scores)
-    if not isinstance(answer, str) or answer.strip().lower() not in [k.lower() for k in keys]:
-        return report(False, "", f"expected one of {keys}, got {answer!r}.")
-    answer = next(k for k in keys if k.lower() == answer.strip().lower())
-    if scores[answer] <= baseline + margin:
-        return report(True, f"{answer} reaches {scores[answer]:.2f} against a baseline of {baseline:.2f}, a gap "
-                            "within the noise of the test set: its neighbours carry next to no information about "
-                            "the label. Its space captures something else.")
-    return report(False, "", f"{answer} reaches {scores[answer]:.2f}, clearly above the baseline of {baseline:.2f}.",
-                  "compare each space's accuracy with the 'always the most common group' row, not with each other.")
+    if callable(answer):
+        return _check_majority_function(answer, train, test)
+    arr = None if isinstance(answer, (str, bytes)) else as_numpy(answer)
+    if arr is None or arr.size != 1:
+        return report(False, "", f"expected a single number, got {type(answer).__name__}.",
+                      "compute one accuracy, e.g. with np.mean(...).")
+    got = float(arr.reshape(()))
+    wrong = _majority_problem(got, train, test)
+    if wrong is None:
+        majority = Counter(train).most_common(1)[0][0]
+        expected = float(np.mean([t == majority for t in test]))
+        return report(True, f"A classifier that learned nothing scores {expected:.2f}: an accuracy means "
+                            "something only above this line.")
+    return report(False, "", *wrong)
+
+
+def _check_majority_function(fn, train: list, test: list) -> CheckResult:
+    helper = _library_call(fn, frozenset({"DummyClassifier"}))
+    if helper:
+        return report(False, "", f"your function hands the work to a library ({helper}).",
+                      "write it by hand: the most common training label (collections.Counter), then the "
+                      "fraction of test labels equal to it.")
+    cases = [*_MAJORITY_CASES, (train, test)]
+    for case_train, case_test in cases:
+        train_in, test_in = np.array(case_train), np.array(case_test)
+        out, problem = call_learner(fn, train_in, test_in)
+        if problem:
+            return report(False, "", problem, "fn(train_labels, test_labels) should return one number.")
+        if train_in.tolist() != list(case_train) or test_in.tolist() != list(case_test):
+            return report(False, "", "your function changed the label arrays it was given (e.g. .sort()).",
+                          "use sorted(...) or np.sort(...), which return copies, so the caller's labels stay in order.")
+        arr = None if isinstance(out, (str, bytes)) else as_numpy(out)
+        if arr is None or arr.size != 1 or not np.isfinite(arr).all():
+            return report(False, "", f"expected one number, got {_short(np.ravel(arr).tolist()) if arr is not None else type(out).__name__}.",
+                          "return a single accuracy, e.g. np.mean(test_labels == label).")
+        wrong = _majority_problem(float(arr.reshape(())), list(case_train), list(case_test))
+        if wrong is not None:
+            where = (f"on train labels {_count(case_train)} and test labels {_count(case_test)}"
+                     if len(case_train) <= 12 else "on the notebook's split")
+            return report(False, "", f"{where}: {wrong[0]}", wrong[1])
+    majority = Counter(train).most_common(1)[0][0]
+    expected = float(np.mean([t == majority for t in test]))
+    return report(True, f"On the notebook's split a classifier that learned nothing scores {expected:.2f}: an "
+                        "accuracy means something only above this line.")
+
+
+def _count(labels: list) -> str:
+    """'food x6, animal x3, flag x1'."""
+    return ", ".join(f"{label} x{n}" for label, n in Counter(labels).items())
+
+
+def _reference_balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
+
+
+#: (y_true, y_pred) where the usual mistakes give different numbers: (1) two unequal classes,
+#: so plain accuracy, precision (or swapped arguments) and one class's recall all differ from the
+#: mean recall; (2) three classes, one of them never predicted and one predicted class ("bird")
+#: absent from y_true, whose recall does not exist.
+_BALANCED_CASES = (
+    (["animal", "food", "animal"] * 4, ["animal"] * 10 + ["food", "animal"]),
+    (["a", "a", "a", "b", "b", "c", "c", "c", "c", "c"], ["a", "b", "a", "b", "bird", "c", "c", "a", "c", "c"]),
+)
+
+
+def nb01_balanced_accuracy(fn) -> CheckResult:
+    """Check ``fn(y_true, y_pred) -> float``: the mean over the classes of y_true of each class's recall."""
+    if is_empty(fn):
+        return report(False, "", EMPTY_MESSAGE)
+    helper = _library_call(fn, _METRIC_HELPERS)
+    if helper:
+        return report(False, "", f"your function hands the work to a library ({helper}).",
+                      "write it with numpy: for each class of y_true, the share of its items predicted right; "
+                      "then the mean of those shares.")
+    for case, (y_true, y_pred) in enumerate(_BALANCED_CASES, 1):
+        true_in, pred_in = np.array(y_true), np.array(y_pred)
+        out, problem = call_learner(fn, true_in, pred_in)
+        if problem:
+            return report(False, "", problem, "fn(y_true, y_pred) should return one number.")
+        if true_in.tolist() != y_true or pred_in.tolist() != y_pred:
+            return report(False, "", "your function changed the label arrays it was given (in place).",
+                          "work on copies (np.sort(...), not .sort()), so the caller's labels stay as they were.")
+        arr = None if isinstance(out, (str, bytes)) else as_numpy(out)
+        if arr is None or arr.size != 1:
+            shape = "nothing" if arr is None else f"{arr.size} numbers"
+            return report(False, "", f"expected one number, got {shape}.",
+                          "if you computed one recall per class, return their mean.")
+        got = float(arr.reshape(()))
+        t, p = np.array(y_true), np.array(y_pred)
+        expected = _reference_balanced_accuracy(t, p)
+        if np.isfinite(got) and abs(got - expected) < 1e-6:
+            continue
+        classes = np.unique(t)
+        recalls = [float(np.mean(p[t == c] == c)) for c in classes]
+        precisions = [float(np.mean(t[p == c] == c)) for c in np.unique(p)]
+        union = np.union1d(t, p)
+        union_recalls = [float(np.mean(p[t == c] == c)) if np.any(t == c) else 0.0 for c in union]
+        data = f"on y_true {_count(y_true)} and y_pred {_count(y_pred)}"
+        if not np.isfinite(got):
+            hint = ("a class that occurs only in y_pred has no recall (0 of 0 items): average over the classes "
+                    "of y_true only, np.unique(y_true).")
+        elif abs(got - float(np.mean(t == p))) < 1e-6:
+            hint = ("that is the plain accuracy: every item counts once, so the larger class decides. Compute "
+                    "the recall of each class separately, then average them.")
+        elif abs(got - 100 * expected) < 1e-4:
+            hint = "give it as a fraction between 0 and 1, not a percentage."
+        elif abs(got - float(np.mean(precisions))) < 1e-6:
+            hint = ("you divided by how often each class was *predicted* (precision, or y_true and y_pred "
+                    "swapped); recall divides by how often the class truly occurs: y_pred[y_true == c] == c.")
+        elif any(abs(got - r) < 1e-6 for r in recalls):
+            hint = "that is the recall of one class; balanced accuracy is the mean of the recalls of every class."
+        elif abs(got - float(np.mean(union_recalls))) < 1e-6:
+            hint = ("you also averaged over a class that occurs only in y_pred: it has no recall. Average over "
+                    "the classes of y_true, np.unique(y_true).")
+        elif case > 1:
+            hint = ("right on two classes, wrong on three: take the recall of every class of y_true and average "
+                    "them (a formula for two classes, such as (TPR + TNR) / 2, does not carry over).")
+        else:
+            hint = ("for each class c of y_true: the share of the items whose true label is c that were "
+                    "predicted c; then the mean of those shares.")
+        return report(False, "", f"{data}: got {got:.3f}, which is not the balanced accuracy.", hint)
+    return report(True, "Balanced accuracy weighs each class equally, so always answering the larger class scores "
+                        "exactly 0.5 with two classes, whatever the class shares are.")
