@@ -404,3 +404,10 @@ def test_keyword_task_splits_by_keyword():
     assert not set(task.train_queries) & set(task.test_queries)
     assert all(2 <= len(r) <= 20 for r in task.test_relevant)
     assert rag.index_texts(emoji)[0] == "monkey face (Animals & Nature, animal mammal)"
+
+
+def test_labels_are_what_the_generator_sees():
+    r = rag.Retriever(FakeStore(len(IDS)), list(IDS), [t + " (Food & Drink)" for t in TEXTS], FakeEncoder(),
+                      FakeEncoder(), labels=list(TEXTS))
+    result = rag.answer("q?", retriever=r, generator=FakeGenerator(), k=2)
+    assert result.sources == list(zip(IDS, TEXTS))[:2] and "(Food & Drink)" not in result.prompt

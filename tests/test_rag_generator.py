@@ -33,3 +33,9 @@ def test_real_answer_cites_only_retrieved_ids(generator):
                         max_new_tokens=24)
     assert set(result.cited) <= {i for i, _ in result.sources}
     assert not set(result.dropped) & {i for i, _ in result.sources}
+
+
+def test_a_padded_batch_gives_the_answers_of_single_calls(generator):
+    prompts = ["Name one hot drink.", "What is the capital of France? Answer in one word."]
+    single = [generator.generate(p, max_new_tokens=6, progress=False) for p in prompts]
+    assert generator.generate_many(prompts, max_new_tokens=6, batch_size=2) == single

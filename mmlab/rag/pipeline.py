@@ -84,6 +84,8 @@ class Retriever:
         texts: index text of each position.
         text_encoder: embeds text queries for "text_vec" (MiniLM); any object with ``encode_text``.
         joint_encoder: embeds text queries and photos for "image_vec" (CLIP or ConSE).
+        labels: what the generator is shown for each document ("hot beverage"); ``None`` shows
+            the index text (which may carry search-only context such as the group).
     """
 
     store: Any
@@ -91,6 +93,11 @@ class Retriever:
     texts: list[str]
     text_encoder: Any
     joint_encoder: Any
+    labels: list[str] | None = None
+
+    def label(self, position: int) -> str:
+        """The text the generator sees for the document at ``position``."""
+        return self.labels[position] if self.labels is not None else self.texts[position]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -158,7 +165,8 @@ class Retriever:
 
 
 def build_retriever(ids: Sequence[str], texts: Sequence[str], text_vectors, image_vectors, *,
-                    text_encoder, joint_encoder, uri: str, collection: str = "rag") -> Retriever:
+                    text_encoder, joint_encoder, uri: str, collection: str = "rag",
+                    labels: Sequence[str] | None = None) -> Retriever:
     """Put documents into a fresh Milvus collection (BM25 + two dense views, exact search).
 
     Args:
@@ -169,6 +177,7 @@ def build_retriever(ids: Sequence[str], texts: Sequence[str], text_vectors, imag
         text_encoder, joint_encoder: the encoders that made them (to embed queries).
         uri: a Milvus Lite file ("rag.db") or a server URI (``mmlab.search.milvus_uri``).
         collection: the collection name (overwritten).
+        labels: N short texts shown to the generator instead of the index texts (e.g. the names).
     Returns:
         A ``Retriever``.
     """
@@ -182,11 +191,15 @@ def build_retriever(ids: Sequence[str], texts: Sequence[str], text_vectors, imag
     ids, texts = list(ids), list(texts)
     if len(ids) != len(texts) or len(ids) == 0:
         raise ValueError(f"ids, texts: expected the same non-zero length, got {len(ids)} and {len(texts)}")
+    if labels is not None:
+        labels = list(labels)
+        if len(labels) != len(ids) or not all(isinstance(t, str) for t in labels):
+            raise ValueError(f"labels: expected {len(ids)} strings, one per document, got {describe(labels)}")
     tv, iv = np.asarray(text_vectors, np.float32), np.asarray(image_vectors, np.float32)
     store = MilvusStore(uri, collection, dim={"text_vec": tv.shape[1], "image_vec": iv.shape[1]},
                         fields=["doc_id", "text"], bm25_field="text", overwrite=True)
     store.insert(np.arange(len(ids)), {"text_vec": tv, "image_vec": iv}, {"doc_id": ids, "text": texts})
-    return Retriever(store, ids, texts, text_encoder, joint_encoder)
+    return Retriever(store, ids, texts, text_encoder, joint_encoder, labels)
 
 
 # --------------------------------------------------------------------------- stages
@@ -247,9 +260,17 @@ def rerank(reranker, question: str, positions, texts: Sequence[str], k: int = 10
 
 
 def generate(generator, prompt: str, max_new_tokens: int = 48) -> str:
-    """Call the generator (any object with ``generate(prompt, max_new_tokens=...)``)."""
+    """Call the generator (any object with ``generate(prompt, max_new_tokens=...)``); mmlab's own
+    ``Generator`` also takes ``progress=``, which turns its token bar off inside the pipeline."""
     _check_generator(generator)
-    return generator.generate(prompt, max_new_tokens=max_new_tokens)
+    method = generator.generate
+    try:
+        quiet = "progress" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        quiet = False
+    if quiet:
+        return method(prompt, max_new_tokens=max_new_tokens, progress=False)
+    return method(prompt, max_new_tokens=max_new_tokens)
 
 
 def generate_many(generator, prompts: Sequence[str], max_new_tokens: int = 48) -> list[str]:
@@ -334,7 +355,7 @@ def _sources(retriever: Retriever, question: str, *, reranker, image, k: int, ca
         start = time.perf_counter()
         found = rerank(reranker, question, found, retriever.texts, k=k).ids
         seconds["rerank"] = time.perf_counter() - start
-    sources = [(retriever.ids[i], retriever.texts[i]) for i in found if i >= 0][:k]
+    sources = [(retriever.ids[i], retriever.label(int(i))) for i in found if i >= 0][:k]
     if documents is not None:  # (position, (id, text)): planted documents put at that rank
         for rank, doc in sorted(documents, key=lambda d: d[0]):
             sources.insert(min(rank, len(sources)), doc)
