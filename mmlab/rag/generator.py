@@ -175,10 +175,10 @@ class Generator:
     def generate_many(self, prompts: list[str], max_new_tokens: int = 64, *, batch_size: int = 16) -> list[str]:
         """Greedy decoding of several prompts, ``batch_size`` at a time in one padded batch.
 
-        On a CPU the model's weights are read once per generated token whatever the batch size,
-        so a batch of 16 answers takes far less than 16 single ones (measured on 2 cores: see
-        ``benchmarks/bench_rag.py``). Prompts are padded on the left so every answer starts
-        right after its own prompt. (Padding changes the arithmetic slightly, so a batched
+        On 2 CPU cores the 135M model is mostly compute-bound, so a batch saves a modest share of
+        the time, not a factor (``benchmarks/bench_rag.py``: 8 prompts in 0.74-0.83 of a loop's
+        time, load average 3-4). Prompts are padded on the left so every answer starts right after
+        its own prompt. (Padding changes the arithmetic slightly, so a batched
         answer can differ from ``generate``'s by a token now and then; it is still deterministic.)
 
         Args:
