@@ -141,7 +141,10 @@ def sweep(args) -> tuple[list[dict], str]:
                  "build": 0.0, "bpv": 4.0 * corpus.shape[1], "code": 4 * corpus.shape[1]}]
     nlist = round(np.sqrt(args.n) * 2)  # ~2 sqrt(N): k-means training stays affordable here
     plans = [
-        ("hnsw", {"M": 32, "ef_construction": 40}, "ef_search", [8, 16, 32, 64, 128, 256]),
+        # One build setting changed at a time: M (links per node), then efConstruction (build effort).
+        ("hnsw", {"M": 16, "ef_construction": 40}, "ef_search", [8, 16, 32, 64, 128, 256, 512, 1024]),
+        ("hnsw", {"M": 32, "ef_construction": 40}, "ef_search", [8, 16, 32, 64, 128, 256, 512, 1024]),
+        ("hnsw", {"M": 16, "ef_construction": 200}, "ef_search", [8, 16, 32, 64, 128, 256, 512, 1024]),
         ("ivf", {"nlist": nlist}, "nprobe", [1, 2, 4, 8, 16, 32, 64]),
         ("ivfpq", {"nlist": nlist, "m": 48, "nbits": 8}, "nprobe", [1, 2, 4, 8, 16, 32, 64]),
         ("pq", {"m": 48, "nbits": 8}, None, [None]),
@@ -149,14 +152,15 @@ def sweep(args) -> tuple[list[dict], str]:
     ]
     for kind, params, knob, values in plans:
         index = build_index(kind, corpus, metric="ip", seed=0, **params)
-        print(f"{kind}: built in {index.build_seconds:.1f} s, {index.bytes_per_vector:.0f} B/vector", flush=True)
+        print(f"{kind} {params}: built in {index.build_seconds:.1f} s, {index.bytes_per_vector:.0f} B/vector", flush=True)
         for value in values:
             if knob == "nprobe" and value > index.params["nlist"]:
                 continue
             kw = {} if knob is None else {knob: value}
             t = best_time(lambda index=index, kw=kw: index.search(queries, k, **kw), repeats=2)
             found = index.search(queries, k, **kw)[1]
-            rows.append({"index": kind, "param": "-" if knob is None else f"{knob}={value}",
+            label = kind if kind != "hnsw" else f"hnsw M={params['M']} efC={params['ef_construction']}"
+            rows.append({"index": label, "param": "-" if knob is None else f"{knob}={value}",
                              "recall": recall_at_k(found, truth, k), "qps": len(queries) / t,
                              "build": index.build_seconds, "bpv": index.bytes_per_vector, "code": index.code_bytes})
     return rows, source
@@ -188,9 +192,10 @@ def write(rows: list[dict], source: str, args, info: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = {"hnsw": "#0072B2", "ivf": "#E69F00", "ivfpq": "#009E73", "pq": "#CC79A7",
-               "sq8": "#D55E00", "exact_topk": "#000000"}
-    markers = {"hnsw": "o", "ivf": "s", "ivfpq": "^", "pq": "D", "sq8": "v", "exact_topk": "*"}
+    colours = {"hnsw M=16 efC=40": "#56B4E9", "hnsw M=32 efC=40": "#0072B2", "hnsw M=16 efC=200": "#CC79A7",
+               "ivf": "#E69F00", "ivfpq": "#009E73", "pq": "#999999", "sq8": "#D55E00", "exact_topk": "#000000"}
+    markers = {"hnsw M=16 efC=40": "o", "hnsw M=32 efC=40": "o", "hnsw M=16 efC=200": "o", "ivf": "s",
+               "ivfpq": "^", "pq": "D", "sq8": "v", "exact_topk": "*"}
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for kind, colour in colours.items():
         pts = [r for r in rows if r["index"] == kind]

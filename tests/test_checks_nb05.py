@@ -1,8 +1,14 @@
-"""Tests of the notebook-05 exercise checks: the solution passes, stubs and typical mistakes fail helpfully."""
+"""Tests of the notebook-05 exercise checks: the solutions pass; stubs and the mistakes learners
+really make fail, each with a hint that names the mistake."""
+import json
+
 import numpy as np
 import pytest
 
+import mmlab as mm
 from mmlab import checks
+
+# --------------------------------------------------------------------------- exercise 1: top-k
 
 
 def solution_topk(queries, corpus, k):
@@ -14,9 +20,11 @@ def solution_topk(queries, corpus, k):
     return np.take_along_axis(part, order, axis=1)
 
 
-def solution_quote(value):
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+def full_sort_topk(queries, corpus, k):
+    """Right, only slower: a full argsort instead of a partial one."""
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    c = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
+    return np.argsort(-(q @ c.T), axis=1)[:, :k]
 
 
 def unsorted_argpartition(queries, corpus, k):
@@ -26,11 +34,34 @@ def unsorted_argpartition(queries, corpus, k):
     return np.argpartition(-(q @ c.T), k - 1, axis=1)[:, :k]
 
 
+def normalises_in_place(queries, corpus, k):
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    corpus /= np.linalg.norm(corpus, axis=1, keepdims=True)
+    return np.argsort(-(queries @ corpus.T), axis=1)[:, :k]
+
+
+def wrong_axis(queries, corpus, k):
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    c = corpus / np.linalg.norm(corpus, axis=0, keepdims=True)
+    return np.argsort(-(q @ c.T), axis=1)[:, :k]
+
+
+def only_queries_normalised(queries, corpus, k):
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    return np.argsort(-(q @ corpus.T), axis=1)[:, :k]
+
+
+def skips_the_first(queries, corpus, k):
+    """Copied from the gallery helper, which drops the query itself: here the query is not in the corpus."""
+    return full_sort_topk(queries, corpus, k + 1)[:, 1:]
+
+
+def calls_the_helper(queries, corpus, k):
+    return mm.search.exact_topk(queries, corpus, k)[1]
+
+
 def stub(*args):
     raise NotImplementedError()
-
-
-# --------------------------------------------------------------------------- nb05_topk
 
 
 def test_topk_solution_passes(capsys):
@@ -38,12 +69,22 @@ def test_topk_solution_passes(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
+def test_a_full_sort_gives_the_same_ids_and_passes(capsys):
+    assert checks.nb05_topk(full_sort_topk).passed is True
+
+
 @pytest.mark.parametrize(
     "answer, message",
     [
         (..., "still empty"),
         (stub, "NotImplementedError"),
+        (calls_the_helper, "hands the search to a library (exact_topk)"),
+        (mm.search.exact_topk, "hands the search to a library"),
+        (normalises_in_place, "changed the caller's arrays in place"),
         (lambda q, c, k: np.argsort(-(q @ c.T), axis=1)[:, :k], "raw dot product"),
+        (only_queries_normalised, "raw dot product"),
+        (wrong_axis, "wrong axis"),
+        (skips_the_first, "dropped the best match"),
         (lambda q, c, k: solution_topk(q, c, k)[:, ::-1], "worst first"),
         (lambda q, c, k: np.sort(solution_topk(q, c, k), axis=1), "not in best-first order"),
         (lambda q, c, k: solution_topk(-q, c, k), "least* similar"),
@@ -60,31 +101,235 @@ def test_topk_mistakes_get_specific_hints(capsys, answer, message):
     assert "Not yet" in out and message in out
 
 
-# --------------------------------------------------------------------------- nb05_full_probe
+# --------------------------------------------------------------------------- exercise 2: the cost of an IVF query
 
 
-def test_full_probe(capsys):
-    assert checks.nb05_full_probe("a", 1.0).passed is True
-    assert "1.000" in capsys.readouterr().out
-    assert checks.nb05_full_probe(" A ", 1.0).passed is True
-    capsys.readouterr()
-    assert checks.nb05_full_probe(..., 1.0).passed is False
-    assert "still empty" in capsys.readouterr().out
-    assert checks.nb05_full_probe("b", 1.0).passed is False
+def solution_ivf_cost(n, nlist, nprobe):
+    return nlist + nprobe * n / nlist
+
+
+def test_ivf_cost_solution_passes(capsys):
+    assert checks.nb05_ivf_cost(solution_ivf_cost).passed is True
+    assert "Correct" in capsys.readouterr().out
+    # Whole vectors per list are fine too.
+    assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: nlist + nprobe * (n // nlist)).passed is True
+    assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: np.float32(nlist + nprobe * n / nlist)).passed is True
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (..., "still empty"),
+        (stub, "NotImplementedError"),
+        (lambda n, nlist, nprobe: nprobe * n / nlist, "only the vectors in the probed lists"),
+        (lambda n, nlist, nprobe: nlist + n / nlist, "does not grow with nprobe"),
+        (lambda n, nlist, nprobe: nprobe + nprobe * n / nlist, "only the nprobe centroids"),
+        (lambda n, nlist, nprobe: nlist * nprobe + n / nlist, "multiplies the wrong term"),
+        (lambda n, nlist, nprobe: n, "cost of exact search"),
+        (lambda n, nlist, nprobe: nlist + nprobe * nlist, "instead of by the size of a list"),
+        (lambda n, nlist, nprobe: int(4 * np.sqrt(n)), "is not the number of vectors"),  # the rule of thumb
+        (lambda n, nlist, nprobe: "many", "expected one number"),
+    ],
+)
+def test_ivf_cost_mistakes_get_specific_hints(capsys, answer, message):
+    assert checks.nb05_ivf_cost(answer).passed is False
     out = capsys.readouterr().out
-    assert "measured recall@10 is 1.000" in out and "Hint" in out
-    assert checks.nb05_full_probe("d", 1.0).passed is False
-    assert "expected one of ['a', 'b', 'c']" in capsys.readouterr().out
-    assert checks.nb05_full_probe("a", None).passed is False
-    assert "second argument" in capsys.readouterr().out
+    assert "Not yet" in out and message in out
 
 
-# --------------------------------------------------------------------------- nb05_quote
+# --------------------------------------------------------------------------- exercise 3: PQ by hand
+
+
+def solution_pq_encode(x, codebooks):
+    m, _, dsub = codebooks.shape
+    sub = x.reshape(len(x), m, dsub)
+    d2 = ((sub[:, :, None, :] - codebooks[None]) ** 2).sum(-1)
+    return d2.argmin(-1)
+
+
+def solution_pq_scores(queries, codes, codebooks):
+    m, _, dsub = codebooks.shape
+    tables = np.einsum("qjd,jcd->qjc", queries.reshape(len(queries), m, dsub), codebooks)
+    return sum(tables[:, j, codes[:, j]] for j in range(m))
+
+
+def pq_encode_loop(x, codebooks):
+    """A plainer correct answer: a loop over the sub-vectors, norms expanded."""
+    m, _, dsub = codebooks.shape
+    codes = np.empty((len(x), m), dtype=np.uint8)
+    for j in range(m):
+        s = x[:, j * dsub:(j + 1) * dsub]
+        d2 = (s**2).sum(1, keepdims=True) - 2 * s @ codebooks[j].T + (codebooks[j] ** 2).sum(1)
+        codes[:, j] = d2.argmin(1)
+    return codes
+
+
+def pq_encode_by_dot(x, codebooks):
+    m, _, dsub = codebooks.shape
+    return np.einsum("nmd,mcd->nmc", x.reshape(len(x), m, dsub), codebooks).argmax(-1)
+
+
+def pq_encode_interleaved(x, codebooks):
+    m, _, dsub = codebooks.shape
+    sub = x.reshape(len(x), dsub, m).transpose(0, 2, 1)
+    return ((sub[:, :, None, :] - codebooks[None]) ** 2).sum(-1).argmin(-1)
+
+
+def pq_encode_one_book(x, codebooks):
+    m, _, dsub = codebooks.shape
+    sub = x.reshape(len(x), m, dsub)
+    return ((sub[:, :, None, :] - codebooks[0][None, None]) ** 2).sum(-1).argmin(-1)
+
+
+def pq_encode_decoded(x, codebooks):
+    codes = solution_pq_encode(x, codebooks)
+    return np.concatenate([codebooks[j][codes[:, j]] for j in range(codebooks.shape[0])], axis=1)
+
+
+def pq_encode_distances(x, codebooks):
+    m, _, dsub = codebooks.shape
+    d2 = ((x.reshape(len(x), m, dsub)[:, :, None, :] - codebooks[None]) ** 2).sum(-1)
+    return d2.min(-1)
+
+
+def pq_encode_farthest(x, codebooks):
+    m, _, dsub = codebooks.shape
+    return ((x.reshape(len(x), m, dsub)[:, :, None, :] - codebooks[None]) ** 2).sum(-1).argmax(-1)
+
+
+def pq_encode_in_place(x, codebooks):
+    codebooks *= 1.0001  # "rescaling" the caller's codebooks
+    return solution_pq_encode(x, codebooks)
+
+
+def pq_encode_faiss(x, codebooks):
+    import faiss
+
+    pq = faiss.ProductQuantizer(x.shape[1], codebooks.shape[0], 4)
+    return pq.compute_codes(x)
+
+
+def test_pq_encode_solutions_pass(capsys):
+    assert checks.nb05_pq_encode(solution_pq_encode).passed is True
+    assert checks.nb05_pq_encode(pq_encode_loop).passed is True
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_the_pq_encode_check_agrees_with_faiss():
+    """The check's notion of a code is FAISS's: nearest centroid per consecutive sub-vector."""
+    import faiss
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2000, 16)).astype(np.float32)
+    pq = faiss.ProductQuantizer(16, 4, 8)
+    pq.train(x)
+    codebooks = faiss.vector_to_array(pq.centroids).reshape(4, 256, 4)
+    np.testing.assert_array_equal(solution_pq_encode(x, codebooks), pq.compute_codes(x))
+    q = rng.standard_normal((3, 16)).astype(np.float32)
+    decoded = pq.decode(pq.compute_codes(x))
+    np.testing.assert_allclose(solution_pq_scores(q, pq.compute_codes(x), codebooks), q @ decoded.T, rtol=1e-4,
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (..., "still empty"),
+        (stub, "NotImplementedError"),
+        (pq_encode_faiss, "hands the encoding to a library"),
+        (pq_encode_by_dot, "largest dot product"),
+        (pq_encode_interleaved, "every m-th dimension"),
+        (pq_encode_one_book, "first codebook"),
+        (pq_encode_decoded, "returned vectors"),
+        (pq_encode_distances, "non-integer values"),
+        (pq_encode_farthest, "farthest centroid"),
+        (pq_encode_in_place, "changed its input arrays in place"),
+        (lambda x, cb: solution_pq_encode(x, cb).T, "expected shape (40, 3)"),
+    ],
+)
+def test_pq_encode_mistakes_get_specific_hints(capsys, answer, message):
+    assert checks.nb05_pq_encode(answer).passed is False
+    out = capsys.readouterr().out
+    assert "Not yet" in out and message in out
+
+
+def pq_scores_decoded(queries, codes, codebooks):
+    """Decompress, then one matrix product: the same numbers, computed the slow way."""
+    m = codebooks.shape[0]
+    decoded = np.concatenate([codebooks[j][codes[:, j]] for j in range(m)], axis=1)
+    return queries @ decoded.T
+
+
+def pq_scores_l2(queries, codes, codebooks):
+    m, _, dsub = codebooks.shape
+    tables = ((queries.reshape(len(queries), m, 1, dsub) - codebooks[None]) ** 2).sum(-1)
+    return sum(tables[:, j, codes[:, j]] for j in range(m))
+
+
+def pq_scores_interleaved(queries, codes, codebooks):
+    m, _, dsub = codebooks.shape
+    q = queries.reshape(len(queries), dsub, m).transpose(0, 2, 1)
+    tables = np.einsum("qjd,jcd->qjc", q, codebooks)
+    return sum(tables[:, j, codes[:, j]] for j in range(m))
+
+
+def pq_scores_first_only(queries, codes, codebooks):
+    m, _, dsub = codebooks.shape
+    tables = np.einsum("qjd,jcd->qjc", queries.reshape(len(queries), m, dsub), codebooks)
+    return tables[:, 0, codes[:, 0]]
+
+
+def pq_scores_max(queries, codes, codebooks):
+    m, _, dsub = codebooks.shape
+    tables = np.einsum("qjd,jcd->qjc", queries.reshape(len(queries), m, dsub), codebooks)
+    return np.max([tables[:, j, codes[:, j]] for j in range(m)], axis=0)
+
+
+def test_pq_scores_solutions_pass(capsys):
+    assert checks.nb05_pq_scores(solution_pq_scores).passed is True
+    assert checks.nb05_pq_scores(pq_scores_decoded).passed is True
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (..., "still empty"),
+        (stub, "NotImplementedError"),
+        (pq_scores_l2, "squared distances"),
+        (lambda q, c, cb: -pq_scores_l2(q, c, cb), "squared distances"),
+        (pq_scores_interleaved, "every m-th dimension"),
+        (pq_scores_first_only, "only sub-vector 0"),
+        (lambda q, c, cb: solution_pq_scores(q, c, cb).T, "one row per stored vector"),
+        (pq_scores_max, "of your scores equal"),
+        (lambda q, c, cb: q @ q.T, "expected shape (5, 40)"),
+    ],
+)
+def test_pq_scores_mistakes_get_specific_hints(capsys, answer, message):
+    assert checks.nb05_pq_scores(answer).passed is False
+    out = capsys.readouterr().out
+    assert "Not yet" in out and message in out
+
+
+# --------------------------------------------------------------------------- exercise 4: quote a filter value
+
+
+def solution_quote(value):
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
 
 
 def test_quote_solution_passes(capsys):
     assert checks.nb05_quote(solution_quote).passed is True
     assert "reads back as exactly itself" in capsys.readouterr().out
+
+
+def test_quote_cases_include_the_non_ascii_emoji_names():
+    names = [n for n in mm.data.load_emoji().names if not n.isascii()]
+    assert "twelve o’clock" in names
+    from mmlab.exercises.nb05 import _QUOTE_CASES
+
+    assert "twelve o’clock" in _QUOTE_CASES and any("\u200d" in v for v in _QUOTE_CASES)
 
 
 @pytest.mark.parametrize(
@@ -93,47 +338,21 @@ def test_quote_solution_passes(capsys):
         (..., "still empty"),
         (stub, "NotImplementedError"),
         (lambda v: f'"{v}"', "not one string"),
-        (lambda v: '"' + v.replace('"', '\\"') + '"', "cannot parse it"),
-        (lambda v: '"' + v.replace('"', '\\"').replace("\\", "\\\\") + '"', "Not yet"),
+        (lambda v: '"' + v.replace('"', '\\"') + '"', "escape the backslash first"),
+        (lambda v: '"' + v.replace('"', '\\"').replace("\\", "\\\\") + '"', "the other order doubles"),
         (lambda v: v, "Not yet"),
         (lambda v: 42, "returned a int"),
+        (json.dumps, "does not understand \\u"),                       # passes every ASCII value
+        (repr, "single quotes"),                                       # and \u200d for the joiner
+        (lambda v: '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"',
+         "raw carriage return"),
+        (lambda v: "'" + v.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r") + "'",
+         "single quotes"),
+        (lambda v: mm.search.filter_expression({"f": v})[5:], "hands the quoting to a library (filter_expression)"),
+        (lambda v: '"' + v.encode("unicode_escape").decode().replace('"', '\\"') + '"', "does not understand \\u"),
     ],
 )
-def test_quote_mistakes_fail(capsys, answer, message):
+def test_quote_mistakes_fail_with_a_hint_that_names_them(capsys, answer, message):
     assert checks.nb05_quote(answer).passed is False
     out = capsys.readouterr().out
     assert "Not yet" in out and message in out
-
-
-def test_quote_wrong_order_says_so(capsys):
-    # Escaping quotes first, then backslashes, doubles the backslash in front of each quote.
-    assert checks.nb05_quote(lambda v: '"' + v.replace('"', '\\"').replace("\\", "\\\\") + '"').passed is False
-    assert "Hint" in capsys.readouterr().out
-
-
-# --------------------------------------------------------------------------- nb05_cheapest_ef
-
-
-EFS = [4, 8, 16, 32, 64]
-RECALLS = [0.6, 0.75, 0.88, 0.93, 0.96]
-
-
-def test_cheapest_ef(capsys):
-    assert checks.nb05_cheapest_ef(32, EFS, RECALLS, target=0.9).passed is True
-    assert "efSearch=32" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(64, EFS, RECALLS, target=0.9).passed is False
-    assert "a smaller value does too" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(16, EFS, RECALLS, target=0.9).passed is False
-    assert "below 0.9" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(..., EFS, RECALLS).passed is False
-    assert "still empty" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(None, EFS, RECALLS, target=0.9).passed is False
-    assert "reaches recall 0.9" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(None, EFS, RECALLS, target=0.99).passed is True
-    assert "No efSearch" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(12, EFS, RECALLS, target=0.9).passed is False
-    assert "not one of the swept values" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef("32", EFS, RECALLS, target=0.9).passed is False
-    assert "expected an int" in capsys.readouterr().out
-    assert checks.nb05_cheapest_ef(32, EFS, RECALLS[:2]).passed is False
-    assert "same, non-zero length" in capsys.readouterr().out

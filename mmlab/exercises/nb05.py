@@ -1,10 +1,15 @@
-"""Exercise checks for notebook 05, vector search (re-exported by mmlab.checks)."""
+"""Exercise checks for notebook 05, vector search (re-exported by mmlab.checks).
+
+Each check runs the learner's function on its own small data, chosen so that the mistakes
+learners really make change the answer (rows of very different lengths, k near N / 2,
+codebooks whose centroids differ in length, values with quotes, backslashes, carriage
+returns and non-ASCII text), and names the mistake it recognises.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from ._feedback import (
-    EMPTY_MESSAGE,
     CheckResult,
     call_learner,
     is_empty,
@@ -13,21 +18,50 @@ from ._feedback import (
 )
 
 __all__: list[str] = [
-    "nb05_cheapest_ef",
-    "nb05_full_probe",
+    "nb05_ivf_cost",
+    "nb05_pq_encode",
+    "nb05_pq_scores",
     "nb05_quote",
     "nb05_topk",
 ]
 
 
-# --------------------------------------------------------------------------- exercise: top-k by hand
+def _names_used(fn) -> set[str]:
+    """Every global and attribute name a function's code (nested functions included) refers to."""
+    names: set[str] = set()
+
+    def feed(code) -> None:
+        names.update(code.co_names)
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                feed(const)
+
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        feed(code)
+    return names
+
+
+def _library_call(fn, helpers: frozenset[str]) -> str | None:
+    """The library function a learner's answer is, or calls by name, instead of doing the work; else None."""
+    module = (getattr(fn, "__module__", None) or "").split(".")[0]
+    if module in ("mmlab", "faiss", "sklearn", "sentence_transformers"):
+        return getattr(fn, "__qualname__", None) or repr(fn)
+    used = sorted(_names_used(fn) & helpers)
+    return used[0] if used else None
+
+
+# --------------------------------------------------------------------------- exercise 1: top-k by hand
+
+_TOPK_HELPERS = frozenset({"exact_topk", "NearestNeighbors", "kneighbors", "semantic_search", "IndexFlatIP",
+                           "knn", "build_index"})
 
 
 def _check_data(seed: int = 5):
     rng = np.random.default_rng(seed)
     # Rows of very different lengths: forgetting to normalise changes the answer.
     corpus = rng.standard_normal((300, 16)).astype(np.float32) * rng.uniform(0.2, 5.0, (300, 1)).astype(np.float32)
-    queries = rng.standard_normal((6, 16)).astype(np.float32)
+    queries = rng.standard_normal((6, 16)).astype(np.float32) * rng.uniform(0.5, 3.0, (6, 1)).astype(np.float32)
     return queries, corpus
 
 
@@ -37,11 +71,15 @@ def nb05_topk(my_topk) -> CheckResult:
     Checked with k = 7 and with k = 150 of 300 rows: for k near N / 2, argpartition's first k
     come back unsorted, so a missing final sort shows (for small k they often look sorted).
     """
+    helper = None if is_empty(my_topk) else _library_call(my_topk, _TOPK_HELPERS)
+    if helper:
+        return report(False, "", f"your function hands the search to a library ({helper}).",
+                      "write it yourself: normalise, one matrix product, np.argpartition, then sort the k best.")
     queries, corpus = _check_data()
     for k in (7, len(corpus) // 2):
-        ok = _check_topk(my_topk, queries, corpus, k)
-        if ok is not None:
-            return ok
+        problem = _check_topk(my_topk, queries, corpus, k)
+        if problem is not None:
+            return problem
     return report(True, "Your top-k matches mm.search.exact_topk, also for k = 150 of 300 rows: partial sort "
                         "(argpartition) for the k best, then a sort of just those k.")
 
@@ -50,9 +88,14 @@ def _check_topk(my_topk, queries, corpus, k: int) -> CheckResult | None:
     """None if ``my_topk`` is right for this k, else the report of what is wrong."""
     from ..search import exact_topk
 
-    ids, problem = call_learner(my_topk, queries.copy(), corpus.copy(), k)
+    q_in, c_in = queries.copy(), corpus.copy()
+    ids, problem = call_learner(my_topk, q_in, c_in, k)
     if problem:
         return report(False, "", problem, "the function gets (queries, corpus, k) and returns the ids array.")
+    if not (np.array_equal(q_in, queries) and np.array_equal(c_in, corpus)):
+        return report(False, "", "your function changed the caller's arrays in place (e.g. `queries /= ...`): "
+                                 "the next search on them would get different data.",
+                      "normalise into new arrays: q = queries / np.linalg.norm(queries, axis=1, keepdims=True).")
     if isinstance(ids, tuple) and len(ids) == 2:
         return report(False, "", "your function returned a pair (scores and ids?); return only the ids, shape (Q, k).",
                       "`return ids` at the end.")
@@ -69,10 +112,18 @@ def _check_topk(my_topk, queries, corpus, k: int) -> CheckResult | None:
     _, want = exact_topk(queries, corpus, k, metric="cosine")
     if np.array_equal(ids, want):
         return None
-    _, want_ip = exact_topk(queries, corpus, k, metric="ip")
-    if np.array_equal(ids, want_ip):
+    if np.array_equal(ids, exact_topk(queries, corpus, k, metric="ip")[1]):
         return report(False, "", "you ranked by the raw dot product: long corpus vectors win regardless of direction.",
                       "cosine similarity divides by the lengths: normalise the rows of both matrices first.")
+    axis0 = corpus / np.linalg.norm(corpus, axis=0, keepdims=True)
+    if np.array_equal(ids, exact_topk(queries, axis0, k, metric="ip")[1]) or np.array_equal(
+            ids, exact_topk(queries, axis0, k, metric="cosine")[1]):
+        return report(False, "", "you normalised the corpus along the wrong axis (each column, not each row).",
+                      "every stored vector is a row: np.linalg.norm(corpus, axis=1, keepdims=True).")
+    one_more = exact_topk(queries, corpus, k + 1, metric="cosine")[1] if k < len(corpus) else None
+    if one_more is not None and np.array_equal(ids, one_more[:, 1:]):
+        return report(False, "", "you dropped the best match of every query (the first column).",
+                      "the queries are not in the corpus here: the most similar row is a real answer, keep it.")
     if all(set(a) == set(b) for a, b in zip(ids, want)):
         if np.array_equal(ids, want[:, ::-1]):
             return report(False, "", f"the right k ids, but worst first (k={k}).",
@@ -89,37 +140,211 @@ def _check_topk(my_topk, queries, corpus, k: int) -> CheckResult | None:
                   "scores = normalised queries @ normalised corpus.T, shape (Q, N); then the k largest per row.")
 
 
-# --------------------------------------------------------------------------- exercise: predict nprobe = nlist
+# --------------------------------------------------------------------------- exercise 2: the cost of an IVF query
+
+# (n, nlist, nprobe): one case where the lists dominate, one where the centroids do, one in between,
+# and nprobe = 1, so that each term left out, or nprobe applied to the wrong term, shows.
+_IVF_CASES = [(1_000_000, 1000, 10), (20_000, 2000, 1), (20_000, 100, 8), (50_000, 50, 50)]
 
 
-_PROBE_CHOICES = {"a": "exactly 1.0 (the same as exact search)", "b": "about 0.9", "c": "lower than with nprobe=1"}
+def _ivf_want(n, nlist, nprobe) -> float:
+    return nlist + nprobe * n / nlist
 
 
-def nb05_full_probe(answer, measured_recall) -> CheckResult:
-    """Predict-then-run: recall@10 of an IVF index that probes every one of its lists."""
-    try:
-        measured = float(measured_recall)
-    except (TypeError, ValueError):
-        return report(False, "", "the check needs the measured recall as its second argument.",
-                      "run the cell above the check first and pass its recall, e.g. nb05_full_probe(answer, recall_all).")
-    if is_empty(answer):
-        return report(False, "", EMPTY_MESSAGE)
-    if not isinstance(answer, str) or answer.strip().lower() not in _PROBE_CHOICES:
-        return report(False, "", f"expected one of {list(_PROBE_CHOICES)}, got {answer!r}.")
-    answer = answer.strip().lower()
-    if answer == "a":
-        return report(True, f"Measured: recall@10 = {measured:.3f}. Probing every list compares the query with "
-                            "every stored vector (exact vectors, in IVF-Flat), so nothing can be missed; it is just "
-                            "a slower flat search. The speed-up of IVF comes only from skipping lists.")
-    return report(False, "", f"the measured recall@10 is {measured:.3f}.",
-                  "with nprobe = nlist, which stored vectors does the query get compared with? "
-                  "And are they compressed in an IVF-Flat index?")
+_IVF_MISTAKES = [
+    (lambda n, nl, p: p * n / nl, "you counted only the vectors in the probed lists.",
+     "to know which lists are closest, the query is first compared with every centroid: add those."),
+    (lambda n, nl, p: nl + n / nl, "your count does not grow with nprobe.",
+     "each of the nprobe lists holds about n / nlist vectors, and all of them are scanned."),
+    (lambda n, nl, p: p + p * n / nl, "you counted only the nprobe centroids that were chosen.",
+     "to find the nprobe closest centroids, the query is compared with all nlist of them."),
+    (lambda n, nl, p: nl * p + n / nl, "nprobe multiplies the wrong term.",
+     "the centroids are compared once per query; it is the list scan that happens nprobe times."),
+    (lambda n, nl, p: float(n), "that is the cost of exact search (every vector), not of IVF.",
+     "IVF compares the query with the nlist centroids, then only with the vectors of nprobe lists."),
+    (lambda n, nl, p: nl + p * nl, "you multiplied nprobe by nlist instead of by the size of a list.",
+     "a list holds about n / nlist vectors."),
+]
 
 
-# --------------------------------------------------------------------------- exercise: quote a filter value
+def nb05_ivf_cost(ivf_cost) -> CheckResult:
+    """Write ``ivf_cost(n, nlist, nprobe)``: vectors one IVF query is compared with, on average."""
+    answers = []
+    for n, nlist, nprobe in _IVF_CASES:
+        got, problem = call_learner(ivf_cost, n, nlist, nprobe)
+        if problem:
+            return report(False, "", problem, "ivf_cost(n, nlist, nprobe) gets three ints and returns one number.")
+        try:
+            got = float(np.asarray(got, dtype=float))
+        except (TypeError, ValueError):
+            return report(False, "", f"ivf_cost{(n, nlist, nprobe)} returned {got!r}, expected one number.")
+        if not np.isfinite(got):
+            return report(False, "", f"ivf_cost{(n, nlist, nprobe)} returned {got}, expected a finite number.")
+        answers.append(got)
+    wants = [_ivf_want(*case) for case in _IVF_CASES]
+
+    def off_by(formula) -> float:
+        """The largest miss of the answers against a formula, in vectors beyond a whole-list rounding."""
+        return max(abs(a - formula(*case)) - case[2] * (1 - 1e-9) - 1e-6 * abs(formula(*case))
+                   for a, case in zip(answers, _IVF_CASES))
+
+    # A list holds n / nlist vectors on average; rounding that down to a whole number is fine.
+    if off_by(_ivf_want) < 0:
+        return report(True, "The centroids (nlist, every query) plus the probed lists (nprobe x n / nlist). "
+                            "The first term grows with nlist, the second shrinks with it: the cell below finds "
+                            "where their sum is smallest.")
+    closest = min(_IVF_MISTAKES, key=lambda mistake: off_by(mistake[0]))
+    if off_by(closest[0]) < 0:
+        return report(False, "", closest[1], closest[2])
+    worst = max(range(len(wants)), key=lambda i: abs(answers[i] - wants[i]) / wants[i])
+    n, nlist, nprobe = _IVF_CASES[worst]
+    return report(False, "", f"ivf_cost(n={n:,}, nlist={nlist}, nprobe={nprobe}) gave {answers[worst]:,.0f}, "
+                             "which is not the number of vectors that query is compared with.",
+                  "two stages: compare with every centroid, then with every vector in the nprobe closest lists.")
 
 
-_QUOTE_CASES = ["Food & Drink", 'x" or id > 0 or "', "back\\slash", 'both \\" and "', "it's", "line\nbreak"]
+# --------------------------------------------------------------------------- exercise 3: product quantisation by hand
+
+_PQ_HELPERS = frozenset({"compute_codes", "ProductQuantizer", "IndexPQ", "build_index", "compute_distance_tables",
+                         "compute_distance_table", "sa_encode"})
+
+
+def _pq_data(seed: int = 7):
+    """Vectors (40, 12) and codebooks (3 sub-vectors, 16 centroids, 4 dims) whose centroids differ in length."""
+    rng = np.random.default_rng(seed)
+    m, ksub, dsub = 3, 16, 4
+    codebooks = rng.standard_normal((m, ksub, dsub)).astype(np.float32)
+    codebooks *= rng.uniform(0.3, 3.0, (m, ksub, 1)).astype(np.float32)  # long centroids win dot products
+    x = rng.standard_normal((40, m * dsub)).astype(np.float32)
+    queries = rng.standard_normal((5, m * dsub)).astype(np.float32)
+    return x, queries, codebooks
+
+
+def _pq_encode_ref(x, codebooks):
+    m, _, dsub = codebooks.shape
+    sub = x.reshape(len(x), m, dsub)                                         # (N, m, dsub): consecutive slices
+    d2 = ((sub[:, :, None, :] - codebooks[None]) ** 2).sum(-1)               # (N, m, ksub)
+    return d2.argmin(-1)                                                     # (N, m)
+
+
+def _pq_scores_ref(queries, codes, codebooks):
+    m, _, dsub = codebooks.shape
+    tables = np.einsum("qjd,jcd->qjc", queries.reshape(len(queries), m, dsub), codebooks)  # (Q, m, ksub)
+    return sum(tables[:, j, codes[:, j]] for j in range(m))                 # (Q, N)
+
+
+def _as_codes(codes, x: np.ndarray, m: int):
+    """The codes as an (N, m) int array and None, or None and the report of what is wrong with them."""
+    if not is_empty(codes) and np.shape(codes) == x.shape:
+        return None, report(False, "", f"pq_encode returned vectors of shape {x.shape}, not codes.",
+                            "a code is the id of the nearest centroid of each sub-vector: (N, m) small ints.")
+    problem = shape_problem(codes, (len(x), m))
+    if problem:
+        return None, report(False, "", f"pq_encode: {problem}", "one row per vector, one code per sub-vector: (N, m).")
+    arr = np.asarray(codes, dtype=float)
+    if not np.array_equal(arr, np.round(arr)):
+        return None, report(False, "", "pq_encode returned non-integer values: those look like distances, not "
+                                       "centroid ids.", "argmin gives the position (id) of the nearest centroid.")
+    return arr.astype(np.int64), None
+
+
+def nb05_pq_encode(pq_encode) -> CheckResult:
+    """Write ``pq_encode(x, codebooks) -> (N, m)``: each sub-vector's nearest centroid id."""
+    helper = None if is_empty(pq_encode) else _library_call(pq_encode, _PQ_HELPERS)
+    if helper:
+        return report(False, "", f"your function hands the encoding to a library ({helper}).",
+                      "write it with numpy: cut x into m sub-vectors, and find each one's nearest centroid.")
+    x, _, codebooks = _pq_data()
+    m, _, dsub = codebooks.shape
+    x_in, cb_in = x.copy(), codebooks.copy()
+    codes, problem = call_learner(pq_encode, x_in, cb_in)
+    if problem:
+        return report(False, "", problem, "pq_encode(x, codebooks) gets (N, D) and (m, ksub, D / m) arrays.")
+    if not (np.array_equal(x_in, x) and np.array_equal(cb_in, codebooks)):
+        return report(False, "", "your function changed its input arrays in place.",
+                      "work on new arrays (reshape gives a view: do not write into it).")
+    codes, bad = _as_codes(codes, x, m)
+    if bad is not None:
+        return bad
+    want = _pq_encode_ref(x, codebooks)
+    if np.array_equal(codes, want):
+        return report(True, f"Each of the {m} sub-vectors replaced by the id of its nearest centroid: "
+                            f"{m} small numbers instead of {x.shape[1]} floats.")
+    sub = x.reshape(len(x), m, dsub)
+    by_dot = np.einsum("nmd,mcd->nmc", sub, codebooks).argmax(-1)
+    interleaved = _pq_encode_ref(x.reshape(len(x), dsub, m).transpose(0, 2, 1).reshape(len(x), -1), codebooks)
+    first_book = _pq_encode_ref(x, np.broadcast_to(codebooks[:1], codebooks.shape))
+    if np.array_equal(codes, by_dot):
+        return report(False, "", "you picked the centroid with the largest dot product, not the nearest one.",
+                      "PQ replaces a sub-vector by its *nearest* centroid (smallest squared distance); with "
+                      "centroids of different lengths, the longest one wins dot products.")
+    if np.array_equal(codes, interleaved):
+        return report(False, "", "your sub-vectors take every m-th dimension instead of consecutive slices.",
+                      "sub-vector j is x[:, j * dsub:(j + 1) * dsub]: x.reshape(N, m, dsub), not (N, dsub, m).")
+    if np.array_equal(codes, first_book):
+        return report(False, "", "every sub-vector was encoded with the first codebook.",
+                      "sub-vector j has its own codebook, codebooks[j].")
+    if np.array_equal(codes, ((sub[:, :, None, :] - codebooks[None]) ** 2).sum(-1).argmax(-1)):
+        return report(False, "", "you picked the farthest centroid.", "argmin of the distances, not argmax.")
+    agree = float((codes == want).mean())
+    return report(False, "", f"{agree:.0%} of your codes are the nearest centroid's id.",
+                  "for each sub-vector j: squared distances to the ksub rows of codebooks[j], then argmin.")
+
+
+def nb05_pq_scores(pq_scores) -> CheckResult:
+    """Write ``pq_scores(queries, codes, codebooks) -> (Q, N)``: inner products from lookup tables."""
+    helper = None if is_empty(pq_scores) else _library_call(pq_scores, _PQ_HELPERS)
+    if helper:
+        return report(False, "", f"your function hands the scoring to a library ({helper}).",
+                      "write it with numpy: one small table per sub-vector, then add up table entries.")
+    x, queries, codebooks = _pq_data()
+    m, ksub, dsub = codebooks.shape
+    codes = _pq_encode_ref(x, codebooks)
+    args = (queries.copy(), codes.copy(), codebooks.copy())
+    got, problem = call_learner(pq_scores, *args)
+    if problem:
+        return report(False, "", problem, "pq_scores(queries, codes, codebooks) returns a (Q, N) array.")
+    if not (np.array_equal(args[0], queries) and np.array_equal(args[1], codes)
+            and np.array_equal(args[2], codebooks)):
+        return report(False, "", "your function changed its input arrays in place.", "work on new arrays.")
+    want = _pq_scores_ref(queries, codes, codebooks)
+    if not is_empty(got) and np.asarray(got).shape == want.T.shape and want.shape[0] != want.shape[1]:
+        return report(False, "", f"your scores have shape {np.asarray(got).shape}: one row per stored vector.",
+                      "return (Q, N): one row per query, as exact search does.")
+    problem = shape_problem(got, want.shape)
+    if problem:
+        return report(False, "", f"the scores: {problem}", "one row per query, one column per stored vector: (Q, N).")
+    got = np.asarray(got, dtype=np.float64)
+    if np.allclose(got, want, rtol=1e-4, atol=1e-4):
+        return report(True, f"A ({m}, {ksub}) table of query-centroid products per query, then {m} look-ups and "
+                            "a sum per stored vector: no stored vector is ever decompressed.")
+    decoded = np.concatenate([codebooks[j][codes[:, j]] for j in range(m)], axis=1)   # (N, D)
+    l2 = ((queries[:, None, :] - decoded[None]) ** 2).sum(-1)
+    if np.allclose(got, l2, rtol=1e-4, atol=1e-4) or np.allclose(got, -l2, rtol=1e-4, atol=1e-4):
+        return report(False, "", "you computed squared distances; this index scores by inner product.",
+                      "table[j, c] = query's sub-vector j . codebooks[j, c]; higher is better.")
+    swapped = np.einsum("qjd,jcd->qjc", queries.reshape(len(queries), dsub, m).transpose(0, 2, 1), codebooks)
+    if np.allclose(got, sum(swapped[:, j, codes[:, j]] for j in range(m)), rtol=1e-4, atol=1e-4):
+        return report(False, "", "your query sub-vectors take every m-th dimension instead of consecutive slices.",
+                      "cut the query exactly like the stored vectors: queries.reshape(Q, m, dsub).")
+    tables = np.einsum("qjd,jcd->qjc", queries.reshape(len(queries), m, dsub), codebooks)
+    for j in range(m):
+        if np.allclose(got, tables[:, j, codes[:, j]], rtol=1e-4, atol=1e-4):
+            return report(False, "", f"your scores use only sub-vector {j}.",
+                          "the inner product is the sum over all m sub-vectors of their table entries.")
+    close = float(np.mean(np.isclose(got, want, rtol=1e-4, atol=1e-4)))
+    return report(False, "", f"{close:.0%} of your scores equal the inner product of the query with the "
+                             "vector the codes stand for.",
+                  "tables (Q, m, ksub) = query sub-vectors . centroids; score[q, n] = sum over j of "
+                  "tables[q, j, codes[n, j]].")
+
+
+# --------------------------------------------------------------------------- exercise 4: quote a filter value
+
+# Values a filter meets in this course: '&' in a group, quotes and backslashes, the typographic
+# apostrophe of 44 emoji names, an emoji written with zero-width joiners, a tab, a carriage return.
+_QUOTE_CASES = ["Food & Drink", 'x" or id > 0 or "', "back\\slash", 'both \\" and "', "it's", "line\nbreak",
+                "twelve o’clock", "piñata 🪅", "family: 👨\u200d👩\u200d👧", "tab\tand\rcarriage return"]
 
 
 def _parse_literal(text: str):
@@ -137,8 +362,29 @@ def _parse_literal(text: str):
     return tokens[0].value, None
 
 
+def _quote_hint(value: str, text: str) -> str:
+    """The hint for a literal that does not read back as ``value``: the mistake it shows."""
+    if "\\u" in text or "\\x" in text or "\\U" in text:
+        return ("Milvus does not understand \\u / \\x escapes (json.dumps and repr write them): keep non-ASCII "
+                "characters as themselves and escape only \\, \", newline and carriage return.")
+    if "\r" in text:
+        return "a raw carriage return ends a Milvus literal: write it as \\r (like the newline as \\n)."
+    if "\n" in text:
+        return "a raw newline ends a Milvus literal: write it as \\n."
+    if not text.startswith('"'):
+        return "put the value between double quotes."
+    if "\\" in value or '"' in value:
+        return ("escape the backslash first (\\ -> \\\\), then the double quote (\" -> \\\"): "
+                "the other order doubles the backslash you put in front of each quote.")
+    return "the value between double quotes, with \\, \", newline and carriage return escaped."
+
+
 def nb05_quote(quote) -> CheckResult:
     """Write ``quote(value) -> str``: a Milvus string literal that means exactly ``value``."""
+    helper = None if is_empty(quote) else _library_call(quote, frozenset({"filter_expression"}))
+    if helper:
+        return report(False, "", f"your function hands the quoting to a library ({helper}).",
+                      "write it yourself with str.replace: that is the point of the exercise.")
     for value in _QUOTE_CASES:
         text, problem = call_learner(quote, value)
         if problem:
@@ -147,49 +393,13 @@ def nb05_quote(quote) -> CheckResult:
             return report(False, "", f"quote({value!r}) returned a {type(text).__name__}, expected a str.")
         parsed, why = _parse_literal(text)
         if parsed is None:
-            hint = ("escape the backslash first (\\ -> \\\\), then the double quote (\" -> \\\"); newlines as \\n."
-                    if any(c in value for c in '"\\\n') else "put the value between double quotes.")
-            return report(False, "", f"quote({value!r}) gave {text!r}: {why}.", hint)
+            return report(False, "", f"quote({value!r}) gave {text!r}: {why}.", _quote_hint(value, text))
         if parsed != value:
             return report(False, "", f"quote({value!r}) gave {text!r}, which Milvus reads as {parsed!r}.",
-                          "the order of the replacements matters: escape backslashes before quotes.")
-    return report(True, "Every value, including 'x\" or id > 0 or \"', reads back as exactly itself: the filter "
-                        "cannot be changed by the data. mm.search.filter_expression does this for whole dicts.")
-
-
-# --------------------------------------------------------------------------- exercise: read the sweep
-
-
-def nb05_cheapest_ef(answer, ef_values, recalls, target: float = 0.95) -> CheckResult:
-    """Interpret the sweep: the smallest efSearch whose recall@10 reaches ``target`` (None if none does)."""
-    try:
-        efs = [int(v) for v in ef_values]
-        recs = [float(r) for r in recalls]
-    except (TypeError, ValueError):
-        return report(False, "", "the check needs the swept ef values and their recalls as its arguments.",
-                      "pass EF_VALUES and the list of measured recalls from the sweep cell.")
-    if len(efs) != len(recs) or not efs:
-        return report(False, "", "ef_values and recalls must be two lists of the same, non-zero length.")
-    reaching = [e for e, r in sorted(zip(efs, recs)) if r >= target]
-    best = reaching[0] if reaching else None
-    if answer is Ellipsis:
-        return report(False, "", EMPTY_MESSAGE)
-    if answer is None and best is None:
-        return report(True, f"No efSearch in the sweep reaches recall {target}: the graph (M) or the build "
-                            "(efConstruction) limits it; search effort alone is not enough.")
-    if answer is None:
-        return report(False, "", f"at least one efSearch in the sweep reaches recall {target}.",
-                      "read the recall column (or the blue curve) from the smallest efSearch upwards.")
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        return report(False, "", f"expected an int from {efs} (or None), got {answer!r}.")
-    if int(answer) not in efs:
-        return report(False, "", f"{answer} is not one of the swept values {efs}.")
-    r = dict(zip(efs, recs))[int(answer)]
-    if int(answer) == best:
-        return report(True, f"efSearch={best} is the cheapest setting with recall@10 >= {target} ({r:.3f}); every "
-                            "larger value buys a little recall with more latency.")
-    if r < target:
-        return report(False, "", f"efSearch={answer} reaches recall {r:.3f}, below {target}.",
-                      "move to larger efSearch values until recall crosses the target.")
-    return report(False, "", f"efSearch={answer} reaches the target, but a smaller value does too.",
-                  "you pay for every extra candidate: look for the smallest efSearch that still reaches it.")
+                          _quote_hint(value, text))
+        if not text.startswith('"'):
+            return report(False, "", f"quote({value!r}) gave {text!r}: single quotes.",
+                          "the exercise asks for a double-quoted literal (what mm.search.filter_expression writes).")
+    return report(True, "Every value, including 'x\" or id > 0 or \"', 'twelve o’clock' and an emoji with "
+                        "zero-width joiners, reads back as exactly itself: the filter cannot be changed by the "
+                        "data. mm.search.filter_expression does this for whole dicts.")
