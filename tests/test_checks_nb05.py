@@ -302,6 +302,7 @@ def test_pq_scores_solutions_pass(capsys):
         (pq_scores_first_only, "only sub-vector 0"),
         (lambda q, c, cb: solution_pq_scores(q, c, cb).T, "one row per stored vector"),
         (pq_scores_max, "of your scores equal"),
+        (lambda q, c, cb: solution_pq_scores(q / np.linalg.norm(q, axis=1, keepdims=True), c, cb), "normalised the queries"),
         (lambda q, c, cb: q @ q.T, "expected shape (5, 40)"),
     ],
 )

@@ -323,6 +323,11 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
     if np.allclose(got, l2, rtol=1e-4, atol=1e-4) or np.allclose(got, -l2, rtol=1e-4, atol=1e-4):
         return report(False, "", "you computed squared distances; this index scores by inner product.",
                       "table[j, c] = query's sub-vector j . codebooks[j, c]; higher is better.")
+    unit = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    if np.allclose(got, _pq_scores_ref(unit, codes, codebooks), rtol=1e-4, atol=1e-4):
+        return report(False, "", "you normalised the queries: these are cosines with the decoded vectors, not the "
+                                 "inner products the index ranks by.",
+                      "use the queries as given; the stored vectors were not normalised either.")
     swapped = np.einsum("qjd,jcd->qjc", queries.reshape(len(queries), dsub, m).transpose(0, 2, 1), codebooks)
     if np.allclose(got, sum(swapped[:, j, codes[:, j]] for j in range(m)), rtol=1e-4, atol=1e-4):
         return report(False, "", "your query sub-vectors take every m-th dimension instead of consecutive slices.",
