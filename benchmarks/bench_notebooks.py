@@ -133,7 +133,7 @@ def markdown(data: dict) -> str:
     total = sum(r["seconds"] for r in rows)
     lines = [
         f"Measured {m['date']} by `benchmarks/bench_notebooks.py` ({data['cache']} embedding cache, with the "
-        "models `make install` builds present; each notebook in a fresh kernel) on {m['os']}, {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, CPU only, "
+        f"models `make install` builds present; each notebook in a fresh kernel) on {m['os']}, {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, CPU only, "
         f"Python {m['python']}, torch {m['torch']}; commit {m['commit']}. The load average is the machine's "
         f"(number of busy or waiting processes): above the {m['cores']} cores, other work slowed the run down.",
         "",
