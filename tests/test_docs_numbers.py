@@ -56,4 +56,5 @@ def test_update_docs_rewrites_only_the_block(tmp_path, monkeypatch):
     text = doc.read_text()
     assert text.startswith("before\n") and text.endswith("after\n") and "stale" not in text
     assert "| 00_x.ipynb | 12 | 1.5 | 2.5 | ok |" in text and "Measured 2026-12-06" in text
+    assert "{" not in text and "on Linux, x, 2 cores" in text  # every field of the machine line filled in
     assert module.update_docs(data) == []  # nothing left to change
