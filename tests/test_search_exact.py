@@ -182,3 +182,24 @@ def test_the_answer_does_not_depend_on_the_block_size_with_many_ties(block_size)
     _, ids = exact_topk(queries, corpus, 20, metric="ip", block_size=block_size)
     _, want = naive_topk(queries, corpus, 20, "ip")
     np.testing.assert_array_equal(ids, want)
+
+
+@pytest.mark.parametrize("block_size", [None, 1000, 1003, 640])
+@pytest.mark.parametrize("k", [1, 5, 9])
+def test_wide_blocks_keep_the_tie_rule(rng, block_size, k):
+    # Wide blocks take the grouped path of the selection: small integers make ties inside and
+    # across groups, and between the groups chosen and those left out.
+    corpus = rng.integers(0, 3, size=(2003, 3)).astype(np.float32)
+    queries = rng.integers(0, 3, size=(7, 3)).astype(np.float32)
+    scores, ids = exact_topk(queries, corpus, k, metric="ip", block_size=block_size)
+    want_scores, want_ids = naive_topk(queries, corpus, k, "ip")
+    np.testing.assert_array_equal(ids, want_ids)
+    np.testing.assert_allclose(scores, want_scores)
+
+
+def test_wide_blocks_of_distinct_scores_match_the_full_sort(rng):
+    corpus = rng.standard_normal((5000, 16)).astype(np.float32)
+    queries = rng.standard_normal((3, 16)).astype(np.float32)
+    for k in (1, 10, 78):
+        _, ids = exact_topk(queries, corpus, k, metric="ip")
+        np.testing.assert_array_equal(ids, naive_topk(queries, corpus, k, "ip")[1])
