@@ -53,9 +53,9 @@ def single_threaded(*, torch: bool = True, blas: bool = True) -> Iterator[None]:
     if blas:
         from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
 
-        if _blas_controller is None:
-            _blas_controller = ThreadpoolController()
-        limits = _blas_controller.limit(limits=1, user_api="blas")
+        if _blas_controller is None:  # the BLAS libraries, found once: limit() on them costs ~7 us, not ~180
+            _blas_controller = ThreadpoolController().select(user_api="blas")
+        limits = _blas_controller.limit(limits=1)
     if tmod is not None:
         tmod.set_num_threads(1)
     try:

@@ -22,12 +22,12 @@ METRICS = ("cosine", "ip", "l2")
 # product has real work and the buffer stays small next to (Q, N) for a large corpus.
 _BLOCK_SCORES = 2**22
 # Up to this many queries the product is matrix-vector work, bound by reading the corpus from
-# memory: BLAS runs it on one thread (on a busy 2-core machine a hand-off between threads can
-# wait a whole scheduler slice). Measured here: Q = 16 takes 5.6 ms on one thread, 2.9 on two.
+# memory: BLAS runs it on one thread. On a busy 2-core machine a hand-off between two threads can
+# wait a whole scheduler slice: measured in notebook 05, one query against 2,500-10,000 rows took
+# 3-7 ms on two threads (0.1-0.2 ms on one). The price on an idle machine: a corpus that fits in
+# the cache is read by one core instead of two (N = 10,000: 0.17 ms instead of 0.09). From Q = 16
+# on, two threads win (5.6 ms on one, 2.9 on two at N = 10,000).
 _ONE_THREAD_MAX_QUERIES = 4
-# ... and only on a corpus this large: switching BLAS to one thread and back costs about 0.1 ms,
-# more than it saves on a small corpus (measured: Q = 1, N = 10,000, 0.13 ms on two threads, 0.22 on one).
-_ONE_THREAD_MIN_ROWS = 50_000
 # Columns per group in _k_best_columns; default blocks are a multiple of it.
 _GROUP = 16
 
@@ -61,7 +61,7 @@ def exact_topk(queries, corpus, k: int, metric: str = "cosine", block_size: int 
         q = l2_normalize(q, name="queries")
 
     top_scores, top_ids = [], []                     # each block's k best, in no particular order
-    few = len(q) <= _ONE_THREAD_MAX_QUERIES and n >= _ONE_THREAD_MIN_ROWS
+    few = len(q) <= _ONE_THREAD_MAX_QUERIES
     with _threads.single_threaded(torch=False) if few else contextlib.nullcontext():
         for start in range(0, n, block):
             scores = _block_scores(q, corpus[start:start + block], start, metric)  # (Q, b): one matrix product
