@@ -2,7 +2,7 @@
 
 FAISS HNSW (sweeping efSearch), IVF and IVF-PQ (sweeping nprobe), plus exhaustive PQ and
 SQ8, on a corpus derived from real embeddings, with ``mm.search.exact_topk`` as the ground
-truth. Writes benchmarks/results/bench_ann.md and bench_ann.png.
+truth. Writes benchmarks/results/bench_ann.md and bench_ann.png (bench_ann_quick.* with --quick).
 
 The corpus: the ~1,870 emoji images and their names embedded by the offline joint model
 (conse, 384-d), expanded to N vectors by random convex combinations of two of them plus
@@ -184,7 +184,8 @@ def write(rows: list[dict], source: str, args, info: str) -> None:
     for r in rows:
         lines.append(f"| {r['index']} | {r['param']} | {r['recall']:.3f} | {r['qps']:,.0f} | {r['build']:.1f} | "
                      f"{r['bpv']:,.1f} | {r['code']} |")
-    (RESULTS / "bench_ann.md").write_text("\n".join(lines) + "\n")
+    stem = "bench_ann_quick" if args.quick else "bench_ann"
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-len(rows) - 2:]))
 
     import matplotlib
@@ -209,8 +210,8 @@ def write(rows: list[dict], source: str, args, info: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(title="index")
     fig.tight_layout()
-    fig.savefig(RESULTS / "bench_ann.png", dpi=120)
-    print(f"wrote {RESULTS / 'bench_ann.md'} and bench_ann.png")
+    fig.savefig(RESULTS / f"{stem}.png", dpi=120)
+    print(f"wrote {RESULTS / stem}.md and {stem}.png")
 
 
 def main(argv=None) -> int:
