@@ -40,6 +40,9 @@ def _private_cache() -> Path:
 
 
 os.environ["MMLAB_CACHE"] = str(_private_cache())
+# Tests use Milvus Lite files (the server tests start their own server): a developer's server setting must not leak in.
+os.environ.pop("MMLAB_MILVUS_URI", None)
+os.environ.pop("MMLAB_MILVUS_TOKEN", None)
 
 # Tests never reach a model hub, and always use the offline joint model, so every
 # machine sees the same numbers (the Makefile sets the same variables).
