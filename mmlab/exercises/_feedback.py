@@ -240,3 +240,22 @@ def call_learner(fn, *args, **kwargs):
         return None, "your function still raises NotImplementedError: replace that line with your code."
     except Exception as exc:  # the learner's code failed: say how, not where inside the check
         return None, f"calling your function raised {type(exc).__name__}: {exc}"
+
+
+def names_used(fn) -> set[str]:
+    """Every global or attribute name a learner's function (and the functions inside it) refers to.
+
+    How a check sees that the learner called a helper instead of writing it, under any alias.
+    """
+    names: set[str] = set()
+
+    def walk(code: types.CodeType) -> None:
+        names.update(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                walk(const)
+
+    code = getattr(fn, "__code__", None)
+    if isinstance(code, types.CodeType):
+        walk(code)
+    return names

@@ -15,6 +15,7 @@ from ._feedback import (
     report,
     shape_problem,
 )
+from ._feedback import names_used as _names_used
 
 __all__: list[str] = [
     "nb01_balanced_accuracy",
@@ -33,20 +34,6 @@ _METRIC_HELPERS = frozenset({"balanced_accuracy_score", "recall_score", "precisi
 _LIBRARIES = ("mmlab", "sklearn", "scipy", "torch", "numpy", "sentence_transformers", "faiss")
 
 
-def _names_used(fn) -> set[str]:
-    """Every global and attribute name a function's code (nested functions included) refers to."""
-    names: set[str] = set()
-
-    def feed(code) -> None:
-        names.update(code.co_names)
-        for const in code.co_consts:
-            if hasattr(const, "co_names"):
-                feed(const)
-
-    code = getattr(fn, "__code__", None)
-    if code is not None:
-        feed(code)
-    return names
 
 
 def _library_call(fn, helpers: frozenset[str]) -> str | None:

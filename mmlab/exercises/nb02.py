@@ -1,8 +1,6 @@
 """Exercise checks for notebook 02, fusion strategies (re-exported by mmlab.checks)."""
 from __future__ import annotations
 
-import types
-
 import numpy as np
 
 from ._feedback import (
@@ -14,6 +12,7 @@ from ._feedback import (
     report,
     shape_problem,
 )
+from ._feedback import names_used as _names_used
 
 __all__: list[str] = [
     "nb02_concat_dot",
@@ -25,20 +24,6 @@ __all__: list[str] = [
 
 # ------------------------------------------------------------------------ shared pieces
 
-def _names_used(fn) -> set[str]:
-    """Every global or attribute name the learner's function (and the functions inside it) refers to."""
-    names: set[str] = set()
-
-    def walk(code: types.CodeType) -> None:
-        names.update(code.co_names)
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                walk(const)
-
-    code = getattr(fn, "__code__", None)
-    if isinstance(code, types.CodeType):
-        walk(code)
-    return names
 
 
 def _calls_helper(fn, helper_names: set[str]) -> str | None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import types
 from collections.abc import Callable
 
 import numpy as np
@@ -16,6 +15,7 @@ from ._feedback import (
     report,
     shape_problem,
 )
+from ._feedback import names_used as _names_used
 
 __all__ = [
     "nb03_centre",
@@ -27,20 +27,6 @@ __all__ = [
 ]
 
 
-def _names_used(fn) -> set[str]:
-    """Every global or attribute name the learner's function (and the functions inside it) refers to."""
-    names: set[str] = set()
-
-    def walk(code: types.CodeType) -> None:
-        names.update(code.co_names)
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                walk(const)
-
-    code = getattr(fn, "__code__", None)
-    if isinstance(code, types.CodeType):
-        walk(code)
-    return names
 
 
 def _calls_helper(fn, helpers: dict[str, object]) -> str | None:

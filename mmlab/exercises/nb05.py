@@ -16,6 +16,7 @@ from ._feedback import (
     report,
     shape_problem,
 )
+from ._feedback import names_used as _names_used
 
 __all__: list[str] = [
     "nb05_ivf_cost",
@@ -26,20 +27,6 @@ __all__: list[str] = [
 ]
 
 
-def _names_used(fn) -> set[str]:
-    """Every global and attribute name a function's code (nested functions included) refers to."""
-    names: set[str] = set()
-
-    def feed(code) -> None:
-        names.update(code.co_names)
-        for const in code.co_consts:
-            if hasattr(const, "co_names"):
-                feed(const)
-
-    code = getattr(fn, "__code__", None)
-    if code is not None:
-        feed(code)
-    return names
 
 
 def _library_call(fn, helpers: frozenset[str]) -> str | None:
