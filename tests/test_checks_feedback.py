@@ -48,3 +48,19 @@ def test_fallback_lets_a_learners_real_error_through():
 def test_fallback_bad_inputs(kwargs, needle):
     with pytest.raises(TypeError, match=needle):
         checks.fallback(abs, **kwargs)
+
+
+def test_fallback_names_the_reference_as_a_learner_calls_it(capsys):
+    from sklearn.metrics import balanced_accuracy_score
+
+    def stub(*a):
+        raise NotImplementedError()
+
+    def majority(x):
+        return x
+
+    checks.fallback(stub, balanced_accuracy_score, exercise="ex")([0, 1], [0, 1])
+    majority.__module__ = "__main__"
+    checks.fallback(stub, majority, exercise="ex2")(1)
+    out = capsys.readouterr().out
+    assert "using sklearn.metrics.balanced_accuracy_score here" in out and "using majority here" in out

@@ -185,9 +185,17 @@ def fallback(mine, reference, *, exercise: str):
 
 
 def _name(fn) -> str:
+    """How a learner would call ``fn``: ``mm.losses.clip_loss``, ``sklearn.metrics.f1_score``, ``my_helper``."""
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if name is not None and "<locals>" in name:
+        name = name.rsplit(".", 1)[-1]
+    if name is None:
+        return repr(fn)
     module = getattr(fn, "__module__", "") or ""
-    module = module.replace("mmlab.", "mm.") if module.startswith("mmlab") else module
-    return f"{module}.{fn.__qualname__}" if module and hasattr(fn, "__qualname__") else repr(fn)
+    if module in ("", "__main__", "builtins"):
+        return name
+    parts = [p for p in module.split(".") if not p.startswith("_")]  # sklearn.metrics._classification -> sklearn.metrics
+    return ".".join(["mm" if p == "mmlab" else p for p in parts] + [name])
 
 
 def is_empty(answer) -> bool:
