@@ -64,3 +64,11 @@ def test_fallback_names_the_reference_as_a_learner_calls_it(capsys):
     checks.fallback(stub, majority, exercise="ex2")(1)
     out = capsys.readouterr().out
     assert "using sklearn.metrics.balanced_accuracy_score here" in out and "using majority here" in out
+
+
+def test_names_used_sees_through_an_alias():
+    from mmlab.exercises._feedback import names_used
+
+    scope = {}
+    exec("from sklearn.metrics import balanced_accuracy_score as bas\ndef mine(t, p):\n    return bas(t, p)", scope)
+    assert "balanced_accuracy_score" in names_used(scope["mine"])

@@ -266,4 +266,11 @@ def names_used(fn) -> set[str]:
     code = getattr(fn, "__code__", None)
     if isinstance(code, types.CodeType):
         walk(code)
+    # An alias ("from sklearn.metrics import balanced_accuracy_score as bas") names the helper it is bound to.
+    scope = getattr(fn, "__globals__", None) or {}
+    for name in list(names):
+        bound = scope.get(name)
+        real = getattr(bound, "__name__", None)
+        if isinstance(real, str) and not isinstance(bound, types.ModuleType):
+            names.add(real)
     return names

@@ -38,6 +38,15 @@ def _emoji_name_space():
     return names, model, model.encode_text(names, progress=False)
 
 
+#: Word pieces of MiniLM's tokenizer that are the animal's name ("catface" -> cat, ##face; "cät" -> cat).
+_CAT_PIECES = frozenset({"cat", "cats", "kat", "kats"})
+
+
+def _cat_pieces(model, text: str) -> list[str]:
+    """The pieces of ``text`` (as MiniLM reads it: lower case, accents stripped) that name the cat."""
+    return [p for p in model.model.tokenizer.tokenize(text) if p in _CAT_PIECES]
+
+
 def _symbols(text: str) -> list[str]:
     return [ch for ch in text if unicodedata.category(ch) == "So"]
 
@@ -77,6 +86,12 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
                       "model reads words in pieces, so it finds the cat by the letters, not by the meaning.",
                       hint="use a different word for the animal, not a different spelling of 'cat'")
     names, model, vectors = _emoji_name_space()
+    pieces = _cat_pieces(model, text)
+    if pieces:
+        return report(False, "", f"the model reads your query in pieces, and one of them is {pieces[0]!r} "
+                      f"({', '.join(model.model.tokenizer.tokenize(text))}): it finds the cat by that piece of its "
+                      "name, not by what your words mean.",
+                      hint="use a different word for the animal, not a word built on 'cat' or an accented spelling")
     scores = (model.encode_text([text], progress=False) @ vectors.T)[0]
     order = np.argsort(-scores, kind="stable")
     top = int(order[0])
