@@ -344,6 +344,7 @@ def test_quote_cases_include_the_non_ascii_emoji_names():
         (lambda v: v, "Not yet"),
         (lambda v: 42, "returned a int"),
         (json.dumps, "does not understand \\u"),                       # passes every ASCII value
+        (lambda v: json.dumps(v, ensure_ascii=False), "unknown escape"),  # writes \b and \u001b for control characters
         (repr, "single quotes"),                                       # and \u200d for the joiner
         (lambda v: '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"',
          "raw carriage return"),

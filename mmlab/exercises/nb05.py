@@ -336,7 +336,8 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
 # Values a filter meets in this course: '&' in a group, quotes and backslashes, the typographic
 # apostrophe of 44 emoji names, an emoji written with zero-width joiners, a tab, a carriage return.
 _QUOTE_CASES = ["Food & Drink", 'x" or id > 0 or "', "back\\slash", 'both \\" and "', "it's", "line\nbreak",
-                "twelve o’clock", "piñata 🪅", "family: 👨\u200d👩\u200d👧", "tab\tand\rcarriage return"]
+                "twelve o’clock", "piñata 🪅", "family: 👨\u200d👩\u200d👧", "tab\tand\rcarriage return",
+                "back\x08space and \x1bescape"]
 
 
 def _parse_literal(text: str):
