@@ -223,3 +223,15 @@ def test_choose_fusion_cases_have_different_best_options():
     options = [(tuple(v), c) for v, c in nb06.FUSION_OPTIONS]
     best = {mm.search.best_fusion(*nb06._subset(runs, relevant, rows), options) for rows in subsets}
     assert len(best) >= 3
+
+
+def test_citation_filter_that_removes_every_bracket_is_refused(capsys):
+    """Found passing by an outside reader: a filter that drops [sic] and [note] along with the citations."""
+    import re
+
+    def every_bracket(text, allowed):
+        ok = {a.upper() for a in allowed}
+        return re.sub(r"\[([^\]]+)\]", lambda m: m.group(0) if m.group(1).upper() in ok else "", text)
+
+    assert not checks.nb06_citation_filter(every_bracket)
+    assert "[sic] and [note: ...] are not citations" in capsys.readouterr().out

@@ -246,6 +246,7 @@ _FILTER_CASES = [
     ("Try a teacup [1f375] or the cat [1F408-200D-2B1B] [1F408].", ["1F375", "1F408"]),
     ("Nothing cited here.", ["2615"]),
     ("[2615] [2615] and [99999] twice [99999].", ["2615"]),
+    ("Tea [sic] is hot [note: steep 3 min] [2615].", ["2615"]),  # brackets that are not citations stay
 ]
 
 
@@ -288,8 +289,10 @@ def nb06_citation_filter(my_filter) -> CheckResult:
         rest = re.sub(r"\s+", " ", _CITE.sub("", out)).strip(" .")
         want_rest = re.sub(r"\s+", " ", _CITE.sub("", text)).strip(" .")
         if rest != want_rest:
-            return report(False, "", f"the words around the citations changed: {out!r}.",
-                          "only the disallowed [ID] citations go; keep the rest of the text.")
+            hint = ("[sic] and [note: ...] are not citations: match only the shape of an id (hex digits, hyphens)."
+                    if "[sic]" in text and "[sic]" not in out else
+                    "only the disallowed [ID] citations go; keep the rest of the text.")
+            return report(False, "", f"the words around the citations changed: {out!r}.", hint)
     return report(True, "Your filter keeps exactly the retrieved ids (whole ids, any case) and drops the rest.")
 
 
