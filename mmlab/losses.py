@@ -331,13 +331,7 @@ def batch_hard_triplet_loss(
     Returns:
         Scalar tensor (or (B,) with ``reduction="none"``).
     """
-    anchor = _as_features(anchor, "anchor")
-    positive = _as_features(positive, "positive")
-    _check_pair(anchor, positive, "anchor", "positive")
-    if anchor.shape[0] < 2:
-        raise ValueError(f"anchor: expected a batch of at least 2 pairs (the negatives come from the batch), got {anchor.shape[0]}")
-    neg_ids = hardest_negatives(anchor, positive, torch.arange(anchor.shape[0]), distance=distance)  # (B,)
-    return triplet_loss(anchor, positive, positive[neg_ids], margin=margin, distance=distance, reduction=reduction)
+    return _in_batch_triplet_loss(anchor, positive, hardest_negatives, margin, distance, reduction)
 
 
 def semi_hard_negatives(anchor, candidates, positive_ids, *, distance: str = "cosine") -> torch.Tensor:
@@ -387,10 +381,15 @@ def batch_semi_hard_triplet_loss(
     Returns:
         Scalar tensor (or (B,) with ``reduction="none"``).
     """
+    return _in_batch_triplet_loss(anchor, positive, semi_hard_negatives, margin, distance, reduction)
+
+
+def _in_batch_triplet_loss(anchor, positive, mine, margin, distance, reduction) -> torch.Tensor:
+    """Triplet loss whose negatives are other rows of ``positive``, chosen by ``mine`` (hard or semi-hard)."""
     anchor = _as_features(anchor, "anchor")
     positive = _as_features(positive, "positive")
     _check_pair(anchor, positive, "anchor", "positive")
     if anchor.shape[0] < 2:
         raise ValueError(f"anchor: expected a batch of at least 2 pairs (the negatives come from the batch), got {anchor.shape[0]}")
-    neg_ids = semi_hard_negatives(anchor, positive, torch.arange(anchor.shape[0]), distance=distance)  # (B,)
+    neg_ids = mine(anchor, positive, torch.arange(anchor.shape[0]), distance=distance)  # (B,)
     return triplet_loss(anchor, positive, positive[neg_ids], margin=margin, distance=distance, reduction=reduction)
