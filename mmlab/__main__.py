@@ -127,7 +127,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="the folder of released student copies with manifest.json (default: student)")
     p.add_argument("--timeout-cell", type=float, default=120, help="seconds per cell (default 120)")
     p.add_argument("--timeout-notebook", type=float, default=600, help="seconds per notebook (default 600)")
-    p.add_argument("--kernel", default="python3", help="Jupyter kernel to run the submissions in")
+    p.add_argument("--memory-gib", type=float, default=8,
+                   help="address-space limit of each hand-in's kernel, GiB (default 8)")
+    p.add_argument("--cache", default=None,
+                   help="a warm mmlab cache each hand-in's private cache is seeded from "
+                        "(default: $MMLAB_CACHE or ~/.cache/mmlab)")
+    p.add_argument("--allow-network", action="store_true",
+                   help="let kernels reach the network (by default it is cut off where the system allows it)")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("info", help="print versions")

@@ -1,9 +1,10 @@
 """``python -m mmlab grade``: run submitted notebooks and turn their checks into a gradebook.
 
-Each submission runs in a fresh kernel, in a temporary copy of its folder, offline, cell by
-cell, with a per-cell and a per-notebook time limit; outputs kept are capped, and a
-submission that raises, loops forever, prints megabytes or kills its kernel only loses the
-exercises it did not reach. Results are never read from printed text: every check ends in
+Each submission runs in a fresh kernel contained by ``mmlab.sandbox`` (an allow-listed
+environment, a throwaway HOME and cache, memory / file-size / process limits, no network and
+another user where the system allows it), in an empty work folder, cell by cell, with a
+per-cell and a per-notebook time limit; outputs kept are capped, and a submission that raises,
+loops forever, prints megabytes or kills its kernel only loses the exercises it did not reach. Results are never read from printed text: every check ends in
 ``mmlab.exercises._feedback.report``, which appends a JSON line to ``$MMLAB_GRADE_LOG``, and
 the grader reads the lines that appeared while each cell ran.
 
@@ -19,9 +20,19 @@ own check code:
   the check modules' ``X`` and their ``report``: a replaced one (``mm.checks.nb01_x =
   lambda *a: True``) marks the exercise *tampered* even if the replacement never reported.
 
+- the same cell also fingerprints every function of the check modules (their helpers too),
+  checks that the modules they import are the real ones, and compares the functions of
+  ``numpy``, ``numpy.linalg``, ``math``, ``torch`` and ``torch.nn.functional`` with this
+  process's copies: ``np.allclose = lambda *a, **k: True`` marks every exercise *tampered*;
+- a check reports once per call: two results for one exercise from its check cell (a line
+  forged into the log beside the real one) mark it *tampered*; lines written by other cells
+  are never counted.
+
 This catches the tampering a learner can do from the notebook without reading mmlab's
-source; code running in the kernel can forge anything in the kernel, so the feedback files
-say which cells a teacher should read when a result looks wrong.
+source. Code running in the kernel can still forge anything in the kernel (patch a function
+and restore it before the last cell; write the only result line itself): the limits of the
+fingerprint are spelled out in docs/teaching.md, and the feedback files say which cells a
+teacher should read when a result looks wrong.
 """
 from __future__ import annotations
 
@@ -31,14 +42,15 @@ import inspect
 import json
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import sandbox
 from .exercises import _feedback
 from .student import MANIFEST, locked_matches, release_manifest
 
@@ -47,7 +59,6 @@ __all__ = ["Result", "grade_notebook", "load_release", "main"]
 #: Statuses of a row of grades.csv; only "ok" rows can have passed.
 STATUSES = ("ok", "not_run", "error", "no_result", "edited", "missing", "tampered", "could_not_run")
 MAX_CELL_OUTPUT = 100_000     # characters kept per cell (for error messages only)
-MAX_COPY_BYTES = 100_000_000  # files larger than this are not copied next to the submission
 
 
 @dataclass
@@ -102,17 +113,74 @@ def _expected_fingerprints() -> dict[str, str]:
     return found
 
 
-def _verify_source(exercises: dict[str, str], expected: dict[str, str], out: Path) -> str:
-    """A cell that fingerprints the check functions as the kernel holds them, into the file ``out``."""
+#: Libraries whose functions the checks rely on; a replaced function marks the run tampered.
+LIBRARIES = ("numpy", "numpy.linalg", "math", "torch", "torch.nn.functional")
+
+
+def _describe(obj) -> str:
+    """What a callable is, the same in every process with the same packages: a fingerprint or a type.
+
+    Libraries wrap their own functions as they load (importing ``torch._dynamo`` replaces
+    ``torch.manual_seed`` by a wrapper in ``torch/_compile.py``), so a wrapper whose code lies in
+    the library's installation is described by the function it wraps.
+    """
+    import os
+    import sys
+
+    files = [getattr(sys.modules.get(name), "__file__", None) for name in ("numpy", "torch")]
+    roots = tuple(os.path.dirname(f) + os.sep for f in files if isinstance(f, str))
+    while (getattr(obj, "__wrapped__", None) is not None and getattr(obj, "__code__", None) is not None
+           and obj.__code__.co_filename.startswith(roots)):
+        obj = obj.__wrapped__
+    code = getattr(obj, "__code__", None)
+    if isinstance(code, types.CodeType):
+        return "code:" + _feedback.code_fingerprint(code)
+    kind = type(obj)
+    return f"{kind.__module__}.{kind.__qualname__}:{getattr(obj, '__name__', '')}"
+
+
+def _module_descriptions(module) -> dict[str, str]:
+    """Every public callable attribute of ``module`` (and, for check modules, private ones) described."""
+    described = {}
+    for name, obj in sorted(vars(module).items()):
+        if name.startswith("__") or isinstance(obj, types.ModuleType) or isinstance(obj, type):
+            continue
+        if callable(obj):
+            described[name] = _describe(obj)
+    return described
+
+
+def _expected_state(check_modules: list[str]) -> dict[str, dict]:
+    """What the grader's last cell compares: check modules' functions and imported modules, libraries."""
+    import importlib
+
+    state: dict[str, dict] = {"functions": {}, "modules": {}}
+    for name in [*check_modules, "mmlab.exercises._feedback"]:
+        module = importlib.import_module(name)
+        state["functions"][name] = _module_descriptions(module)
+        state["modules"][name] = {k: v.__name__ for k, v in vars(module).items() if isinstance(v, types.ModuleType)}
+    for name in LIBRARIES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        state["functions"][name] = {k: v for k, v in _module_descriptions(module).items() if not k.startswith("_")}
+    return state
+
+
+def _verify_source(exercises: dict[str, str], expected: dict[str, str], state: dict[str, dict], out: Path) -> str:
+    """A cell that fingerprints the check functions and the libraries as the kernel holds them, into ``out``."""
     # The fingerprint function's own text is sent, so the cell does not call into mmlab,
     # which the notebook may have patched; everything it uses is imported locally, so
     # names the notebook defined (json, open, ...) do not matter.
     return "\n".join([
         "def _mmlab_grade_verify():",
-        "    import hashlib, importlib, io, json, types",
+        "    import hashlib, importlib, io, json, sys, types",
         *("    " + line for line in inspect.getsource(_feedback.code_fingerprint).splitlines()),
-        f"    expected, modules = {expected!r}, {exercises!r}",
-        "    replaced = {}",
+        *("    " + line for line in inspect.getsource(_describe).splitlines()),
+        f"    expected, modules, state = {expected!r}, {exercises!r}, {state!r}",
+        "    _feedback = types.SimpleNamespace(code_fingerprint=code_fingerprint)",
+        "    replaced, changed = {}, []",
         "    for name, module in modules.items():",
         "        bad = []",
         "        for where, attr in (('mmlab.checks', name), (module, name), (module, 'report'),",
@@ -123,6 +191,21 @@ def _verify_source(exercises: dict[str, str], expected: dict[str, str], out: Pat
         "                bad.append(f'{where}.{attr}')",
         "        if bad:",
         "            replaced[name] = bad",
+        "    for where, described in state['functions'].items():",
+        "        module = sys.modules.get(where)",
+        "        if module is None:",
+        "            continue",
+        "        for attr, want in described.items():",
+        "            if _describe(getattr(module, attr, None)) != want:",
+        "                changed.append(f'{where}.{attr}')",
+        "    for where, imported in state['modules'].items():",
+        "        module = sys.modules.get(where)",
+        "        for attr, real in imported.items():",
+        "            if module is not None and getattr(module, attr, None) is not sys.modules.get(real):",
+        "                changed.append(f'{where}.{attr}')",
+        "    if changed:",
+        "        for name in modules:",
+        "            replaced.setdefault(name, []).extend(changed[:5])",
         f"    with io.open({str(out)!r}, 'w', encoding='utf-8') as f:",
         "        json.dump(replaced, f)",
         "_mmlab_grade_verify()",
@@ -168,7 +251,29 @@ def _client_class():
     return CappedClient
 
 
-def _execute(nb, workdir: Path, log: Path, env: dict[str, str], kernel: str,
+def _kernel_manager(box):
+    """A kernel manager that starts the kernel through ``box``'s launcher, over Unix sockets in its work folder.
+
+    Unix sockets, not TCP: a kernel in its own network namespace has no loopback the grader can
+    reach. The manager must be the asynchronous one that nbclient makes by itself: a blocking
+    client waits for output inside the event loop, so a kernel that dies is never noticed.
+    """
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpec
+
+    class ContainedKernelManager(AsyncKernelManager):
+        def write_connection_file(self, **kwargs):
+            super().write_connection_file(**kwargs)
+            if box.uid is not None:  # the kernel runs as another user and must read its connection file
+                os.chown(self.connection_file, box.uid, box.uid)
+
+    km = ContainedKernelManager(transport="ipc", ip=str(box.work / ".kernel"),
+                                connection_file=str(box.work / ".kernel.json"))
+    km._kernel_spec = KernelSpec(argv=box.kernel_argv(), display_name="mmlab grading", language="python")
+    return km
+
+
+def _execute(nb, workdir: Path, log: Path, env: dict[str, str], km,
              cell_timeout: float, notebook_timeout: float, verify: str | None, verified: Path) -> Run:
     """Run the cells of ``nb`` one by one, attributing result lines to the cell that wrote them."""
     import nbformat
@@ -183,9 +288,10 @@ def _execute(nb, workdir: Path, log: Path, env: dict[str, str], kernel: str,
     verify_index = len(work.cells) if verify is not None else None
     if verify is not None:
         work.cells.append(nbformat.v4.new_code_cell(verify))
-    client = _client_class()(work, kernel_name=kernel, allow_errors=True, timeout=int(cell_timeout),
+    client = _client_class()(work, km=km, allow_errors=True, timeout=int(cell_timeout),
                              log=quiet, resources={"metadata": {"path": str(workdir)}},
                              record_timing=False, store_widget_state=False)
+    client.owns_km = True  # given a manager, nbclient would leave its kernel running at the end
     start = time.monotonic()
     deadline = start + notebook_timeout
     offset = 0
@@ -269,6 +375,10 @@ def grade_notebook(nb, entries: list[dict], run: Run, expected: dict[str, str], 
             row.status, row.message = "tampered", (
                 f"the grader could not check mmlab's functions after the last cell ({run.unverified}); "
                 "the exercise counts as not passed.")
+        elif len(lines) > 1:
+            row.status, row.message = "tampered", (
+                f"the check cell of {name} produced {len(lines)} results where the check reports once: a result "
+                "was written by something other than the check; the exercise counts as not passed.")
         elif lines and (lines[-1].get("fingerprint") != expected.get(name)
                         or not str(lines[-1].get("module", "")).startswith("mmlab.exercises.")):
             row.status, row.message = "tampered", (
@@ -280,7 +390,9 @@ def grade_notebook(nb, entries: list[dict], run: Run, expected: dict[str, str], 
         elif index not in run.executed:
             row.status, row.message = "not_run", f"not run: {run.stopped or 'the notebook stopped before it'}."
         elif index in run.errors:
-            row.status, row.message = "error", f"the check cell raised {run.errors[index]}"
+            earlier = [f"cell {i} raised {e}" for i, e in sorted(run.errors.items()) if i < index]
+            row.status, row.message = "error", f"the check cell raised {run.errors[index]}" + (
+                f" (earlier, {earlier[0]})" if earlier else "")
         else:
             row.status, row.message = "no_result", (
                 f"the check cell ran but {name} reported nothing (was mm.checks.{name} replaced, or "
@@ -313,26 +425,12 @@ def _submission_ids(paths: list[Path]) -> list[str]:
     return [f"{i}_{n}" if ids.count(i) > 1 else i for n, i in enumerate(ids)]
 
 
-def _copy_folder(src: Path, dst: Path, keep: str) -> None:
-    def ignore(folder: str, names: list[str]) -> list[str]:
-        skip = []
-        for n in names:
-            full = Path(folder) / n
-            if n in (".ipynb_checkpoints", "__pycache__", ".git") or (n.endswith(".ipynb") and full != src / keep):
-                skip.append(n)
-            elif full.is_file() and full.stat().st_size > MAX_COPY_BYTES:
-                skip.append(n)
-        return skip
-
-    shutil.copytree(src, dst, ignore=ignore, symlinks=True)
-
-
 def _grade_one(path: Path, sid: str, release: dict[str, list[dict]], expected: dict[str, str],
                args) -> tuple[list[Result], dict]:
     import nbformat
 
     info: dict[str, Any] = {"submission": sid, "path": str(path), "notebook": "", "status": "graded",
-                            "seconds": 0.0, "reason": ""}
+                            "seconds": 0.0, "reason": "", "contained": ""}
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # not JSON, not a notebook: one row that says so
@@ -347,18 +445,23 @@ def _grade_one(path: Path, sid: str, release: dict[str, list[dict]], expected: d
     modules = {e["exercise"]: "mmlab.exercises." + e["exercise"].split("_")[0] for e in entries
                if e["exercise"] in expected}
     with tempfile.TemporaryDirectory(prefix="mmlab-grade-") as tmp:
-        workdir = Path(tmp) / "work"
-        _copy_folder(path.parent, workdir, path.name)
-        log = Path(tmp) / "results.jsonl"
-        env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING")}
-        env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1", MMLAB_JOINT_MODEL="conse",
-                   TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
-                   MMLAB_GRADE_NOTEBOOK=name)
-        env[_feedback.GRADE_LOG_ENV] = str(log)
-        verified = Path(tmp) / "verified.json"
-        verify = _verify_source(modules, expected, verified) if modules else None
-        run = _execute(nb, workdir, log, env, args.kernel, args.timeout_cell, args.timeout_notebook, verify,
-                       verified)
+        box = sandbox.prepare(Path(tmp) / "box", warm_cache=args.warm_cache, limits=args.limits,
+                              isolate_network=not args.allow_network)
+        log = box.root / "results.jsonl"
+        if box.uid is not None:
+            os.chmod(tmp, 0o755)  # the kernel's user must reach its folders inside
+        log.touch()
+        if box.uid is not None:
+            os.chown(log, box.uid, box.uid)  # the kernel appends its results here
+        env = box.env({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+                       "MMLAB_JOINT_MODEL": "conse", "TOKENIZERS_PARALLELISM": "false", "MPLBACKEND": "Agg",
+                       "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MMLAB_GRADE_NOTEBOOK": name,
+                       _feedback.GRADE_LOG_ENV: str(log)})
+        verified = box.work / ".verified.json"
+        verify = _verify_source(modules, expected, args.state, verified) if modules else None
+        run = _execute(nb, box.work, log, env, _kernel_manager(box), args.timeout_cell, args.timeout_notebook,
+                       verify, verified)
+        info["contained"] = "; ".join(box.notes) or "fully"
     info["seconds"] = round(run.seconds, 1)
     if run.stopped:
         info.update(status="stopped", reason=run.stopped)
@@ -407,10 +510,17 @@ def main(args) -> int:
     if args.timeout_cell <= 0 or args.timeout_notebook <= 0:
         raise ValueError(f"--timeout-cell, --timeout-notebook: expected positive seconds, got "
                          f"{args.timeout_cell}, {args.timeout_notebook}")
+    if not args.memory_gib > 0:
+        raise ValueError(f"--memory-gib: expected a positive number of GiB, got {args.memory_gib:g}")
     release: dict[str, list[dict]] = {}
     for entry in load_release(args.release):
         release.setdefault(entry["notebook"], []).append(entry)
+    args.limits = sandbox.Limits(memory=int(args.memory_gib * sandbox.GiB))
+    from .cache import cache_dir
+
+    args.warm_cache = Path(args.cache) if args.cache else cache_dir()
     expected = _expected_fingerprints()
+    args.state = _expected_state(sorted({"mmlab.exercises." + e.split("_")[0] for e in expected if e != "report"}))
     out = Path(args.out)
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     rows: list[Result] = []
@@ -428,10 +538,14 @@ def main(args) -> int:
             writer.writerow([r.submission, r.notebook, r.exercise, r.status, r.passed, f"{r.points:g}",
                              f"{r.max_points:g}", r.message])
     with open(out / "submissions.csv", "w", newline="", encoding="utf-8") as f:
-        table = csv.DictWriter(f, fieldnames=["submission", "path", "notebook", "status", "seconds", "reason"])
+        table = csv.DictWriter(f, fieldnames=["submission", "path", "notebook", "status", "seconds", "reason",
+                                              "contained"])
         table.writeheader()
         table.writerows(infos)
     print(_summary(rows))
+    notes = sorted({i["contained"] for i in infos if i.get("contained") not in ("", "fully")})
+    print("kernels contained: " + ("; ".join(notes) if notes else "fully (own user, no network, limits, "
+                                                                   "private HOME and cache)"))
     stopped = [i for i in infos if i["status"] != "graded"]
     print(f"{len(infos)} submission(s), {len(stopped)} stopped early or not run; "
           f"{out / 'grades.csv'}, {out / 'feedback'}/")

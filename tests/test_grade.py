@@ -170,6 +170,7 @@ def test_grade_every_kind_of_hand_in(tmp_path):
     (["missing.ipynb"], FileNotFoundError, "submissions: expected .ipynb files"),
     (["{nb}", "--timeout-cell", "0"], ValueError, "--timeout-cell, --timeout-notebook: expected positive seconds"),
     (["{nb}", "--release", "{empty}"], FileNotFoundError, "release: expected a folder of student copies"),
+    (["{nb}", "--memory-gib", "0"], ValueError, "--memory-gib: expected a positive number of GiB, got 0"),
 ])
 def test_bad_arguments_are_named(tmp_path, args, error, words):
     from mmlab.__main__ import main as cli
@@ -193,3 +194,97 @@ def test_code_fingerprint_tells_code_apart_and_refuses_non_code():
     assert _feedback.code_fingerprint(f.__code__) == _feedback.code_fingerprint(f.__code__)
     with pytest.raises(TypeError, match="code: expected a code object"):
         _feedback.code_fingerprint(f)
+
+
+# ------------------------------------------------------------------ containment of hostile hand-ins
+
+FORGE = '''import json, os
+def my_cosine_similarity(a, b):
+    import mmlab.exercises as ex
+    from mmlab.exercises import _feedback
+    line = {"exercise": "nb01_cosine_similarity", "module": "mmlab.exercises.nb01", "passed": True, "points": 1.0,
+            "fingerprint": _feedback.code_fingerprint(ex.nb01_cosine_similarity.__code__), "message": "forged"}
+    with open(os.environ["MMLAB_GRADE_LOG"], "a") as f:
+        f.write(json.dumps(line) + "\\n")
+    return a @ b.T'''
+
+
+def test_hostile_hand_ins_are_contained(tmp_path):
+    """Each hand-in attacks the grader one way; each is contained and its row says why."""
+    from mmlab import sandbox
+
+    probe = sandbox.prepare(tmp_path / "probe", warm_cache=None)
+    contained = probe.uid is not None
+    source = tmp_path / "source" / "01_tiny.ipynb"
+    source.parent.mkdir()
+    nbformat.write(teacher_notebook(), source)
+    release = tmp_path / "release"
+    assert make_student([str(source)], str(release)) == 0
+    teacher_file = tmp_path / "teacher" / "notes.txt"
+    teacher_file.parent.mkdir()
+    teacher_file.write_text("the teacher's own file")
+    subs = tmp_path / "hand-ins"
+    attacks = {
+        # reads a secret of the teacher's environment: answers right only if it cannot see it
+        "secret": {**RIGHT, 5: 'import os\nprediction = "b" if "MMLAB_TEST_SECRET" not in os.environ else "a"'},
+        # patches the library function the check relies on
+        "patches": {**WRONG, 2: WRONG[2] + "\nnp.allclose = lambda *a, **k: True"},
+        # writes a passing result into the grade log from inside the function the check calls
+        "forges": {**RIGHT, 2: FORGE},
+        # writes a forged line from a cell of its own (never counted: it is not the check cell)
+        "forges-elsewhere": {**WRONG, 4: WRONG[4] + "\n" + FORGE.replace("def my_cosine_similarity",
+                                                                           "def forge").split("\n", 1)[1]
+                             + "\nforge(np.eye(2), np.eye(2))"},
+        # allocates far past the memory limit
+        "allocates": {**RIGHT, 2: "big = bytearray(3 * 2**30)\n" + RIGHT[2]},
+    }
+    if contained:
+        attacks |= {
+            # writes outside its folder: into the teacher's files and the teacher's home
+            "writes": {**RIGHT, 5: f"for p in [{str(teacher_file)!r}, {str(Path.home() / 'pwned')!r}]:\n"
+                                   "    try:\n        open(p, 'w').write('pwned')\n    except OSError:\n        pass\n"
+                                   'prediction = "b"'},
+            # starts processes in a (bounded) loop
+            "forks": {**RIGHT, 5: "import subprocess\nprocs = [subprocess.Popen(['sleep', '517']) for _ in range(400)]\n"
+                                  'prediction = "b"'},
+        }
+    if probe.network_isolated:
+        # looks for a network: right only if the kernel sees no interface but its own loopback
+        attacks["networks"] = {**RIGHT, 5: "import socket\nnames = [n for _, n in socket.if_nameindex()]\n"
+                                           'prediction = "b" if names == ["lo"] else "a"'}
+    paths = [hand_in(release, subs, name, edits) for name, edits in attacks.items()]
+    out = tmp_path / "grades"
+    env = {**os.environ, "MMLAB_GRADE_LOG": "", "MMLAB_TEST_SECRET": "s3cr3t-token"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmlab", "grade", *map(str, paths), "--out", str(out), "--release", str(release),
+         "--timeout-cell", "30", "--timeout-notebook", "120", "--memory-gib", "1.5"],
+        capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out / "grades.csv", newline="") as f:
+        rows = {(r["submission"].removesuffix("__01_tiny"), r["exercise"]): r for r in csv.DictReader(f)}
+
+    def row(sub, ex):
+        r = rows[(sub, ex)]
+        return r["status"], r["passed"], r["message"]
+
+    assert row("secret", "nb01_predict_closest")[:2] == ("ok", "True")         # the secret was not there
+    status, passed, message = row("patches", "nb01_cosine_similarity")
+    assert (status, passed) == ("tampered", "False") and "numpy.allclose" in message
+    status, passed, message = row("forges", "nb01_cosine_similarity")
+    assert (status, passed) == ("tampered", "False") and "2 results" in message
+    assert row("forges-elsewhere", "nb01_cosine_similarity")[:2] == ("ok", "False")  # its forged line is ignored
+    status, passed, message = row("allocates", "nb01_cosine_similarity")
+    assert (status, passed) == ("error", "False") and "MemoryError" in message
+    assert row("allocates", "nb01_predict_closest")[:2] == ("ok", "True")        # the rest of it still graded
+    if probe.network_isolated:
+        assert row("networks", "nb01_predict_closest")[:2] == ("ok", "True")
+    if contained:
+        assert teacher_file.read_text() == "the teacher's own file" and not (Path.home() / "pwned").exists()
+        assert row("writes", "nb01_predict_closest")[:2] == ("ok", "True")
+        status, passed, message = row("forks", "nb01_predict_closest")
+        assert status == "error" and "BlockingIOError" in message              # stopped at the process limit
+        if probe.own_processes:  # and what it started did not outlive its grading
+            assert subprocess.run(["pgrep", "-f", "sleep 517"], capture_output=True).returncode == 1
+        assert "kernels contained: fully" in proc.stdout
+    else:
+        assert "kernels run as the teacher's own user" in proc.stdout          # said in the summary
