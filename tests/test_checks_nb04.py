@@ -263,6 +263,7 @@ def _check(flags, renamed):
 @pytest.mark.parametrize("renamed", [
     {"country-flag": "flag of a country", "flag": "chequered, pirate or rainbow flag"},
     {"flag": "pirate flag"},
+    {"flag": "chequered or pirate flags", "sound": "loudspeaker or bell", "family": "parents and children"},
 ])
 def test_class_names_fixes_pass(capsys, flags, renamed):
     ok, out = verdict(capsys, _check(flags, renamed))
@@ -282,6 +283,12 @@ def test_class_names_fixes_pass(capsys, flags, renamed):
     ({"country-flag": "national flag"}, "still called 'flag'"),                   # only the big class renamed
     ({"country-flag": "flag", "flag": "country flag"}, "not countries' flags"),   # swapped: a lie that scores
     ({"country-flag": "  "}, "non-empty string"),
+    # names that do not describe their class but move the votes (found passing by an outside reader)
+    ({"flag": "banana"}, "does not say that its emoji are flags"),
+    ({"flag": "zzzz"}, "does not say that its emoji are flags"),
+    ({"flag": "emoji", "sound": "loudspeaker or bell"}, "does not say that its emoji are flags"),
+    ({"country-flag": "flag", "subdivision-flag": "x", "flag": "qqq"}, "does not say that its emoji are flags"),
+    ({"flag": "pirate flag", "sound": "banana"}, "is far from what that subgroup holds"),
 ])
 def test_class_names_typical_mistakes(capsys, flags, renamed, says):
     ok, out = verdict(capsys, _check(flags, renamed))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+import re
 import zlib
 
 import numpy as np
@@ -310,6 +311,24 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
                       "pirate and rainbow flags, not countries' flags.",
                       "A class name must describe its own class: a name that only moves votes around on "
                       "these emoji fails on new ones. Describe what is in each subgroup.")
+    flag_subgroups = [s for s in ("country-flag", "subdivision-flag", "flag") if s in subgroups]
+    for s in flag_subgroups:
+        n = names[subgroups.index(s)]
+        if s in renamed and not re.search(r"\bflags?\b", n.lower()):
+            return report(False, "", f"your name for {s!r}, {n!r}, does not say that its emoji are flags.",
+                          "A class name must describe its own class: a name that only moves votes away scores "
+                          "on these emoji and fails on new ones. Keep the word 'flag' and say which flags.")
+    others = [s for s in renamed if s not in flag_subgroups]
+    if others:
+        old_new = model.encode_text([class_names[subgroups.index(s)] for s in others]
+                                    + [names[subgroups.index(s)] for s in others], progress=False)
+        old_new = old_new / np.linalg.norm(old_new, axis=1, keepdims=True)
+        for j, s in enumerate(others):
+            if float(old_new[j] @ old_new[len(others) + j]) < 0.35:
+                return report(False, "", f"your name for {s!r}, {names[subgroups.index(s)]!r}, is far from what "
+                              f"that subgroup holds (its old name was {class_names[subgroups.index(s)]!r}).",
+                              "A class name must describe its own class; rename a subgroup only to say more "
+                              "clearly what is in it.")
     acc0, rec0, _ = _subgroup_scores(model, class_names, templates, image_features, labels, target)
     acc1, rec1, pred = _subgroup_scores(model, names, templates, image_features, labels, target)
     y = np.asarray(labels)
