@@ -326,6 +326,13 @@ def _variant(*, mult=lambda r: stats.t.ppf(0.975, r - 1), ddof=1, spread="se", p
     return fn
 
 
+def _all_later_ahead(ks, accuracies, zero_shot):
+    acc = np.asarray(accuracies, dtype=float)
+    r = acc.shape[1]
+    above = acc.mean(axis=1) - stats.t.ppf(0.975, r - 1) * acc.std(axis=1, ddof=1) / np.sqrt(r) > zero_shot
+    return next((k for i, k in enumerate(ks) if above[i:].all()), "never")
+
+
 def _hard_coded(ks, accuracies, zero_shot):
     return 3  # the k read off the notebook's printed table
 
@@ -352,6 +359,7 @@ def _index_of_first(ks, accuracies, zero_shot):
     (_variant(mult=lambda r: stats.t.ppf(0.975, r)), "R - 1 degrees of freedom"),
     (_variant(pick="last"), "largest such k"),
     (_index_of_first, "position of k"),
+    (_all_later_ahead, "every later k is ahead too"),   # found passing by an outside reader
     (_variant(never=None), "return 'never'"),
     (_variant(never=False), "return 'never'"),
     (_variant(axis=0), "differs from the smallest k"),   # averaged over the k values, not the draws

@@ -350,16 +350,18 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
 # --------------------------------------------------------------------------- exercise 5
 
 
-def _first_k(ks, accuracies, zero_shot, *, multiplier, ddof=1, spread="se", last=False, index=False):
+def _first_k(ks, accuracies, zero_shot, *, multiplier, ddof=1, spread="se", last=False, index=False,
+             tail=False):
     """The variants of "the smallest k clearly above zero-shot" that the check recognises."""
     a = np.asarray(accuracies, dtype=float)
     r = a.shape[1]
     sd = a.std(axis=1, ddof=ddof)
     width = multiplier(r) * (sd / np.sqrt(r) if spread == "se" else sd if spread == "sd" else 0.0)
-    ahead = [i for i, lo in enumerate(a.mean(axis=1) - width) if lo > zero_shot]
+    above = a.mean(axis=1) - width > zero_shot
+    ahead = [i for i in range(len(above)) if above[i:].all()] if tail else list(np.flatnonzero(above))
     if not ahead:
         return "never"
-    i = ahead[-1] if last else ahead[0]
+    i = int(ahead[-1] if last else ahead[0])
     return i if index else ks[i]
 
 
@@ -387,6 +389,8 @@ def _exercise5_cases():
         ([1, 2, 4], draws([0.40, 0.45, 0.52], [0.05] * 3, 5), 0.50),
         # Clearly above from the first k.
         ([1, 2], draws([0.60, 0.70], [0.05, 0.05], 10), 0.30),
+        # Not monotone in k: above, then not, then above again; the first k is the answer.
+        ([1, 2, 4], draws([0.36, 0.31, 0.40], [0.04] * 3, 10), 0.30),
     ]
 
 
@@ -436,6 +440,9 @@ def nb04_clearly_ahead(fn) -> CheckResult:
          "Use the sample standard deviation, np.std(..., ddof=1) (numpy's default divides by R), and t with "
          "R - 1 degrees of freedom."),
         (run(multiplier=_t975, last=True), "you returned the largest such k.", "The question asks for the smallest."),
+        (run(multiplier=_t975, tail=True), "you returned the first k from which every later k is ahead too.",
+         "The question asks for the smallest k that is clearly ahead, whatever larger k do (accuracy need not "
+         "grow with k when the draws are few)."),
         (run(multiplier=_t975, index=True), "you returned the position of k in ks, not k itself.",
          "Return ks[i], the number of labelled examples."),
     ]
