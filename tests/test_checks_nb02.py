@@ -127,7 +127,12 @@ def _stacked_wrong_axis(features, weights):
     (_w_instead_of_sqrt_w, "scale by the square root"),
     (_columns_normalised, "axis=1"),
     (_in_place, "changed the arrays it was given"),
-    (lambda f, w: _solution_concat(dict(reversed(list(f.items()))), w), "order of the features dict"),
+    (lambda f, w: _solution_concat(dict(reversed(list(f.items()))), w), "not the features dict's"),
+    # found passing by an outside reader: weights matched to the blocks by position, or blocks in the weights' order
+    (lambda f, w: np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(v / sum(w.values()))
+                                  for x, v in zip(f.values(), w.values())], axis=1), "by position"),
+    (lambda f, w: np.concatenate([f[m] / np.linalg.norm(f[m], axis=1, keepdims=True) * np.sqrt(v / sum(w.values()))
+                                  for m, v in w.items()], axis=1), "not the features dict's"),
     (lambda f, w: np.zeros((5, 9)) + 1.0, "differ"),
 ])
 def test_concat_typical_mistakes_get_specific_hints(capsys, fn, needle):
@@ -240,6 +245,10 @@ def _numpy(factors, mask):
     (_numpy, "a numpy array carries no gradient"),
     (lambda f, k: torch.ones(5, 4), "no gradient"),
     (_column_not_kept, "mask[:, m:m + 1]"),
+    # found with the generic hint by an outside reader: the first factor not masked; a product through logs
+    (lambda f, k: (1 + f[0]) * torch.where(k[:, 1:2], 1 + f[1], torch.ones_like(f[1]))
+     * torch.where(k[:, 2:3], 1 + f[2], torch.ones_like(f[2])), "the first included"),
+    (lambda f, k: torch.exp(sum(torch.log1p(z) * k[:, m:m + 1] for m, z in enumerate(f))), "log of a negative"),
     (lambda f, k: f[0] * f[1], "row b should be the product"),
 ])
 def test_product_typical_mistakes_get_specific_hints(capsys, fn, needle):
@@ -313,6 +322,18 @@ def _zeroed_in_place(probas, present, weights):
     return _solution_mean_of_present(probas, present, weights)
 
 
+def _zipped_by_position(probas, present, weights):  # pairs the three dicts by key position, not by name
+    triples = list(zip(probas.values(), present.values(), weights.values()))
+    num = sum(w * np.where(k[:, None], p, 0.0) for p, k, w in triples)
+    return num / sum(w * k for p, k, w in triples)[:, None]
+
+
+def _zipped_nan_to_num(probas, present, weights):
+    triples = list(zip(probas.values(), present.values(), weights.values()))
+    num = sum(w * np.nan_to_num(p) * k[:, None] for p, k, w in triples)
+    return num / sum(w * k for p, k, w in triples)[:, None]
+
+
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_stub, "NotImplementedError"),
@@ -329,6 +350,8 @@ def _zeroed_in_place(probas, present, weights):
     (lambda p, k, w: np.nan_to_num(np.stack(list(p.values()))).mean(axis=1), "expected shape (6, 3)"),
     (lambda p, k, w: np.full((6, 3), 0.5), "sum to 1"),
     (_mask_not_a_column, "present[m][:, None]"),
+    (_zipped_by_position, "by position"),  # found passing by an outside reader (the notebook's dicts differ in order)
+    (_zipped_nan_to_num, "by position"),
 ])
 def test_mean_of_present_typical_mistakes_get_specific_hints(capsys, fn, needle):
     assert checks.nb02_mean_of_present(fn).passed is False

@@ -118,7 +118,7 @@ def nb02_concat_embeddings(fn) -> CheckResult:
                       "write it with numpy: np.linalg.norm(x, axis=1, keepdims=True), np.sqrt, np.concatenate.")
     rng = np.random.default_rng(7)
     features = {"image": rng.normal(size=(5, 6)) * 4 + 1, "text": rng.normal(size=(5, 3)) * 0.5}
-    weights = {"image": 1.0, "text": 3.0}
+    weights = {"text": 3.0, "image": 1.0}  # another key order than features: match weights to blocks by name
     given = {m: x.copy() for m, x in features.items()}
     out, problem = call_learner(fn, given, dict(weights))
     if problem:
@@ -173,8 +173,12 @@ def nb02_concat_embeddings(fn) -> CheckResult:
         hint = "normalise each modality's rows to unit length before weighting (np.linalg.norm(..., axis=1, keepdims=True))."
     elif matches(blocks(lambda w: np.sqrt(w))) or np.allclose(norms, np.sqrt(total), atol=1e-3):
         hint = f"your rows have length {norms[0]:.2f}; divide the weights by their sum so the fused row has length 1."
+    elif matches(np.concatenate([unit[m] * np.sqrt(w / total) for m, w in zip(features, weights.values())], axis=1)):
+        hint = ("you paired the weights with the blocks by position (zip of the two dicts' values), but the weights "
+                "dict need not list the modalities in the same order: look each weight up by name, weights[m].")
     elif matches(np.concatenate([expected[:, 6:], expected[:, :6]], axis=1)):
-        hint = "keep the blocks in the order of the features dict."
+        hint = ("your blocks follow the order of the weights dict (or another order), not the features dict's: "
+                "iterate over features.items() and look up weights[m].")
     else:
         hint = "check each block on its own: unit length, then times sqrt(w_m / sum of weights)."
     return report(False, "", "the fused vectors differ from the expected ones.", hint)
@@ -225,6 +229,10 @@ def nb02_product_fusion(fn) -> CheckResult:
                       "stay in torch (torch.where, *, torch.ones_like): the model trains through this step, "
                       "and a numpy array carries no gradient.")
     problem = shape_problem(out, (5, 4))
+    if problem and out.shape == (5, 4) and not torch.isfinite(out).all():
+        return report(False, "", problem,
+                      "1 + z is negative wherever z < -1, and the log of a negative number is NaN: a product "
+                      "computed as exp(sum(log(1 + z))) (or log1p) breaks there. Multiply the factors directly.")
     if problem:
         return report(False, "", problem, "multiply over the modalities, keeping one (B, R) row per sample.")
     if not out.requires_grad:
@@ -257,6 +265,7 @@ def nb02_product_fusion(fn) -> CheckResult:
         "sum": sum(np.where(keep[:, m], one_plus[m], 0.0) for m in range(3)),
         "sum1": 1 + sum(np.where(keep[:, m], zs[m], 0.0) for m in range(3)),
         "two": prod([np.where(keep[:, m], one_plus[m], 1.0) for m in range(2)]),
+        "first": prod([one_plus[0]] + [np.where(keep[:, m], one_plus[m], 1.0) for m in (1, 2)]),
     }
     found = next((k for k, c in candidates.items() if np.allclose(arr, c, atol=1e-5)), None)
     hints = {
@@ -272,6 +281,9 @@ def nb02_product_fusion(fn) -> CheckResult:
         "sum": "you added the factors: that is additive fusion again, with no product term. Multiply them.",
         "sum1": "you added the factors: that is additive fusion again, with no product term. Multiply them.",
         "two": "you used only the first two modalities: multiply over every modality in the list.",
+        "first": "you started from 1 + factors[0] without checking the mask, so the first modality counts even in "
+                 "rows where it is absent (rows 3 and 5 here): start from torch.ones_like(factors[0]) and mask every "
+                 "modality, the first included.",
     }
     return report(False, "", "the fused vectors differ from the expected ones.",
                   hints.get(found or "", "row b should be the product over the modalities m with mask[b, m] True "
@@ -284,6 +296,18 @@ def _reference_mean_of_present(probas, present, weights):
     num = sum(weights[m] * np.where(present[m][:, None], p, 0.0) for m, p in probas.items())
     den = np.sum([weights[m] * present[m] for m in probas], axis=0)[:, None]  # (N, 1)
     return num / den
+
+
+def _paired_by_position(arr, probas, present, weights) -> bool:
+    """True when arr is the weighted mean computed with the three dicts zipped by position."""
+    triples = list(zip(probas.values(), present.values(), weights.values()))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for select in (lambda p, k: np.where(k[:, None], p, 0.0), lambda p, k: np.nan_to_num(p) * k[:, None]):
+            num = sum(w * select(p, k) for p, k, w in triples)
+            zipped = num / np.sum([w * k for p, k, w in triples], axis=0)[:, None]
+            if np.allclose(arr, zipped, atol=1e-6, equal_nan=True):
+                return True
+    return False
 
 
 def nb02_mean_of_present(fn) -> CheckResult:
@@ -302,9 +326,10 @@ def nb02_mean_of_present(fn) -> CheckResult:
     n, c = 6, 3
     mods = ("image", "text", "audio")
     probas = {m: rng.dirichlet(np.ones(c), size=n) for m in mods}
-    present = {"image": np.array([1, 1, 0, 1, 0, 1], bool), "text": np.array([1, 0, 1, 1, 0, 1], bool),
-               "audio": np.array([0, 1, 1, 1, 1, 0], bool)}
-    weights = {"image": 0.3, "text": 0.6, "audio": 0.1}
+    # present and weights list the modalities in other orders than probas (as in the notebook): look up by name
+    present = {"audio": np.array([0, 1, 1, 1, 1, 0], bool), "image": np.array([1, 1, 0, 1, 0, 1], bool),
+               "text": np.array([1, 0, 1, 1, 0, 1], bool)}
+    weights = {"text": 0.6, "audio": 0.1, "image": 0.3}
     for m, p in probas.items():
         p[~present[m]] = np.nan  # an absent modality had nothing to classify
     given = {m: p.copy() for m, p in probas.items()}
@@ -318,6 +343,11 @@ def nb02_mean_of_present(fn) -> CheckResult:
         return report(False, "", "your function changed the probability arrays it was given (p[...] = 0 works in place).",
                       "use np.where(present[m][:, None], p, 0.0), which makes a new array.")
     arr = as_numpy(out)
+    if arr is not None and arr.shape == (n, c) and _paired_by_position(arr, probas, present, weights):
+        return report(False, "", "the fused probabilities differ from the expected ones.",
+                      "you paired probas, present and weights by position (zip of the dicts' values), but the three "
+                      "dicts need not list the modalities in the same order: loop over probas.items() and look up "
+                      "present[m] and weights[m] by name.")
     if arr is not None and arr.shape == (n, c) and not np.isfinite(arr).all():
         return report(False, "", "your result contains NaN.",
                       "the rows of an absent modality are NaN, and NaN * 0 is still NaN: select with "
