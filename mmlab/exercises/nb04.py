@@ -1,9 +1,9 @@
 """Exercise checks for notebook 04 (re-exported by mmlab.checks)."""
 from __future__ import annotations
 
+import re
 import sys
 import warnings
-import re
 import zlib
 
 import numpy as np
