@@ -273,8 +273,10 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
         class_names: the class names used so far, one per subgroup (e.g. "country flag").
         templates: the prompt templates of the subgroup classifier.
     Returns:
-        A ``CheckResult``: passed when the country flags are found on the training emoji
-        (recall >= 0.2) and the subgroup accuracy rises by at least 2 points.
+        A ``CheckResult``: passed when every renamed flag subgroup still says "flag", every other
+        renamed subgroup stays near its old name (MiniLM cosine >= 0.35), the country flags are
+        found on the training emoji (recall >= 0.2) and the subgroup accuracy rises by at least
+        2 points.
     """
     if is_empty(renamed):
         return report(False, "", EMPTY_MESSAGE)
