@@ -195,8 +195,34 @@ class EmbeddingCache:
             return None
         return keys, vectors
 
+    def _migrate_legacy(self) -> None:
+        """Fold the one-file-per-vector entries of earlier mmlab versions (``<h[:2]>/<h>.npy``) into one shard."""
+        if self.directory is None:
+            return
+        files = sorted(self.directory.glob("[0-9a-f][0-9a-f]/*.npy"))
+        digests, vectors = [], []
+        for path in files:
+            try:
+                vec = np.load(path, allow_pickle=False)
+                digest = bytes.fromhex(path.stem)
+            except Exception:  # damaged or foreign: left out (recomputed on demand)
+                continue
+            if vec.shape == (self.dim,) and vec.dtype == np.float32 and np.isfinite(vec).all() and len(digest) == 32:
+                digests.append(digest)
+                vectors.append(vec)
+        try:
+            if digests:
+                self._write_shard(np.frombuffer(b"".join(digests), np.uint8).reshape(-1, 32), np.stack(vectors))
+            for path in files:
+                path.unlink()
+            for folder in {p.parent for p in files}:
+                folder.rmdir()
+        except OSError:  # read-only or shared with an older mmlab: read the new shard, leave the rest
+            pass
+
     def _load(self) -> dict[bytes, tuple[np.ndarray, int]]:
         if self._index is None:
+            self._migrate_legacy()
             index: dict[bytes, tuple[np.ndarray, int]] = {}
             # Shared caches first, the private one last: its entries win.
             for folder in [*reversed(self.shared), *([self.directory] if self.directory else [])]:

@@ -323,3 +323,14 @@ def test_disabled_turns_the_cache_off_and_restores_it(monkeypatch, tmp_path):
     with cache.disabled():
         assert not cache.enabled()
     assert cache.cache_dir() == tmp_path
+
+
+def test_entries_of_the_old_one_file_per_vector_layout_are_folded_into_a_shard(cache_root):
+    store = cache.EmbeddingCache("m/v1", 4)
+    keys = [cache.text_key(t) for t in ("a", "b")]
+    for i, key in enumerate(keys):  # the layout of earlier versions: <root>/<model>/<h[:2]>/<h>.npy
+        (store.directory / key[:2]).mkdir(parents=True, exist_ok=True)
+        np.save(store.directory / key[:2] / f"{key}.npy", np.full(4, i, np.float32))
+    got = cache.EmbeddingCache("m/v1", 4).get_many(keys)
+    np.testing.assert_array_equal(np.stack(got), [[0] * 4, [1] * 4])
+    assert sorted(f.name.split(".", 1)[1] for f in entry_files(cache_root)) == ["keys.npy", "vectors.npy"]
