@@ -1,25 +1,29 @@
-"""An on-disk cache of embeddings: one small ``.npy`` file per (model, input) pair.
+"""An on-disk cache of embeddings: a few arrays of many vectors per model, keyed by content.
 
 Re-running a notebook re-encodes the same emoji, photos and sentences; reading ~1,900
-small vectors back takes a fraction of a second, encoding them takes tens of seconds.
+vectors back takes a fraction of a second, encoding them takes tens of seconds.
 
-Layout: ``<root>/<model key>/<h[:2]>/<h>.npy`` where ``h`` is the BLAKE2b hash of the
-input's content (an image's mode, size and pixels; a text's UTF-8 bytes; a waveform's
-samples and sample rate). The model key includes every setting that changes the
-vectors (e.g. the input resolution), so two settings never share entries.
+Layout: ``<root>/<model key>/<id>.vectors.npy`` ((n, dim) float32) beside
+``<id>.keys.npy`` ((n, 32) uint8): the BLAKE2b hashes of the inputs' content (an image's
+mode, size and pixels; a text's UTF-8 bytes; a waveform's samples and sample rate), row by
+row. The model key includes every setting that changes the vectors (e.g. the input
+resolution), so two settings never share entries. A model holds at most a few dozen files,
+which suits a cache on a cluster's shared file system.
 
 - The root is ``$MMLAB_CACHE`` or ``~/.cache/mmlab``; ``MMLAB_CACHE=off`` disables it.
+- ``$MMLAB_CACHE_SHARED`` names read-only caches (separated by ``os.pathsep``) looked up
+  after the private one: an instructor warms one copy on a cluster's scratch and every
+  learner reads it; nothing is ever written there. Cached model folders (the converted
+  generator, the trained reranker) are found there too (:func:`find_folder`).
 - Writes go to a temporary file that is renamed into place (atomic on POSIX and
   Windows), so a kernel killed mid-write never leaves a half-written entry.
 - An entry that cannot be read, or has the wrong shape or non-finite values, is
-  reported with a warning and treated as a miss (it is recomputed and overwritten).
+  reported with a warning and treated as a miss (it is recomputed and stored again).
 """
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
-import io
 import os
 import re
 import shutil
@@ -40,7 +44,9 @@ __all__ = [
     "content_key",
     "disabled",
     "enabled",
+    "find_folder",
     "image_key",
+    "shared_dirs",
     "text_key",
 ]
 
@@ -55,6 +61,27 @@ def cache_dir() -> Path | None:
     if value.strip().lower() in _OFF:
         return None
     return Path(value).expanduser()
+
+
+def shared_dirs() -> list[Path]:
+    """The read-only cache roots named by ``MMLAB_CACHE_SHARED`` (``os.pathsep``-separated), in order."""
+    value = os.environ.get("MMLAB_CACHE_SHARED", "")
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
+
+
+def find_folder(relative: str | os.PathLike) -> Path | None:
+    """A cached model folder (e.g. ``"generator/<key>"``): the private cache's, else a shared one's.
+
+    Args:
+        relative: the folder's path below a cache root.
+    Returns:
+        The first existing folder in ``MMLAB_CACHE`` then ``MMLAB_CACHE_SHARED``, or None.
+    """
+    root = cache_dir()
+    for base in [*([root] if root is not None else []), *shared_dirs()]:
+        if (base / relative).is_dir():
+            return base / relative
+    return None
 
 
 def enabled() -> bool:
@@ -103,14 +130,6 @@ def audio_key(waveform: np.ndarray, sample_rate: int) -> str:
     return content_key(b"audio", str(int(sample_rate)).encode(), samples.tobytes())
 
 
-@functools.cache
-def _npy_header(dim: int) -> bytes:
-    """The exact .npy header np.save writes for a (dim,) little-endian float32 vector."""
-    buf = io.BytesIO()
-    np.save(buf, np.zeros(dim, dtype="<f4"), allow_pickle=False)
-    return buf.getvalue()[: -4 * dim]
-
-
 def _slug(model_key: str) -> str:
     """A file-system-safe directory name for a model key (readable prefix + short hash)."""
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)[:60]
@@ -118,71 +137,135 @@ def _slug(model_key: str) -> str:
 
 
 class EmbeddingCache:
-    """The vectors of one model (one ``model_key``), one ``.npy`` file per input.
+    """The vectors of one model (one ``model_key``), stored as a few arrays of many vectors each.
+
+    A *shard* is two files in the model's folder: ``<id>.vectors.npy``, (n, dim) float32, and
+    ``<id>.keys.npy``, (n, 32) uint8, the content keys of its rows in order. The keys file is
+    written last, so a shard without one is incomplete and never read. Each write of new
+    vectors adds one shard; past :attr:`MAX_SHARDS` the folder is merged into one, so a model
+    holds a handful of files (not one per input, which a shared file system handles badly).
+
+    Lookups read the private cache (``MMLAB_CACHE``) first, then each read-only shared cache
+    (``MMLAB_CACHE_SHARED``); writes go to the private one only.
 
     Args:
         model_key: the model name plus every setting that changes its outputs.
-        dim: the length of each stored vector (entries of another length are misses).
-        root: the cache root; ``None`` reads ``MMLAB_CACHE`` now.
+        dim: the length of each stored vector (a shard of another width is skipped with a warning).
+        root: the private cache root; ``None`` reads ``MMLAB_CACHE`` now.
+        shared: read-only cache roots; ``None`` reads ``MMLAB_CACHE_SHARED`` now.
     """
 
-    def __init__(self, model_key: str, dim: int, root: Path | str | None = None):
+    MAX_SHARDS = 16
+
+    def __init__(self, model_key: str, dim: int, root: Path | str | None = None,
+                 shared: list[Path] | None = None):
         self.model_key = model_key
         self.dim = int(dim)
         root = cache_dir() if root is None else Path(root)
         self.directory = None if root is None else root / _slug(model_key)
+        shared = shared_dirs() if shared is None else [Path(p) for p in shared]
+        self.shared = [p / _slug(model_key) for p in shared]
+        self._index: dict[bytes, tuple[np.ndarray, int]] | None = None
 
-    def path(self, key: str) -> Path:
-        """The file that holds ``key``'s vector (whether or not it exists yet)."""
+    # ------------------------------------------------------------------ reading
+    def _shards(self, folder: Path) -> list[Path]:
+        try:
+            return sorted(folder.glob("*.keys.npy"))
+        except OSError:
+            return []
+
+    def _open(self, keys_file: Path) -> tuple[np.ndarray, np.ndarray] | None:
+        """A shard's (n, 32) uint8 keys and (n, dim) float32 vectors (memory-mapped), or None if unusable."""
+        vectors_file = keys_file.with_name(keys_file.name.replace(".keys.npy", ".vectors.npy"))
+        try:
+            keys = np.load(keys_file, allow_pickle=False)
+            vectors = np.load(vectors_file, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:  # merged away by another process since the listing
+            return None
+        except Exception as exc:  # truncated, corrupt or not an .npy file at all
+            warnings.warn(f"mmlab cache: unreadable shard {keys_file} ({type(exc).__name__}: {exc}); "
+                          "recomputing its vectors", RuntimeWarning, stacklevel=4)
+            return None
+        n = len(keys)
+        if (keys.dtype != np.uint8 or keys.shape != (n, 32) or vectors.dtype != np.dtype("<f4")
+                or vectors.shape != (n, self.dim)):
+            warnings.warn(f"mmlab cache: bad entry {keys_file} (keys {keys.shape} {keys.dtype}, vectors "
+                          f"{vectors.shape} {vectors.dtype}, expected (n, 32) uint8 and (n, {self.dim}) "
+                          "float32); recomputing its vectors", RuntimeWarning, stacklevel=4)
+            return None
+        return keys, vectors
+
+    def _migrate_legacy(self) -> None:
+        """Fold the one-file-per-vector entries of earlier mmlab versions (``<h[:2]>/<h>.npy``) into one shard."""
         if self.directory is None:
-            raise RuntimeError("the embedding cache is disabled (MMLAB_CACHE=off); there is no entry path")
-        return self.directory / key[:2] / f"{key}.npy"
+            return
+        files = sorted(self.directory.glob("[0-9a-f][0-9a-f]/*.npy"))
+        digests, vectors = [], []
+        for path in files:
+            try:
+                vec = np.load(path, allow_pickle=False)
+                digest = bytes.fromhex(path.stem)
+            except Exception:  # damaged or foreign: left out (recomputed on demand)
+                continue
+            if vec.shape == (self.dim,) and vec.dtype == np.float32 and np.isfinite(vec).all() and len(digest) == 32:
+                digests.append(digest)
+                vectors.append(vec)
+        try:
+            if digests:
+                self._write_shard(np.frombuffer(b"".join(digests), np.uint8).reshape(-1, 32), np.stack(vectors))
+            for path in files:
+                path.unlink()
+            for folder in {p.parent for p in files}:
+                folder.rmdir()
+        except OSError:  # read-only or shared with an older mmlab: read the new shard, leave the rest
+            pass
+
+    def _load(self) -> dict[bytes, tuple[np.ndarray, int]]:
+        if self._index is None:
+            self._migrate_legacy()
+            index: dict[bytes, tuple[np.ndarray, int]] = {}
+            # Shared caches first, the private one last: its entries win.
+            for folder in [*reversed(self.shared), *([self.directory] if self.directory else [])]:
+                for keys_file in self._shards(folder):
+                    shard = self._open(keys_file)
+                    if shard is not None:
+                        keys, vectors = shard
+                        index.update((k.tobytes(), (vectors, row)) for row, k in enumerate(keys))
+            self._index = index
+        return self._index
 
     def get_many(self, keys: list[str]) -> list[np.ndarray | None]:
-        """Look up each key; a missing or unreadable entry gives None.
+        """Look up each key; a missing or damaged entry gives None.
 
         Returns:
             One (dim,) float32 array or None per key, in order.
         """
-        if self.directory is None:
+        if self.directory is None and not self.shared:
             return [None] * len(keys)
-        return [self._read(key) for key in keys]
+        index = self._load()
+        found: list[np.ndarray | None] = []
+        for key in keys:
+            hit = index.get(bytes.fromhex(key))
+            vec = None
+            if hit is not None:
+                try:
+                    vec = np.array(hit[0][hit[1]], dtype=np.float32)
+                except OSError as exc:  # the file went away under the memory map (e.g. on NFS)
+                    warnings.warn(f"mmlab cache: unreadable entry ({exc}); recomputing it",
+                                  RuntimeWarning, stacklevel=2)
+                if vec is not None and not np.isfinite(vec).all():
+                    warnings.warn(f"mmlab cache: bad entry for {self.model_key} (non-finite values); "
+                                  "recomputing it", RuntimeWarning, stacklevel=2)
+                    vec = None
+            found.append(vec)
+        return found
 
-    def _read(self, key: str) -> np.ndarray | None:
-        path = self.path(key)
-        try:
-            raw = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):  # a miss (the write reports a bad folder)
-            return None
-        except OSError as exc:
-            warnings.warn(f"mmlab cache: unreadable entry {path} ({type(exc).__name__}: {exc}); "
-                          "recomputing it", RuntimeWarning, stacklevel=3)
-            return None
-        # Fast path: every entry we write is this exact header followed by dim float32s
-        # (np.load parses the header with ast, which is 3x slower for ~2,000 small files).
-        header = _npy_header(self.dim)
-        if len(raw) == len(header) + 4 * self.dim and raw.startswith(header):
-            vec = np.frombuffer(raw, dtype="<f4", offset=len(header)).astype(np.float32)
-            if np.isfinite(vec).all():
-                return vec
-        try:
-            vec = np.load(io.BytesIO(raw), allow_pickle=False)
-        except Exception as exc:  # truncated, corrupt or not an .npy file at all
-            warnings.warn(f"mmlab cache: unreadable entry {path} ({type(exc).__name__}: {exc}); "
-                          "recomputing it", RuntimeWarning, stacklevel=3)
-            return None
-        if vec.shape != (self.dim,) or vec.dtype != np.float32 or not np.isfinite(vec).all():
-            warnings.warn(f"mmlab cache: bad entry {path} (shape {vec.shape}, dtype {vec.dtype}, "
-                          f"expected ({self.dim},) float32, finite); recomputing it",
-                          RuntimeWarning, stacklevel=3)
-            return None
-        return vec
-
+    # ------------------------------------------------------------------ writing
     def put_many(self, keys: list[str], vectors: np.ndarray) -> None:
-        """Store ``vectors[i]`` under ``keys[i]``; each write is atomic.
+        """Store ``vectors[i]`` under ``keys[i]`` as one new shard (atomic); keys already stored are skipped.
 
         Args:
-            keys: content keys, one per row.
+            keys: content keys (64 hex digits), one per row.
             vectors: (len(keys), dim) float32.
         """
         if self.directory is None:
@@ -190,18 +273,57 @@ class EmbeddingCache:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.shape != (len(keys), self.dim):
             raise ValueError(f"vectors: expected shape ({len(keys)}, {self.dim}), got {vectors.shape}")
-        for key, vec in zip(keys, vectors):
-            path = self.path(key)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_file(path) as f:
-                    np.save(f, vec.astype("<f4"), allow_pickle=False)
-            except OSError as exc:  # a read-only or full disk must not break encoding
-                warnings.warn(f"mmlab cache: could not write {path} ({exc}); continuing without "
-                              "caching (set MMLAB_CACHE to a writable folder, or to 'off')",
-                              RuntimeWarning, stacklevel=3)
-                self.directory = None
-                return
+        index = self._load()
+        rows: dict[bytes, int] = {}
+        for i, key in enumerate(keys):
+            digest = bytes.fromhex(key)
+            if digest not in index and digest not in rows:
+                rows[digest] = i
+        if not rows:
+            return
+        digests = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), 32)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            stored = self._write_shard(digests, vectors[list(rows.values())])
+            if len(self._shards(self.directory)) > self.MAX_SHARDS:
+                self._merge()
+        except OSError as exc:  # a read-only or full disk must not break encoding
+            warnings.warn(f"mmlab cache: could not write to {self.directory} ({exc}); continuing without "
+                          "caching (set MMLAB_CACHE to a writable folder, or to 'off')",
+                          RuntimeWarning, stacklevel=3)
+            self.directory = None
+            return
+        index.update((k.tobytes(), (stored, row)) for row, k in enumerate(digests))
+
+    def _write_shard(self, digests: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """Write one shard (vectors, then keys); its name is the hash of its keys, so a rewrite is harmless."""
+        assert self.directory is not None
+        name = content_key(digests.tobytes())[:16]
+        vectors = np.ascontiguousarray(vectors, dtype="<f4")
+        with atomic_file(self.directory / f"{name}.vectors.npy") as f:
+            np.save(f, vectors, allow_pickle=False)
+        with atomic_file(self.directory / f"{name}.keys.npy") as f:
+            np.save(f, digests, allow_pickle=False)
+        return vectors
+
+    def _merge(self) -> None:
+        """Merge the private folder's shards into one, then remove the merged ones."""
+        assert self.directory is not None
+        files = self._shards(self.directory)
+        parts = [shard for shard in map(self._open, files) if shard is not None]
+        if not parts:
+            return
+        keys = np.concatenate([k for k, _ in parts])
+        _, first = np.unique(keys, axis=0, return_index=True)
+        first.sort()
+        self._write_shard(keys[first], np.concatenate([np.asarray(v) for _, v in parts])[first])
+        merged = content_key(np.ascontiguousarray(keys[first]).tobytes())[:16]
+        for keys_file in files:
+            if not keys_file.name.startswith(merged):
+                for path in (keys_file, keys_file.with_name(keys_file.name.replace(".keys.", ".vectors."))):
+                    with contextlib.suppress(OSError):  # another process merged first, or Windows holds a map
+                        path.unlink()
+        self._index = None
 
 
 @contextlib.contextmanager

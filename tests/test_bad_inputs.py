@@ -789,7 +789,7 @@ def test_every_pil_mode_is_encoded(ctx, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_folder_loader_converts_every_pil_mode_to_rgb(mode):
-    rgb = data._to_rgb(Image.new(mode, (9, 7)))  # what load_image_folder applies to each decoded file
+    rgb = data.folders._to_rgb(Image.new(mode, (9, 7)))  # what load_image_folder applies to each decoded file
     assert rgb.mode == "RGB" and rgb.size == (9, 7)
 
 

@@ -99,20 +99,39 @@ def test_cache_dir_from_environment(monkeypatch, tmp_path):
 
 
 # ---------------------------------------------------------------- store
-def test_round_trip_and_two_level_layout(cache_root):
+def test_round_trip_and_shard_layout(cache_root):
     store = cache.EmbeddingCache("m/v1", 4)
     keys = [cache.text_key(t) for t in ("a", "b")]
     vecs = np.arange(8, dtype=np.float32).reshape(2, 4)
     assert store.get_many(keys) == [None, None]
     store.put_many(keys, vecs)
-    got = store.get_many(keys)
+    got = cache.EmbeddingCache("m/v1", 4).get_many(keys)  # a new reader, from disk
     np.testing.assert_array_equal(np.stack(got), vecs)
     files = entry_files(cache_root)
-    assert len(files) == 2
-    assert all(f.parent.name == f.stem[:2] for f in files)
+    assert sorted(f.name.split(".", 1)[1] for f in files) == ["keys.npy", "vectors.npy"]  # one shard
+    assert np.load(next(f for f in files if f.name.endswith(".vectors.npy"))).shape == (2, 4)
     assert not list(cache_root.rglob("*.tmp"))  # no temporary files left behind
     with pytest.raises(ValueError, match=r"vectors: expected shape \(2, 4\)"):
         store.put_many(keys, vecs[:, :3])
+
+
+def test_many_writes_stay_a_few_files(cache_root):
+    """One shard per write, merged past MAX_SHARDS: 1,000 vectors written one by one are not 1,000 files."""
+    keys = [cache.text_key(str(i)) for i in range(200)]
+    vecs = np.random.default_rng(0).standard_normal((200, 4)).astype(np.float32)
+    for i in range(200):
+        cache.EmbeddingCache("m/v1", 4).put_many(keys[i:i + 1], vecs[i:i + 1])
+    assert len(entry_files(cache_root)) <= 2 * (cache.EmbeddingCache.MAX_SHARDS + 1)
+    np.testing.assert_array_equal(np.stack(cache.EmbeddingCache("m/v1", 4).get_many(keys)), vecs)
+
+
+def test_stored_keys_are_not_written_again(cache_root):
+    store = cache.EmbeddingCache("m/v1", 4)
+    keys = [cache.text_key(t) for t in ("a", "b")]
+    store.put_many(keys, np.ones((2, 4), np.float32))
+    before = entry_files(cache_root)
+    cache.EmbeddingCache("m/v1", 4).put_many(keys, np.ones((2, 4), np.float32))
+    assert entry_files(cache_root) == before
 
 
 def test_other_model_key_or_dim_is_a_miss(cache_root):
@@ -123,12 +142,12 @@ def test_other_model_key_or_dim_is_a_miss(cache_root):
         assert cache.EmbeddingCache("m/v1", 5).get_many([key]) == [None]
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "nan"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "nan", "keys"])
 def test_damaged_entry_is_a_miss_with_a_warning(cache_root, damage):
     store = cache.EmbeddingCache("m/v1", 8)
     key = cache.text_key("x")
     store.put_many([key], np.ones((1, 8), np.float32))
-    (path,) = entry_files(cache_root)
+    (path,) = [f for f in entry_files(cache_root) if f.name.endswith(".vectors.npy")]
     data = path.read_bytes()
     if damage == "truncate":
         path.write_bytes(data[: len(data) - 10])
@@ -136,27 +155,53 @@ def test_damaged_entry_is_a_miss_with_a_warning(cache_root, damage):
         path.write_bytes(b"not an npy file at all")
     elif damage == "empty":
         path.write_bytes(b"")
+    elif damage == "nan":
+        np.save(path, np.full((1, 8), np.nan, np.float32))
     else:
-        np.save(path, np.full(8, np.nan, np.float32))
+        np.save(path.with_name(path.name.replace(".vectors.", ".keys.")), np.zeros((1, 31), np.uint8))
     with pytest.warns(RuntimeWarning, match="recomputing"):
-        assert store.get_many([key]) == [None]
+        assert cache.EmbeddingCache("m/v1", 8).get_many([key]) == [None]
 
 
 def test_interrupted_write_leaves_no_entry(cache_root, monkeypatch):
     store = cache.EmbeddingCache("m/v1", 4)
     key = cache.text_key("x")
+    real_save = np.save
+    calls = []
 
     def dying_save(f, arr, allow_pickle=False):
-        f.write(b"\x93NUMPY half")  # part of a file, then the kernel dies
-        raise KeyboardInterrupt
+        calls.append(1)
+        if len(calls) == 2:  # the vectors are written, then the kernel dies writing the keys
+            f.write(b"\x93NUMPY half")
+            raise KeyboardInterrupt
+        real_save(f, arr, allow_pickle=allow_pickle)
 
     monkeypatch.setattr(cache.np, "save", dying_save)
     with pytest.raises(KeyboardInterrupt):
         store.put_many([key], np.ones((1, 4), np.float32))
     monkeypatch.undo()
-    assert entry_files(cache_root) == []
-    assert not [p for p in cache_root.rglob("*") if p.is_file()]
+    assert not [f for f in entry_files(cache_root) if f.name.endswith(".keys.npy")]  # no complete shard
+    assert not list(cache_root.rglob("*.tmp"))
     assert cache.EmbeddingCache("m/v1", 4).get_many([key]) == [None]
+
+
+def test_a_shared_cache_is_read_and_never_written(tmp_path, monkeypatch):
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    a, b = cache.text_key("a"), cache.text_key("b")
+    cache.EmbeddingCache("m/v1", 4, root=shared).put_many([a], np.ones((1, 4), np.float32))
+    (shared / "generator" / "x").mkdir(parents=True)
+    monkeypatch.setenv("MMLAB_CACHE", str(private))
+    monkeypatch.setenv("MMLAB_CACHE_SHARED", str(shared))
+    shared_files = entry_files(shared)
+    store = cache.EmbeddingCache("m/v1", 4)
+    np.testing.assert_array_equal(store.get_many([a])[0], np.ones(4))
+    store.put_many([a, b], np.full((2, 4), 2, np.float32))  # a is already found: only b is written
+    assert entry_files(shared) == shared_files
+    assert np.load(next(f for f in entry_files(private) if f.name.endswith(".vectors.npy"))).shape == (1, 4)
+    assert cache.find_folder("generator/x") == shared / "generator" / "x"
+    (private / "generator" / "x").mkdir(parents=True)
+    assert cache.find_folder("generator/x") == private / "generator" / "x"  # the private copy wins
+    assert cache.find_folder("generator/y") is None
 
 
 def test_unwritable_cache_warns_and_keeps_working(tmp_path, monkeypatch):
@@ -175,9 +220,11 @@ def test_second_encode_is_served_from_the_cache(cache_root):
     images = near_identical_images(40)
     first = enc.encode_image(images, progress=False)
     assert enc.computed == 40
-    second = FakeImageEncoder().encode_image(images, progress=False)  # a fresh process, same disk
+    again = FakeImageEncoder()
+    second = again.encode_image(images, progress=False)  # a fresh process, same disk
     np.testing.assert_array_equal(first, second)
-    assert len(entry_files(cache_root)) == 40
+    assert again.computed == 0
+    assert len(entry_files(cache_root)) < 40  # shards of many vectors, not a file per vector
 
 
 def test_partial_hits_compute_only_the_misses(cache_root, monkeypatch):
@@ -215,12 +262,12 @@ def test_corrupt_entry_is_recomputed_through_the_encoder(cache_root):
     enc = FakeImageEncoder()
     texts = ["alpha", "beta", "gamma"]
     good = enc.encode_text(texts, progress=False)
-    victim = sorted(entry_files(cache_root))[0]
+    (victim,) = [f for f in entry_files(cache_root) if f.name.endswith(".vectors.npy")]
     victim.write_bytes(victim.read_bytes()[:40])
     enc.computed = 0
     with pytest.warns(RuntimeWarning, match="recomputing"):
         again = enc.encode_text(texts, progress=False)
-    assert enc.computed == 1
+    assert enc.computed == 3  # the damaged shard held all three
     np.testing.assert_allclose(again, good, atol=1e-7)
     enc.computed = 0
     enc.encode_text(texts, progress=False)  # repaired: no warning, nothing computed
@@ -276,3 +323,14 @@ def test_disabled_turns_the_cache_off_and_restores_it(monkeypatch, tmp_path):
     with cache.disabled():
         assert not cache.enabled()
     assert cache.cache_dir() == tmp_path
+
+
+def test_entries_of_the_old_one_file_per_vector_layout_are_folded_into_a_shard(cache_root):
+    store = cache.EmbeddingCache("m/v1", 4)
+    keys = [cache.text_key(t) for t in ("a", "b")]
+    for i, key in enumerate(keys):  # the layout of earlier versions: <root>/<model>/<h[:2]>/<h>.npy
+        (store.directory / key[:2]).mkdir(parents=True, exist_ok=True)
+        np.save(store.directory / key[:2] / f"{key}.npy", np.full(4, i, np.float32))
+    got = cache.EmbeddingCache("m/v1", 4).get_many(keys)
+    np.testing.assert_array_equal(np.stack(got), [[0] * 4, [1] * 4])
+    assert sorted(f.name.split(".", 1)[1] for f in entry_files(cache_root)) == ["keys.npy", "vectors.npy"]

@@ -127,7 +127,7 @@ def test_load_emoji_rejects_bad_arguments(kwargs, error, pattern):
 
 def test_missing_data_folder_says_how_to_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("MMLAB_DATA", str(tmp_path))
-    monkeypatch.setattr(data, "_CACHE", {})
+    monkeypatch.setattr(data._files, "_CACHE", {})
     with pytest.raises(FileNotFoundError, match=r"emoji.csv is missing.*MMLAB_DATA"):
         data.load_emoji()
 

@@ -110,9 +110,10 @@ def encoder(tmp_path, monkeypatch):
     return CountingEncoder()
 
 
-def _entry(text: str):
-    store = mcache.EmbeddingCache("counting/v1/text", 4)
-    return store.path(mcache.text_key(text))
+def _shard(root):
+    """The vectors file of the one shard an encode call wrote."""
+    (path,) = root.rglob("*.vectors.npy")
+    return path
 
 
 def _damage(path, how: str) -> None:
@@ -124,11 +125,11 @@ def _damage(path, how: str) -> None:
     elif how == "garbage":
         path.write_bytes(os.urandom(len(raw)))
     elif how == "wrong-shape":
-        np.save(path, np.ones(3, np.float32))
+        np.save(path, np.ones((3, 3), np.float32))
     elif how == "wrong-dtype":
-        np.save(path, np.ones(4, np.float64))
+        np.save(path, np.ones((3, 4), np.float64))
     elif how == "nan":
-        np.save(path, np.full(4, np.nan, np.float32))
+        np.save(path, np.full((3, 4), np.nan, np.float32))
     elif how == "pickle":  # an object array would need allow_pickle=True to load: never
         np.save(path, np.array([{"x": 1}], dtype=object), allow_pickle=True)
     elif how == "directory":
@@ -141,16 +142,15 @@ def _damage(path, how: str) -> None:
 @pytest.mark.filterwarnings("ignore:mmlab cache. could not write")  # the "directory" case cannot be repaired
 # truncated, empty, garbage, NaN and wrong-length entries: tests/test_cache.py
 @pytest.mark.parametrize("how", ["wrong-dtype", "pickle", "directory"])
-def test_a_damaged_cache_entry_is_recomputed_with_a_warning(encoder, how):
+def test_a_damaged_cache_entry_is_recomputed_with_a_warning(encoder, tmp_path, how):
     texts = ["a cat", "a banana", "a rocket"]
     first = encoder.encode_text(texts, progress=False)
     assert encoder.computed == texts
-    path = _entry("a banana")
-    _damage(path, how)
+    _damage(_shard(tmp_path / "cache"), how)
     encoder.computed.clear()
-    with pytest.warns(RuntimeWarning, match=r"mmlab cache: (unreadable|bad) entry .*recomputing it"):
+    with pytest.warns(RuntimeWarning, match=r"mmlab cache: (unreadable|bad) (entry|shard) .*recomputing"):
         again = encoder.encode_text(texts, progress=False)
-    assert encoder.computed == ["a banana"]  # only the damaged entry, the others came from the cache
+    assert encoder.computed == texts  # the damaged shard's vectors, nothing else
     np.testing.assert_array_equal(again, first)
     if how != "directory":  # a directory in the way cannot be overwritten; it stays a (warned) miss
         encoder.computed.clear()

@@ -173,6 +173,6 @@ class BaseEncoder:
 def to_rgb(image):
     """An RGB copy of a PIL image in any mode; transparency becomes white (like the emoji set),
     16-bit and float images are rescaled (the same conversion as ``mm.data`` applies to files)."""
-    from ..data import _to_rgb
+    from ..data.folders import _to_rgb
 
     return image if image.mode == "RGB" else _to_rgb(image)
