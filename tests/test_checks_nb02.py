@@ -10,7 +10,8 @@ from mmlab.fusion import concat_embeddings, mean_of_present, product_fusion
 
 
 def test_checks_are_exported():
-    for name in ("nb02_concat_dot", "nb02_concat_embeddings", "nb02_product_fusion", "nb02_mean_of_present"):
+    for name in ("nb02_concat_dot", "nb02_concat_embeddings", "nb02_product_fusion", "nb02_mean_of_present",
+                 "nb02_predict_no_text"):
         assert callable(getattr(checks, name))
 
 
@@ -37,6 +38,28 @@ def test_concat_dot_wrong_answers_get_hints(capsys, answer, needle):
     result = checks.nb02_concat_dot(answer)
     assert result.passed is False and not result
     assert needle in capsys.readouterr().out
+
+
+# ------------------------------------------ exercise 4: predict the "no text" column
+
+def test_predict_no_text_solution_passes(capsys):
+    assert checks.nb02_predict_no_text("c").passed is True
+    assert checks.nb02_predict_no_text(" C ").passed is True
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, needle", [
+    (None, "still empty"), (..., "still empty"), ("e", "letters 'a', 'b', 'c' or 'd'"),
+    ("intermediate (product)", "letter of the model"),  # the name instead of its letter
+    ("a", "renormalises its weights"),    # "it trusts the text most, so it falls furthest" (true of noise, not absence)
+    ("b", "modality dropout hid the text"),  # "attention lost the most in section 3"
+    ("d", "training mean"),               # "early fusion needs every block"
+])
+def test_predict_no_text_wrong_answers_get_hints(capsys, answer, needle):
+    result = checks.nb02_predict_no_text(answer)
+    assert result.passed is False and not result
+    out = capsys.readouterr().out
+    assert needle in out
 
 
 # --------------------------------------------------------- exercise 2: concatenation

@@ -18,6 +18,7 @@ __all__: list[str] = [
     "nb02_concat_dot",
     "nb02_concat_embeddings",
     "nb02_mean_of_present",
+    "nb02_predict_no_text",
     "nb02_product_fusion",
 ]
 
@@ -379,3 +380,35 @@ def nb02_mean_of_present(fn) -> CheckResult:
         hint = "row i should be sum of weights[m] * probas[m][i] over the modalities present in row i, divided by " \
                "the sum of those weights."
     return report(False, "", "the fused probabilities differ from the expected ones.", hint)
+
+
+# ------------------------------------------- exercise 4: predict the "no text" column
+
+def nb02_predict_no_text(answer) -> CheckResult:
+    """Predict-then-run: with the text missing for every test emoji, which model scores lowest?
+    (a) late fusion (weighted), (b) intermediate (attention) + dropout, (c) intermediate (product),
+    (d) early fusion (linear, mean fill)."""
+    if is_empty(answer):
+        return report(False, "", EMPTY_MESSAGE)
+    if not isinstance(answer, str) or answer.strip().lower() not in {"a", "b", "c", "d"}:
+        return report(False, "", f"expected one of the letters 'a', 'b', 'c' or 'd', got {answer!r}.",
+                      "answer with the letter of the model you expect to score lowest.")
+    answer = answer.strip().lower()
+    hints = {
+        "a": "late fusion renormalises its weights over the modalities present: without the text, the image "
+             "classifier, trained on its own, takes most of the vote, so the model falls back to about what the "
+             "image alone scores. Which model was never trained to decide without the text?",
+        "b": "modality dropout hid the text from about a quarter of its training rows, so this network has "
+             "practised deciding from the image and the audio. Which model was never trained to decide without "
+             "the text?",
+        "d": "filling the text block with its training mean keeps the text's term at its average, neutral "
+             "evidence: the model loses the text's information but its scores are not pushed anywhere. Which "
+             "model was never trained to decide without the text?",
+    }
+    return report(
+        answer == "c",
+        "The product model's image and audio factors were trained to multiply the text's; with the text's "
+        "factor set to 1, what remains was never trained to stand alone. Check it against the heat map below.",
+        "that model keeps more of its accuracy than you expect.",
+        hints.get(answer, ""),
+    )
