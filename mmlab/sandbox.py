@@ -3,9 +3,10 @@
 A hand-in is code a teacher did not write. Each one runs in its own kernel with:
 
 - an allow-listed environment (no tokens or keys of the teacher's), a throwaway ``HOME`` and
-  its own ``MMLAB_CACHE``, seeded from a warm cache so grading stays fast: as read-only hard
-  links when the kernel runs as another user, else as a copy, so no hand-in can poison what
-  the next one reads;
+  its own ``MMLAB_CACHE``, seeded from a warm cache by hard links so grading stays fast (no
+  copy of the ~0.7 GB of converted models): mmlab only ever replaces a cache file (a new file
+  renamed into place), never writes into one, so what a hand-in caches never reaches the warm
+  cache; run as ``nobody`` the links are also read-only to the kernel;
 - limits on memory (address space), file size and, where they are enforced, processes;
 - on Linux, no network (a network namespace through ``unshare --net``) and its own process
   namespace (``unshare --pid``: what it started dies with it) where the system allows them, and, when the grader runs as root, the kernel runs as ``nobody``: it cannot write outside
@@ -117,8 +118,8 @@ def _python_folders_inside(home: Path) -> list[Path]:
     return sorted(found)
 
 
-def _seed_cache(warm: Path | None, cache: Path, link: bool) -> None:
-    """Fill ``cache`` from the warm cache: hard links (the kernel cannot write them) or copies."""
+def _seed_cache(warm: Path | None, cache: Path) -> None:
+    """Fill ``cache`` from the warm cache: hard links, or copies across file systems."""
     if warm is None or not warm.is_dir():
         cache.mkdir(parents=True, exist_ok=True)
         return
@@ -129,7 +130,7 @@ def _seed_cache(warm: Path | None, cache: Path, link: bool) -> None:
         except OSError:
             shutil.copy2(src, dst)
 
-    shutil.copytree(warm, cache, symlinks=False, copy_function=link_or_copy if link else shutil.copy2,
+    shutil.copytree(warm, cache, symlinks=False, copy_function=link_or_copy,
                     dirs_exist_ok=True)
 
 
@@ -155,7 +156,7 @@ def prepare(root: str | os.PathLike, *, warm_cache: str | os.PathLike | None, li
                and shutil.which("mount") is not None)
     for folder in (box.work, box.home, root / "tmp"):
         folder.mkdir(parents=True, exist_ok=True)
-    _seed_cache(Path(warm_cache) if warm_cache else None, box.cache, link=as_root)
+    _seed_cache(Path(warm_cache) if warm_cache else None, box.cache)
     if as_root:
         # The kernel runs as `nobody`, in a mount namespace where the teacher's home is hidden
         # (Python itself may live there, e.g. pyenv under /root: those folders stay visible).

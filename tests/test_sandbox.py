@@ -39,10 +39,14 @@ def test_the_cache_is_seeded_and_a_write_to_it_does_not_reach_the_warm_cache(tmp
     box = sandbox.prepare(tmp_path / "box", warm_cache=warm, isolate_network=False)
     seeded = box.cache / "minilm" / "vectors.npy"
     assert seeded.read_bytes() == b"warm"
-    if box.uid is None:  # a copy: the teacher's user may write it, the warm one is untouched
-        seeded.write_bytes(b"poisoned")
-    else:                # a hard link owned by root, read-only to the kernel's user
+    assert seeded.stat().st_ino == (warm / "minilm" / "vectors.npy").stat().st_ino  # a link, not a copy
+    if box.uid is not None:  # owned by root, read-only to the kernel's user
         assert seeded.stat().st_uid != box.uid and not seeded.stat().st_mode & 0o022
+    from mmlab.cache import atomic_file
+
+    with atomic_file(seeded) as f:  # how mmlab writes a cache file: a new file renamed into place
+        f.write(b"the hand-in's own")
+    assert seeded.read_bytes() == b"the hand-in's own"
     assert (warm / "minilm" / "vectors.npy").read_bytes() == b"warm"
 
 
