@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import balanced_accuracy_score, recall_score
+from sklearn.metrics import balanced_accuracy_score as bas
+from sklearn.metrics.pairwise import cosine_similarity as cs
+from sklearn.neighbors import NearestNeighbors as NN
 
 import mmlab as mm
 from mmlab import checks
@@ -374,6 +377,31 @@ def _balanced_sorts(y_true, y_pred):
 ])
 def test_balanced_accuracy_wrong_answers_get_hints(capsys, fn, needle):
     _rejected(capsys, checks.nb01_balanced_accuracy(fn), needle)
+
+
+def _balanced_over_predicted(y_true, y_pred):
+    # iterates over the predicted classes, so a true class that is never predicted (recall 0) drops out
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_pred) if (y_true == c).any()]))
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_balanced_over_predicted, "never predicted still counts, with recall 0"),   # found passing by a reviewer
+    (lambda t, p: bas(t, p), "library (balanced_accuracy_score)"),                 # the helper under an alias
+])
+def test_balanced_accuracy_found_passing_by_a_reader_now_rejected(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_balanced_accuracy(fn), needle)
+
+
+def test_cosine_helper_under_an_alias_rejected(capsys):
+    def aliased(a, b):
+        return cs(a, b)
+    _rejected(capsys, checks.nb01_cosine_similarity(aliased), "library (cosine_similarity)")
+
+
+def test_search_helper_under_an_alias_rejected(capsys):
+    def aliased(query, corpus, k):
+        return NN(n_neighbors=k, metric="cosine").fit(corpus).kneighbors(query[None])[1][0]
+    _rejected(capsys, checks.nb01_nearest_neighbours(aliased), "library")
 
 
 def test_balanced_accuracy_cases_separate_the_mistakes():

@@ -394,6 +394,8 @@ def _reference_balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> floa
 _BALANCED_CASES = (
     (["animal", "food", "animal"] * 4, ["animal"] * 10 + ["food", "animal"]),
     (["a", "a", "a", "b", "b", "c", "c", "c", "c", "c"], ["a", "b", "a", "b", "bird", "c", "c", "a", "c", "c"]),
+    # class "c" is never predicted (recall 0): it still counts, as k-NN on weak features often does this
+    (["a", "a", "b", "b", "c", "c"], ["a", "a", "b", "a", "a", "b"]),
 )
 
 
@@ -429,6 +431,7 @@ def nb01_balanced_accuracy(fn) -> CheckResult:
         precisions = [float(np.mean(t[p == c] == c)) for c in np.unique(p)]
         union = np.union1d(t, p)
         union_recalls = [float(np.mean(p[t == c] == c)) if np.any(t == c) else 0.0 for c in union]
+        predicted_recalls = [float(np.mean(p[t == c] == c)) for c in np.unique(p) if np.any(t == c)]
         data = f"on y_true {_count(y_true)} and y_pred {_count(y_pred)}"
         if not np.isfinite(got):
             hint = ("a class that occurs only in y_pred has no recall (0 of 0 items): average over the classes "
@@ -446,6 +449,10 @@ def nb01_balanced_accuracy(fn) -> CheckResult:
         elif abs(got - float(np.mean(union_recalls))) < 1e-6:
             hint = ("you also averaged over a class that occurs only in y_pred: it has no recall. Average over "
                     "the classes of y_true, np.unique(y_true).")
+        elif set(np.unique(t)) - set(np.unique(p)) and predicted_recalls \
+                and abs(got - float(np.mean(predicted_recalls))) < 1e-6:
+            hint = ("you averaged over the classes that were *predicted*: a class of y_true that is never "
+                    "predicted still counts, with recall 0. Loop over np.unique(y_true).")
         elif case > 1:
             hint = ("right on two classes, wrong on three: take the recall of every class of y_true and average "
                     "them (a formula for two classes, such as (TPR + TNR) / 2, does not carry over).")
