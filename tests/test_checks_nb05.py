@@ -71,6 +71,8 @@ def test_topk_solution_passes(capsys):
 
 def test_a_full_sort_gives_the_same_ids_and_passes(capsys):
     assert checks.nb05_topk(full_sort_topk).passed is True
+    out = capsys.readouterr().out
+    assert "You sorted all N scores" in out and "partial sort (argpartition)" not in out
 
 
 @pytest.mark.parametrize(
@@ -114,6 +116,8 @@ def test_ivf_cost_solution_passes(capsys):
     # Whole vectors per list are fine too.
     assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: nlist + nprobe * (n // nlist)).passed is True
     assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: np.float32(nlist + nprobe * n / nlist)).passed is True
+    assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: nlist + nprobe * -(-n // nlist)).passed is True
+    assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: nlist + nprobe * int(n / nlist)).passed is True
 
 
 @pytest.mark.parametrize(
@@ -128,6 +132,10 @@ def test_ivf_cost_solution_passes(capsys):
         (lambda n, nlist, nprobe: n, "cost of exact search"),
         (lambda n, nlist, nprobe: nlist + nprobe * nlist, "instead of by the size of a list"),
         (lambda n, nlist, nprobe: int(4 * np.sqrt(n)), "is not the number of vectors"),  # the rule of thumb
+        # Off by exactly nprobe: a rounding slack of nprobe used to let these pass (outside review).
+        (lambda n, nlist, nprobe: nlist + nprobe + nprobe * n / nlist, "chosen centroids twice"),
+        (lambda n, nlist, nprobe: nlist - nprobe + nprobe * n / nlist, "nprobe short"),
+        (lambda n, nlist, nprobe: nlist + nprobe * (n / nlist - 1), "nprobe short"),
         (lambda n, nlist, nprobe: "many", "expected one number"),
     ],
 )
@@ -288,7 +296,10 @@ def pq_scores_max(queries, codes, codebooks):
 def test_pq_scores_solutions_pass(capsys):
     assert checks.nb05_pq_scores(solution_pq_scores).passed is True
     assert checks.nb05_pq_scores(pq_scores_decoded).passed is True
-    assert "Correct" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Correct" in out
+    # The praise must not tell a learner who decoded that nothing was decompressed.
+    assert "no stored vector is ever decompressed" not in out and "the slow way the tables avoid" in out
 
 
 @pytest.mark.parametrize(
