@@ -278,6 +278,9 @@ def test_masked_clip_loss_solution_passes(capsys):
     (lambda i, t, c, s: _masked(i, t, c, s, diagonal=True, fill=-1e9), "diagonal"),   # the positives masked too
     (_one_triangle_masked, "one triangle"),
     (lambda i, t, c, s: 2 * _masked(i, t, c, s), "sum of the two directions"),
+    # "the lowest a scaled cosine can be": passes at scale 10 (e^-10 is tiny), 8 % off at scale 1
+    (lambda i, t, c, s: _masked(i, t, c, s, fill=-s), "-logit_scale"),
+    (lambda i, t, c, s: _masked(i, t, c, s, fill=-1.0 * s), "still"),
 ])
 def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_masked_clip_loss(fn)
@@ -339,10 +342,11 @@ def test_centring_ranking(capsys):
     ("text", "expected a dict"),                                          # the old one-word answer
     ({"image": False, "text": True}, "expected a dict"),
     ({"image": "no", "text": "yes", "both": "yes"}, "True or False"),
-    ({"image": True, "text": True, "both": True}, "cannot reorder"),       # "centring changes everything"
-    ({"image": False, "text": False, "both": False}, "does change"),       # "a shift never matters"
-    ({"image": False, "text": True, "both": False}, "both sides"),         # "the two shifts cancel"
-    ({"image": True, "text": False, "both": True}, "cannot reorder"),      # image and text swapped
+    ({"image": True, "text": True, "both": True}, "at least one"),         # "centring changes everything"
+    ({"image": False, "text": False, "both": False}, "at least one"),      # "a shift never matters"
+    ({"image": False, "text": True, "both": False}, "at least one"),       # "the two shifts cancel"
+    ({"image": True, "text": False, "both": True}, "at least one"),        # image and text swapped
+    ({"image": True, "text": True, "both": False}, "at least one"),
 ])
 def test_centring_ranking_mistakes(capsys, answer, words):
     assert not mm.checks.nb03_centring_ranking(answer)
@@ -373,3 +377,55 @@ def test_hardest_negatives_refuses_the_library_helper(capsys):
 
     assert not mm.checks.nb03_hardest_negatives(via_helper)
     assert "mm.losses.hardest_negatives" in capsys.readouterr().out
+
+
+def test_centring_ranking_wrong_answers_share_one_message(capsys):
+    """Every wrong dict gets the same feedback: the booleans cannot be found by trial and error."""
+    import itertools
+    outs = set()
+    for bits in itertools.product([False, True], repeat=3):
+        answer = dict(zip(("image", "text", "both"), bits))
+        if answer == {"image": False, "text": True, "both": True}:
+            continue
+        assert not mm.checks.nb03_centring_ranking(answer)
+        outs.add(capsys.readouterr().out)
+    assert len(outs) == 1
+
+
+def _perfect_by_log_softmax(b, scale):
+    return -F.log_softmax(scale * torch.eye(b), 1)[0, 0].item()
+
+
+def _collapsed_by_log_softmax(b, scale):
+    return -F.log_softmax(torch.zeros(b, b), 1)[0, 0].item()
+
+
+def _perfect_by_module(b, scale):
+    return torch.nn.CrossEntropyLoss()(scale * torch.eye(b), torch.arange(b)).item()
+
+
+def _perfect_by_logsumexp(b, scale):
+    row = scale * torch.eye(b)[0]
+    return (torch.logsumexp(row, 0) - row[0]).item()
+
+
+def _perfect_by_softmax(b, scale):
+    return -math.log(torch.softmax(scale * torch.eye(b), 1)[0, 0].item())
+
+
+def _perfect_by_nll(b, scale):
+    return F.nll_loss(torch.log_softmax(scale * torch.eye(b), 1), torch.arange(b)).item()
+
+
+@pytest.mark.parametrize("perfect", [_perfect_by_log_softmax, _perfect_by_module, _perfect_by_logsumexp,
+                                     _perfect_by_softmax, _perfect_by_nll])
+def test_extreme_losses_refuse_other_measuring_tools(capsys, perfect):
+    collapsed = lambda b, s: math.log(b)  # noqa: E731
+    assert not mm.checks.nb03_extreme_losses(collapsed, perfect)
+    assert "measure" in capsys.readouterr().out
+
+
+def test_extreme_losses_refuse_measured_collapsed(capsys):
+    perfect = lambda b, s: math.log(1 + (b - 1) * math.exp(-s))  # noqa: E731
+    assert not mm.checks.nb03_extreme_losses(_collapsed_by_log_softmax, perfect)
+    assert "measure" in capsys.readouterr().out

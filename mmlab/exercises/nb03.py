@@ -72,7 +72,8 @@ def _reference_clip_loss(img, txt, scale):
 
 _COLLAPSED_BS = (2, 8, 64, 300)
 #: Names whose use in exercise 1 means the loss was measured, not derived.
-_LOSS_HELPERS = ("clip_loss", "ClipLoss", "cross_entropy", "clip_logits")
+_LOSS_HELPERS = ("clip_loss", "ClipLoss", "cross_entropy", "clip_logits", "log_softmax", "CrossEntropyLoss",
+                 "softmax", "logsumexp", "nll_loss", "NLLLoss")
 _PERFECT_CASES = ((2, 1.0), (8, 0.5), (64, 1.0), (64, 10.0), (300, 5.0))
 
 
@@ -445,6 +446,22 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
                           "off from the features (a .detach() on one side, or logits rebuilt from numbers).",
                           "Both the image and the text features must receive gradients: compute the logits "
                           "from the inputs themselves.")
+        # At scale 10 a fill of -scale leaves e^-10 in the softmax, below the tolerance: try scale 1 too.
+        low = 1.0
+        out1, problem = call_learner(fn, img.clone(), txt.clone(), list(groups), low)
+        value1 = _number(out1) if not problem else None
+        expected1 = float(_masked_reference(img, txt, groups, low))
+        if value1 is None or not math.isclose(value1, expected1, rel_tol=1e-4, abs_tol=1e-6):
+            minus_scale = float(_masked_reference(img, txt, groups, low, fill=-low))
+            if value1 is not None and math.isclose(value1, minus_scale, rel_tol=1e-4):
+                return report(False, "", "right at logit_scale 10, wrong at logit_scale 1: you filled the masked "
+                              "logits with -logit_scale (the lowest a scaled cosine can be). That entry still "
+                              "takes part in the softmax with weight e^-scale, as large as e^-1 at scale 1.",
+                              "Use -inf (or a huge negative number such as -1e9): e^-inf = 0 removes the entry.")
+            return report(False, "", f"right at logit_scale 10, but at logit_scale 1 your loss is "
+                          f"{value1 if value1 is None else round(value1, 4)} instead of {expected1:.4f}.",
+                          "The masked entries must leave the softmax at any scale: fill them with -inf, not a "
+                          "value that depends on the scale.")
         return report(True, "duplicates are neither targets nor negatives: in each row and each column the "
                       "other pairs of the same group are taken out of the softmax, and the diagonal stays "
                       "the target. A model that puts both cats on one point is no longer punished for it.")
@@ -551,17 +568,12 @@ def nb03_centring_ranking(answer) -> CheckResult:
         return report(False, "", "expected True or False for each entry.",
                       f"Got {', '.join(f'{k}={v!r}' for k, v in answer.items())}.")
     got = {k: bool(v) for k, v in answer.items()}
-    if got["image"]:
-        return report(False, "", "centring only the images cannot reorder them for a fixed query.",
-                      "Write the score of image j as q . (v_j - mean_v) = q . v_j - q . mean_v. Which term "
-                      "depends on j?")
-    if not got["text"]:
-        return report(False, "", "centring the query does change the order of some images.",
-                      "Write the score with a centred query: (q - mean_t) . v_j = q . v_j - mean_t . v_j. Is the "
-                      "change the same for every image j?")
-    if not got["both"]:
-        return report(False, "", "centring both sides can reorder the images too.",
-                      "Expand (q - mean_t) . (v_j - mean_v): which of its four terms depend on j?")
+    if got != {"image": False, "text": True, "both": True}:
+        # One message for every wrong dict, so the three booleans cannot be found by trial and error.
+        return report(False, "", "at least one of the three answers is wrong.",
+                      "Expand the score of image j for query q in each case: q . (v_j - mean_v), "
+                      "(q - mean_t) . v_j and (q - mean_t) . (v_j - mean_v). A term that is the same for every "
+                      "image j shifts all scores equally and cannot reorder them; a term that depends on j can.")
     return report(True, "the image mean shifts every score of a query by the same q . mean_v, so it can never "
                   "reorder the images; the text mean shifts image j's score by -mean_t . v_j, which differs from "
                   "image to image, whether or not the images are centred too.")
