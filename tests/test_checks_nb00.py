@@ -84,7 +84,8 @@ def test_what_counts_as_naming_the_animal(text, names):
     assert bool(nb00._NAMES_THE_CAT.search(text) or nb00._SPELLS_THE_CAT.search(text)) is names
 
 
-@pytest.mark.parametrize("query", ["cät", "catface", "CATFACE", "cat_face", "catz", "catto", "catnap", "catwoman"])
+@pytest.mark.parametrize("query", ["cät", "catface", "CATFACE", "cat_face", "catz", "catto", "catnap", "catwoman",
+                                   "Felis catus"])
 def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
     """What an outside reader found passing: compounds and accented spellings the tokenizer reads as 'cat'."""
     result = checks.nb00_cat_without_saying_cat(query)

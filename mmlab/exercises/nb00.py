@@ -2,7 +2,7 @@
 
 The one exercise of the start page practises the workflow (write, run, check, read the
 hint) on the idea the whole suite rests on: a text model puts texts close when they mean
-the same thing, not when they share letters, and not merely when they are associated.
+the same thing (closest) or share a topic, not when they merely share letters.
 """
 from __future__ import annotations
 
@@ -109,7 +109,6 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
         hint = ("an emoji character is not a word to this model: MiniLM's vocabulary has almost no emoji, so it "
                 "reads the character as an unknown piece. Use words.")
     else:
-        hint = ("the model puts texts close when they can stand in the same places in a sentence (synonyms), "
-                "not when they are merely associated (a sound it makes, a body part, a famous cat, its prey). "
-                "Try a word you could put in place of 'cat'.")
+        hint = ("words merely associated with cats (a sound it makes, a body part, a famous cat, its prey) "
+                "usually score lower than words with the same meaning, and one associated word can land anywhere.")
     return report(False, "", found, hint=hint)
