@@ -51,11 +51,13 @@ def test_solutions_pass(check, solution, capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-def _ndcg_variant(log=math.log2, start=2, cap=True, norm=True, cut=True, ideal_found=False):
+def _ndcg_variant(log=math.log2, start=2, cap=True, norm=True, cut=True, ideal_found=False, cap_len=False):
     def f(found, rel, k):
         top = found[:k] if cut else found
         dcg = sum(1 / log(i + start) for i, x in enumerate(top) if x in rel)
         n_ideal = sum(x in rel for x in top) if ideal_found else (min(k, len(rel)) if cap else len(rel))
+        if cap_len:  # the ideal capped by the list's length too: wrong on an unpadded list shorter than k
+            n_ideal = min(k, len(rel), len(found))
         ideal = sum(1 / log(i + start) for i in range(n_ideal))
         return dcg / ideal if norm else dcg
     return f
@@ -84,6 +86,7 @@ def _ndcg_with_sklearn(found, rel, k):
     (_ndcg_variant(start=1), "division by zero"),
     (_ndcg_variant(cut=False), "after position k"),                 # forgot found_ids[:k]
     (_ndcg_variant(ideal_found=True), "only the relevant items that were *found*"),
+    (_ndcg_variant(cap_len=True), "capped by the length of the list found"),
     (_ndcg_with_the_helper, "calls mm.search.ndcg_at_k"),
     (lambda f, r, k: mm.search.ndcg_per_query(np.array([f]), [r], k)[0], "calls mm.search.ndcg_per_query"),
     (_ndcg_with_sklearn, "calls sklearn's ndcg_score"),
@@ -181,7 +184,18 @@ def _choose_variant(how):
         values = []
         for views, rrf_k in options:
             use = tuple(runs) if how == "all_views" else views
-            fused = mm.search.reciprocal_rank_fusion([runs[v] for v in use], rrf_k=60 if how == "no_rrf_k" else rrf_k).ids
+            if how == "padding":   # RRF by hand, -1 scored like a document
+                rows = []
+                for q in range(len(relevant)):
+                    score = {}
+                    for v in use:
+                        for rank, d in enumerate(runs[v][q].tolist()):
+                            score[d] = score.get(d, 0.0) + 1 / (rrf_k + rank + 1)
+                    rows.append(sorted(score, key=lambda d: (-score[d], d))[:10])
+                fused = np.array(rows)
+            else:
+                fused = mm.search.reciprocal_rank_fusion([runs[v] for v in use],
+                                                         rrf_k=60 if how == "no_rrf_k" else rrf_k).ids
             if how == "mrr":
                 values.append(mm.search.mrr_at_k(fused, relevant, 10))
             elif how == "recall":
@@ -204,6 +218,7 @@ def _choose_variant(how):
     (_choose_variant("no_rrf_k"), "ignores each option's rrf_k"),
     (_choose_variant("all_views"), "fuse every view"),
     (_choose_variant("mrr"), "by MRR"),
+    (_choose_variant("padding"), "counts the padding id -1 as a document"),
     (_choose_variant("recall"), "by recall@10"),
     (_choose_variant("ndcg_all"), "whole fused ranking"),
     (_choose_variant("score"), "not its score or its position"),

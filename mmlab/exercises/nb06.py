@@ -67,15 +67,19 @@ _NDCG_CASES = [
     ([0, 8, 2, 6, 4, 10], {10, 11}, 6),
     ([2, -1, -1], {2, 5}, 3),
     ([4, 1, 8, 3, 9, 2], {3, 2, 4}, 3),  # a list longer than k: relevant ids beyond position k do not count
+    ([2], {2, 5}, 3),  # an unpadded list shorter than k: the ideal still has min(k, |R|) positions
 ]
 
 
-def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True, cut=True, ideal_found=False) -> float:
+def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True, cut=True, ideal_found=False,
+          ideal_len=False) -> float:
     top = found[:k] if cut else found
     dcg = sum(1 / math.log2(i + start) for i, x in enumerate(top) if x in rel)
     n_ideal = min(k, len(rel)) if ideal_cap else len(rel)
     if ideal_found:  # the ideal ranking of the items found, not of everything relevant
         n_ideal = sum(x in rel for x in top)
+    if ideal_len:  # the ideal capped by the length of the list found, too
+        n_ideal = min(k, len(rel), len(found))
     ideal = sum(1 / math.log2(i + start) for i in range(n_ideal))
     return dcg / ideal if normalise else dcg
 
@@ -123,7 +127,7 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
             got.append(float(value))
         except (TypeError, ValueError):
             return report(False, "", f"expected a number, got a {type(value).__name__}.", "return one float per query.")
-    want = [ndcg_at_k(np.array([found]), [rel], k) for found, rel, k in _NDCG_CASES]
+    want = [ndcg_at_k(np.array([list(found) + [-1] * (k - len(found))]), [rel], k) for found, rel, k in _NDCG_CASES]
     if np.allclose(got, want, atol=1e-9):
         return report(True, "Your nDCG@k matches mm.search.ndcg_at_k (and sklearn's ndcg_score on binary labels).")
     variants: list[tuple[dict[str, Any], str, str]] = [
@@ -138,6 +142,9 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
         (dict(ideal_found=True), "your ideal DCG puts only the relevant items that were *found* at the top, so a "
                                  "ranking that misses relevant items can still score 1.",
          "the ideal ranking holds min(k, number relevant) relevant items, found or not."),
+        (dict(ideal_len=True), "your ideal DCG is capped by the length of the list found, so a short list that "
+                               "misses relevant items can still score 1.",
+         "the ideal ranking has min(k, number relevant) positions, however short the list found is."),
         # (the log base cancels in DCG / ideal DCG, so log or log10 give the same nDCG: not a mistake)
     ]
     for kwargs, problem, hint in variants:
@@ -336,6 +343,19 @@ def _subset(runs, relevant, rows):
     return {v: r[rows] for v, r in runs.items()}, [relevant[i] for i in rows]
 
 
+def _rrf_counting_padding(rankings, c: int) -> np.ndarray:
+    """RRF written by hand that lets the padding id -1 collect scores like a document."""
+    rows = []
+    for q in range(rankings[0].shape[0]):
+        score: dict[int, float] = {}
+        for r in rankings:
+            for rank, d in enumerate(r[q].tolist()):
+                score[d] = score.get(d, 0.0) + 1.0 / (c + rank + 1)
+        rows.append(sorted(score, key=lambda d: (-score[d], d))[:10])
+    width = max(len(r) for r in rows)
+    return np.array([r + [-2] * (width - len(r)) for r in rows], np.int64)
+
+
 def _choose_variant(runs, relevant, options, how: str):
     """What a typical wrong selection returns."""
     from ..search import mrr_at_k, ndcg_at_k, reciprocal_rank_fusion
@@ -344,7 +364,10 @@ def _choose_variant(runs, relevant, options, how: str):
     for views, rrf_k in options:
         chosen = tuple(runs) if how == "all_views" else views
         c = 60 if how == "ignore_rrf_k" else rrf_k
-        fused = reciprocal_rank_fusion([runs[v] for v in chosen], rrf_k=c).ids
+        if how == "padding":  # a hand-written RRF in which -1 (padding) is scored like a document
+            fused = _rrf_counting_padding([runs[v] for v in chosen], c)
+        else:
+            fused = reciprocal_rank_fusion([runs[v] for v in chosen], rrf_k=c).ids
         width = max(fused.shape[1], 10)
         fused = np.hstack([fused, np.full((fused.shape[0], width - fused.shape[1]), -1, np.int64)])
         if how == "mrr":
@@ -403,14 +426,20 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
          "fuse only runs[v] for v in the option's views."),
         ("mrr", "you compare options by MRR (the first hit only); the exercise asks for nDCG@10.",
          "score each option by the mean nDCG@10 over the queries."),
+        ("padding", "your fusion counts the padding id -1 as a document: it collects RRF score and takes a "
+                    "top-10 slot when a view returned fewer than 20 ids.",
+         "skip ids < 0 when you fuse (-1 pads the shorter rankings; it is no document)."),
         ("recall", "you compare options by recall@10, which ignores where in the top 10 the hits are.",
          "score each option by the mean nDCG@10 over the queries."),
         ("ndcg_all", "you score the whole fused ranking; the exercise asks for nDCG at 10.",
          "cut each fused ranking at 10 (k=10)."),
     ]
-    for how, problem, hint in mistakes:
-        if all(_choose_variant(r, rel, options, how) == a for (r, rel), a in zip(parts, answers)):
-            return report(False, "", problem, hint)
+    matching = [(how, problem, hint) for how, problem, hint in mistakes
+                if all(_choose_variant(r, rel, options, how) == a for (r, rel), a in zip(parts, answers))]
+    if len(matching) > 1:  # on these queries two slips give the same choices: name both
+        return report(False, "", " Or: ".join(m[1] for m in matching), " / ".join(m[2] for m in matching))
+    if matching:
+        return report(False, "", matching[0][1], matching[0][2])
     return report(False, "", f"on some sets of queries your choice is not the best option ({sum(a != w for a, w in zip(answers, wants))} "
                              f"of {len(answers)}).",
                   "for each option: fuse its views with its rrf_k (RRF, limit 10), mean nDCG@10; return the best "
