@@ -120,6 +120,17 @@ def _naive_exp(i, c, s):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _clipped_logits(i, c, s):
+    e = np.exp(np.clip(s * _unit(i) @ _unit(c).T, -80, 80))  # "avoids overflow", but changes the logits
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _clipped_logits_50(i, c, s):
+    z = np.clip(s * _unit(i) @ _unit(c).T, None, 50.0)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def _in_place(i, c, s):
     i /= np.linalg.norm(i, axis=1, keepdims=True)
     c /= np.linalg.norm(c, axis=1, keepdims=True)
@@ -143,6 +154,8 @@ def _not_rows_of_one(i, c, s):
     (_no_softmax, "softmax"),
     (_transposed, "One row per image"),
     (_naive_exp, "float32"),
+    (_clipped_logits, "clipped the logits"),
+    (_clipped_logits_50, "clipped the logits"),
     (_in_place, "changed its inputs in place"),
     (_not_rows_of_one, "do not sum to 1"),
 ])

@@ -151,8 +151,40 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
         return report(False, "", "right on the first test, wrong at logit scale 100 with float32 embeddings.",
                       "Check the steps that depend on the scale and the dtype: cosine, times logit_scale, "
                       "stable softmax along axis=1.")
+    # Two classes close to the image (cosines 0.95 and 0.90) at scale 100: the answer is about 0.993 / 0.007.
+    # Clipping the logits (to avoid overflow) instead of shifting them makes the two equal.
+    img2, cls2 = _close_classes_case()
+    cos2 = l2_normalize(img2.astype(np.float64)) @ l2_normalize(cls2.astype(np.float64)).T
+    out, problem, _ = _call_watching(forbidden, fn, img2.copy(), cls2.copy(), 100.0)
+    arr = as_numpy(out)
+    if problem or arr is None or arr.shape != (2, 5) or not np.allclose(arr, softmax(100.0 * cos2), atol=1e-3):
+        clipped = arr is not None and arr.shape == (2, 5) and any(
+            np.allclose(arr, softmax(np.clip(100.0 * cos2, -lim, lim)), atol=1e-3) for lim in (50, 60, 70, 80, 85, 88))
+        if clipped:
+            return report(False, "", "you clipped the logits to avoid overflow: an image with cosines 0.95 and 0.90 "
+                          "to two classes gets 0.5 / 0.5 instead of 0.993 / 0.007.",
+                          "Clipping changes the logits; subtracting each row's largest logit does not change the "
+                          "softmax: softmax(z) = softmax(z - max(z)).")
+        return report(False, "", "wrong at logit scale 100 when two classes are both close to the image "
+                      "(cosines 0.95 and 0.90): the right answer is about 0.993 / 0.007"
+                      + (f" ({problem})" if problem else "") + ".",
+                      "Cosine, times logit_scale, then softmax(z - max(z)) along axis=1; do not clip or round the logits.")
     return report(True, "softmax(logit_scale x cosine), one row per image, stable at CLIP's scale of 100: "
                   "that is CLIP's zero-shot head.")
+
+
+def _close_classes_case() -> tuple[np.ndarray, np.ndarray]:
+    """float32 (2, 16) images and (5, 16) classes, not unit length; image 0 has cosines 0.95 and 0.90 to
+    classes 1 and 3."""
+    rng = np.random.default_rng(11)
+    q, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    u, v1, v2 = q[:, 0], q[:, 1], q[:, 2]
+    cls = rng.normal(size=(5, 16))
+    cls[1] = 0.95 * u + np.sqrt(1 - 0.95**2) * v1
+    cls[3] = 0.90 * u + np.sqrt(1 - 0.90**2) * v2
+    cls = cls * rng.uniform(0.5, 3.0, size=(5, 1))
+    img = np.stack([2.3 * u, rng.normal(size=16)])
+    return img.astype(np.float32), cls.astype(np.float32)
 
 
 def _wrong_probs(arr, img, cls, scale, cos) -> CheckResult:
