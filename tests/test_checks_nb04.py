@@ -368,6 +368,9 @@ def _index_of_first(ks, accuracies, zero_shot):
     (_variant(mult=lambda r: 2.0), "too narrow for this number of draws"),
     (_variant(mult=lambda r: 1.96), "too narrow for this number of draws"),
     (_variant(mult=lambda r: stats.t.ppf(0.95, r - 1)), "too narrow for this number of draws"),
+    (_variant(mult=lambda r: 2.26), "same t"),   # t read off the notebook's 10 draws (outside reader)
+    (_variant(mult=lambda r: 2.262), "same t"),
+    (_variant(mult=lambda r: 4.303), "same t"),   # t read off the notebook's 3 draws
     (_variant(ddof=0), "ddof=1"),
     (_variant(mult=lambda r: stats.t.ppf(0.975, r)), "R - 1 degrees of freedom"),
     (_variant(pick="last"), "largest such k"),
@@ -391,3 +394,5 @@ def test_clearly_ahead_cases_separate_the_mistakes():
     mean_rule = _variant(spread="none")
     assert any(mean_rule(ks, acc, zs) != solution_clearly_ahead(ks, acc, zs) for ks, acc, zs in _exercise5_cases())
     assert "never" in [solution_clearly_ahead(ks, acc, zs) for ks, acc, zs in _exercise5_cases()]
+    constant_t, ddof0 = _variant(mult=lambda r: 2.26), _variant(ddof=0)
+    assert any(constant_t(ks, acc, zs) != ddof0(ks, acc, zs) for ks, acc, zs in _exercise5_cases())

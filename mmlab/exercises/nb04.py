@@ -414,6 +414,7 @@ def _exercise5_cases():
         return np.array([m + s * z[order.permutation(r)] for m, s in zip(means, sds)])
 
     se10 = 0.04 / np.sqrt(10)
+    se3 = 0.02 / np.sqrt(3)
     return [
         # 10 draws: k = 2 is 2.1 standard errors above zero-shot (beyond 2 SE, within t(9) = 2.26 SE).
         ([1, 2, 4, 8, 16], draws([0.28, 0.30 + 2.1 * se10, 0.34, 0.40, 0.45], [0.04] * 5, 10), 0.30),
@@ -425,6 +426,9 @@ def _exercise5_cases():
         ([1, 2], draws([0.60, 0.70], [0.05, 0.05], 10), 0.30),
         # Not monotone in k: above, then not, then above again; the first k is the answer.
         ([1, 2, 4], draws([0.36, 0.31, 0.40], [0.04] * 3, 10), 0.30),
+        # 3 draws, k = 1 is 3.0 standard errors above: inside t(2) = 4.30 (and inside 4.30 x the ddof=0
+        # sd, 3.5 SE), outside a t of 2.26 read off the notebook's 10 draws.
+        ([1, 2, 3], draws([0.30 + 3.0 * se3, 0.30 + 6.0 * se3, 0.45], [0.02] * 3, 3), 0.30),
     ]
 
 
@@ -470,6 +474,9 @@ def nb04_clearly_ahead(fn) -> CheckResult:
         (run(multiplier=lambda r: 2.0), "your interval is too narrow for this number of draws (2 or 1.96 standard "
          "errors, or a one-sided t).", "A two-sided 95 % interval of a mean of R draws uses "
          "scipy.stats.t.ppf(0.975, R - 1): 2.26 for 10 draws, 4.30 for 3."),
+        *[(run(multiplier=lambda r, t=t: t), f"you used the same t ({t}) for every number of draws.",
+           "t depends on R: scipy.stats.t.ppf(0.975, R - 1), 2.26 for 10 draws but 4.30 for 3.")
+          for t in (2.26, 2.262, 4.3, 4.303)],
         (run(multiplier=_t975, ddof=0), "your interval is slightly too narrow when there are few draws.",
          "Use the sample standard deviation, np.std(..., ddof=1) (numpy's default divides by R), and t with "
          "R - 1 degrees of freedom."),
