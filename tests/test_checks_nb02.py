@@ -156,7 +156,11 @@ def _stacked_wrong_axis(features, weights):
                                   for x, v in zip(f.values(), w.values())], axis=1), "by position"),
     (lambda f, w: np.concatenate([f[m] / np.linalg.norm(f[m], axis=1, keepdims=True) * np.sqrt(v / sum(w.values()))
                                   for m, v in w.items()], axis=1), "not the features dict's"),
-    (lambda f, w: np.zeros((5, 9)) + 1.0, "differ"),
+    (lambda f, w: np.zeros((5, 13)) + 1.0, "differ"),
+    # found passing by a second outside reader: blocks in alphabetical order of the names
+    (lambda f, w: _solution_concat({m: f[m] for m in sorted(f)}, w), "sorted (alphabetical) order"),
+    (lambda f, w: np.concatenate([f[m] / np.linalg.norm(f[m], axis=1, keepdims=True) * np.sqrt(w[m] / sum(w.values()))
+                                  for m in sorted(f)], axis=1), "sorted (alphabetical) order"),
 ])
 def test_concat_typical_mistakes_get_specific_hints(capsys, fn, needle):
     assert checks.nb02_concat_embeddings(fn).passed is False

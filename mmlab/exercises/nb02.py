@@ -1,6 +1,8 @@
 """Exercise checks for notebook 02, fusion strategies (re-exported by mmlab.checks)."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ._feedback import (
@@ -118,16 +120,20 @@ def nb02_concat_embeddings(fn) -> CheckResult:
         return report(False, "", f"your function calls mmlab's {helper}, the helper this exercise asks you to write.",
                       "write it with numpy: np.linalg.norm(x, axis=1, keepdims=True), np.sqrt, np.concatenate.")
     rng = np.random.default_rng(7)
-    features = {"image": rng.normal(size=(5, 6)) * 4 + 1, "text": rng.normal(size=(5, 3)) * 0.5}
-    weights = {"text": 3.0, "image": 1.0}  # another key order than features: match weights to blocks by name
+    # three modalities, the features dict in non-alphabetical order and the weights dict in a third order:
+    # blocks in sorted(...) order, in the weights' order, or weights paired by position each show
+    features = {"text": rng.normal(size=(5, 3)) * 0.5, "audio": rng.normal(size=(5, 4)) * 2 - 1,
+                "image": rng.normal(size=(5, 6)) * 4 + 1}
+    weights = {"audio": 0.5, "text": 3.0, "image": 1.0}
+    width = sum(x.shape[1] for x in features.values())
     given = {m: x.copy() for m, x in features.items()}
     out, problem = call_learner(fn, given, dict(weights))
     if problem:
-        return report(False, "", problem, "fn(features, weights) should return one (N, D_image + D_text) array.")
+        return report(False, "", problem, "fn(features, weights) should return one (N, D_1 + D_2 + ...) array.")
     if _mutated(features, given):
         return report(False, "", "your function changed the arrays it was given (x /= ... works in place).",
                       "build new arrays (x = x / ...) so the caller's features stay as they were.")
-    problem = shape_problem(out, (5, 9))
+    problem = shape_problem(out, (5, width))
     if problem:
         return report(False, "", problem, "concatenate the blocks side by side (axis=1), in the dict's order.")
     out = as_numpy(out)
@@ -177,7 +183,11 @@ def nb02_concat_embeddings(fn) -> CheckResult:
     elif matches(np.concatenate([unit[m] * np.sqrt(w / total) for m, w in zip(features, weights.values())], axis=1)):
         hint = ("you paired the weights with the blocks by position (zip of the two dicts' values), but the weights "
                 "dict need not list the modalities in the same order: look each weight up by name, weights[m].")
-    elif matches(np.concatenate([expected[:, 6:], expected[:, :6]], axis=1)):
+    elif matches(np.concatenate([unit[m] * np.sqrt(weights[m] / total) for m in sorted(features)], axis=1)):
+        hint = ("your blocks are in sorted (alphabetical) order of the modality names, not in the features dict's "
+                "order: iterate over features.items() (a later model reads block m at the position the dict gives it).")
+    elif any(matches(np.concatenate([unit[m] * np.sqrt(weights[m] / total) for m in order], axis=1))
+             for order in itertools.permutations(features)):
         hint = ("your blocks follow the order of the weights dict (or another order), not the features dict's: "
                 "iterate over features.items() and look up weights[m].")
     else:
