@@ -4,11 +4,14 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import balanced_accuracy_score, recall_score
 from sklearn.metrics import balanced_accuracy_score as bas
 from sklearn.metrics.pairwise import cosine_similarity as cs
 from sklearn.neighbors import NearestNeighbors as NN
+from sklearn.preprocessing import normalize as sk_normalize
 
 import mmlab as mm
 from mmlab import checks
@@ -118,13 +121,22 @@ def test_predict_ranking_allows_a_near_tie_either_way(capsys):
     ("c", "you named one candidate"),                    # the old three-way guess: one letter
     ("cda", "missing b"), ("cdaa", "repeated a"), ("cdae", "got 'e'"), (3, "expected the 4 letters"),
     ("badc", "that is the model's order backwards"),     # farthest first
-    ("bacd", "0 of 4 candidates"),                       # by meaning first: the paraphrase on top
-    ("cdba", "2 of 4 candidates"),                       # the paraphrase above the shared-words sentence
-    ("dcab", "2 of 4 candidates"),                       # negation thought to be closer than swapped order
-    ("cadb", "5 of the 6 pairs"),                        # negation thought to matter more than a changed animal
+    ("bacd", "not the model's order (but"),              # by meaning first: the paraphrase on top
+    ("cdba", "closest candidate is right"),              # the paraphrase above the shared-words sentence
+    ("dcab", "not your letters"),                        # negation thought to be closer than swapped order
+    ("cadb", "closest candidate is right"),              # negation thought to matter more than a changed animal
 ])
 def test_predict_ranking_wrong_answers_get_hints(capsys, ranking, needle):
     _rejected(capsys, checks.nb01_predict_ranking(ranking, SIMS), needle)
+
+
+def test_predict_ranking_gives_no_score_to_search_by(capsys):
+    """Outside review 2: "k of 4 in place; j of 6 pairs" let a learner reach the answer by trying orders."""
+    import re
+    for ranking in ("bacd", "cdba", "dcab", "cadb", "acdb"):
+        checks.nb01_predict_ranking(ranking, SIMS)
+        out = capsys.readouterr().out
+        assert not re.search(r"\d+ of (the )?\d+", out), out
 
 
 def test_predict_ranking_never_prints_the_similarities(capsys):
@@ -390,6 +402,50 @@ def _balanced_over_predicted(y_true, y_pred):
 ])
 def test_balanced_accuracy_found_passing_by_a_reader_now_rejected(capsys, fn, needle):
     _rejected(capsys, checks.nb01_balanced_accuracy(fn), needle)
+
+
+def _cosine_l2_normalize(a, b):                        # outside review 2: passed before
+    return mm.embeddings.l2_normalize(a) @ mm.embeddings.l2_normalize(b).T
+
+
+def _cosine_sk_normalize(a, b):
+    return sk_normalize(a) @ sk_normalize(b).T
+
+
+def _cosine_torch_normalize(a, b):
+    a_t, b_t = torch.as_tensor(a), torch.as_tensor(b)
+    return (F.normalize(a_t, dim=1) @ F.normalize(b_t, dim=1).T).numpy()
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_cosine_l2_normalize, "library (l2_normalize)"),
+    (_cosine_sk_normalize, "library (normalize)"),
+    (_cosine_torch_normalize, "library (normalize)"),
+])
+def test_cosine_row_normalising_helpers_rejected(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_cosine_similarity(fn), needle)
+
+
+def test_cosine_with_a_normalise_helper_of_ones_own_passes(capsys):
+    """A learner's own `normalize` written in the notebook is their code, not a library's."""
+    notebook = {"np": np}
+    exec("def normalize(x):\n    return x / np.linalg.norm(x, axis=1, keepdims=True)\n"
+         "def cosine(a, b):\n    return normalize(a) @ normalize(b).T\n", notebook)
+    assert checks.nb01_cosine_similarity(notebook["cosine"]).passed is True
+    capsys.readouterr()
+
+
+def _majority_alphabetical_max(train_labels, test_labels):  # outside review 2: refused with the wrong hint
+    return float(np.mean(test_labels == max(train_labels)))
+
+
+def _majority_alphabetical_min(train_labels, test_labels):
+    return float(np.mean(test_labels == min(train_labels)))
+
+
+@pytest.mark.parametrize("fn", [_majority_alphabetical_max, _majority_alphabetical_min])
+def test_majority_by_sort_order_gets_its_own_hint(capsys, fn):
+    _rejected(capsys, checks.nb01_majority_baseline(fn, NOTEBOOK_TRAIN, NOTEBOOK_TEST), "sort order")
 
 
 def test_cosine_helper_under_an_alias_rejected(capsys):
