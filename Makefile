@@ -22,7 +22,7 @@ CELL_TIMEOUT ?= 180
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: help install lab lint test unit nbval notebooks student bench clean wheel wheel-check wheelhouse milvus-server
+.PHONY: help install lab lint test unit nbval notebooks student bench clean wheel wheel-check wheelhouse milvus-server book book-check
 
 help:
 	@echo "Learners:"
@@ -36,6 +36,8 @@ help:
 	@echo "  make notebooks  re-execute every reference notebook in notebooks/ in place"
 	@echo "  make bench      run the benchmarks in benchmarks/"
 	@echo "  make milvus-server  a Milvus 2.3.5 server in the foreground on 127.0.0.1:19530 (README: A Milvus server)"
+	@echo "  make book       the course as a website in build/book/ (offline; open build/book/index.html)"
+	@echo "  make book-check load every page in headless Chromium (apt-get install chromium); screenshots"
 	@echo "  make wheel      build dist/mmlab-*.whl (carries the data and the notebooks)"
 	@echo "  make wheel-check  install the wheel outside the checkout and run notebooks from it"
 	@echo "  make wheelhouse build wheelhouse/: every wheel needed to install mmlab with no network"
@@ -82,6 +84,7 @@ lint: install
 # Lint first, then the unit tests and every notebook under nbval, in one pytest run so it
 # ends with pytest's own summary line.
 test: install lint
+	$(BIN)/python -m pip install --quiet -e '.[book]'   # tests/test_book.py builds the website (~30 s)
 	MMLAB_JOINT_MODEL=conse $(BIN)/python -m pytest tests $(NOTEBOOKS) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
@@ -100,6 +103,21 @@ notebooks: install
 
 student: install
 	$(BIN)/python -m mmlab student --out student $(NOTEBOOKS)
+
+# The course as a website in build/book/ (open build/book/index.html; works from file://, offline):
+# the committed notebooks as they are (never re-executed), their student copies, docs/teaching.md.
+book: install
+	$(BIN)/python -m pip install -q -e '.[book]'
+	$(BIN)/python book/prepare.py build/book-src
+	$(BIN)/python -m sphinx -b html -q build/book-src build/book
+	@echo "==> build/book/index.html ($$(find build/book -name '*.html' -not -path '*/_static/*' | wc -l) pages, $$(du -sh build/book | cut -f1))"
+
+# Every page of build/book (and REPORT=DIR/report.html if given) in headless Chromium from the system
+# (Debian: apt-get install chromium): no console error, images decoded, math rendered; screenshots
+# in build/book-screens/.
+book-check: book
+	$(BIN)/python -m pip install -q -e '.[book-check]'
+	$(BIN)/python book/browser_check.py build/book $(REPORT)
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

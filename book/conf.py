@@ -23,3 +23,6 @@ html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False
 suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
+# The theme reads its light/dark mode from localStorage; from file:// with none stored it logs a
+# console error ("invalid theme mode") unless a default is given.
+html_context = {"default_mode": "light"}

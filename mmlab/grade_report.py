@@ -35,7 +35,7 @@ def redact(text: str) -> str:
     becomes ``"the check cell raised NameError"``: an exception's message, and anything after it,
     can repeat the student's code lines, so only the exception's type is kept.
     """
-    text = " ".join(str(text).split())
+    text = " ".join(str(text).split()).removeprefix("✅ ").removeprefix("❌ ")  # (no emoji font everywhere)
     head, sep, earlier = text.partition(" (earlier, ")
     text = _EXCEPTION.sub(lambda m: m.group(1), head)
     if sep:  # "... (earlier, cell 2 raised RuntimeError: <the student's text>)"
