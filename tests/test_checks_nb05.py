@@ -118,6 +118,11 @@ def test_ivf_cost_solution_passes(capsys):
     assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: np.float32(nlist + nprobe * n / nlist)).passed is True
     assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: nlist + nprobe * -(-n // nlist)).passed is True
     assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: nlist + nprobe * int(n / nlist)).passed is True
+    # A whole-number total (the stub asks "how many vectors") within less than 1 of the exact one (outside review).
+    assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: int(nlist + nprobe * n / nlist)).passed is True
+    assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: round(nlist + nprobe * n / nlist)).passed is True
+    assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: nlist + nprobe * n // nlist).passed is True
+    assert checks.nb05_ivf_cost(lambda n, nlist, nprobe: int(np.ceil(nlist + nprobe * n / nlist))).passed is True
 
 
 @pytest.mark.parametrize(
@@ -137,6 +142,10 @@ def test_ivf_cost_solution_passes(capsys):
         (lambda n, nlist, nprobe: nlist - nprobe + nprobe * n / nlist, "nprobe short"),
         (lambda n, nlist, nprobe: nlist + nprobe * (n / nlist - 1), "nprobe short"),
         (lambda n, nlist, nprobe: "many", "expected one number"),
+        # Within 1 but not a whole number, or a whole number off by nprobe (>= 1 on the nprobe = 1 case).
+        (lambda n, nlist, nprobe: nlist + nprobe * n / nlist + 0.5, "is not the number of vectors"),
+        (lambda n, nlist, nprobe: round(nlist - nprobe + nprobe * n / nlist), "nprobe short"),
+        (lambda n, nlist, nprobe: round(nlist + nprobe + nprobe * n / nlist), "chosen centroids twice"),
     ],
 )
 def test_ivf_cost_mistakes_get_specific_hints(capsys, answer, message):
@@ -295,11 +304,20 @@ def pq_scores_max(queries, codes, codebooks):
 
 def test_pq_scores_solutions_pass(capsys):
     assert checks.nb05_pq_scores(solution_pq_scores).passed is True
-    assert checks.nb05_pq_scores(pq_scores_decoded).passed is True
-    out = capsys.readouterr().out
-    assert "Correct" in out
-    # The praise must not tell a learner who decoded that nothing was decompressed.
-    assert "no stored vector is ever decompressed" not in out and "the slow way the tables avoid" in out
+    assert "Correct" in capsys.readouterr().out
+    # The same table scoring with the tables laid out (Q, ksub, m), indexed consistently.
+    assert checks.nb05_pq_scores(pq_scores_tables_transposed).passed is True
+
+
+def pq_scores_tables_transposed(queries, codes, codebooks):
+    m, _, dsub = codebooks.shape
+    tables = np.einsum("qjd,jcd->qcj", queries.reshape(len(queries), m, dsub), codebooks)
+    return sum(tables[:, codes[:, j], j] for j in range(m))
+
+
+def pq_scores_hstack(queries, codes, codebooks):
+    m = codebooks.shape[0]
+    return queries @ np.hstack([codebooks[j][codes[:, j]] for j in range(m)]).T
 
 
 @pytest.mark.parametrize(
@@ -315,6 +333,9 @@ def test_pq_scores_solutions_pass(capsys):
         (pq_scores_max, "of your scores equal"),
         (lambda q, c, cb: solution_pq_scores(q / np.linalg.norm(q, axis=1, keepdims=True), c, cb), "normalised the queries"),
         (lambda q, c, cb: q @ q.T, "expected shape (5, 40)"),
+        # Decompress then dot: the right numbers without lookup tables, which passed (outside review).
+        (pq_scores_decoded, "you decompressed the codes"),
+        (pq_scores_hstack, "you decompressed the codes"),
     ],
 )
 def test_pq_scores_mistakes_get_specific_hints(capsys, answer, message):
@@ -354,7 +375,7 @@ def test_quote_cases_include_the_non_ascii_emoji_names():
         (lambda v: '"' + v.replace('"', '\\"').replace("\\", "\\\\") + '"', "the other order doubles"),
         (lambda v: v, "Not yet"),
         (lambda v: 42, "returned a int"),
-        (json.dumps, "does not understand \\u"),                       # passes every ASCII value
+        (json.dumps, "rejects \\u / \\x escapes"),                       # passes every ASCII value
         (lambda v: json.dumps(v, ensure_ascii=False), "unknown escape"),  # writes \b and \u001b for control characters
         (repr, "single quotes"),                                       # and \u200d for the joiner
         (lambda v: '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"',
@@ -362,7 +383,7 @@ def test_quote_cases_include_the_non_ascii_emoji_names():
         (lambda v: "'" + v.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r") + "'",
          "single quotes"),
         (lambda v: mm.search.filter_expression({"f": v})[5:], "hands the quoting to a library (filter_expression)"),
-        (lambda v: '"' + v.encode("unicode_escape").decode().replace('"', '\\"') + '"', "does not understand \\u"),
+        (lambda v: '"' + v.encode("unicode_escape").decode().replace('"', '\\"') + '"', "rejects \\u / \\x escapes"),
     ],
 )
 def test_quote_mistakes_fail_with_a_hint_that_names_them(capsys, answer, message):
