@@ -55,6 +55,12 @@ def test_extreme_losses_collapsed_mistakes(capsys, collapsed, words):
     assert "Not yet" in out and words in out
 
 
+def _perfect_by_list(b, s):
+    """The perfect batch's row written out in pure Python: no library name, caught at a non-integer B."""
+    row = [s] + [0.0] * (b - 1)
+    return math.log(sum(math.exp(x) for x in row)) - s
+
+
 @pytest.mark.parametrize("perfect, words", [
     (None, "empty"),
     (_stub, "NotImplementedError"),
@@ -70,6 +76,10 @@ def test_extreme_losses_collapsed_mistakes(capsys, collapsed, words):
     (lambda b, s: 3.19, "same value"),                                     # read off the success message
     (lambda b, s: math.log(b) - s, "does not match"),
     (lambda b, s: F.cross_entropy(s * torch.eye(b), torch.arange(b)).item(), "measures"),
+    # measured by hand: the perfect batch built and its row loss written out (no loss helper named)
+    (lambda b, s: ((s * torch.eye(b))[0].exp().sum().log() - s).item(), "measures"),
+    (lambda b, s: (np.log(np.exp(s * np.eye(b)[0]).sum()) - s).item(), "measures"),
+    (_perfect_by_list, "measures"),
 ])
 def test_extreme_losses_perfect_mistakes(capsys, perfect, words):
     assert not mm.checks.nb03_extreme_losses(_collapsed, perfect)
@@ -281,6 +291,10 @@ def test_masked_clip_loss_solution_passes(capsys):
     # "the lowest a scaled cosine can be": passes at scale 10 (e^-10 is tiny), 8 % off at scale 1
     (lambda i, t, c, s: _masked(i, t, c, s, fill=-s), "-logit_scale"),
     (lambda i, t, c, s: _masked(i, t, c, s, fill=-1.0 * s), "still"),
+    # a finite constant fill: below every logit of a good batch at scale 10 and 1, above them in a bad one at 100
+    (lambda i, t, c, s: _masked(i, t, c, s, fill=-20.0), "finite number"),
+    (lambda i, t, c, s: _masked(i, t, c, s, fill=-30.0), "finite number"),
+    (lambda i, t, c, s: _masked(i, t, c, s, fill=-100.0), "finite number"),
 ])
 def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_masked_clip_loss(fn)

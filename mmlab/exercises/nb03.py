@@ -74,6 +74,11 @@ _COLLAPSED_BS = (2, 8, 64, 300)
 #: Names whose use in exercise 1 means the loss was measured, not derived.
 _LOSS_HELPERS = ("clip_loss", "ClipLoss", "cross_entropy", "clip_logits", "log_softmax", "CrossEntropyLoss",
                  "softmax", "logsumexp", "nll_loss", "NLLLoss")
+#: Names whose use in exercise 1 means a made-up batch (a B x B matrix) was built to measure the loss on.
+_BATCH_BUILDERS = ("eye", "identity", "ones", "ones_like", "zeros", "zeros_like", "full", "diag", "diag_embed",
+                   "randn", "rand", "arange")
+#: A batch size no matrix can have: a formula of B is defined there, a measurement is not.
+_NON_INTEGER_B = 64.5
 _PERFECT_CASES = ((2, 1.0), (8, 0.5), (64, 1.0), (64, 10.0), (300, 5.0))
 
 
@@ -131,6 +136,13 @@ def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
             return report(False, "", f"{label} computes the loss with {helper} on made-up features: that measures the "
                           "answer instead of deriving it.", "Work it out on paper: write the softmax probability of the "
                           "right pair in one row, then the loss as minus its log, a formula of B (and scale).")
+    for label, fn in (("loss_collapsed", collapsed), ("loss_perfect", perfect)):
+        builder = _calls_helper(fn, {name: None for name in _BATCH_BUILDERS}) if callable(fn) else None
+        if builder:
+            return report(False, "", f"{label} builds a made-up batch with {builder} and computes its loss: that "
+                          "measures the answer instead of deriving it.", "Work it out on paper: write the softmax "
+                          "probability of the right pair in one row, then the loss as minus its log, a formula of "
+                          "B (and scale).")
     measured_c, measured_p = _measured_extremes()
     got_c, failed = _learner_values(collapsed, _COLLAPSED_BS, "loss_collapsed")
     if failed is not None:
@@ -165,6 +177,16 @@ def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
     if failed is not None:
         return failed
     if _all_close(got_p, lambda b, s: measured_p[(b, s)]):
+        # A formula of B is defined at any B; a loss measured on a B x B batch needs a whole number.
+        for label, fn, args, formula in (
+                ("loss_collapsed", collapsed, (_NON_INTEGER_B,), math.log),
+                ("loss_perfect", perfect, (_NON_INTEGER_B, 2.0), lambda b, s: math.log(1 + (b - 1) * math.exp(-s)))):
+            out, problem = call_learner(fn, *args)
+            v = None if problem else _number(out)
+            if v is None or not math.isclose(v, formula(*args), rel_tol=1e-6):
+                return report(False, "", f"{label} gives the right numbers, but not at B = {_NON_INTEGER_B}: it builds "
+                              "a batch and measures its loss instead of deriving it.", "Write the loss as a formula "
+                              "of B (and scale) with math.log and math.exp; a formula is defined at any B.")
         return report(True, "log(B) for the collapsed batch, and log(1 + (B-1) e^-scale) for the perfect one. "
                       "A perfect model still pays that second loss: at scale 1 and B = 64 it is 3.19, not far "
                       "from the collapsed 4.16. Without a large scale the loss can hardly tell a perfect model "
@@ -462,6 +484,23 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
                           f"{value1 if value1 is None else round(value1, 4)} instead of {expected1:.4f}.",
                           "The masked entries must leave the softmax at any scale: fill them with -inf, not a "
                           "value that depends on the scale.")
+        # A finite fill (-20, -100) is below every logit at scale 10, but not in a row of a bad model at
+        # scale 100: there every cosine is about -1, every logit about -100, and the filled entry dominates.
+        g_bad = torch.Generator().manual_seed(3)
+        axis = torch.zeros(d)
+        axis[0] = 1.0
+        img_bad = F.normalize(axis + 0.05 * torch.randn(b, d, generator=g_bad), dim=1)
+        txt_bad = F.normalize(-axis + 0.05 * torch.randn(b, d, generator=g_bad), dim=1)
+        high = 100.0
+        out_bad, problem = call_learner(fn, img_bad.clone(), txt_bad.clone(), list(groups), high)
+        value_bad = _number(out_bad) if not problem else None
+        expected_bad = float(_masked_reference(img_bad, txt_bad, groups, high))
+        if value_bad is None or not math.isclose(value_bad, expected_bad, rel_tol=1e-4, abs_tol=1e-6):
+            return report(False, "", "right on a good batch, but wrong at logit_scale 100 on a bad one, where every "
+                          "cosine is about -1 and every logit about -100: your masked entries are filled with a "
+                          "finite number that is now ABOVE the other logits, so they dominate the softmax.",
+                          "Fill with -inf (or a huge negative number such as -1e9): the entry must leave the "
+                          "softmax whatever the other logits are.")
         return report(True, "duplicates are neither targets nor negatives: in each row and each column the "
                       "other pairs of the same group are taken out of the softmax, and the diagonal stays "
                       "the target. A model that puts both cats on one point is no longer punished for it.")
