@@ -79,7 +79,7 @@ def test_nothing_is_loaded_from_outside_the_site_and_every_file_exists(site):
 
 
 def test_no_broken_internal_link(site):
-    out, pages = site
+    _, pages = site
     for page, refs in pages.items():
         for url in refs.links:
             parts = urlsplit(url)
