@@ -500,7 +500,7 @@ def _summary(rows: list[Result]) -> str:
 
 
 def main(args) -> int:
-    """Grade every submission; write grades.csv, submissions.csv and feedback/*.md into ``args.out``."""
+    """Grade every submission; write grades.csv, submissions.csv, feedback/*.md and report.html into ``args.out``."""
     from tqdm.auto import tqdm
 
     paths = [Path(p) for p in args.submissions]
@@ -542,11 +542,14 @@ def main(args) -> int:
                                               "contained"])
         table.writeheader()
         table.writerows(infos)
+    from .grade_report import write_report
+
+    report = write_report(out)  # the class's pass rates and most frequent hints, no solution text
     print(_summary(rows))
     notes = sorted({i["contained"] for i in infos if i.get("contained") not in ("", "fully")})
     print("kernels contained: " + ("; ".join(notes) if notes else "fully (own user, no network, limits, "
                                                                    "private HOME and cache)"))
     stopped = [i for i in infos if i["status"] != "graded"]
     print(f"{len(infos)} submission(s), {len(stopped)} stopped early or not run; "
-          f"{out / 'grades.csv'}, {out / 'feedback'}/")
+          f"{out / 'grades.csv'}, {out / 'feedback'}/, {report}")
     return 0

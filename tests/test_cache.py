@@ -1,5 +1,6 @@
 """Tests of mmlab.cache and the caching in mmlab.models.BaseEncoder, with a fake encoder (no real model)."""
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -334,3 +335,13 @@ def test_entries_of_the_old_one_file_per_vector_layout_are_folded_into_a_shard(c
     got = cache.EmbeddingCache("m/v1", 4).get_many(keys)
     np.testing.assert_array_equal(np.stack(got), [[0] * 4, [1] * 4])
     assert sorted(f.name.split(".", 1)[1] for f in entry_files(cache_root)) == ["keys.npy", "vectors.npy"]
+
+
+def test_file_key_follows_the_content_not_the_name_or_size(tmp_path):
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"a" * 1000)
+    first = cache.file_key(path)
+    assert first == cache.file_key(path) and len(first) == 64
+    path.write_bytes(b"b" * 1000)  # the same name and size, other weights
+    os.utime(path, ns=(1, 1))
+    assert cache.file_key(path) != first

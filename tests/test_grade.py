@@ -164,6 +164,8 @@ def test_grade_every_kind_of_hand_in(tmp_path):
     assert "np.linalg.norm(a, axis=1, keepdims=True)) @" not in feedback   # no solution in the feedback
     assert sorted(p.stem for p in (out / "feedback").iterdir()) == sorted(f"{s}__01_tiny" for s in [*expect, "broken"])
     assert "nb01_cosine_similarity" in proc.stdout and "passed" in proc.stdout  # the summary table
+    report = (out / "report.html").read_text(encoding="utf-8")  # the class report, written by every run
+    assert "plain dot product" in report and "np.linalg.norm(a, axis=1, keepdims=True)) @" not in report
 
 
 @pytest.mark.parametrize("args, error, words", [

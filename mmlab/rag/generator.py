@@ -55,7 +55,8 @@ def gguf_path() -> Path:
     return path
 
 
-def _cache_folder(source: Path) -> Path | None:
+def _cache_folder(source: Path) -> tuple[Path, Path | None] | None:
+    """Where the converted model is written (the private cache) and where a copy already is (or None)."""
     from .. import cache
 
     root = cache.cache_dir()
@@ -63,10 +64,11 @@ def _cache_folder(source: Path) -> Path | None:
         return None
     import transformers
 
-    stat = source.stat()
-    key = cache.content_key(_CACHE_VERSION.encode(), source.name.encode(), str(stat.st_size).encode(),
+    key = cache.content_key(_CACHE_VERSION.encode(), cache.file_key(source).encode(),
                             transformers.__version__.encode())
-    return root / "generator" / f"{source.stem}-{key[:12]}"
+    relative = Path("generator") / f"{source.stem}-{key[:12]}"
+    found = cache.find_folder(relative)
+    return root / relative, (found if found is not None and (found / "model.safetensors").is_file() else None)
 
 
 def _convert(source: Path):
@@ -259,9 +261,10 @@ def load_generator(*, use_cache: bool = True, system: str | None = None) -> Gene
         raise TypeError(f"use_cache: expected True or False, got {describe(use_cache)}")
     start = time.perf_counter()
     source = gguf_path()
-    folder = _cache_folder(source) if use_cache else None
-    if folder is not None and (folder / "model.safetensors").is_file():
-        tokenizer, model = _load_cached(folder)
+    folders = _cache_folder(source) if use_cache else None
+    folder = folders[0] if folders is not None else None
+    if folders is not None and folders[1] is not None:
+        tokenizer, model = _load_cached(folders[1])
         loaded_from = "cache"
     else:
         tokenizer, model = _convert(source)

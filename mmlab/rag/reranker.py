@@ -176,10 +176,12 @@ def fine_tune(groups: Sequence[tuple[str, str, Sequence[str]]], *, steps: int = 
     root = cache.cache_dir() if use_cache else None
     folder = None
     if root is not None:
-        folder = root / "reranker" / _recipe_key(groups, steps, batch_size, lr, seed, max_length)[:16]
-        if (folder / "config.json").is_file():
-            model = load_reranker(folder, seed=seed, max_length=max_length)
-            record = _read_record(folder)
+        relative = Path("reranker") / _recipe_key(groups, steps, batch_size, lr, seed, max_length)[:16]
+        folder = root / relative
+        found = cache.find_folder(relative)  # the private cache, else a shared read-only one
+        if found is not None and (found / "config.json").is_file():
+            model = load_reranker(found, seed=seed, max_length=max_length)
+            record = _read_record(found)
             model.mmlab_info = {"from_cache": True, "seconds": time.perf_counter() - start,
                                 "losses": record.get("losses", []), "validation": record.get("validation", []),
                                 "train_seconds": record.get("train_seconds")}
