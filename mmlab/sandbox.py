@@ -105,6 +105,27 @@ def _can_unshare(*flags: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=4)
+def _nobody_cannot_run(hide: str, keep: tuple[str, ...]) -> str:
+    """Why the kernel's Python and mmlab cannot start as ``nobody`` behind the jail, or "" if they can.
+
+    Python may sit where other users cannot reach it (a pyenv under a private home that is not
+    the one hidden, a mode-700 folder on the way): tried once, as the kernel would be started.
+    """
+    jail = [sys.executable, "-m", "mmlab._jail", "--uid", str(NOBODY)]
+    if hide:
+        jail += ["--hide", hide, *(a for k in keep for a in ("--keep", k))]
+    argv = ["unshare", "--mount", "--", *jail, "--", sys.executable, "-c", "import mmlab, ipykernel"]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd="/")
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if proc.returncode == 0:
+        return ""
+    last = (proc.stderr.strip().splitlines() or ["exit code " + str(proc.returncode)])[-1]
+    return last[:200]
+
+
 def _python_folders_inside(home: Path) -> list[Path]:
     """The folders of this Python and of mmlab that lie inside ``home`` (they must stay visible to the kernel)."""
     from ._paths import PACKAGE_DIR, checkout_root
@@ -157,19 +178,30 @@ def prepare(root: str | os.PathLike, *, warm_cache: str | os.PathLike | None, li
     for folder in (box.work, box.home, root / "tmp"):
         folder.mkdir(parents=True, exist_ok=True)
     _seed_cache(Path(warm_cache) if warm_cache else None, box.cache)
+    hide: Path | None = None
+    keep: list[Path] = []
+    if as_root:
+        home = Path.home().resolve()
+        if home != Path("/") and home.is_dir():
+            hide, keep = home, _python_folders_inside(home)
+        problem = _nobody_cannot_run(str(hide) if hide else "", tuple(map(str, keep)))
+        if problem:
+            as_root = False
+            box.notes.append(f"kernels cannot run as 'nobody' here ({problem}), so they run as the teacher's own "
+                             "user: a hand-in can write wherever the teacher can, and the process limit is not "
+                             "applied (make Python and mmlab readable by other users, e.g. not under a private "
+                             "home folder)")
     if as_root:
         # The kernel runs as `nobody`, in a mount namespace where the teacher's home is hidden
         # (Python itself may live there, e.g. pyenv under /root: those folders stay visible).
         box.uid = NOBODY
-        home = Path.home().resolve()
-        if home != Path("/") and home.is_dir():
-            box.hide, box.keep = home, _python_folders_inside(home)
+        box.hide, box.keep = hide, keep
         for folder in (box.work, box.home, root / "tmp"):
             os.chown(folder, NOBODY, NOBODY)
         for dirpath, _dirs, _files in os.walk(box.cache):
             os.chown(dirpath, NOBODY, NOBODY)  # it may add entries; the seeded files stay root's, read-only
         os.chmod(root, 0o755)
-    else:
+    elif not box.notes:
         box.notes.append("kernels run as the teacher's own user (run the grader as root, or in a container, to "
                          "run them as 'nobody'): a hand-in can write wherever the teacher can, and the process "
                          "limit is not applied")

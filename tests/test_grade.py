@@ -289,4 +289,4 @@ def test_hostile_hand_ins_are_contained(tmp_path):
             assert subprocess.run(["pgrep", "-f", "sleep 517"], capture_output=True).returncode == 1
         assert "kernels contained: fully" in proc.stdout
     else:
-        assert "kernels run as the teacher's own user" in proc.stdout          # said in the summary
+        assert "the teacher's own user" in proc.stdout          # said in the summary
