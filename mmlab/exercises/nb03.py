@@ -16,6 +16,13 @@ from ._feedback import (
     shape_problem,
 )
 from ._feedback import names_used as _names_used
+from ._nb03_reference import (
+    _expected_cols,
+    _masked_reference,
+    _matches_double_softmax,
+    _reference_clip_loss,
+    _soft_reference,
+)
 
 __all__ = [
     "nb03_centre",
@@ -59,15 +66,6 @@ def _scalar_loss(out, example: str, combine: str) -> tuple[float, CheckResult | 
         return math.nan, report(False, "", f"expected a single number (a scalar), got shape {arr.shape}.",
                                 f"F.cross_entropy already averages over the batch; {combine}")
     return float(arr.reshape(())), None
-
-
-def _reference_clip_loss(img, txt, scale):
-    import torch
-    import torch.nn.functional as F
-
-    logits = scale * img @ txt.T
-    t = torch.arange(len(img))
-    return F.cross_entropy(logits, t), F.cross_entropy(logits.T, t)
 
 
 _COLLAPSED_BS = (2, 8, 64, 300)
@@ -281,20 +279,6 @@ def nb03_clip_loss(fn) -> CheckResult:
                   "cross-entropy of the logits and of their transpose; average the two.")
 
 
-def _matches_double_softmax(value: float, img, txt, scale: float) -> bool:
-    """Does ``value`` equal the loss computed on softmax probabilities instead of logits?"""
-    import torch
-    import torch.nn.functional as F
-
-    logits = scale * img @ txt.T
-    t = torch.arange(len(img))
-    rows = logits.softmax(dim=1)  # one softmax over the rows, used for both directions ...
-    cols = logits.T.softmax(dim=1)  # ... or one per direction
-    candidates = [(F.cross_entropy(rows, t) + F.cross_entropy(rows.T, t)) / 2,
-                  (F.cross_entropy(rows, t) + F.cross_entropy(cols, t)) / 2]
-    return any(math.isclose(value, float(c), rel_tol=1e-4) for c in candidates)
-
-
 def nb03_hardest_negatives(fn) -> CheckResult:
     """Exercise 3: ``fn(similarity (B, B)) -> (B,)`` index of each row's most similar non-matching column."""
     import torch
@@ -366,42 +350,6 @@ def nb03_hardest_negatives(fn) -> CheckResult:
     wrong = int((arr != expected.numpy()).sum())
     return report(False, "", f"{wrong} of {b} rows point at the wrong column.",
                   "For each row: set the diagonal entry to -inf, then take the argmax over the columns.")
-
-
-def _expected_cols(sim):
-    import torch
-
-    return sim.masked_fill(torch.eye(len(sim), dtype=torch.bool), -float("inf")).argmax(dim=0).numpy()
-
-
-def _masked_reference(img, txt, groups, scale, fill=-float("inf"), diagonal=False, both=True, columns_masked=True,
-                      one_triangle=False, summed=False):
-    """The duplicate-masked CLIP loss, or one of its typical wrong variants."""
-    import torch
-    import torch.nn.functional as F
-
-    same = torch.tensor([[a == b for b in groups] for a in groups])
-    mask = same if diagonal else same & ~torch.eye(len(groups), dtype=torch.bool)
-    if one_triangle:
-        mask = mask.triu(diagonal=1)
-    raw = scale * img @ txt.T
-    logits = raw.masked_fill(mask, fill)
-    t = torch.arange(len(img))
-    i2t = F.cross_entropy(logits, t)
-    if not both:
-        return i2t
-    t2i = F.cross_entropy((logits if columns_masked else raw).T, t)
-    return i2t + t2i if summed else (i2t + t2i) / 2
-
-
-def _soft_reference(img, txt, groups, scale):
-    import torch
-    import torch.nn.functional as F
-
-    same = torch.tensor([[a == b for b in groups] for a in groups], dtype=img.dtype)
-    target = same / same.sum(dim=1, keepdim=True)
-    logits = scale * img @ txt.T
-    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
 def nb03_masked_clip_loss(fn) -> CheckResult:
