@@ -87,7 +87,7 @@ test: install lint
 	$(BIN)/python -m pip install --quiet -e '.[book]'   # tests/test_book.py builds the website (~30 s)
 	MMLAB_JOINT_MODEL=conse $(BIN)/python -m pytest tests $(NOTEBOOKS) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
-		--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+		--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --durations=25
 	@$(MAKE) --no-print-directory wheel-check
 
 unit: install
