@@ -141,6 +141,27 @@ def _not_rows_of_one(i, c, s):
     return solution_probs(i, c, s) * 0.5
 
 
+def _global_max(i, c, s):
+    z = s * _unit(i) @ _unit(c).T
+    e = np.exp(z - z.max())  # section 1's one-image line copied: the max of the whole matrix
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _float64_no_shift(i, c, s):
+    e = np.exp(s * _unit(i.astype(np.float64)) @ _unit(c.astype(np.float64)).T)  # no overflow at 100, at 1000 yes
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _mm_softmax(i, c, s):
+    return mm.embeddings.softmax(s * _unit(i) @ _unit(c).T, axis=1)
+
+
+def _scipy_softmax(i, c, s):
+    from scipy.special import softmax
+
+    return softmax(s * _unit(i) @ _unit(c).T, axis=1)
+
+
 @pytest.mark.parametrize("fn, says", [
     (_stub, "NotImplementedError"),
     (..., "empty"),
@@ -158,10 +179,31 @@ def _not_rows_of_one(i, c, s):
     (_clipped_logits_50, "clipped the logits"),
     (_in_place, "changed its inputs in place"),
     (_not_rows_of_one, "do not sum to 1"),
+    # found passing by the third outside reader
+    (_global_max, "largest logit of the whole matrix"),
+    (_float64_no_shift, "float64 only postpones the overflow"),
+    (_mm_softmax, "calls mm.embeddings.softmax: this exercise asks you to write the softmax yourself"),
+    (_scipy_softmax, "calls scipy.special.softmax"),
 ])
 def test_zero_shot_probs_typical_mistakes(capsys, fn, says):
     ok, out = verdict(capsys, checks.nb04_zero_shot_probs(fn))
     assert not ok and says in out, out
+
+
+def test_zero_shot_probs_global_max_hint_names_the_fix(capsys):
+    _, out = verdict(capsys, checks.nb04_zero_shot_probs(_global_max))
+    assert "z.max(axis=1, keepdims=True)" in out
+
+
+def test_zero_shot_probs_log_sum_exp_passes(capsys):
+    from scipy.special import logsumexp
+
+    def log_sum_exp(i, c, s):   # a correct stable softmax written another way
+        z = s * _unit(i) @ _unit(c).T
+        return np.exp(z - logsumexp(z, axis=1, keepdims=True))
+
+    ok, out = verdict(capsys, checks.nb04_zero_shot_probs(log_sum_exp))
+    assert ok, out
 
 
 def test_zero_shot_probs_naive_exp_hint_names_the_fix(capsys):
@@ -275,7 +317,6 @@ def _check(flags, renamed):
 @pytest.mark.slow
 @pytest.mark.parametrize("renamed", [
     {"country-flag": "flag of a country", "flag": "chequered, pirate or rainbow flag"},
-    {"flag": "pirate flag"},
     {"flag": "chequered or pirate flags", "sound": "loudspeaker or bell", "family": "parents and children"},
 ])
 def test_class_names_fixes_pass(capsys, flags, renamed):
@@ -301,7 +342,7 @@ def test_class_names_fixes_pass(capsys, flags, renamed):
     ({"flag": "zzzz"}, "does not say that its emoji are flags"),
     ({"flag": "emoji", "sound": "loudspeaker or bell"}, "does not say that its emoji are flags"),
     ({"country-flag": "flag", "subdivision-flag": "x", "flag": "qqq"}, "does not say that its emoji are flags"),
-    ({"flag": "pirate flag", "sound": "banana"}, "is far from what that subgroup holds"),
+    ({"flag": "chequered or pirate flags", "sound": "banana"}, "is far from what that subgroup holds"),
     # found passing by the second outside reader: keywords kept, meaning lost
     ({"flag": "flag zzzz qqqq"}, "not a word the text encoder knows"),               # nonsense tokens
     ({"flag": "flag of a state"}, "closer in the text space to the names of the 'country-flag'"),  # a synonym
@@ -309,10 +350,22 @@ def test_class_names_fixes_pass(capsys, flags, renamed):
     ({"flag": "flag of no nation"}, "not countries' flags"),
     ({"country-flag": "flag on a flagpole"}, "closer in the text space to the names of the 'flag'"),  # ConSE's misreading
     ({"country-flag": "flag of a country", "flag": "flag without a land"}, "says what the class is not"),
+    # found passing by the third outside reader: one member named for the whole class
+    ({"flag": "pirate flag"}, "names one of its emoji ('pirate flag'"),
+    ({"flag": "chequered flag"}, "names one of its emoji ('chequered flag'"),
+    ({"country-flag": "flag of Japan"}, "names one of its emoji ('flag: Japan'"),
+    ({"subdivision-flag": "flag of England", "country-flag": "flag of a country"}, "names one of its emoji"),
 ])
 def test_class_names_typical_mistakes(capsys, flags, renamed, says):
     ok, out = verdict(capsys, _check(flags, renamed))
     assert not ok and says in out, out
+
+
+@pytest.mark.slow
+def test_class_names_emoji_is_a_word(capsys, flags):
+    """'emoji' is a word here (the third outside reader was told it was not); the verdict is about the scores."""
+    _, out = verdict(capsys, _check(flags, {"flag": "emoji flag"}))
+    assert "not a word" not in out, out
 
 
 # --------------------------------------------------------------------------- exercise 5
@@ -379,7 +432,7 @@ def _index_of_first(ks, accuracies, zero_shot):
     (_variant(mult=lambda r: 2.262), "same t"),
     (_variant(mult=lambda r: 4.303), "same t"),   # t read off the notebook's 3 draws
     (_variant(ddof=0), "ddof=1"),
-    (_variant(mult=lambda r: stats.t.ppf(0.975, r)), "R - 1 degrees of freedom"),
+    (_variant(mult=lambda r: stats.t.ppf(0.975, r)), "your t quantile has R degrees of freedom"),
     (_variant(pick="last"), "largest such k"),
     (_index_of_first, "position of k"),
     (_all_later_ahead, "every later k is ahead too"),   # found passing by an outside reader

@@ -58,6 +58,15 @@ def _call_watching(forbidden: dict, fn, *args):
     return out, problem, sorted(seen)
 
 
+def _softmax_functions() -> dict:
+    """The code objects of the library softmaxes exercise 2 asks the learner to write by hand."""
+    from scipy import special
+
+    from .. import embeddings
+
+    return {embeddings.softmax.__code__: "mm.embeddings.softmax", special.softmax.__code__: "scipy.special.softmax"}
+
+
 def _helper_called(names: list[str]) -> CheckResult:
     return report(False, "", f"your function calls {' and '.join(names)}, the helper this exercise asks you to write.",
                   "Write the steps yourself with numpy (the helper is what later cells use, and what you can "
@@ -108,17 +117,25 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
 
     Tried on rows that are not unit length (scale 20, float64), then on float32 embeddings at
     CLIP's scale of 100 with an image almost equal to a class (where exp overflows unless the
-    softmax subtracts the row maximum), and with the inputs watched for in-place changes.
+    softmax subtracts the row maximum), with an image whose cosines are all negative beside one on
+    a class (where subtracting the maximum of the whole matrix gives 0 / 0 in float32), at a scale
+    of 1000 (where a float64 cast without the shift overflows too), and with the inputs watched for
+    in-place changes. The library softmaxes are refused: the stable softmax is the exercise.
     """
-    forbidden = _library_functions("predict_proba", "classify")
+    forbidden = {**_library_functions("predict_proba", "classify"), **_softmax_functions()}
     img, cls = _probs_case(4, 5, 3, 8, np.float64)
     scale = 20.0
     cos = l2_normalize(img) @ l2_normalize(cls).T  # (5, 3)
     expected = softmax(scale * cos)
     img_in, cls_in = img.copy(), cls.copy()
     out, problem, helpers = _call_watching(forbidden, fn, img_in, cls_in, scale)
+    if any(h.startswith("mm.zeroshot") for h in helpers):
+        return _helper_called([h for h in helpers if h.startswith("mm.zeroshot")])
     if helpers:
-        return _helper_called(helpers)
+        return report(False, "", f"your function calls {' and '.join(helpers)}: this exercise asks you to write "
+                      "the softmax yourself.",
+                      "Subtract each row's largest logit, take exp, divide by the row sums: three lines of numpy, "
+                      "and the step that keeps CLIP's scale of 100 from overflowing.")
     if problem:
         return report(False, "", problem)
     arr = as_numpy(out)
@@ -169,6 +186,33 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
                       "(cosines 0.95 and 0.90): the right answer is about 0.993 / 0.007"
                       + (f" ({problem})" if problem else "") + ".",
                       "Cosine, times logit_scale, then softmax(z - max(z)) along axis=1; do not clip or round the logits.")
+    # Two images at scale 100 in float32: one on a class (largest logit 100), one whose cosines are all
+    # -0.5 (logits -50). Shifted by the largest logit of the whole matrix, the second row is exp(-150),
+    # which is 0 in float32: 0 / 0.
+    img3, cls3 = _far_row_case()
+    cos3 = l2_normalize(img3.astype(np.float64)) @ l2_normalize(cls3.astype(np.float64)).T
+    out, problem, _ = _call_watching(forbidden, fn, img3.copy(), cls3.copy(), 100.0)
+    arr = as_numpy(out)
+    if problem or arr is None or arr.shape != (2, 4) or not np.allclose(arr, softmax(100.0 * cos3), atol=1e-3):
+        if arr is not None and arr.shape == (2, 4) and np.isfinite(arr[0]).all() and not np.isfinite(arr[1]).all():
+            return report(False, "", "an image whose cosines are all negative, next to an image that sits on a class, "
+                          "gets NaN: you subtracted the largest logit of the whole matrix (fine for one image, as in "
+                          "section 1), and its row becomes exp(-150) = 0 in float32, then 0 / 0.",
+                          "Subtract each row's own largest logit: z - z.max(axis=1, keepdims=True).")
+        return report(False, "", "wrong for an image whose cosines to every class are negative, next to an image "
+                      "that sits on a class (scale 100, float32)" + (f" ({problem})" if problem else "") + ".",
+                      "Cosine, times logit_scale, then softmax(z - max(z)) with the largest logit of each row "
+                      "(axis=1, keepdims=True).")
+    # Scale 1000: a float64 cast without the shift only postpones the overflow (exp(710) is inf in float64).
+    out, problem, _ = _call_watching(forbidden, fn, img2.copy(), cls2.copy(), 1000.0)
+    arr = as_numpy(out)
+    if problem or arr is None or arr.shape != (2, 5) or not np.allclose(arr, softmax(1000.0 * cos2), atol=1e-3):
+        return report(False, "", "at a logit scale of 1000 your probabilities "
+                      + ("contain NaN or inf" if problem is None and arr is not None and arr.shape == (2, 5)
+                         and not np.isfinite(arr).all() else f"are wrong ({problem or 'see the hint'})")
+                      + ": computing in float64 only postpones the overflow (exp(710) is too large even for float64).",
+                      "Subtract each row's largest logit before exp: softmax(z) = softmax(z - max(z)), and exp "
+                      "never overflows, at any scale.")
     return report(True, "softmax(logit_scale x cosine), one row per image, stable at CLIP's scale of 100: "
                   "that is CLIP's zero-shot head.")
 
@@ -184,6 +228,17 @@ def _close_classes_case() -> tuple[np.ndarray, np.ndarray]:
     cls[3] = 0.90 * u + np.sqrt(1 - 0.90**2) * v2
     cls = cls * rng.uniform(0.5, 3.0, size=(5, 1))
     img = np.stack([2.3 * u, rng.normal(size=16)])
+    return img.astype(np.float32), cls.astype(np.float32)
+
+
+def _far_row_case() -> tuple[np.ndarray, np.ndarray]:
+    """float32 (2, 16) images and (4, 16) classes, not unit length: image 0 lies on class 1 (cosine 1),
+    image 1 has cosine -0.5 with every class."""
+    rng = np.random.default_rng(12)
+    q, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    w = q[:, 0]
+    cls = np.stack([0.5 * w + np.sqrt(0.75) * q[:, j + 1] for j in range(4)]) * rng.uniform(0.5, 3.0, size=(4, 1))
+    img = np.stack([1.7 * cls[1], -2.1 * w])
     return img.astype(np.float32), cls.astype(np.float32)
 
 
@@ -310,23 +365,32 @@ def _is_word(word: str) -> bool:
 
         for text in list(load_emoji().names) + imagenet_class_names():
             _VOCAB.update(re.findall(r"[a-z]+", text.lower()))
-        _VOCAB.update({"checkered", "flagpole", "flagpoles"})
+        _VOCAB.update({"checkered", "flagpole", "flagpoles", "emoji", "emojis"})
     w = word.lower()
     return any(v in _VOCAB for v in (w, w[:-1] if w.endswith("s") else w, w[:-2] if w.endswith("es") else w))
 
 
-def _flag_member_centroids(model, flag_subgroups) -> dict:
-    """{flag subgroup: unit mean text embedding of the names of its training emoji} ('flag: France', ...)."""
+def _flag_members(model, flag_subgroups) -> dict:
+    """{flag subgroup: (names of its training emoji, their (M, D) unit text embeddings, their unit mean)}."""
     from ..data import load_emoji, split_by_id
 
     emoji = load_emoji()
     train_idx, _ = split_by_id(emoji.ids)
     out = {}
     for s in flag_subgroups:
-        e = model.encode_text([emoji.names[i] for i in train_idx if emoji.subgroups[i] == s], progress=False)
-        c = (e / np.linalg.norm(e, axis=1, keepdims=True)).mean(axis=0)
-        out[s] = c / np.linalg.norm(c)
+        names = [emoji.names[i] for i in train_idx if emoji.subgroups[i] == s]
+        e = model.encode_text(names, progress=False)
+        e = e / np.linalg.norm(e, axis=1, keepdims=True)
+        c = e.mean(axis=0)
+        out[s] = (names, e, c / np.linalg.norm(c))
     return out
+
+
+# A name whose cosine to one member's name is at least _ONE_MEMBER and leads the next member by at
+# least _ONE_MEMBER_GAP names that member, not the class ("pirate flag" 1.00 vs 0.54 for `flag`,
+# "flag of Japan" 0.97 vs 0.67); a name that lists several members leads by a few hundredths
+# ("chequered, pirate or rainbow flag" 0.76 vs 0.74).
+_ONE_MEMBER, _ONE_MEMBER_GAP = 0.9, 0.15
 
 
 def nb04_class_names(renamed, model, image_features, labels, subgroups, class_names, templates) -> CheckResult:
@@ -345,7 +409,8 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
         emoji and ImageNet names) and says what the class is (no negation); every renamed flag
         subgroup still says "flag" and its name is closer, in the model's text space, to the names
         of its own training emoji ("flag: France", "pirate flag", ...) than to those of the other
-        flag subgroups; every other renamed subgroup stays near its old name (MiniLM cosine >= 0.35);
+        flag subgroups, and does not name just one of them ("pirate flag" for the 8 flags of `flag`);
+        every other renamed subgroup stays near its old name (MiniLM cosine >= 0.35);
         the country flags are found on the training emoji (recall >= 0.2) and the subgroup accuracy
         rises by at least 2 points.
     """
@@ -406,11 +471,23 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
                           "'a country's flag'. Name what the class is.")
     renamed_flags = [s for s in flag_subgroups if s in renamed]
     if renamed_flags:
-        own = _flag_member_centroids(model, flag_subgroups)
+        members = _flag_members(model, flag_subgroups)
         new = model.encode_text([names[subgroups.index(s)] for s in renamed_flags], progress=False)
         new = new / np.linalg.norm(new, axis=1, keepdims=True)
         for s, e in zip(renamed_flags, new):
-            sims = {t: float(e @ c) for t, c in own.items()}
+            member_names, member_emb, _ = members[s]
+            if len(member_names) >= 2:
+                to_members = member_emb @ e
+                first, second = np.sort(to_members)[::-1][:2]
+                if first >= _ONE_MEMBER and first - second >= _ONE_MEMBER_GAP:
+                    one = member_names[int(to_members.argmax())]
+                    return report(False, "", f"your name for {s!r}, {names[subgroups.index(s)]!r}, names one of its "
+                                  f"emoji ({one!r}, cosine {first:.2f}), not the class: the other "
+                                  f"{len(member_names) - 1} training emoji of {s!r} are further away (at most "
+                                  f"{second:.2f}).",
+                                  "A class name must describe its own class: look at the names of all the emoji in "
+                                  "that subgroup and say what they have in common (or name several of them).")
+            sims = {t: float(e @ c) for t, (_, _, c) in members.items()}
             closest = max(sims, key=sims.__getitem__)
             if closest != s:
                 return report(False, "", f"your name for {s!r}, {names[subgroups.index(s)]!r}, is closer in the "
@@ -473,6 +550,12 @@ def _t975(r: int) -> float:
     return float(stats.t.ppf(0.975, r - 1))
 
 
+def _t975_df_r(r: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, r))
+
+
 def _exercise5_cases():
     """(ks, (K, R) accuracies, zero-shot) cases on which the common mistakes give other answers."""
     def draws(means, sds, r):
@@ -497,6 +580,9 @@ def _exercise5_cases():
         # 3 draws, k = 1 is 3.0 standard errors above: inside t(2) = 4.30 (and inside 4.30 x the ddof=0
         # sd, 3.5 SE), outside a t of 2.26 read off the notebook's 10 draws.
         ([1, 2, 3], draws([0.30 + 3.0 * se3, 0.30 + 6.0 * se3, 0.45], [0.02] * 3, 3), 0.30),
+        # 3 draws, k = 1 is 3.3 standard errors above: outside t with R = 3 degrees of freedom (3.18), inside
+        # t(2) = 4.30 and inside 4.30 x the ddof=0 sd (3.5 SE), so df = R and ddof = 0 part here.
+        ([1, 2, 3], draws([0.30 + 3.3 * se3, 0.30 + 6.0 * se3, 0.45], [0.02] * 3, 3), 0.30),
     ]
 
 
@@ -545,6 +631,9 @@ def nb04_clearly_ahead(fn) -> CheckResult:
         *[(run(multiplier=lambda r, t=t: t), f"you used the same t ({t}) for every number of draws.",
            "t depends on R: scipy.stats.t.ppf(0.975, R - 1), 2.26 for 10 draws but 4.30 for 3.")
           for t in (2.26, 2.262, 4.3, 4.303)],
+        (run(multiplier=_t975_df_r), "your t quantile has R degrees of freedom: slightly too small for few draws.",
+         "The sd is estimated from the same R draws, which leaves R - 1 degrees of freedom: "
+         "scipy.stats.t.ppf(0.975, R - 1), 4.30 for 3 draws (not 3.18)."),
         (run(multiplier=_t975, ddof=0), "your interval is slightly too narrow when there are few draws.",
          "Use the sample standard deviation, np.std(..., ddof=1) (numpy's default divides by R), and t with "
          "R - 1 degrees of freedom."),
