@@ -320,6 +320,59 @@ def pq_scores_hstack(queries, codes, codebooks):
     return queries @ np.hstack([codebooks[j][codes[:, j]] for j in range(m)]).T
 
 
+# Decompressions that name no telltale function (outside review 3): caught by what they allocate.
+def pq_scores_gather_decode(queries, codes, codebooks):
+    m = codebooks.shape[0]
+    dec = codebooks[np.arange(m), codes].reshape(len(codes), -1)      # (N, D): every vector rebuilt
+    return queries @ dec.T
+
+
+def pq_scores_einsum_decode(queries, codes, codebooks):
+    m, _, dsub = codebooks.shape
+    return np.einsum("qjd,njd->qn", queries.reshape(len(queries), m, dsub), codebooks[np.arange(m), codes])
+
+
+def pq_scores_loop_decode(queries, codes, codebooks):
+    m, _, dsub = codebooks.shape
+    dec = np.empty((len(codes), m * dsub), dtype=codebooks.dtype)
+    for j in range(m):
+        dec[:, j * dsub:(j + 1) * dsub] = codebooks[j][codes[:, j]]
+    return queries @ dec.T
+
+
+def pq_scores_one_hot(queries, codes, codebooks):
+    """Tables, but each code turned into a one-hot row first: (N, m, ksub), bigger than the vectors."""
+    m, ksub, dsub = codebooks.shape
+    tables = np.einsum("qjd,jcd->qjc", queries.reshape(len(queries), m, dsub), codebooks)
+    one_hot = np.eye(ksub, dtype=np.float32)[codes]                    # (N, m, ksub)
+    return np.einsum("qjc,njc->qn", tables, one_hot)
+
+
+def pq_scores_gathered_tables(queries, codes, codebooks):
+    """Right: all the look-ups in one fancy index, (Q, N, m), then the sum."""
+    m, _, dsub = codebooks.shape
+    tables = np.einsum("qjd,jcd->qjc", queries.reshape(len(queries), m, dsub), codebooks)
+    return tables[:, np.arange(m), codes].sum(-1)
+
+
+def pq_scores_loops(queries, codes, codebooks):
+    """Right, plainly: one table per query and position, float64."""
+    m, _, dsub = codebooks.shape
+    out = np.zeros((len(queries), len(codes)))
+    for qi, q in enumerate(queries):
+        for j in range(m):
+            table = codebooks[j] @ q[j * dsub:(j + 1) * dsub]          # (ksub,)
+            out[qi] += table[codes[:, j]]
+    return out
+
+
+def test_pq_scores_table_answers_pass_and_say_what_was_measured(capsys):
+    for answer in (pq_scores_gathered_tables, pq_scores_loops):
+        assert checks.nb05_pq_scores(answer).passed is True
+        out = capsys.readouterr().out
+        assert "from lookup tables" in out and "far below the 20 MB" in out
+
+
 @pytest.mark.parametrize(
     "answer, message",
     [
@@ -336,6 +389,10 @@ def pq_scores_hstack(queries, codes, codebooks):
         # Decompress then dot: the right numbers without lookup tables, which passed (outside review).
         (pq_scores_decoded, "you decompressed the codes"),
         (pq_scores_hstack, "you decompressed the codes"),
+        (pq_scores_gather_decode, "on the scale of the decompressed vectors"),
+        (pq_scores_einsum_decode, "on the scale of the decompressed vectors"),
+        (pq_scores_loop_decode, "on the scale of the decompressed vectors"),
+        (pq_scores_one_hot, "rebuilt the stored vectors (or something as big)"),
     ],
 )
 def test_pq_scores_mistakes_get_specific_hints(capsys, answer, message):

@@ -307,6 +307,33 @@ def nb05_pq_encode(pq_encode) -> CheckResult:
 _DECODE_NAMES = frozenset({"concatenate", "hstack", "column_stack", "block", "decode", "sa_decode", "_pq_decode"})
 
 
+def _pq_probe_data(seed: int = 11):
+    """Many codes of long vectors (20,000 x 256 dims, m = 8): decompressing them takes 20 MB, tables do not."""
+    rng = np.random.default_rng(seed)
+    m, ksub, dsub, n = 8, 64, 32, 20_000
+    codebooks = rng.standard_normal((m, ksub, dsub)).astype(np.float32)
+    codes = rng.integers(0, ksub, (n, m))
+    queries = rng.standard_normal((2, m * dsub)).astype(np.float32)
+    return queries, codes, codebooks
+
+
+def _peak_bytes(fn, *args):
+    """The peak memory numpy and Python allocated while ``fn(*args)`` ran, and the call's problem (or None)."""
+    import tracemalloc
+
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        _, problem = call_learner(fn, *args)
+        return tracemalloc.get_traced_memory()[1] - before, problem
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+
+
 def nb05_pq_scores(pq_scores) -> CheckResult:
     """Write ``pq_scores(queries, codes, codebooks) -> (Q, N)``: inner products from lookup tables."""
     helper = None if is_empty(pq_scores) else _library_call(pq_scores, _PQ_HELPERS)
@@ -332,15 +359,31 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
         return report(False, "", f"the scores: {problem}", "one row per query, one column per stored vector: (Q, N).")
     got = np.asarray(got, dtype=np.float64)
     if np.allclose(got, want, rtol=1e-4, atol=1e-4):
+        tables_hint = (f"build the (Q, {m}, {ksub}) tables (query sub-vectors . centroids) and, for each stored "
+                       f"vector, add up the {m} entries its codes pick (e.g. tables[:, j, codes[:, j]]).")
         rebuilt = sorted(_names_used(pq_scores) & _DECODE_NAMES)
         if rebuilt:
             return report(False, "", f"right numbers, but you decompressed the codes ({', '.join(rebuilt)}): "
                                      "every stored vector rebuilt, then exact inner products. That is the work "
-                                     "the lookup tables exist to avoid.",
-                          f"build the (Q, {m}, {ksub}) tables (query sub-vectors . centroids) and, for each "
-                          "stored vector, add up the m entries its codes pick.")
-        return report(True, f"The right scores. With a ({m}, {ksub}) table of query-centroid products per query, "
-                            f"each stored vector costs {m} look-ups and a sum and is never decompressed.")
+                                     "the lookup tables exist to avoid.", tables_hint)
+        # Behaviour, not names: on many long vectors, decompressing allocates an (N, D) array (or bigger).
+        big_q, big_codes, big_books = _pq_probe_data()
+        n_big, d_big = len(big_codes), big_q.shape[1]
+        decoded_bytes = n_big * d_big * 4
+        peak, problem = _peak_bytes(pq_scores, big_q, big_codes, big_books)
+        if problem:
+            return report(False, "", f"on {n_big:,} codes of {d_big}-d vectors: {problem}",
+                          "pq_scores(queries, codes, codebooks) should work for any m, number of centroids and N.")
+        if peak >= decoded_bytes / 2:
+            return report(False, "", f"right numbers, but on {n_big:,} codes of {d_big}-d vectors your function "
+                                     f"held {peak / 1e6:.0f} MB at once, on the scale of the decompressed vectors "
+                                     f"({n_big:,} x {d_big} floats = {decoded_bytes / 1e6:.0f} MB): it rebuilt "
+                                     "the stored vectors (or something as big) instead of looking scores up. "
+                                     "That is the work and memory the lookup tables exist to avoid.", tables_hint)
+        return report(True, f"The right scores, from lookup tables: with a ({m}, {ksub}) table of query-centroid "
+                            f"products per query, each stored vector costs {m} look-ups and a sum. On {n_big:,} "
+                            f"codes of {d_big}-d vectors your function peaked at {peak / 1e6:.1f} MB, far below "
+                            f"the {decoded_bytes / 1e6:.0f} MB the decompressed vectors would take.")
     decoded = np.concatenate([codebooks[j][codes[:, j]] for j in range(m)], axis=1)   # (N, D)
     l2 = ((queries[:, None, :] - decoded[None]) ** 2).sum(-1)
     if np.allclose(got, l2, rtol=1e-4, atol=1e-4) or np.allclose(got, -l2, rtol=1e-4, atol=1e-4):
@@ -370,7 +413,8 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
 # --------------------------------------------------------------------------- exercise 4: quote a filter value
 
 # Values a filter meets in this course: '&' in a group, quotes and backslashes, the typographic
-# apostrophe of 44 emoji names, an emoji written with zero-width joiners, a tab, a carriage return.
+# apostrophe of 21 emoji names (44 names hold some non-ASCII character), an emoji written with
+# zero-width joiners, a tab, a carriage return.
 _QUOTE_CASES = ["Food & Drink", 'x" or id > 0 or "', "back\\slash", 'both \\" and "', "it's", "line\nbreak",
                 "twelve o’clock", "piñata 🪅", "family: 👨\u200d👩\u200d👧", "tab\tand\rcarriage return",
                 "back\x08space and \x1bescape"]
