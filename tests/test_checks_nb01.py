@@ -469,3 +469,116 @@ def test_balanced_accuracy_cases_separate_the_mistakes():
     assert right == pytest.approx(balanced_accuracy_score(t, p))
     for wrong in (float(np.mean(t == p)), _balanced_precision(t, p), _solution_balanced(p, t)):
         assert abs(wrong - right) > 0.05
+
+
+# ------------------------------------------- outside review 3: wrong answers that passed before
+
+def _cosine_scipy_loop(a, b):
+    from scipy.spatial.distance import cosine
+    return np.array([[1 - cosine(x, y) for y in b] for x in a])
+
+
+def _cosine_pairwise_kernels(a, b):
+    from sklearn.metrics.pairwise import pairwise_kernels
+    return pairwise_kernels(a, b, metric="cosine")
+
+
+def _cosine_linear_kernel(a, b):
+    from sklearn.metrics.pairwise import linear_kernel
+    return linear_kernel(sk_normalize(a), sk_normalize(b))
+
+
+def _cosine_own_wrapper_of_a_library():
+    """The learner's own helper that hands the work to sklearn, called from the answer."""
+    notebook = {"np": np, "sk_normalize": sk_normalize}
+    exec("def unit_rows(x):\n    return sk_normalize(x)\n"
+         "def cosine(a, b):\n    return unit_rows(a) @ unit_rows(b).T\n", notebook)
+    return notebook["cosine"]
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_cosine_scipy_loop, "library (cosine)"),
+    (_cosine_pairwise_kernels, "library (pairwise_kernels)"),
+    (_cosine_linear_kernel, "library (linear_kernel)"),
+    (_cosine_own_wrapper_of_a_library(), "called by your unit_rows()"),
+])
+def test_cosine_library_kernels_rejected(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_cosine_similarity(fn), needle)
+
+
+def _knn_skips_itself(q, c, k):
+    """'A vector is not its own neighbour': drops every row with cosine ~1 (review 3: passed, and the
+    notebook's [1:] then lost 'tomato')."""
+    scores = _solution_cosine(q[None], c)[0]
+    return np.array([j for j in np.argsort(-scores) if scores[j] < 1 - 1e-6][:k])
+
+
+def _knn_skips_equal_rows(q, c, k):
+    scores = _solution_cosine(q[None], c)[0]
+    return np.array([j for j in np.argsort(-scores) if not np.array_equal(c[j], q)][:k])
+
+
+def _knn_sklearn_cosine(q, c, k):
+    return np.argsort(-cs(q[None], c)[0])[:k]
+
+
+def _knn_abs_cosine(q, c, k):
+    return np.argsort(-np.abs(_solution_cosine(q[None], c)[0]))[:k]
+
+
+def _knn_own_cosine(q, c, k):
+    """Builds on exercise 1's function, as the exercise asks: passes."""
+    return np.argsort(-_solution_cosine(q[None], c)[0])[:k]
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_knn_skips_itself, "its own best match"),
+    (_knn_skips_equal_rows, "its own best match"),
+    (_knn_sklearn_cosine, "library (cosine_similarity)"),
+    (_knn_abs_cosine, "not the k most similar"),
+])
+def test_nearest_neighbours_review3_wrong_answers_rejected(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_nearest_neighbours(fn), needle)
+
+
+def test_nearest_neighbours_building_on_exercise_1_passes(capsys):
+    assert checks.nb01_nearest_neighbours(_knn_own_cosine).passed is True
+    capsys.readouterr()
+
+
+def _majority_distinct_test_labels(train_labels, test_labels):
+    label = Counter(train_labels).most_common(1)[0][0]
+    return float(np.mean(np.unique(test_labels) == label))
+
+
+def _majority_scipy_mode(train_labels, test_labels):
+    from scipy import stats
+    return float(np.mean(test_labels == stats.mode(train_labels).mode))
+
+
+def test_majority_distinct_labels_gets_its_own_hint(capsys):
+    _rejected(capsys, checks.nb01_majority_baseline(_majority_distinct_test_labels, NOTEBOOK_TRAIN, NOTEBOOK_TEST),
+              "*distinct* test label")
+
+
+def test_majority_first_training_label_rejected(capsys):
+    _rejected(capsys, checks.nb01_majority_baseline(lambda tr, te: float(np.mean(te == tr[0])),
+                                                    NOTEBOOK_TRAIN, NOTEBOOK_TEST), "first training label")
+
+
+def _balanced_confusion_matrix(y_true, y_pred):
+    from sklearn.metrics import confusion_matrix
+    table = confusion_matrix(y_true, y_pred)
+    return float(np.nanmean(np.diag(table) / table.sum(axis=1)))
+
+
+def test_balanced_accuracy_confusion_matrix_rejected(capsys):
+    _rejected(capsys, checks.nb01_balanced_accuracy(_balanced_confusion_matrix), "library (confusion_matrix)")
+
+
+def test_ranking_hint_agrees_with_the_notebook(capsys):
+    """Review 3: the hint blamed mean pooling ('which questions can a mean of tokens answer?'), which the
+    notebook refutes (contextual tokens with positions); it now points at the training pairs."""
+    checks.nb01_predict_ranking("bacd", SIMS)
+    out = capsys.readouterr().out
+    assert "mean of" not in out and "sentence pairs" in out

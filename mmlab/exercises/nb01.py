@@ -28,12 +28,16 @@ __all__: list[str] = [
 ]
 
 #: Names whose use in a learner's function means a library did the work the exercise asks for.
-_COSINE_HELPERS = frozenset({"cosine_similarity", "pairwise_distances", "cdist",
+_COSINE_HELPERS = frozenset({"cosine_similarity", "pairwise_distances", "cdist", "cosine", "cosine_distances",
+                             "pairwise_kernels", "linear_kernel", "paired_cosine_distances", "paired_distances",
                              # row-normalising helpers: normalising the rows is the exercise
                              "normalize", "l2_normalize", "normalise"})
-_SEARCH_HELPERS = frozenset({"exact_topk", "NearestNeighbors", "semantic_search", "kneighbors"})
+#: Exercise 3 builds on exercise 1: a library's cosine (or search) instead of the learner's own.
+_SEARCH_HELPERS = frozenset({"exact_topk", "NearestNeighbors", "semantic_search", "kneighbors",
+                             "cosine_similarity", "pairwise_distances", "cdist", "cosine_distances",
+                             "pairwise_kernels", "linear_kernel"})
 _METRIC_HELPERS = frozenset({"balanced_accuracy_score", "recall_score", "precision_recall_fscore_support",
-                             "classification_report"})
+                             "classification_report", "confusion_matrix", "multilabel_confusion_matrix"})
 _LIBRARIES = ("mmlab", "sklearn", "scipy", "torch", "numpy", "sentence_transformers", "faiss")
 
 
@@ -51,8 +55,23 @@ def _library_call(fn, helpers: frozenset[str]) -> str | None:
         bound = scope.get(name)
         return callable(bound) and not isinstance(bound, types.ModuleType) and \
             (getattr(bound, "__module__", None) or "").split(".")[0] not in _LIBRARIES
-    used = sorted(name for name in _names_used(fn) & helpers if not learners_own(name))
+    names = _names_used(fn)
+    # One level into the learner's own helpers that the answer calls (def unit_rows(x): return normalize(x)).
+    for name in sorted(names):
+        bound = scope.get(name)
+        if learners_own(name) and isinstance(getattr(bound, "__code__", None), types.CodeType) and bound is not fn:
+            inner = {n for n in _names_used(bound) & helpers if not _library_free(bound, n)}
+            if inner:
+                return f"{sorted(inner)[0]}, called by your {name}()"
+    used = sorted(name for name in names & helpers if not learners_own(name))
     return used[0] if used else None
+
+
+def _library_free(fn, name: str) -> bool:
+    """True when ``name`` in fn's scope is a function the learner wrote (not a library's)."""
+    bound = (getattr(fn, "__globals__", None) or {}).get(name)
+    return callable(bound) and not isinstance(bound, types.ModuleType) and \
+        (getattr(bound, "__module__", None) or "").split(".")[0] not in _LIBRARIES
 
 
 def _short(values: list, n: int = 6) -> str:
@@ -166,8 +185,8 @@ def nb01_predict_ranking(ranking, similarities, tolerance: float = 0.005) -> Che
         f"that is not the model's order ({first}but not the rest). Revise your reasoning, not your letters: "
         "the cell below shows the model's order.",
         "for each candidate ask: how many words does it share with the query, are they in the same order, "
-        "does it mean the same? MiniLM's sentence vector is the mean of its token vectors: which of these "
-        "questions can a mean of tokens answer?",
+        "does it mean the same? MiniLM learned from about a billion sentence pairs: how many of those pairs "
+        "hinge on who did what to whom, or on a single 'not'?",
     )
 
 
@@ -242,7 +261,13 @@ def nb01_nearest_neighbours(fn) -> CheckResult:
     big_rng = np.random.default_rng(17)
     big_corpus = big_rng.normal(size=(1000, 8)) * big_rng.uniform(0.2, 5.0, size=(1000, 1))
     big_query = big_rng.normal(size=8)
-    for query, corpus, k in ((small_query, small_corpus, 3), (small_query, small_corpus, 1), (big_query, big_corpus, 500)):
+    # The query is itself a row of the corpus (as when the notebook searches the emoji for the red apple):
+    # that row is its own best match and must come first; leaving it out is the caller's job.
+    self_corpus = big_rng.normal(size=(20, 8)) * big_rng.uniform(0.2, 5.0, size=(20, 1))
+    self_query = self_corpus[13].copy()
+    cases = ((small_query, small_corpus, 3), (small_query, small_corpus, 1), (big_query, big_corpus, 500),
+             (self_query, self_corpus, 4))
+    for query, corpus, k in cases:
         cos = _reference_cosine(query[None], corpus)[0]
         best = np.argsort(-cos)
         dot = corpus @ query
@@ -271,6 +296,12 @@ def nb01_nearest_neighbours(fn) -> CheckResult:
                     "corpus rows first (or divide by the norms).")
         elif np.array_equal(idx, np.argsort(cos)[:k]) or np.array_equal(idx, best[::-1][:k]):
             hint = "those are the least similar rows: sort from the largest cosine down (np.argsort(-scores))."
+        elif np.array_equal(idx, best[1:k + 1]) and np.allclose(corpus[best[0]], query):
+            hint = ("you left out the query's own row: when the query is a row of the corpus it is its own best "
+                    "match (cosine 1), and the function must return it first. Leaving it out is the caller's job "
+                    "(the next cells do it with [1:] or `if j != i`); otherwise the caller drops a real neighbour.")
+        elif np.array_equal(idx, best[1:k + 1]):
+            hint = "you skipped the best match: return the k most similar rows, starting with the most similar."
         elif set(idx.tolist()) == set(best[:k].tolist()):
             hint = ("the right rows in the wrong order: the most similar one comes first (np.argpartition "
                     "finds the k best but does not sort them; sort those k by their scores).")
@@ -302,6 +333,9 @@ def _majority_problem(got: float, train: list, test: list) -> tuple[str, str] | 
              for label in (max(train), min(train))):
         hint = ("you picked a label by its sort order (max()/min() of the labels compares the strings "
                 "alphabetically), not by how often it occurs: count them (collections.Counter(...).most_common(1)).")
+    elif train[0] != majority and abs(got - float(np.mean([t == train[0] for t in test]))) < 1e-3:
+        hint = ("you took the first training label, not the most common one: count them "
+                "(collections.Counter(...).most_common(1)[0][0]).")
     elif pooled_majority != majority and abs(got - float(np.mean([t == pooled_majority for t in test]))) < 1e-3:
         hint = ("you counted the test labels too when choosing the label (train and test together): "
                 "choose it from the training labels only.")
@@ -310,6 +344,9 @@ def _majority_problem(got: float, train: list, test: list) -> tuple[str, str] | 
                 "test labels: the fraction of test labels equal to it.")
     elif abs(got - expected * len(test)) < 1e-6 and expected > 0:
         hint = "that is a count; divide by the number of test labels to get an accuracy."
+    elif _distinct_share_matches(got, majority, test, expected):
+        hint = ("you compared the label with each *distinct* test label once (np.unique): an accuracy counts "
+                "every test item, repeats included: np.mean(test_labels == label).")
     elif abs(got - 1 / n_groups) < 1e-3:
         hint = (f"1/{n_groups} is right only if every group were the same size; they are not. "
                 "Always answer with the most common training label and see how often that is right.")
@@ -324,6 +361,14 @@ def _majority_problem(got: float, train: list, test: list) -> tuple[str, str] | 
     return f"{got:.3f} is not the majority-class accuracy.", hint
 
 
+def _distinct_share_matches(got: float, majority, test: list, expected: float) -> bool:
+    """True when ``got`` is the share of the *distinct* test labels equal to the majority (and that differs
+    from the right answer)."""
+    distinct = sorted(set(test))
+    share = float(np.mean([t == majority for t in distinct]))
+    return abs(share - expected) > 1e-3 and abs(got - share) < 1e-3
+
+
 #: Labels where the usual mistakes give different numbers: the most common *test* label (animal)
 #: is not the most common training label (food), and in the second case the training majority
 #: (flag) never occurs in the test labels, train + test together would pick food, the test labels animal.
@@ -333,6 +378,9 @@ _MAJORITY_CASES = (
     (["flag"] * 4 + ["food"] * 3 + ["animal"] * 2 + ["tool"], ["body"] * 5 + ["food"] * 3 + ["animal"] * 2 + ["tool"]),
     (["food"] * 6 + ["animal"] * 3 + ["flag"], ["animal"] * 4 + ["food"] * 2 + ["flag"]),
     (["flag"] * 4 + ["food"] * 3, ["animal"] * 3 + ["food"] * 2),
+    # 3 groups but 2 distinct test labels: the share among the distinct test labels (1/2) is not 1/3
+    # and the first training label (bird) is not the most common one
+    (["bird"] + ["food"] * 4 + ["animal"] * 2, ["food"] + ["animal"] * 4),
 )
 
 
