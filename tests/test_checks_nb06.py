@@ -168,6 +168,9 @@ def test_rrf_mistakes(answer, message, capsys):
     (lambda t, a: solution_filter(t, a).upper(), "words around"),
     (lambda t, a: ["2615"], "expected the filtered text"),
     (lambda t, a: mm.rag.filter_output(t, a).text, "calls mm.rag.filter_output"),   # the helper
+    # the text's ids upper-cased, the allowed list left as given (found passing by an outside reader)
+    (lambda t, a: re.sub(r"\[([0-9A-Fa-f-]+)\]", lambda m: m.group(0) if m.group(1).upper() in a else "", t),
+     "on both sides"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False
@@ -184,13 +187,15 @@ def _choose_variant(how):
         values = []
         for views, rrf_k in options:
             use = tuple(runs) if how == "all_views" else views
-            if how == "padding":   # RRF by hand, -1 scored like a document
+            if how in ("padding", "rank0"):   # RRF by hand: -1 scored like a document, or ranks from 0
                 rows = []
                 for q in range(len(relevant)):
                     score = {}
                     for v in use:
                         for rank, d in enumerate(runs[v][q].tolist()):
-                            score[d] = score.get(d, 0.0) + 1 / (rrf_k + rank + 1)
+                            if how == "rank0" and d < 0:
+                                continue
+                            score[d] = score.get(d, 0.0) + 1 / (rrf_k + rank + (how == "padding"))
                     rows.append(sorted(score, key=lambda d: (-score[d], d))[:10])
                 fused = np.array(rows)
             else:
@@ -205,6 +210,8 @@ def _choose_variant(how):
             else:
                 values.append(mm.search.ndcg_at_k(fused, relevant, 10))
         pick = int(np.argmin(values)) if how == "argmin" else int(np.argmax(values))
+        if how == "ties_last":   # `>=` in the loop: the last of equal options
+            pick = max(i for i, v in enumerate(values) if v == max(values))
         return values[pick] if how == "score" else (pick if how == "index" else options[pick])
     return choose
 
@@ -220,6 +227,8 @@ def _choose_variant(how):
     (_choose_variant("mrr"), "by MRR"),
     (_choose_variant("padding"), "counts the padding id -1 as a document"),
     (_choose_variant("recall"), "by recall@10"),
+    (_choose_variant("ties_last"), "on a tie you keep the later option"),
+    (_choose_variant("rank0"), "counts ranks from 0"),
     (_choose_variant("ndcg_all"), "whole fused ranking"),
     (_choose_variant("score"), "not its score or its position"),
     (_choose_variant("index"), "not its score or its position"),
@@ -250,3 +259,11 @@ def test_citation_filter_that_removes_every_bracket_is_refused(capsys):
 
     assert not checks.nb06_citation_filter(every_bracket)
     assert "[sic] and [note: ...] are not citations" in capsys.readouterr().out
+
+
+def test_choose_fusion_with_the_library_rrf_is_not_told_about_padding(capsys):
+    """Found by an outside reader: recall@10 with the library's RRF got the padding message first.
+    mm.search.reciprocal_rank_fusion skips -1, so that hint cannot apply."""
+    assert checks.nb06_choose_fusion(_choose_variant("recall")).passed is False
+    out = capsys.readouterr().out
+    assert "by recall@10" in out and "padding" not in out

@@ -22,13 +22,14 @@ def _code_of(fn) -> Any:
     return getattr(inspect.unwrap(fn), "__code__", None)
 
 
-def _call_watching(fn, helpers: dict[str, Callable], *args, **kwargs):
+def _call_watching(fn, helpers: dict[str, Callable], *args, seen: list[str] | None = None, **kwargs):
     """Call the learner's function while watching for calls of ``helpers`` (name -> function).
 
     Returns:
         (value, problem, name of the first helper the learner's code called or None). A profile
         hook sees every Python call however the helper was imported (``mm.search.ndcg_at_k``,
         ``from mmlab.search import ndcg_at_k``, an alias), so writing it is the only way through.
+        ``seen``, when given, receives the name of every helper called (first call first).
     """
     codes = {}
     for name, helper in helpers.items():
@@ -36,10 +37,10 @@ def _call_watching(fn, helpers: dict[str, Callable], *args, **kwargs):
             code = _code_of(f) if f is not None else None
             if code is not None:
                 codes[code] = name
-    seen: list[str] = []
+    seen = [] if seen is None else seen
 
     def watch(frame, event, arg):
-        if event == "call" and frame.f_code in codes and not seen:
+        if event == "call" and frame.f_code in codes and codes[frame.f_code] not in seen:
             seen.append(codes[frame.f_code])
 
     previous = sys.getprofile()
@@ -254,6 +255,7 @@ _FILTER_CASES = [
     ("Nothing cited here.", ["2615"]),
     ("[2615] [2615] and [99999] twice [99999].", ["2615"]),
     ("Tea [sic] is hot [note: steep 3 min] [2615].", ["2615"]),  # brackets that are not citations stay
+    ("Green tea [1F375] or a cat [1f408].", ["1f375", "1F408"]),  # allowed ids can come in either case too
 ]
 
 
@@ -289,8 +291,8 @@ def nb06_citation_filter(my_filter) -> CheckResult:
             return report(False, "", f"{bad} survived the filter in {text!r}, though not retrieved.", hint)
         if len(found) < len(want):
             lost = sorted(set(want) - set(found)) or want
-            hint = ("compare ids case-insensitively: the model may write [1f375] for 1F375."
-                    if any(w.lower() in text for w in lost) else
+            hint = ("compare ids case-insensitively, on both sides: the model may write [1f375] for 1F375, and "
+                    "allowed_ids may come in either case." if any(w.lower() in text or w not in allowed for w in lost) else
                     "keep every occurrence of an allowed citation; only disallowed ones go.")
             return report(False, "", f"allowed citations {lost} were removed from {text!r}.", hint)
         rest = re.sub(r"\s+", " ", _CITE.sub("", out)).strip(" .")
@@ -343,14 +345,17 @@ def _subset(runs, relevant, rows):
     return {v: r[rows] for v, r in runs.items()}, [relevant[i] for i in rows]
 
 
-def _rrf_counting_padding(rankings, c: int) -> np.ndarray:
-    """RRF written by hand that lets the padding id -1 collect scores like a document."""
+def _rrf_counting_padding(rankings, c: int, *, padding: bool = True, start: int = 1) -> np.ndarray:
+    """RRF written by hand that lets the padding id -1 collect scores like a document (``padding``),
+    or that counts ranks from ``start``."""
     rows = []
     for q in range(rankings[0].shape[0]):
         score: dict[int, float] = {}
         for r in rankings:
             for rank, d in enumerate(r[q].tolist()):
-                score[d] = score.get(d, 0.0) + 1.0 / (c + rank + 1)
+                if d < 0 and not padding:
+                    continue
+                score[d] = score.get(d, 0.0) + 1.0 / (c + rank + start)
         rows.append(sorted(score, key=lambda d: (-score[d], d))[:10])
     width = max(len(r) for r in rows)
     return np.array([r + [-2] * (width - len(r)) for r in rows], np.int64)
@@ -366,6 +371,8 @@ def _choose_variant(runs, relevant, options, how: str):
         c = 60 if how == "ignore_rrf_k" else rrf_k
         if how == "padding":  # a hand-written RRF in which -1 (padding) is scored like a document
             fused = _rrf_counting_padding([runs[v] for v in chosen], c)
+        elif how == "rank0":  # a hand-written RRF whose ranks start at 0
+            fused = _rrf_counting_padding([runs[v] for v in chosen], c, padding=False, start=0)
         else:
             fused = reciprocal_rank_fusion([runs[v] for v in chosen], rrf_k=c).ids
         width = max(fused.shape[1], 10)
@@ -379,7 +386,12 @@ def _choose_variant(runs, relevant, options, how: str):
             values.append(ndcg_at_k(fused, relevant, fused.shape[1]))
         else:
             values.append(ndcg_at_k(fused, relevant, 10))
-    pick = int(np.argmin(values)) if how == "argmin" else int(np.argmax(values))
+    if how == "argmin":
+        pick = int(np.argmin(values))
+    elif how == "ties_last":  # `>=` in the loop: the last of equal options wins
+        pick = len(values) - 1 - int(np.argmax(values[::-1]))
+    else:
+        pick = int(np.argmax(values))
     return options[pick]
 
 
@@ -388,15 +400,17 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
     from ..search import best_fusion, metrics
 
     runs, relevant, subsets = _fusion_data()
+    called: list[str] = []  # helpers the learner's code called
+    library: dict[str, Callable] = {"mm.search.best_fusion": metrics.best_fusion,
+               "mm.search.reciprocal_rank_fusion": metrics.reciprocal_rank_fusion}
     options = [(tuple(v), c) for v, c in FUSION_OPTIONS]
     answers, wants, parts = [], [], []
     for rows in subsets:
         part_runs, part_rel = _subset(runs, relevant, rows)
-        value, problem, helper = _call_watching(choose_fusion, {"mm.search.best_fusion": metrics.best_fusion},
-                                                {v: r.copy() for v, r in part_runs.items()}, [set(r) for r in part_rel],
-                                                list(options))
-        if helper:
-            return _helper_problem(helper, "the selection")
+        value, problem, _ = _call_watching(choose_fusion, library, {v: r.copy() for v, r in part_runs.items()},
+                                           [set(r) for r in part_rel], list(options), seen=called)
+        if "mm.search.best_fusion" in called:
+            return _helper_problem("mm.search.best_fusion", "the selection")
         if problem:
             return report(False, "", problem, "the function gets (runs, relevant, options) and returns one of options.")
         if isinstance(value, list) and len(value) == 2 and isinstance(value[0], (tuple, list)):
@@ -429,11 +443,17 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
         ("padding", "your fusion counts the padding id -1 as a document: it collects RRF score and takes a "
                     "top-10 slot when a view returned fewer than 20 ids.",
          "skip ids < 0 when you fuse (-1 pads the shorter rankings; it is no document)."),
+        ("ties_last", "on a tie you keep the later option (>= instead of >); the exercise asks for the earlier one.",
+         "replace the best only when an option is strictly better (>)."),
+        ("rank0", "your RRF counts ranks from 0; RRF gives the best position rank 1: 1 / (rrf_k + 1).",
+         "enumerate(ranking, start=1), or add 1 to the position."),
         ("recall", "you compare options by recall@10, which ignores where in the top 10 the hits are.",
          "score each option by the mean nDCG@10 over the queries."),
         ("ndcg_all", "you score the whole fused ranking; the exercise asks for nDCG at 10.",
          "cut each fused ranking at 10 (k=10)."),
     ]
+    if "mm.search.reciprocal_rank_fusion" in called:  # the library's RRF skips the padding: not that slip
+        mistakes = [m for m in mistakes if m[0] != "padding"]
     matching = [(how, problem, hint) for how, problem, hint in mistakes
                 if all(_choose_variant(r, rel, options, how) == a for (r, rel), a in zip(parts, answers))]
     if len(matching) > 1:  # on these queries two slips give the same choices: name both
