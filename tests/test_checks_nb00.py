@@ -54,6 +54,46 @@ WRONG = [
     ("purr", "one of the cat smileys"),
     # a related animal
     ("lion", "the nearest emoji name to 'lion' is 'lion'"),
+    # what an outside reader tried (second review): the name with punctuation, hyphens, accents
+    ("cats!", "names the animal ('cats')"),
+    ("cat-like", "names the animal ('cat')"),
+    ("kitty-cat", "names the animal ('cat')"),
+    ("cat\u0301", "names the animal ('cat')"),  # a combining accent
+    # spelled with symbols, spaced or stretched, or with invisible characters inside
+    ("c@t", "spells the animal's name"),
+    ("ca t", "spells the animal's name"),
+    ("k a t", "spells the animal's name"),
+    ("k@t", "spells the animal's name"),
+    ("kattt", "spells the animal's name"),
+    ("caaat", "spells the animal's name"),
+    ("c.a.t.", "spells the animal's name"),
+    ("c\u200bat", "spells the animal's name"),  # a zero-width space
+    ("c\u00adat", "spells the animal's name"),  # a soft hyphen
+    # look-alike letters: Cyrillic, full-width, small capitals, mathematical bold
+    ("\u0441at", "look-alike letters"),
+    ("\uff43\uff41\uff54", "look-alike letters"),
+    ("\u1d04\u1d00\u1d1b", "look-alike letters"),
+    ("\U0001d41c\U0001d41a\U0001d42d", "look-alike letters"),
+    # the name in another language names it too
+    ("gato", "'gato' is the animal's name in another language"),
+    ("Katze", "'katze' is the animal's name in another language"),
+    ("neko", "'neko' is the animal's name in another language"),
+    ("gatto", "'gatto' is the animal's name in another language"),
+    ("chaton", "'chaton' is the animal's name in another language"),
+    ("\u732b", "in another language"),
+    ("chat", "'chat' is French for the animal"),  # also an English word, so judged by rank: a conversation
+    # real but rare words for the animal: MiniLM reads them by their letters
+    ("puss", "'puss' is a real word for the animal, but a rare one"),
+    ("moggy", "'moggy' is a real word for the animal, but a rare one"),
+    ("felis", "'felis' is a real word for the animal, but a rare one"),
+    # the name backwards
+    ("tac", "the animal's name backwards"),
+    # sounds the animal makes: associated, not the same meaning (meow puts the cat 2nd, a near miss)
+    ("meow", "merely associated"),
+    ("miaow", "merely associated"),
+    # the emoji, again
+    ("\U0001f408", "an emoji character is not a word"),
+    ("\U0001f431 face", "an emoji character is not a word"),
 ]
 
 
@@ -92,6 +132,6 @@ def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
     assert not result and "pieces" in result.message
 
 
-@pytest.mark.parametrize("query", ["kitten", "kitty"])
+@pytest.mark.parametrize("query", ["kitten", "kitty", "kittens", "kitties", "tabby", "feline"])
 def test_real_synonyms_still_pass(query):
     assert checks.nb00_cat_without_saying_cat(query)

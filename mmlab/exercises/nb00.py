@@ -23,6 +23,17 @@ _NAMES_THE_CAT = re.compile(r"\b\w*cats?\b|\bcat(?:like|nip|ty|ish)\b", re.IGNOR
 #: The name misspelled or spaced out ("kat", "catt", "c a t", "c4t"): the model reads pieces of
 #: words, so these find the cat by its letters too.
 _SPELLS_THE_CAT = re.compile(r"\b[ck]+[\W_]*[a4@]+[\W_]*t+s?\b", re.IGNORECASE)
+#: Letters that look like the Latin ones of "cat"/"kat" (Cyrillic, Greek, small capitals); NFKC folds the
+#: full-width and mathematical ones ("ｃａｔ", "𝐜𝐚𝐭").
+_LOOK_ALIKES = str.maketrans({"с": "c", "С": "c", "а": "a", "А": "a", "т": "t", "Т": "t", "к": "k", "К": "k",
+                              "α": "a", "τ": "t", "κ": "k", "ᴄ": "c", "ᴀ": "a", "ᴛ": "t", "ᴋ": "k"})
+#: The animal's name in other languages (words that are not also common English words).
+_OTHER_LANGUAGES = frozenset({"gato", "gata", "gatos", "gatto", "gatti", "gatta", "katze", "katzen", "kater", "chaton",
+                              "chatte", "neko", "kot", "kotka", "kissa", "kedi", "macska", "mačka",
+                              "pisica", "kočka", "katt", "kat", "poes", "кошка", "кот", "γάτα", "猫", "ねこ",
+                              "ネコ", "고양이", "बिल्ली", "قطة", "חתול"})
+#: Real words for the animal that MiniLM barely knows (it reads them as pieces of other words).
+_RARE_NAMES = frozenset({"puss", "moggy", "moggie", "mog", "grimalkin", "felis", "mouser", "malkin"})
 #: The emoji of the animal itself; the other names with "cat" are the cat smileys ("weary cat", ...).
 ANIMAL = ("cat", "cat face", "black cat")
 _CAT_EMOJI = re.compile(r"\bcat\b", re.IGNORECASE)
@@ -85,6 +96,18 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
         return report(False, "", f"{spelled.group(0)!r} spells the animal's name, misspelled or spaced out: the "
                       "model reads words in pieces, so it finds the cat by the letters, not by the meaning.",
                       hint="use a different word for the animal, not a different spelling of 'cat'")
+    folded = unicodedata.normalize("NFKC", text).translate(_LOOK_ALIKES)
+    disguised = _NAMES_THE_CAT.search(folded) or _SPELLS_THE_CAT.search(folded)
+    if disguised:
+        return report(False, "", f"your query spells the animal's name in look-alike letters ({text!r} reads as "
+                      f"{disguised.group(0)!r}): a different alphabet or font for 'cat' still names the animal.",
+                      hint="use a different word for the animal, not a different way of writing 'cat'")
+    words = re.findall(r"\w+", folded.lower())
+    foreign = next((w for w in words if w in _OTHER_LANGUAGES), None)
+    if foreign:
+        return report(False, "", f"{foreign!r} is the animal's name in another language, and that names it too "
+                      "(MiniLM learned from English text, so it mostly reads such words as pieces of unknown ones).",
+                      hint="describe the animal in English words that are not its name")
     names, model, vectors = _emoji_name_space()
     pieces = _cat_pieces(model, text)
     if pieces:
@@ -99,15 +122,31 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
     rank = int(np.flatnonzero(order == best_cat)[0]) + 1
     if names[top] in ANIMAL:
         return report(True, f"{text!r} finds {names[top]!r} first (cosine {scores[top]:.2f}) without naming "
-                      "the animal: to this model your words mean what 'cat' means.")
+                      "the animal: to this model your words are nearer in meaning to 'cat' than to any other emoji name.")
     found = (f"the nearest emoji name to {text!r} is {names[top]!r} (cosine {scores[top]:.2f}); the first "
              f"emoji of the animal, {names[best_cat]!r}, comes {_ordinal(rank)} ({scores[best_cat]:.2f}).")
     if _CAT_EMOJI.search(names[top]):
         hint = (f"{names[top]!r} is one of the cat smileys, not the animal: the other word of its name may be what "
                 f"your query matched. Aim for {', '.join(map(repr, ANIMAL))}.")
+    elif "chat" in words:
+        hint = ("'chat' is French for the animal, but to this English model it means a conversation: it is "
+                "read as the English word. Use an English word for the animal that is not its name.")
     elif _symbols(text):
         hint = ("an emoji character is not a word to this model: MiniLM's vocabulary has almost no emoji, so it "
                 "reads the character as an unknown piece. Use words.")
+    elif backwards := next((w for w in words if w[::-1] in ("cat", "cats", "kat")), None):
+        hint = (f"{backwards!r} is the animal's name backwards: the model does not undo the spelling, it reads the "
+                f"letters as they stand (and lands on {names[top]!r}). Use a real word for the animal.")
+    elif "[UNK]" in model.model.tokenizer.tokenize(text):
+        hint = ("MiniLM cannot read some of your characters at all (it turns them into one unknown piece, [UNK]), "
+                "so they carry no meaning to it. Use ordinary letters.")
+    elif rare := next((w for w in words if w in _RARE_NAMES), None):
+        pieces = model.model.tokenizer.tokenize(rare)
+        hint = (f"{rare!r} is a real word for the animal, but a rare one: MiniLM does not have it in its vocabulary "
+                f"and reads it as pieces ({', '.join(pieces)}), that is, by its letters. Try a more common word."
+                if len(pieces) > 1 else
+                f"{rare!r} is a real word for the animal, but a rare one, which MiniLM places by other meanings. "
+                "Try a more common word.")
     else:
         hint = ("words merely associated with cats (a sound it makes, a body part, a famous cat, its prey) "
                 "usually score lower than words with the same meaning, and one associated word can land anywhere.")
