@@ -43,18 +43,22 @@ def test_concat_dot_wrong_answers_get_hints(capsys, answer, needle):
 # ------------------------------------------ exercise 4: predict the "no text" column
 
 def test_predict_no_text_solution_passes(capsys):
-    assert checks.nb02_predict_no_text("c").passed is True
-    assert checks.nb02_predict_no_text("a").passed is True  # lowest on 3 splits of 5; the gap to (c) is noise
-    assert checks.nb02_predict_no_text(" C ").passed is True
+    for answer in ("a, c", "c, a", "ac", " C and A ", ["c", "a"], ("a", "c")):
+        assert checks.nb02_predict_no_text(answer).passed is True, answer
     assert "Correct" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("answer, needle", [
-    (None, "still empty"), (..., "still empty"), ("e", "letters 'a', 'b', 'c' or 'd'"),
-    ("intermediate (product)", "letter of the model"),  # the name instead of its letter
-    ("b", "zero text block"),             # "early fusion needs every block; zeros are the worst fill"
-    ("d", "adds one term per modality"),  # "the best model with everything has the most to lose"
-    (" D", "adds one term per modality"),
+    (None, "still empty"), (..., "still empty"), ("e", "two of the letters"),
+    ("intermediate (product)", "letters of the two models"),  # the name instead of its letter
+    ("c", "asks for the two"),            # the single answer of the earlier version of the question
+    ("a", "asks for the two"),
+    ("a, c, d", "asks for the two"),      # hedging with three
+    ("b, c", "zero text block"),          # "early fusion needs every block; zeros are the worst fill"
+    ("c, d", "adds one term per modality"),  # "the best model with everything has the most to lose"
+    ("a d", "adds one term per modality"),
+    ("b, d", "both of your two"),         # the two "simple" models
+    (1.4, "two of the letters"),
 ])
 def test_predict_no_text_wrong_answers_get_hints(capsys, answer, needle):
     result = checks.nb02_predict_no_text(answer)
@@ -134,6 +138,19 @@ def _stacked_wrong_axis(features, weights):
     return np.concatenate(list(features.values()), axis=0)
 
 
+def _scaled_then_normalised(f, w):
+    total = sum(w.values())
+    blocks = [x * np.sqrt(w[m] / total) for m, x in f.items()]
+    return np.concatenate([b / np.linalg.norm(b, axis=1, keepdims=True) for b in blocks], axis=1)
+
+
+def _dict_entries_reassigned(f, w):
+    total = sum(w.values())
+    for m in f:
+        f[m] = f[m] / np.linalg.norm(f[m], axis=1, keepdims=True) * np.sqrt(w[m] / total)
+    return np.concatenate(list(f.values()), axis=1)
+
+
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_stub, "NotImplementedError"),
@@ -160,6 +177,14 @@ def _stacked_wrong_axis(features, weights):
     (lambda f, w: np.zeros((5, 13)) + 1.0, "differ"),
     # found passing by a second outside reader: blocks in alphabetical order of the names
     (lambda f, w: _solution_concat({m: f[m] for m in sorted(f)}, w), "sorted (alphabetical) order"),
+    # run by the third outside reader: scaled then normalised (the weights vanish), weights over their max,
+    # w / sqrt(sum w^2), and the dict's entries reassigned (which got the in-place hint before)
+    (_scaled_then_normalised, "the weights changed nothing"),
+    (lambda f, w: np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(w[m] / max(w.values()))
+                                  for m, x in f.items()], axis=1), "not their largest value"),
+    (lambda f, w: np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) * w[m] / np.sqrt(sum(v * v for v in w.values()))
+                                  for m, x in f.items()], axis=1), "scale by the square root"),
+    (_dict_entries_reassigned, "replaced entries of the features dict"),
     (lambda f, w: np.concatenate([f[m] / np.linalg.norm(f[m], axis=1, keepdims=True) * np.sqrt(w[m] / sum(w.values()))
                                   for m in sorted(f)], axis=1), "sorted (alphabetical) order"),
 ])
@@ -257,6 +282,15 @@ def _numpy(factors, mask):
     return _solution_product(factors, mask).detach().numpy()
 
 
+def _list_entries_reassigned(factors, mask):
+    for m in range(len(factors)):
+        factors[m] = torch.where(mask[:, m:m + 1], 1 + factors[m], torch.ones_like(factors[m]))
+    fused = torch.ones_like(factors[0])
+    for z in factors:
+        fused = fused * z
+    return fused
+
+
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_stub, "NotImplementedError"),
@@ -269,6 +303,7 @@ def _numpy(factors, mask):
     (_sum, "additive fusion again"),
     (_first_two, "every modality"),
     (_in_place_product, "changed the factor tensors"),
+    (_list_entries_reassigned, "replaced entries of the factors list"),
     (_detached, "no gradient"),
     (_numpy, "a numpy array carries no gradient"),
     (lambda f, k: torch.ones(5, 4), "no gradient"),
@@ -362,6 +397,13 @@ def _zipped_nan_to_num(probas, present, weights):
     return num / sum(w * k for p, k, w in triples)[:, None]
 
 
+def _probas_entries_reassigned(probas, present, weights):
+    for m in probas:
+        probas[m] = np.where(present[m][:, None], probas[m], 0.0)
+    num = sum(weights[m] * p for m, p in probas.items())
+    return num / sum(weights[m] * present[m] for m in probas)[:, None]
+
+
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_stub, "NotImplementedError"),
@@ -375,6 +417,7 @@ def _zipped_nan_to_num(probas, present, weights):
     (_nansum_weighted, "Renormalise per row"),
     (_divide_by_count, "divide by the sum of their weights"),
     (_zeroed_in_place, "changed the probability arrays"),
+    (_probas_entries_reassigned, "replaced entries of the probas dict"),
     (lambda p, k, w: np.nan_to_num(np.stack(list(p.values()))).mean(axis=1), "expected shape (6, 3)"),
     (lambda p, k, w: np.full((6, 3), 0.5), "sum to 1"),
     (_mask_not_a_column, "present[m][:, None]"),
