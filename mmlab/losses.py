@@ -26,6 +26,7 @@ __all__ = [
     "hardest_negatives",
     "masked_clip_loss",
     "pairwise_distance",
+    "semi_hard_columns",
     "semi_hard_negatives",
     "siglip_loss",
     "triplet_loss",
@@ -364,6 +365,27 @@ def semi_hard_negatives(anchor, candidates, positive_ids, *, distance: str = "co
         closest_farther = dist.masked_fill(~farther, float("inf")).argmin(dim=1)
         farthest = dist.masked_fill(is_pos, -float("inf")).argmax(dim=1)
         return torch.where(farther.any(dim=1), closest_farther, farthest)  # (B,)
+
+
+def semi_hard_columns(similarity) -> torch.Tensor:
+    """``semi_hard_negatives`` for a ready (B, B) similarity matrix whose diagonal holds the positives.
+
+    Per row i: the most similar column j != i that is strictly less similar than
+    ``similarity[i, i]``; a row without one gets its least similar column j != i.
+
+    Args:
+        similarity: (B, B) tensor (or array), higher = more similar, B >= 2; not changed.
+    Returns:
+        (B,) long tensor of column indices, never the diagonal.
+    """
+    sim = torch.as_tensor(np.asarray(similarity.detach().cpu() if isinstance(similarity, torch.Tensor) else similarity))
+    if sim.ndim != 2 or sim.shape[0] != sim.shape[1] or sim.shape[0] < 2:
+        raise ValueError(f"similarity: expected a (B, B) matrix with B >= 2, got shape {tuple(sim.shape)}")
+    own = torch.eye(len(sim), dtype=torch.bool)
+    below = (sim < sim.diagonal()[:, None]) & ~own  # wrong, and less similar than the row's positive
+    closest = sim.masked_fill(~below, -float("inf")).argmax(dim=1)
+    farthest = sim.masked_fill(own, float("inf")).argmin(dim=1)
+    return torch.where(below.any(dim=1), closest, farthest)
 
 
 def batch_semi_hard_triplet_loss(

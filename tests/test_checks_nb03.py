@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from open_clip.loss import ClipLoss
 
 import mmlab as mm
 
@@ -13,7 +14,7 @@ def _stub(*args):
     raise NotImplementedError()
 
 
-# ------------------------------------------------------------------ exercise 1 (two extreme batches)
+# ------------------------------------------------------------------ exercise 2 (two extreme batches)
 def _collapsed(b):
     return math.log(b)
 
@@ -79,7 +80,7 @@ def _perfect_by_list(b, s):
     # measured by hand: the perfect batch built and its row loss written out (no loss helper named)
     (lambda b, s: ((s * torch.eye(b))[0].exp().sum().log() - s).item(), "measures"),
     (lambda b, s: (np.log(np.exp(s * np.eye(b)[0]).sum()) - s).item(), "measures"),
-    (_perfect_by_list, "measures"),
+    (_perfect_by_list, "without a loop over B"),   # a row written out: fails at B = 64.5, told to write a formula
 ])
 def test_extreme_losses_perfect_mistakes(capsys, perfect, words):
     assert not mm.checks.nb03_extreme_losses(_collapsed, perfect)
@@ -93,7 +94,7 @@ def test_extreme_losses_approximation_is_caught_only_because_small_scales_are_ch
     assert not math.isclose((64 - 1) * math.exp(-1), _perfect(64, 1.0), rel_tol=0.5)
 
 
-# ------------------------------------------------------------------ exercise 2
+# ------------------------------------------------------------------ exercise 1 (the CLIP loss)
 def _solution_clip(image_features, text_features, logit_scale):
     logits = logit_scale * image_features @ text_features.T
     t = torch.arange(len(logits))
@@ -155,7 +156,6 @@ def _double_softmax_each_way(i, t, s):
 
 def test_clip_loss_solution_and_library_pass(capsys):
     assert mm.checks.nb03_clip_loss(_solution_clip)
-    assert mm.checks.nb03_clip_loss(mm.losses.clip_loss)
     assert "Correct" in capsys.readouterr().out
 
 
@@ -181,47 +181,98 @@ def test_clip_loss_mistakes_get_specific_hints(capsys, fn, words):
     assert "Not yet" in out and words in out
 
 
-# ------------------------------------------------------------------ exercise 3
-def _solution_hard(sim):
-    return sim.masked_fill(torch.eye(len(sim), dtype=torch.bool), -float("inf")).argmax(dim=1)
+# ------------------------------------------------------------------ exercise 4 (semi-hard mining)
+def _solution_semi(sim):
+    own = torch.eye(len(sim), dtype=torch.bool)
+    below = (sim < sim.diagonal()[:, None]) & ~own
+    closest = sim.masked_fill(~below, -float("inf")).argmax(dim=1)
+    farthest = sim.masked_fill(own, float("inf")).argmin(dim=1)
+    return torch.where(below.any(dim=1), closest, farthest)
+
+
+def _semi_variant(strict=True, fallback="farthest", fill=-float("inf"), keepdim=True, skip_diagonal=True):
+    def fn(sim):
+        own = torch.eye(len(sim), dtype=torch.bool)
+        pos = sim.diagonal()[:, None] if keepdim else sim.diagonal()
+        below = (sim < pos) if strict else (sim <= pos)
+        if skip_diagonal:
+            below = below & ~own
+        closest = sim.masked_fill(~below, fill).argmax(dim=1)
+        if fallback == "none":
+            return closest
+        other = (sim.masked_fill(own, -float("inf")).argmax(dim=1) if fallback == "hardest"
+                 else sim.argmin(dim=1) if fallback == "with-positive"
+                 else sim.masked_fill(own, float("inf")).argmin(dim=1))
+        return torch.where(below.any(dim=1), closest, other)
+    return fn
+
+
+def _semi_in_place(sim):
+    own = torch.eye(len(sim), dtype=torch.bool)
+    pos = sim.diagonal().clone()[:, None]
+    below = (sim < pos) & ~own
+    farthest = sim.masked_fill(own, float("inf")).argmin(dim=1)
+    closest = sim.masked_fill_(~below, -float("inf")).argmax(dim=1)   # damages the caller's matrix
+    return torch.where(below.any(dim=1), closest, farthest)
+
+
+def _semi_python_lists(sim):
+    """Written with loops over rows and columns: correct, and accepted."""
+    out = []
+    for i, row in enumerate(sim.tolist()):
+        below = [j for j, v in enumerate(row) if j != i and v < row[i]]
+        others = [j for j in range(len(row)) if j != i]
+        out.append(max(below, key=lambda j: row[j]) if below else min(others, key=lambda j: row[j]))
+    return torch.tensor(out)
 
 
 @pytest.mark.parametrize("fn, words", [
     (None, "empty"),
     (_stub, "NotImplementedError"),
-    (lambda s: s.argmax(dim=1), "diagonal"),
-    (lambda s: s.masked_fill(torch.eye(len(s), dtype=torch.bool), float("inf")).argmin(dim=1), "LEAST"),
-    (lambda s: s.masked_fill(torch.eye(len(s), dtype=torch.bool), -float("inf")).argmax(dim=0), "axis"),
+    (lambda s: s.masked_fill(torch.eye(len(s), dtype=torch.bool), -float("inf")).argmax(dim=1), "hardest negatives"),
+    (_semi_variant(strict=False), "`<=` instead of `<`"),                       # the tie row
+    (_semi_variant(strict=False, skip_diagonal=False), "own positive"),          # <= lets the diagonal in
+    (_semi_variant(fallback="none"), "arbitrary column"),                        # forgot the row without candidates
+    (_semi_variant(fallback="hardest"), "fell back to the hardest"),
+    (_semi_variant(fallback="with-positive"), "returns the positive itself"),
+    (_semi_variant(fill=0.0), "filled the excluded cells with 0"),
+    (_semi_variant(keepdim=False), "broadcasts"),                                # diagonal() without [:, None]
+    (lambda s: _solution_semi(s.T), "wrong axis"),
     (lambda s: s.max(dim=1).values, "integer"),
     (lambda s: torch.zeros(3, dtype=torch.long), "shape"),
-    (lambda s: s.masked_fill(torch.eye(len(s), dtype=torch.bool), 0.0).argmax(dim=1), "with 0"),
-    (lambda s: (s - torch.eye(len(s)) * s.diagonal()).argmax(dim=1), "with 0"),
-    (lambda s: s.topk(2, dim=1).indices[:, 1], "second-best"),
-    (lambda s: (s - torch.eye(len(s))).argmax(dim=1), "subtracting 1"),       # "lower the positive a bit"
-    (lambda s: s.fill_diagonal_(-float("inf")).argmax(dim=1), "in-place"),    # right indices, damaged input
-    (lambda s: s.masked_fill_(torch.eye(len(s), dtype=torch.bool), -float("inf")).argmax(dim=1), "in-place"),
+    (_semi_in_place, "in-place"),
+    (lambda s: mm.losses.semi_hard_negatives(s, torch.eye(len(s)), torch.arange(len(s))), "mm.losses.semi_hard"),
+    (lambda s: mm.losses.semi_hard_columns(s), "mm.losses.semi_hard_columns"),
 ])
-def test_hardest_negatives_mistakes(capsys, fn, words):
-    assert not mm.checks.nb03_hardest_negatives(fn)
+def test_semi_hard_negatives_mistakes(capsys, fn, words):
+    assert not mm.checks.nb03_semi_hard_negatives(fn)
     out = capsys.readouterr().out
-    assert words in out
+    assert "Not yet" in out and words in out
 
 
-def test_hardest_negatives_solution_and_library_pass(capsys):
-    assert mm.checks.nb03_hardest_negatives(_solution_hard)
-    # the library helper works on distances; 1 - sim turns similarity into a distance ranking
-    assert mm.checks.nb03_hardest_negatives(lambda s: _solution_hard(s).numpy())
+def test_semi_hard_negatives_solutions_pass(capsys):
+    assert mm.checks.nb03_semi_hard_negatives(_solution_semi)
+    assert mm.checks.nb03_semi_hard_negatives(lambda s: _solution_semi(s).numpy())
+    assert mm.checks.nb03_semi_hard_negatives(_semi_python_lists)
+    # a huge finite fill instead of -inf is as good
+    assert mm.checks.nb03_semi_hard_negatives(_semi_variant(fill=-1e9))
     assert "Correct" in capsys.readouterr().out
 
 
-def test_hardest_negatives_large_negative_mask_passes(capsys):
-    assert mm.checks.nb03_hardest_negatives(
-        lambda s: s.masked_fill(torch.eye(len(s), dtype=torch.bool), -1e9).argmax(dim=1))
-    # subtracting 2 puts every positive cosine (<= 1) at or below -1, the smallest cosine: right for cosines
-    assert mm.checks.nb03_hardest_negatives(lambda s: (s - 2 * torch.eye(len(s))).argmax(dim=1))
+def test_semi_hard_matrix_separates_every_mistake():
+    """The check's matrix: every wrong variant of the table above differs from the right answer on it."""
+    from mmlab.exercises._nb03_reference import _semi_hard_matrix, _semi_hard_ref
+
+    sim = _semi_hard_matrix()
+    right = _semi_hard_ref(sim)
+    assert torch.equal(right, mm.losses.semi_hard_columns(sim))
+    assert torch.equal(right, mm.losses.semi_hard_negatives(sim, torch.eye(len(sim)), torch.arange(len(sim))))
+    for kw in [dict(strict=False), dict(fallback="none"), dict(fallback="hardest"),
+               dict(fallback="farthest-with-positive"), dict(fill=0.0), dict(wrong_broadcast=True)]:
+        assert not torch.equal(_semi_hard_ref(sim, **kw), right), kw
 
 
-# ------------------------------------------------------------------ exercise 2 (duplicate-masked loss)
+# ------------------------------------------------------------------ exercise 3 (duplicate-masked loss)
 def _masked(i, t, captions, s, fill=-float("inf"), diagonal=False, both=True):
     same = torch.tensor([[a == b for b in captions] for a in captions])
     mask = same if diagonal else same & ~torch.eye(len(captions), dtype=torch.bool)
@@ -302,7 +353,7 @@ def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert "Not yet" in out and words in out
 
 
-# ------------------------------------------------------------------ exercise 4 (centring)
+# ------------------------------------------------------------------ exercise 5 (centring)
 def _centre(z):
     c = z - z.mean(axis=0)
     return c / np.linalg.norm(c, axis=1, keepdims=True)
@@ -379,20 +430,6 @@ def test_centring_ranking_claim_holds():
     assert not (np.argsort(-(t @ v.T), axis=1) == np.argsort(-((t - t.mean(0)) @ (v - v.mean(0)).T), axis=1)).all()
 
 
-def test_hardest_negatives_refuses_the_library_helper(capsys):
-    """Found passing by an outside reader: the helper shown above the exercise, called with an identity text side."""
-    import torch
-
-    import mmlab as mm
-
-    def via_helper(sim):
-        b = len(sim)
-        return mm.losses.hardest_negatives(sim, torch.eye(b), torch.arange(b))
-
-    assert not mm.checks.nb03_hardest_negatives(via_helper)
-    assert "mm.losses.hardest_negatives" in capsys.readouterr().out
-
-
 def test_centring_ranking_wrong_answers_share_one_message(capsys):
     """Every wrong dict gets the same feedback: the booleans cannot be found by trial and error."""
     import itertools
@@ -443,3 +480,27 @@ def test_extreme_losses_refuse_measured_collapsed(capsys):
     perfect = lambda b, s: math.log(1 + (b - 1) * math.exp(-s))  # noqa: E731
     assert not mm.checks.nb03_extreme_losses(_collapsed_by_log_softmax, perfect)
     assert "measure" in capsys.readouterr().out
+
+
+def test_clip_loss_refuses_the_library_losses(capsys):
+    """Exercise 1 asks for the loss itself: calling mm.losses.clip_loss or open_clip's ClipLoss is refused."""
+    def via_mm(i, t, s):
+        return mm.losses.clip_loss(i, t, s)
+
+    def via_open_clip(i, t, s):
+        return ClipLoss()(i, t, torch.as_tensor(s))
+
+    for fn in (mm.losses.clip_loss, via_mm, via_open_clip):
+        assert not mm.checks.nb03_clip_loss(fn)
+        out = capsys.readouterr().out
+        assert "Not yet" in out and "the loss this exercise asks you to write" in out
+
+
+def test_extreme_losses_a_loop_over_b_is_told_to_write_a_closed_formula(capsys):
+    """Found refused as 'measured' by an outside reader: an honest derivation written as a sum over range(B - 1)."""
+    def perfect_by_sum(b, s):
+        return math.log(math.exp(s) + sum(math.exp(0) for _ in range(b - 1))) - s
+
+    assert not mm.checks.nb03_extreme_losses(_collapsed, perfect_by_sum)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "without a loop over B" in out and "measures" not in out

@@ -347,3 +347,18 @@ def test_semi_hard_never_returns_the_positive_and_loss_is_at_most_batch_hard():
         losses.batch_semi_hard_triplet_loss(img[:1], txt[:1])
     with pytest.raises(ValueError, match="positive_ids"):
         losses.semi_hard_negatives(img, txt, [0, 1])
+
+
+def test_semi_hard_columns_agrees_with_semi_hard_negatives_on_cosines():
+    g = torch.Generator().manual_seed(0)
+    img = F.normalize(torch.randn(12, 5, generator=g), dim=1)
+    txt = F.normalize(img + torch.randn(12, 5, generator=g), dim=1)
+    sim = img @ txt.T
+    before = sim.clone()
+    ids = losses.semi_hard_columns(sim)
+    assert torch.equal(sim, before)
+    assert ids.tolist() == losses.semi_hard_negatives(img, txt, torch.arange(12)).tolist()
+    # a row where every negative beats the positive falls back to its least similar negative
+    assert losses.semi_hard_columns(torch.tensor([[0.0, 0.5, 0.2], [0.1, 0.9, 0.0], [0.3, 0.2, 0.8]])).tolist() == [2, 0, 0]
+    with pytest.raises(ValueError):
+        losses.semi_hard_columns(torch.zeros(2, 3))

@@ -31,12 +31,6 @@ def _matches_double_softmax(value: float, img, txt, scale: float) -> bool:
     return any(math.isclose(value, float(c), rel_tol=1e-4) for c in candidates)
 
 
-def _expected_cols(sim):
-    import torch
-
-    return sim.masked_fill(torch.eye(len(sim), dtype=torch.bool), -float("inf")).argmax(dim=0).numpy()
-
-
 def _masked_reference(img, txt, groups, scale, fill=-float("inf"), diagonal=False, both=True, columns_masked=True,
                       one_triangle=False, summed=False):
     """The duplicate-masked CLIP loss, or one of its typical wrong variants."""
@@ -65,3 +59,52 @@ def _soft_reference(img, txt, groups, scale):
     target = same / same.sum(dim=1, keepdim=True)
     logits = scale * img @ txt.T
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+def _semi_hard_matrix():
+    """A (7, 7) cosine matrix on which each typical semi-hard-mining mistake gives a different answer.
+
+    Row 0: a negative beats the positive (the hardest negative is not the semi-hard one).
+    Row 1: a negative ties with the positive exactly (<= instead of < picks it).
+    Row 2: every negative beats the positive: no semi-hard candidate, the fallback decides.
+    Row 3: the semi-hard candidates are all below 0 (a 0 fill wins over them).
+    Rows 4-6: ordinary rows, different from their transposes (the wrong axis shows).
+    """
+    import torch
+
+    return torch.tensor([
+        [0.50, 0.70, 0.40, 0.10, -0.30, 0.20, 0.00],
+        [0.60, 0.30, 0.20, 0.30, 0.10, -0.20, 0.45],
+        [0.30, 0.40, -0.20, 0.10, 0.60, -0.10, 0.20],
+        [-0.30, -0.40, -0.20, 0.60, -0.50, 0.70, -0.35],
+        [0.10, 0.55, -0.10, 0.20, 0.80, 0.30, 0.65],
+        [-0.10, 0.35, 0.25, 0.05, 0.15, 0.45, 0.50],
+        [0.20, -0.25, 0.50, 0.40, 0.30, 0.10, 0.60],
+    ])
+
+
+def _semi_hard_ref(sim, strict=True, fallback="farthest", fill=-float("inf"), wrong_broadcast=False,
+                   skip_diagonal=True):
+    """Semi-hard negatives of a (B, B) similarity matrix, or one of the typical wrong variants.
+
+    Right: per row, the most similar column j != i that is strictly less similar than the
+    positive; a row without one gets its least similar negative (as ``mm.losses.semi_hard_negatives``).
+    """
+    import torch
+
+    b = len(sim)
+    own = torch.eye(b, dtype=torch.bool)
+    positive = sim.diagonal()[None, :] if wrong_broadcast else sim.diagonal()[:, None]
+    eligible = (sim < positive) if strict else (sim <= positive)
+    if skip_diagonal:
+        eligible = eligible & ~own
+    closest = sim.masked_fill(~eligible, fill).argmax(dim=1)
+    if fallback == "none":
+        return closest
+    if fallback == "hardest":
+        other = sim.masked_fill(own, -float("inf")).argmax(dim=1)
+    elif fallback == "farthest-with-positive":
+        other = sim.argmin(dim=1)
+    else:
+        other = sim.masked_fill(own, float("inf")).argmin(dim=1)
+    return torch.where(eligible.any(dim=1), closest, other)

@@ -17,10 +17,11 @@ from ._feedback import (
 )
 from ._feedback import names_used as _names_used
 from ._nb03_reference import (
-    _expected_cols,
     _masked_reference,
     _matches_double_softmax,
     _reference_clip_loss,
+    _semi_hard_matrix,
+    _semi_hard_ref,
     _soft_reference,
 )
 
@@ -29,11 +30,9 @@ __all__ = [
     "nb03_centring_ranking",
     "nb03_clip_loss",
     "nb03_extreme_losses",
-    "nb03_hardest_negatives",
     "nb03_masked_clip_loss",
+    "nb03_semi_hard_negatives",
 ]
-
-
 
 
 def _calls_helper(fn, helpers: dict[str, object]) -> str | None:
@@ -69,10 +68,10 @@ def _scalar_loss(out, example: str, combine: str) -> tuple[float, CheckResult | 
 
 
 _COLLAPSED_BS = (2, 8, 64, 300)
-#: Names whose use in exercise 1 means the loss was measured, not derived.
+#: Names whose use in exercise 2 means the loss was measured, not derived.
 _LOSS_HELPERS = ("clip_loss", "ClipLoss", "cross_entropy", "clip_logits", "log_softmax", "CrossEntropyLoss",
                  "softmax", "logsumexp", "nll_loss", "NLLLoss")
-#: Names whose use in exercise 1 means a made-up batch (a B x B matrix) was built to measure the loss on.
+#: Names whose use in exercise 2 means a made-up batch (a B x B matrix) was built to measure the loss on.
 _BATCH_BUILDERS = ("eye", "identity", "ones", "ones_like", "zeros", "zeros_like", "full", "diag", "diag_embed",
                    "randn", "rand", "arange")
 #: A batch size no matrix can have: a formula of B is defined there, a measurement is not.
@@ -121,7 +120,7 @@ def _all_close(values: dict, formula) -> bool:
 
 
 def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
-    """Exercise 1 (predict, then run): the CLIP loss of two extreme batches, as formulas.
+    """Exercise 2 (predict, then run): the CLIP loss of two extreme batches, as formulas.
 
     ``collapsed(B)``: every image and every text feature is the same unit vector.
     ``perfect(B, scale)``: image i equals text i, the B pairs are mutually orthogonal, and
@@ -180,7 +179,12 @@ def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
                 ("loss_collapsed", collapsed, (_NON_INTEGER_B,), math.log),
                 ("loss_perfect", perfect, (_NON_INTEGER_B, 2.0), lambda b, s: math.log(1 + (b - 1) * math.exp(-s)))):
             out, problem = call_learner(fn, *args)
-            v = None if problem else _number(out)
+            if problem:
+                return report(False, "", f"{label} gives the right numbers, but fails at B = {_NON_INTEGER_B} "
+                              f"({problem.strip().rstrip('.')}): it loops over the batch (range(B)) or builds one.",
+                              "Write it as a closed formula of B (and scale), without a loop over B: a sum of "
+                              "B - 1 equal terms is (B - 1) times that term.")
+            v = _number(out)
             if v is None or not math.isclose(v, formula(*args), rel_tol=1e-6):
                 return report(False, "", f"{label} gives the right numbers, but not at B = {_NON_INTEGER_B}: it builds "
                               "a batch and measures its loss instead of deriving it.", "Write the loss as a formula "
@@ -217,10 +221,17 @@ def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
 
 
 def nb03_clip_loss(fn) -> CheckResult:
-    """Exercise 2: ``fn(image_features, text_features, logit_scale) -> scalar tensor``."""
+    """Exercise 1: ``fn(image_features, text_features, logit_scale) -> scalar tensor``."""
     import torch
     import torch.nn.functional as F
 
+    from .. import losses
+
+    helper = ("clip_loss" if fn is losses.clip_loss else
+              _calls_helper(fn, {"clip_loss": losses.clip_loss, "ClipLoss": None}) if callable(fn) else None)
+    if helper:
+        return report(False, "", f"your function calls {helper}, the loss this exercise asks you to write.",
+                      "Write it with torch: the logits, the targets arange(B), two F.cross_entropy calls, averaged.")
     g = torch.Generator().manual_seed(3)
     b, d, scale = 6, 8, 7.0
     img = F.normalize(torch.randn(b, d, generator=g), dim=1)
@@ -279,30 +290,28 @@ def nb03_clip_loss(fn) -> CheckResult:
                   "cross-entropy of the logits and of their transpose; average the two.")
 
 
-def nb03_hardest_negatives(fn) -> CheckResult:
-    """Exercise 3: ``fn(similarity (B, B)) -> (B,)`` index of each row's most similar non-matching column."""
-    import torch
+def nb03_semi_hard_negatives(fn) -> CheckResult:
+    """Exercise 4: ``fn(similarity (B, B)) -> (B,)``: each row's semi-hard negative.
 
-    g = torch.Generator().manual_seed(5)
-    b = 7
-    # Cosine similarities in [-0.6, 0.6]: real cosines are negative too.
-    sim = torch.rand(b, b, generator=g) * 1.2 - 0.6
-    sim.fill_diagonal_(0.9)  # positives are the most similar, as after some training
-    sim[2, 2] = 0.1  # ... except one row where the positive is weak: a diagonal argmax is wrong here
-    sim[4] = -torch.rand(b, generator=g) * 0.5 - 0.1  # a row whose negatives are all below 0 ...
-    sim[4, 4] = -0.05  # ... and so is its positive: masking the diagonal with 0 picks the diagonal here
-    sim[5] = -torch.rand(b, generator=g) * 0.35 - 0.25  # a confident row: every negative below -0.25 ...
-    sim[5, 5] = 0.8  # ... so lowering the positive by 1 (0.8 - 1 = -0.2) still leaves it on top
-    expected = sim.masked_fill(torch.eye(b, dtype=torch.bool), -float("inf")).argmax(dim=1)
+    The most similar column j != i that is strictly less similar than the row's positive
+    (the diagonal); a row without one gets its least similar negative, as
+    ``mm.losses.semi_hard_negatives`` (and TensorFlow Addons) do. Checked on a matrix with a
+    negative above the positive, an exact tie, a row without candidates and negative cosines.
+    """
+    import torch
 
     from .. import losses
 
     helper = _calls_helper(fn, {"hardest_negatives": losses.hardest_negatives,
-                                "semi_hard_negatives": getattr(losses, "semi_hard_negatives", None)}) \
-        if callable(fn) else None
+                                "semi_hard_negatives": losses.semi_hard_negatives,
+                                "semi_hard_columns": losses.semi_hard_columns}) if callable(fn) else None
     if helper:
         return report(False, "", f"your function calls mm.losses.{helper}: the exercise is to write the mining "
-                      "yourself.", "hide each row's own pair (the diagonal), then take the largest similarity per row.")
+                      "yourself.", "Compare each row with its own positive (the diagonal), keep the negatives "
+                      "below it, and take the largest of those.")
+    sim = _semi_hard_matrix()
+    b = len(sim)
+    expected = _semi_hard_ref(sim).numpy()
     given = sim.clone()
     out, problem = call_learner(fn, given)
     if problem:
@@ -311,49 +320,65 @@ def nb03_hardest_negatives(fn) -> CheckResult:
         return report(False, "", "your function changed the similarity matrix it was given (an in-place "
                       "operation such as fill_diagonal_ or masked_fill_): the caller's similarities are now damaged.",
                       "Work on a copy: masked_fill without the underscore returns a new tensor.")
-    arr = as_numpy(out)
     problem = shape_problem(out, (b,))
     if problem:
         return report(False, "", problem, f"One column index per row: a ({b},) array of ints.")
+    arr = as_numpy(out)
     if not np.allclose(arr, np.round(arr)):
         return report(False, "", "expected integer column indices, got fractions.",
-                      "Return the index (argmax) of the hardest negative, not its similarity.")
+                      "Return the index (argmax) of each row's semi-hard negative, not its similarity.")
     arr = arr.astype(int)
-    if (arr == expected.numpy()).all():
-        return report(True, "the most similar wrong partner of each row: these are the negatives the model "
-                      "still confuses, and the ones a batch-hard triplet loss trains on.")
-    if (arr == np.arange(b)).sum() >= b - 1:
-        return report(False, "", "you returned (almost) the diagonal: the positive pairs themselves.",
-                      "Exclude each row's own column before taking the maximum (mask it with -inf).")
-    zero_masked = sim.masked_fill(torch.eye(b, dtype=torch.bool), 0.0).argmax(dim=1).numpy()
-    if (arr == zero_masked).all():
-        return report(False, "", "masking the positive with 0 is not enough: in a row whose similarities are all "
-                      "negative (cosines can be), 0 is still the maximum and the positive comes back.",
-                      "Mask the diagonal with -inf (or a very large negative number), not with 0.")
-    if (arr == (sim - torch.eye(b)).argmax(dim=1).numpy()).all():
-        return report(False, "", "subtracting 1 from the diagonal is not enough: in a confident row (positive 0.8, "
-                      "every negative below -0.25) the lowered positive is still the maximum.",
-                      "Take the positive out for sure: mask the diagonal with -inf.")
-    second_best = sim.topk(2, dim=1).indices[:, 1].numpy()
-    if (arr == second_best).all():
-        return report(False, "", "you took the second-best column of each row. That is the hardest negative only "
-                      "when the positive is the best one; in a row where a negative beats the positive, the "
-                      "second best is another negative (or the positive itself).",
-                      "Exclude each row's own column by position (the diagonal), not by rank.")
-    easiest = sim.masked_fill(torch.eye(b, dtype=torch.bool), float("inf")).argmin(dim=1).numpy()
-    if (arr == easiest).all() or (arr == sim.argmin(dim=1).numpy()).all():
-        return report(False, "", "you picked the LEAST similar negatives (the easiest ones).",
-                      "Hard negatives are the most similar wrong partners: use the maximum similarity.")
-    if (arr == sim.argmax(dim=0).numpy()).all() or (arr == _expected_cols(sim)).all():
-        return report(False, "", "you searched along the wrong axis (columns instead of rows).",
-                      "Row i is the anchor; look across its columns (dim=1).")
-    wrong = int((arr != expected.numpy()).sum())
+    if (arr == expected).all():
+        return report(True, "per row, the closest negative that is still less similar than the positive, and the "
+                      "least similar one when every negative beats the positive: FaceNet's semi-hard negatives.")
+    if (arr == np.arange(b)).sum() >= 2:
+        return report(False, "", "some rows return their own positive (the diagonal).",
+                      "A row's own column is never a negative: with `<=` the positive qualifies (it equals itself); "
+                      "use a strict `<`, or exclude the diagonal.")
+    rows = {
+        "hardest": sim.masked_fill(torch.eye(b, dtype=torch.bool), -float("inf")).argmax(dim=1).numpy(),
+        "nonstrict": _semi_hard_ref(sim, strict=False).numpy(),
+        "no fallback": _semi_hard_ref(sim, fallback="none").numpy(),
+        "hardest fallback": _semi_hard_ref(sim, fallback="hardest").numpy(),
+        "zero fill": _semi_hard_ref(sim, fill=0.0).numpy(),
+        "broadcast": _semi_hard_ref(sim, wrong_broadcast=True).numpy(),
+        "axis": _semi_hard_ref(sim.T).numpy(),
+    }
+    messages = {
+        "hardest": ("you returned the hardest negatives (the most similar wrong column), even where that negative "
+                    "beats the positive.", "Semi-hard means wrong AND less similar than the row's positive: keep "
+                    "only the columns below the diagonal value of their row, then take the largest."),
+        "nonstrict": ("in the row where a negative ties with the positive exactly, you picked the tie: `<=` "
+                      "instead of `<`.", "Semi-hard negatives are strictly farther than the positive: compare with `<`."),
+        "no fallback": ("a row in which every negative beats the positive has no semi-hard candidate, and your "
+                        "function returns an arbitrary column for it (the argmax of a row of -inf).",
+                        "Give such rows a fallback: the least similar negative (as mm.losses.semi_hard_negatives)."),
+        "hardest fallback": ("for a row without semi-hard candidates you fell back to the hardest negative. The "
+                             "semi-hard recipe (FaceNet, TensorFlow Addons, mm.losses) falls back to the least "
+                             "similar one, which cannot collapse the training.",
+                             "In such rows take the argmin over the negatives (diagonal excluded)."),
+        "zero fill": ("you filled the excluded cells with 0, but cosines can be negative: in a row whose semi-hard "
+                      "candidates are all below 0, a filled 0 wins.", "Fill the excluded cells with -inf."),
+        "broadcast": ("you compared each cell with the wrong positive: similarity < similarity.diagonal() compares "
+                      "cell (i, j) with column j's positive, because a (B,) vector broadcasts along the rows.",
+                      "Make the positives a column: similarity.diagonal()[:, None], shape (B, 1)."),
+        "axis": ("you searched along the wrong axis (columns instead of rows).",
+                 "Row i is the anchor and similarity[i, i] its positive; look across its columns (dim=1)."),
+    }
+    for key, wrong in rows.items():
+        if (arr == wrong).all():
+            return report(False, "", *messages[key])
+    if (arr == _semi_hard_ref(sim, fallback="farthest-with-positive").numpy()).all():
+        return report(False, "", "in the row without semi-hard candidates your fallback returns the positive itself "
+                      "(it is that row's least similar column).", "Exclude the diagonal from the fallback's argmin.")
+    wrong = int((arr != expected).sum())
     return report(False, "", f"{wrong} of {b} rows point at the wrong column.",
-                  "For each row: set the diagonal entry to -inf, then take the argmax over the columns.")
+                  "Per row: the columns j != i with similarity below the positive's; the largest of them; "
+                  "if there is none, the least similar negative.")
 
 
 def nb03_masked_clip_loss(fn) -> CheckResult:
-    """Exercise 2: ``fn(image_features, text_features, groups, logit_scale) -> scalar tensor``.
+    """Exercise 3: ``fn(image_features, text_features, groups, logit_scale) -> scalar tensor``.
 
     The CLIP loss in which, in each row and each column, the *other* pairs of the same group
     (equal labels: the same caption, the same emoji) are removed from the softmax (they are
@@ -484,7 +509,7 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
 
 
 def nb03_centre(fn) -> CheckResult:
-    """Exercise 4a: ``fn(z (N, D) unit rows) -> (N, D)``: subtract the mean row, then L2-normalise each row."""
+    """Exercise 5a: ``fn(z (N, D) unit rows) -> (N, D)``: subtract the mean row, then L2-normalise each row."""
     from .. import lit
 
     helper = _calls_helper(fn, {"centre": lit.centre}) if callable(fn) else None
@@ -539,7 +564,7 @@ _RANKING_KEYS = ("image", "text", "both")
 
 
 def nb03_centring_ranking(answer) -> CheckResult:
-    """Exercise 4b: without renormalising, which centrings can change a text->image ranking?
+    """Exercise 5b: without renormalising, which centrings can change a text->image ranking?
 
     ``answer`` maps each of "image", "text" and "both" (which side is centred) to True when
     that centring can change the order of the images retrieved for some text query.
