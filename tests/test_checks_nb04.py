@@ -449,7 +449,7 @@ def test_clearly_ahead_typical_mistakes(capsys, fn, says):
 
 def test_clearly_ahead_cases_separate_the_mistakes():
     """On the check's data the rule 'mean above zero-shot' and 'lower end above' give different k."""
-    from mmlab.exercises.nb04 import _exercise5_cases
+    from mmlab.exercises._nb04_cases import _exercise5_cases
 
     mean_rule = _variant(spread="none")
     assert any(mean_rule(ks, acc, zs) != solution_clearly_ahead(ks, acc, zs) for ks, acc, zs in _exercise5_cases())
