@@ -162,6 +162,36 @@ def _scipy_softmax(i, c, s):
     return softmax(s * _unit(i) @ _unit(c).T, axis=1)
 
 
+def _torch_softmax(i, c, s):
+    import torch
+
+    return torch.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
+
+
+def _torch_method_softmax(i, c, s):
+    import torch
+
+    return torch.from_numpy(s * _unit(i) @ _unit(c).T).softmax(dim=-1).numpy()   # as in cell 7's open_clip code
+
+
+def _torch_functional_softmax(i, c, s):
+    import torch
+
+    return torch.nn.functional.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
+
+
+def _sklearn_softmax(i, c, s):
+    from sklearn.utils.extmath import softmax
+
+    return softmax(s * _unit(i) @ _unit(c).T)
+
+
+def _exp_scipy_log_softmax(i, c, s):
+    from scipy.special import log_softmax
+
+    return np.exp(log_softmax(s * _unit(i) @ _unit(c).T, axis=1))
+
+
 @pytest.mark.parametrize("fn, says", [
     (_stub, "NotImplementedError"),
     (..., "empty"),
@@ -184,6 +214,12 @@ def _scipy_softmax(i, c, s):
     (_float64_no_shift, "float64 only postpones the overflow"),
     (_mm_softmax, "calls mm.embeddings.softmax: this exercise asks you to write the softmax yourself"),
     (_scipy_softmax, "calls scipy.special.softmax"),
+    # found passing by the fourth outside reader: other libraries' softmaxes
+    (_torch_softmax, "calls torch's softmax"),
+    (_torch_method_softmax, "calls torch's softmax"),
+    (_torch_functional_softmax, "calls torch's softmax"),
+    (_sklearn_softmax, "calls sklearn.utils.extmath.softmax"),
+    (_exp_scipy_log_softmax, "calls scipy.special.log_softmax"),
 ])
 def test_zero_shot_probs_typical_mistakes(capsys, fn, says):
     ok, out = verdict(capsys, checks.nb04_zero_shot_probs(fn))
@@ -275,6 +311,36 @@ def _edits_input(model, classnames, templates):
     return solution_classifier(model, classnames, templates[:-1])
 
 
+def _torch_softmax(i, c, s):
+    import torch
+
+    return torch.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
+
+
+def _torch_method_softmax(i, c, s):
+    import torch
+
+    return torch.from_numpy(s * _unit(i) @ _unit(c).T).softmax(dim=-1).numpy()   # as in cell 7's open_clip code
+
+
+def _torch_functional_softmax(i, c, s):
+    import torch
+
+    return torch.nn.functional.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
+
+
+def _sklearn_softmax(i, c, s):
+    from sklearn.utils.extmath import softmax
+
+    return softmax(s * _unit(i) @ _unit(c).T)
+
+
+def _exp_scipy_log_softmax(i, c, s):
+    from scipy.special import log_softmax
+
+    return np.exp(log_softmax(s * _unit(i) @ _unit(c).T, axis=1))
+
+
 @pytest.mark.parametrize("fn, says", [
     (_stub, "NotImplementedError"),
     (_library, "calls mm.zeroshot.build_classifier"),
@@ -333,7 +399,7 @@ def test_class_names_fixes_pass(capsys, flags, renamed):
     ({"country flag": "flag of a country"}, "the label is 'country-flag'"),    # the readable name, not the label
     ({"country-flag": "country flag"}, "nothing changed"),
     ({"country-flag": "flag"}, "have the same name 'flag'"),                      # collides with the other one
-    ({"flag": "other flag"}, "still called 'flag'"),                              # the bare word still wins
+    ({"flag": "other flag"}, "words that fit every flag emoji alike"),            # says nothing specific
     ({"country-flag": "national flag"}, "still called 'flag'"),                   # only the big class renamed
     ({"country-flag": "flag", "flag": "country flag"}, "not countries' flags"),   # swapped: a lie that scores
     ({"country-flag": "  "}, "non-empty string"),
@@ -348,13 +414,19 @@ def test_class_names_fixes_pass(capsys, flags, renamed):
     ({"flag": "flag of a state"}, "closer in the text space to the names of the 'country-flag'"),  # a synonym
     ({"flag": "flag that is not of any state"}, "says what the class is not"),     # a negation
     ({"flag": "flag of no nation"}, "not countries' flags"),
-    ({"country-flag": "flag on a flagpole"}, "closer in the text space to the names of the 'flag'"),  # ConSE's misreading
+    ({"country-flag": "flag on a flagpole"}, "says 'flagpole'"),  # ConSE's misreading
     ({"country-flag": "flag of a country", "flag": "flag without a land"}, "says what the class is not"),
     # found passing by the third outside reader: one member named for the whole class
     ({"flag": "pirate flag"}, "names one of its emoji ('pirate flag'"),
     ({"flag": "chequered flag"}, "names one of its emoji ('chequered flag'"),
     ({"country-flag": "flag of Japan"}, "names one of its emoji ('flag: Japan'"),
     ({"subdivision-flag": "flag of England", "country-flag": "flag of a country"}, "names one of its emoji"),
+    # found passing by the fourth outside reader: ConSE's misreading, and names that fit every flag
+    ({"country-flag": "country flag on a flagpole"}, "says 'flagpole': that is what ConSE's ImageNet model misreads"),
+    ({"country-flag": "flag of a country on a pole"}, "says 'pole'"),
+    ({"flag": "flag emoji"}, "words that fit every flag emoji alike"),
+    ({"flag": "special flag emoji", "country-flag": "flag of a country"}, "words that fit every flag emoji alike"),
+    ({"country-flag": "flag of a country", "flag": "other flags"}, "words that fit every flag emoji alike"),
 ])
 def test_class_names_typical_mistakes(capsys, flags, renamed, says):
     ok, out = verdict(capsys, _check(flags, renamed))
@@ -418,6 +490,36 @@ def _mutates(ks, accuracies, zero_shot):
 def _index_of_first(ks, accuracies, zero_shot):
     k = solution_clearly_ahead(ks, accuracies, zero_shot)
     return "never" if k == "never" else ks.index(k)
+
+
+def _torch_softmax(i, c, s):
+    import torch
+
+    return torch.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
+
+
+def _torch_method_softmax(i, c, s):
+    import torch
+
+    return torch.from_numpy(s * _unit(i) @ _unit(c).T).softmax(dim=-1).numpy()   # as in cell 7's open_clip code
+
+
+def _torch_functional_softmax(i, c, s):
+    import torch
+
+    return torch.nn.functional.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
+
+
+def _sklearn_softmax(i, c, s):
+    from sklearn.utils.extmath import softmax
+
+    return softmax(s * _unit(i) @ _unit(c).T)
+
+
+def _exp_scipy_log_softmax(i, c, s):
+    from scipy.special import log_softmax
+
+    return np.exp(log_softmax(s * _unit(i) @ _unit(c).T, axis=1))
 
 
 @pytest.mark.parametrize("fn, says", [

@@ -105,3 +105,22 @@ def _exercise5_cases():
         # t(2) = 4.30 and inside 4.30 x the ddof=0 sd (3.5 SE), so df = R and ddof = 0 part here.
         ([1, 2, 3], draws([0.30 + 3.3 * se3, 0.30 + 6.0 * se3, 0.45], [0.02] * 3, 3), 0.30),
     ]
+
+
+def _probs_case(seed: int, n: int, c: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    img = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=(n, 1))  # rows NOT unit length
+    cls = rng.normal(size=(c, d)) * rng.uniform(0.5, 3.0, size=(c, 1))
+    return img.astype(dtype), cls.astype(dtype)
+
+
+# What ConSE's ImageNet model sees in a flag drawing (flagpole, jersey, whistle): a name built on it
+# follows one model's misreading. And words that fit every flag emoji alike, which say nothing about
+# which flags a subgroup holds ("flag emoji", "other flag").
+_MISREADINGS = {"flagpole", "flagpoles", "flagstaff", "flagstaffs", "pole", "poles", "mast", "masts",
+                "jersey", "jerseys", "whistle", "whistles"}
+_GENERIC = {"a", "an", "the", "of", "on", "in", "with", "and", "or", "flag", "flags", "emoji", "emojis", "other",
+            "others", "special", "misc", "miscellaneous", "symbolic", "symbol", "symbols", "icon", "icons",
+            "sign", "signs", "generic", "general", "various", "assorted", "different", "kind", "kinds", "type",
+            "types", "some", "any", "more", "extra", "remaining", "unusual", "odd", "image", "picture",
+            "drawing", "small", "single", "one"}

@@ -18,11 +18,14 @@ from ._feedback import (
     shape_problem,
 )
 from ._nb04_cases import (
+    _GENERIC,
+    _MISREADINGS,
     _close_classes_case,
     _exercise5_cases,
     _far_row_case,
     _first_k,
     _HashText,
+    _probs_case,
     _t975,
     _t975_df_r,
 )
@@ -43,17 +46,24 @@ def _library_functions(*names: str) -> dict:
     return {getattr(zeroshot, n).__code__: f"mm.zeroshot.{n}" for n in names}
 
 
-def _call_watching(forbidden: dict, fn, *args):
+def _call_watching(forbidden: dict, fn, *args, c_softmax: bool = False):
     """``call_learner(fn, *args)``, plus the names of the ``forbidden`` functions it called.
 
     A profile hook sees every Python call while ``fn`` runs, so an alias
-    (``from mmlab.zeroshot import predict_proba as p``) is caught as well.
+    (``from mmlab.zeroshot import predict_proba as p``) is caught as well. With ``c_softmax``, a
+    call of any C function whose name contains "softmax" (``torch.softmax``, ``Tensor.softmax``,
+    ``Tensor.log_softmax``) is reported too.
     """
     seen: set[str] = set()
 
     def hook(frame, event, arg):
         if event == "call" and frame.f_code in forbidden:
             seen.add(forbidden[frame.f_code])
+        elif c_softmax and event == "c_call":
+            name = getattr(arg, "__name__", "")  # C-level softmaxes: torch.softmax, Tensor.softmax, ...
+            if "softmax" in name:
+                owner = getattr(arg, "__qualname__", name).split(".")[0].lstrip("_")
+                seen.add(f"torch's {name}" if owner in ("VariableFunctionsClass", "Tensor") else name)
 
     previous = sys.getprofile()
     sys.setprofile(hook)
@@ -72,7 +82,15 @@ def _softmax_functions() -> dict:
 
     from .. import embeddings
 
-    return {embeddings.softmax.__code__: "mm.embeddings.softmax", special.softmax.__code__: "scipy.special.softmax"}
+    out = {embeddings.softmax.__code__: "mm.embeddings.softmax", special.softmax.__code__: "scipy.special.softmax",
+           special.log_softmax.__code__: "scipy.special.log_softmax"}
+    try:
+        from sklearn.utils import extmath
+
+        out[extmath.softmax.__code__] = "sklearn.utils.extmath.softmax"
+    except ImportError:
+        pass
+    return out
 
 
 def _helper_called(names: list[str]) -> CheckResult:
@@ -113,13 +131,6 @@ def nb04_more_classes(answer_p_cat, answer_ratio=None) -> CheckResult:
 # --------------------------------------------------------------------------- exercise 2
 
 
-def _probs_case(seed: int, n: int, c: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    img = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=(n, 1))  # rows NOT unit length
-    cls = rng.normal(size=(c, d)) * rng.uniform(0.5, 3.0, size=(c, 1))
-    return img.astype(dtype), cls.astype(dtype)
-
-
 def nb04_zero_shot_probs(fn) -> CheckResult:
     """Exercise 2: ``fn(image_features, class_embeddings, logit_scale) -> (N, C)`` probabilities.
 
@@ -136,7 +147,7 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
     cos = l2_normalize(img) @ l2_normalize(cls).T  # (5, 3)
     expected = softmax(scale * cos)
     img_in, cls_in = img.copy(), cls.copy()
-    out, problem, helpers = _call_watching(forbidden, fn, img_in, cls_in, scale)
+    out, problem, helpers = _call_watching(forbidden, fn, img_in, cls_in, scale, c_softmax=True)
     if any(h.startswith("mm.zeroshot") for h in helpers):
         return _helper_called([h for h in helpers if h.startswith("mm.zeroshot")])
     if helpers:
@@ -440,6 +451,21 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
                           "Text encoders read negations poorly: 'a flag that is not a country's' sits close to "
                           "'a country's flag'. Name what the class is.")
     renamed_flags = [s for s in flag_subgroups if s in renamed]
+    for s in renamed_flags:
+        n = names[subgroups.index(s)]
+        words = re.findall(r"[a-z]+", n.lower())
+        misread = [w for w in words if w in _MISREADINGS]
+        if misread:
+            return report(False, "", f"your name for {s!r}, {n!r}, says {misread[0]!r}: that is what ConSE's "
+                          "ImageNet model misreads the flag drawings as (its top guess for 88 of the 190 training "
+                          "country flags is 'flagpole'), not what the emoji show.",
+                          "Name what the class holds, not this model's mistake: a name keyed to one model's "
+                          "misreading scores here and carries over to no other model. Say which flags they are.")
+        if not [w for w in words if w not in _GENERIC]:
+            return report(False, "", f"your name for {s!r}, {n!r}, is made of words that fit every flag emoji "
+                          "alike: it says nothing about which flags this subgroup holds.",
+                          "All three flag subgroups are flag emoji. Look at the names of the emoji in that "
+                          "subgroup and say what sets them apart (whose flags, or which kinds).")
     if renamed_flags:
         members = _flag_members(model, flag_subgroups)
         new = model.encode_text([names[subgroups.index(s)] for s in renamed_flags], progress=False)
