@@ -390,7 +390,9 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
         emoji and ImageNet names) and says what the class is (no negation); every renamed flag
         subgroup still says "flag" and its name is closer, in the model's text space, to the names
         of its own training emoji ("flag: France", "pirate flag", ...) than to those of the other
-        flag subgroups, and does not name just one of them ("pirate flag" for the 8 flags of `flag`);
+        flag subgroups, and does not name just one of them ("pirate flag" for the 8 flags of `flag`),
+        nor what ConSE's ImageNet model misreads the flags as ("flagpole"), nor only words that fit
+        every flag emoji ("flag emoji", "other flag");
         every other renamed subgroup stays near its old name (MiniLM cosine >= 0.35);
         the country flags are found on the training emoji (recall >= 0.2) and the subgroup accuracy
         rises by at least 2 points.
