@@ -461,13 +461,8 @@ def linear_probe(
     (``probe_correct`` gives one draw's result per test item).
 
     Args:
-        train_features: (N, D) embeddings to draw the k-shot training set from.
-        train_labels: (N,) int labels of ``train_features``.
-        test_features: (M, D) embeddings to evaluate on.
-        test_labels: (M,) int labels of ``test_features``.
-        k: training examples per class.
+        train_features, train_labels, test_features, test_labels, k, C: as in ``probe_correct``.
         repeats: independent draws to average over.
-        C: inverse L2 regularisation strength of ``sklearn.linear_model.LogisticRegression``.
         seed: seed of the first draw (draw r uses ``seed + r``); ``None`` uses ``mmlab.SEED``.
     Returns:
         Mean test accuracy over the draws.
