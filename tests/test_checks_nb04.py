@@ -28,7 +28,7 @@ def verdict(capsys, result):
 
 def test_checks_are_exported():
     for name in ["nb04_more_classes", "nb04_zero_shot_probs", "nb04_build_classifier", "nb04_class_names",
-                 "nb04_clearly_ahead"]:
+                 "nb04_draws_needed"]:
         assert callable(getattr(checks, name))
 
 
@@ -443,118 +443,83 @@ def test_class_names_emoji_is_a_word(capsys, flags):
 # --------------------------------------------------------------------------- exercise 5
 
 
-def solution_clearly_ahead(ks, accuracies, zero_shot):
-    acc = np.asarray(accuracies, dtype=float)
-    r = acc.shape[1]
-    lower = acc.mean(axis=1) - stats.t.ppf(0.975, r - 1) * acc.std(axis=1, ddof=1) / np.sqrt(r)
-    return next((k for k, lo in zip(ks, lower) if lo > zero_shot), "never")
+def solution_draws_needed(sd, half_width):
+    r = 2
+    while stats.t.ppf(0.975, r - 1) * sd / np.sqrt(r) > half_width:
+        r += 1
+    return r
 
 
-def test_clearly_ahead_solution_passes(capsys):
-    ok, out = verdict(capsys, checks.nb04_clearly_ahead(solution_clearly_ahead))
+def test_draws_needed_solution_passes(capsys):
+    ok, out = verdict(capsys, checks.nb04_draws_needed(solution_draws_needed))
     assert ok and "Correct" in out
 
 
-def _variant(*, mult=lambda r: stats.t.ppf(0.975, r - 1), ddof=1, spread="se", pick="first", never="never",
-             axis=1):
-    def fn(ks, accuracies, zero_shot):
-        acc = np.asarray(accuracies, dtype=float)
-        r = acc.shape[axis]
-        sd = acc.std(axis=axis, ddof=ddof)
-        width = {"se": sd / np.sqrt(r), "sd": sd, "none": 0 * sd}[spread] * mult(r)
-        lower = acc.mean(axis=axis) - width
-        ahead = [i for i, lo in enumerate(lower) if i < len(ks) and lo > zero_shot]
-        if not ahead:
-            return never
-        i = ahead[0] if pick == "first" else ahead[-1]
-        return i if pick == "index" else ks[i]
+def test_draws_needed_other_right_ways_pass(capsys):
+    def with_for(sd, half_width):            # a for loop, an np.int64 answer
+        for r in np.arange(2, 10_000):
+            if stats.t.ppf(0.975, r - 1) * sd / np.sqrt(r) <= half_width:
+                return r
+
+    def vectorised(sd, half_width):
+        r = np.arange(2, 10_000)
+        return int(r[np.argmax(stats.t.ppf(0.975, r - 1) * sd / np.sqrt(r) <= half_width)])
+
+    for fn in (with_for, vectorised):
+        ok, out = verdict(capsys, checks.nb04_draws_needed(fn))
+        assert ok, out
+
+
+def _loop(*, mult=None, df=lambda r: r - 1, se=True, start=2, shift=0, width=1.0):
+    def fn(sd, half_width):
+        r = start
+        while (mult if mult else stats.t.ppf(0.975, df(r))) * (sd / np.sqrt(r) if se else sd) * width > half_width:
+            r += 1
+        return r + shift
     return fn
 
 
-def _all_later_ahead(ks, accuracies, zero_shot):
-    acc = np.asarray(accuracies, dtype=float)
-    r = acc.shape[1]
-    above = acc.mean(axis=1) - stats.t.ppf(0.975, r - 1) * acc.std(axis=1, ddof=1) / np.sqrt(r) > zero_shot
-    return next((k for i, k in enumerate(ks) if above[i:].all()), "never")
+def _closed_form(m, rnd=np.ceil):
+    return lambda sd, half_width: int(rnd((m * sd / half_width) ** 2))
 
 
-def _hard_coded(ks, accuracies, zero_shot):
-    return 3  # the k read off the notebook's printed table
+def _float_answer(sd, half_width):
+    return float(solution_draws_needed(sd, half_width)) + 0.5
 
 
-def _mutates(ks, accuracies, zero_shot):
-    accuracies.sort(axis=1)
-    return solution_clearly_ahead(ks, accuracies, zero_shot)
-
-
-def _index_of_first(ks, accuracies, zero_shot):
-    k = solution_clearly_ahead(ks, accuracies, zero_shot)
-    return "never" if k == "never" else ks.index(k)
-
-
-def _torch_softmax(i, c, s):
-    import torch
-
-    return torch.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
-
-
-def _torch_method_softmax(i, c, s):
-    import torch
-
-    return torch.from_numpy(s * _unit(i) @ _unit(c).T).softmax(dim=-1).numpy()   # as in cell 7's open_clip code
-
-
-def _torch_functional_softmax(i, c, s):
-    import torch
-
-    return torch.nn.functional.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
-
-
-def _sklearn_softmax(i, c, s):
-    from sklearn.utils.extmath import softmax
-
-    return softmax(s * _unit(i) @ _unit(c).T)
-
-
-def _exp_scipy_log_softmax(i, c, s):
-    from scipy.special import log_softmax
-
-    return np.exp(log_softmax(s * _unit(i) @ _unit(c).T, axis=1))
+def _hard_coded(sd, half_width):
+    return 31   # the R the notebook prints for k = 1
 
 
 @pytest.mark.parametrize("fn, says", [
     (_stub, "NotImplementedError"),
     (..., "empty"),
-    (_variant(spread="none"), "compared the mean itself"),
-    (_variant(spread="sd"), "standard deviation of single draws"),
-    (_variant(mult=lambda r: 2.0), "too narrow for this number of draws"),
-    (_variant(mult=lambda r: 1.96), "too narrow for this number of draws"),
-    (_variant(mult=lambda r: stats.t.ppf(0.95, r - 1)), "too narrow for this number of draws"),
-    (_variant(mult=lambda r: 2.26), "same t"),   # t read off the notebook's 10 draws (outside reader)
-    (_variant(mult=lambda r: 2.262), "same t"),
-    (_variant(mult=lambda r: 4.303), "same t"),   # t read off the notebook's 3 draws
-    (_variant(ddof=0), "ddof=1"),
-    (_variant(mult=lambda r: stats.t.ppf(0.975, r)), "your t quantile has R degrees of freedom"),
-    (_variant(pick="last"), "largest such k"),
-    (_index_of_first, "position of k"),
-    (_all_later_ahead, "every later k is ahead too"),   # found passing by an outside reader
-    (_variant(never=None), "return 'never'"),
-    (_variant(never=False), "return 'never'"),
-    (_variant(axis=0), "differs from the smallest k"),   # averaged over the k values, not the draws
-    (_hard_coded, "differs from the smallest k"),
-    (_mutates, "changed the accuracies"),
+    (_loop(mult=1.96), "one multiplier for every R"),
+    (_loop(mult=2.26), "one multiplier for every R"),            # t read off section 5's 10 draws
+    (_closed_form(1.96), "one multiplier for every R"),           # (z sd / h)^2, rounded up
+    (_closed_form(2.262), "one multiplier for every R"),
+    (_closed_form(2.0), "one multiplier for every R"),
+    (_loop(df=lambda r: r), "R degrees of freedom"),
+    (_loop(width=2.0), "the whole interval"),                   # 2 t SE <= half_width
+    (_loop(shift=-1), "one draw short"),
+    (_loop(shift=1), "one draw too many"),
+    (_loop(se=False), "did not finish"),                        # sd of one draw: never shrinks
+    (_float_answer, "expected a whole number"),
+    (lambda sd, half_width: (1.96 * sd / half_width) ** 2, "expected a whole number"),   # not rounded at all
+    (_closed_form(1.96, rnd=np.floor), "one multiplier for every R"),   # int() truncates: still a fixed z
+    (_hard_coded, "differs from the smallest number of draws"),
+    (_loop(mult=1.0), "differs from the smallest number of draws"),     # one standard error
 ])
-def test_clearly_ahead_typical_mistakes(capsys, fn, says):
-    ok, out = verdict(capsys, checks.nb04_clearly_ahead(fn))
+def test_draws_needed_typical_mistakes(capsys, fn, says):
+    ok, out = verdict(capsys, checks.nb04_draws_needed(fn))
     assert not ok and says in out, out
 
 
-def test_clearly_ahead_cases_separate_the_mistakes():
-    """On the check's data the rule 'mean above zero-shot' and 'lower end above' give different k."""
-    from mmlab.exercises._nb04_cases import _exercise5_cases
+def test_draws_needed_cases_separate_the_mistakes():
+    """On the check's data, t with R degrees of freedom and a fixed t each give another R somewhere."""
+    from mmlab.exercises._nb04_cases import _EXERCISE5_CASES, _draws_needed
 
-    mean_rule = _variant(spread="none")
-    assert any(mean_rule(ks, acc, zs) != solution_clearly_ahead(ks, acc, zs) for ks, acc, zs in _exercise5_cases())
-    assert "never" in [solution_clearly_ahead(ks, acc, zs) for ks, acc, zs in _exercise5_cases()]
-    constant_t, ddof0 = _variant(mult=lambda r: 2.26), _variant(ddof=0)
-    assert any(constant_t(ks, acc, zs) != ddof0(ks, acc, zs) for ks, acc, zs in _exercise5_cases())
+    truth = [_draws_needed(sd, h) for sd, h in _EXERCISE5_CASES]
+    assert truth != [_draws_needed(sd, h, df_shift=0) for sd, h in _EXERCISE5_CASES]
+    assert truth != [_draws_needed(sd, h, multiplier=2.262) for sd, h in _EXERCISE5_CASES]
+    assert _draws_needed(0.043, 0.016) == 31     # the notebook's k = 1

@@ -18,22 +18,21 @@ from ._feedback import (
     shape_problem,
 )
 from ._nb04_cases import (
+    _EXERCISE5_CASES,
     _GENERIC,
     _MISREADINGS,
+    _call_with_deadline,
     _close_classes_case,
-    _exercise5_cases,
+    _draws_needed,
     _far_row_case,
-    _first_k,
     _HashText,
     _probs_case,
-    _t975,
-    _t975_df_r,
 )
 
 __all__ = [
     "nb04_build_classifier",
     "nb04_class_names",
-    "nb04_clearly_ahead",
+    "nb04_draws_needed",
     "nb04_more_classes",
     "nb04_zero_shot_probs",
 ]
@@ -527,67 +526,62 @@ def nb04_class_names(renamed, model, image_features, labels, subgroups, class_na
 # --------------------------------------------------------------------------- exercise 5
 
 
-def nb04_clearly_ahead(fn) -> CheckResult:
-    """Exercise 5: ``fn(ks, accuracies, zero_shot)``: the smallest k whose 95 % interval is above zero-shot.
+def nb04_draws_needed(fn) -> CheckResult:
+    """Exercise 5: ``fn(sd, half_width)``: how many draws make section 5's 95 % interval that narrow.
 
-    ``accuracies`` is (K, R): one row per k, one column per draw. The interval of the mean over
-    the R draws is mean +- t * sd / sqrt(R), with sd the sample standard deviation (ddof=1) and
-    t = scipy.stats.t.ppf(0.975, R - 1); the answer is the first k whose lower end is above
-    ``zero_shot``, or "never".
+    The smallest R >= 2 with t * sd / sqrt(R) <= half_width, where t = scipy.stats.t.ppf(0.975, R - 1)
+    depends on R itself, so there is no closed form: try R = 2, 3, ... A loop that never ends is
+    stopped after a few seconds.
     """
     if is_empty(fn):
         return report(False, "", EMPTY_MESSAGE)
-    cases = _exercise5_cases()
     answers = []
-    for ks, acc, zs in cases:
-        acc_in = acc.copy()
-        out, problem = call_learner(fn, list(ks), acc_in, zs)
+    for sd, half in _EXERCISE5_CASES:
+        out, problem = _call_with_deadline(fn, (sd, half), 5.0)
+        if problem and "TimeoutError" in problem:
+            return report(False, "", f"with sd {sd} and half_width {half} your function did not finish.",
+                          "Does your loop's half-width ever get small enough? It is t x sd / sqrt(R): the "
+                          "standard error of a mean of R draws, not the sd of one draw, shrinks as R grows.")
         if problem:
             return report(False, "", problem)
-        if not np.array_equal(acc_in, acc):
-            return report(False, "", "your function changed the accuracies array it was given.",
-                          "Compute new arrays (means, standard deviations) instead of editing the input.")
-        if isinstance(out, (np.integer,)):
+        if isinstance(out, (np.integer, np.floating)):
+            out = out.item()
+        if isinstance(out, float) and out.is_integer():
             out = int(out)
-        if out is None or isinstance(out, bool) or not isinstance(out, (int, str)):
-            return report(False, "", f"expected a k (an int) or the string 'never', got {out!r}.",
-                          "When no k is clearly ahead, return 'never' (not None or False).")
-        answers.append(out.strip().lower() if isinstance(out, str) else out)
+        if isinstance(out, bool) or not isinstance(out, int):
+            return report(False, "", f"expected a whole number of draws (an int), got {out!r}.",
+                          "Draws come in whole numbers: return the smallest R that is enough, as an int.")
+        answers.append(out)
 
     def run(**kw):
-        return [_first_k(ks, acc, zs, **kw) for ks, acc, zs in cases]
+        return [_draws_needed(sd, half, **kw) for sd, half in _EXERCISE5_CASES]
 
-    truth = run(multiplier=_t975)
+    truth = run()
     if answers == truth:
-        return report(True, "the lower end of the 95 % interval of the mean, mean - t x sd / sqrt(R), is what "
-                      "must clear zero-shot; with 3 draws t is 4.30, so few draws prove little.")
+        return report(True, "the half-width t x sd / sqrt(R) shrinks like 1 / sqrt(R), and t shrinks with R too "
+                      "(4.30 for 3 draws, 2.26 for 10): about four times the draws for half the width, a "
+                      "little fewer while the draws are few.")
+    fixed_t = "you used one multiplier for every R (the normal 1.96, 2, or the 2.26 of 10 draws)."
+    fixed_hint = ("t depends on R: scipy.stats.t.ppf(0.975, R - 1), 4.30 for 3 draws, 2.26 for 10. So there is "
+                  "no closed form: try R = 2, 3, ... until t x sd / sqrt(R) <= half_width.")
+    closed = [[int(rnd((m * sd / half) ** 2)) for sd, half in _EXERCISE5_CASES]   # (m sd / h)^2, rounded somehow
+              for m in (1.96, 2.0, 2.26, 2.262) for rnd in (np.ceil, np.floor, np.round)]
     mistakes = [
-        (run(multiplier=lambda r: 0.0), "you compared the mean itself with zero-shot.",
-         "A mean a little above zero-shot can be luck of the draws: compare the lower end of its interval."),
-        (run(multiplier=_t975, spread="sd"), "your interval uses the standard deviation of single draws, not "
-         "the standard error of their mean.", "The mean of R draws varies sd / sqrt(R): divide by sqrt(R)."),
-        (run(multiplier=lambda r: 2.0), "your interval is too narrow for this number of draws (2 or 1.96 standard "
-         "errors, or a one-sided t).", "A two-sided 95 % interval of a mean of R draws uses "
-         "scipy.stats.t.ppf(0.975, R - 1): 2.26 for 10 draws, 4.30 for 3."),
-        *[(run(multiplier=lambda r, t=t: t), f"you used the same t ({t}) for every number of draws.",
-           "t depends on R: scipy.stats.t.ppf(0.975, R - 1), 2.26 for 10 draws but 4.30 for 3.")
-          for t in (2.26, 2.262, 4.3, 4.303)],
-        (run(multiplier=_t975_df_r), "your t quantile has R degrees of freedom: slightly too small for few draws.",
+        *[(run(multiplier=m), fixed_t, fixed_hint) for m in (1.96, 2.0, 2.26, 2.262)],
+        *[(c, fixed_t, fixed_hint) for c in closed],
+        (run(df_shift=0), "your t quantile has R degrees of freedom: slightly too small for few draws.",
          "The sd is estimated from the same R draws, which leaves R - 1 degrees of freedom: "
-         "scipy.stats.t.ppf(0.975, R - 1), 4.30 for 3 draws (not 3.18)."),
-        (run(multiplier=_t975, ddof=0), "your interval is slightly too narrow when there are few draws.",
-         "Use the sample standard deviation, np.std(..., ddof=1) (numpy's default divides by R), and t with "
-         "R - 1 degrees of freedom."),
-        (run(multiplier=_t975, last=True), "you returned the largest such k.", "The question asks for the smallest."),
-        (run(multiplier=_t975, tail=True), "you returned the first k from which every later k is ahead too.",
-         "The question asks for the smallest k that is clearly ahead, whatever larger k do (accuracy need not "
-         "grow with k when the draws are few)."),
-        (run(multiplier=_t975, index=True), "you returned the position of k in ks, not k itself.",
-         "Return ks[i], the number of labelled examples."),
+         "scipy.stats.t.ppf(0.975, R - 1)."),
+        ([_draws_needed(sd, half / 2) for sd, half in _EXERCISE5_CASES], "you made the whole interval, "
+         "2 x t x SE, fit half_width.", "half_width is one side of the interval: mean +- half_width."),
+        ([r - 1 for r in truth], "one draw short: with your R the half-width is still above half_width.",
+         "Return the first R whose half-width is at most half_width (<=), not the last one above it."),
+        ([r + 1 for r in truth], "one draw too many: a smaller R already gives a half-width <= half_width.",
+         "Return R itself, not R + 1 (check where your loop increments R)."),
     ]
     for variant, problem, hint in mistakes:
         if answers == variant:
             return report(False, "", problem, hint)
-    return report(False, "", "on some test data your k differs from the smallest k clearly above zero-shot.",
-                  "Per row (one k): mean and sample sd over the draws (axis=1, ddof=1), standard error sd / "
-                  "sqrt(R), lower end mean - t x SE; return the first k whose lower end is above zero_shot.")
+    return report(False, "", "on some test data your R differs from the smallest number of draws that is enough.",
+                  "For R = 2, 3, ...: half-width = scipy.stats.t.ppf(0.975, R - 1) x sd / sqrt(R); return the "
+                  "first R where it is <= half_width.")
