@@ -121,7 +121,7 @@ def test_predict_ranking_allows_a_near_tie_either_way(capsys):
     ("c", "you named one candidate"),                    # the old three-way guess: one letter
     ("cda", "missing b"), ("cdaa", "repeated a"), ("cdae", "got 'e'"), (3, "expected the 4 letters"),
     ("badc", "that is the model's order backwards"),     # farthest first
-    ("bacd", "not the model's order (but"),              # by meaning first: the paraphrase on top
+    ("bacd", "not the model's order. Revise"),           # by meaning first: the paraphrase on top
     ("cdba", "closest candidate is right"),              # the paraphrase above the shared-words sentence
     ("dcab", "not your letters"),                        # negation thought to be closer than swapped order
     ("cadb", "closest candidate is right"),              # negation thought to matter more than a changed animal
@@ -582,3 +582,53 @@ def test_ranking_hint_agrees_with_the_notebook(capsys):
     checks.nb01_predict_ranking("bacd", SIMS)
     out = capsys.readouterr().out
     assert "mean of" not in out and "sentence pairs" in out
+
+
+# --- outside review 4 -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ranking", ["bacd", "dcab"])
+def test_predict_ranking_wrong_first_pick_has_no_dangling_parenthesis(capsys, ranking):
+    """Review 4: a wrong first pick printed "(but not the rest)" with nothing before it."""
+    out = _rejected(capsys, checks.nb01_predict_ranking(ranking, SIMS), "not the model's order")
+    assert "(but" not in out and "closest candidate is right" not in out
+
+
+def _majority_sklearn(train_labels, test_labels):
+    from sklearn.dummy import DummyClassifier
+    dummy = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(train_labels), 1)), train_labels)
+    return dummy.score(np.zeros((len(test_labels), 1)), test_labels)
+
+
+@pytest.mark.parametrize("value, needle", [
+    (lambda: _majority_sklearn(NOTEBOOK_TRAIN, NOTEBOOK_TEST), "expected a function"),  # the helper's number
+    (lambda: _solution_majority(np.asarray(NOTEBOOK_TRAIN), np.asarray(NOTEBOOK_TEST)), "expected a function"),
+    (lambda: round(_solution_majority(np.asarray(NOTEBOOK_TRAIN), np.asarray(NOTEBOOK_TEST)), 2),
+     "expected a function"),                                                             # typed by hand
+])
+def test_majority_number_refused_where_a_function_is_asked(capsys, value, needle):
+    """Review 4: a number (even the right one, from majority_baseline_sklearn) passed exercise 4."""
+    out = _rejected(capsys, checks.nb01_majority_baseline(value(), NOTEBOOK_TRAIN, NOTEBOOK_TEST,
+                                                          require_function=True), needle)
+    assert "write my_majority_baseline" in out
+
+
+def test_majority_function_still_passes_when_required(capsys):
+    assert checks.nb01_majority_baseline(_solution_majority, NOTEBOOK_TRAIN, NOTEBOOK_TEST,
+                                         require_function=True).passed is True
+    capsys.readouterr()
+
+
+def _nn_ascending_tail(q, c, k):                         # review 4: argsort(s)[-k:], the best row last
+    return np.argsort(_solution_cosine(q[None], c)[0])[-k:]
+
+
+def _nn_library_normalise(q, c, k):                      # review 4: passed before (l2_normalize is exercise 1)
+    return np.argsort(-(mm.embeddings.l2_normalize(c) @ q))[:k]
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_nn_ascending_tail, "least similar first"),
+    (_nn_library_normalise, "library (l2_normalize)"),
+])
+def test_nearest_neighbours_review4_wrong_answers_rejected(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_nearest_neighbours(fn), needle)

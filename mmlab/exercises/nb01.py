@@ -35,7 +35,7 @@ _COSINE_HELPERS = frozenset({"cosine_similarity", "pairwise_distances", "cdist",
 #: Exercise 3 builds on exercise 1: a library's cosine (or search) instead of the learner's own.
 _SEARCH_HELPERS = frozenset({"exact_topk", "NearestNeighbors", "semantic_search", "kneighbors",
                              "cosine_similarity", "pairwise_distances", "cdist", "cosine_distances",
-                             "pairwise_kernels", "linear_kernel"})
+                             "pairwise_kernels", "linear_kernel", "l2_normalize"})
 _METRIC_HELPERS = frozenset({"balanced_accuracy_score", "recall_score", "precision_recall_fscore_support",
                              "classification_report", "confusion_matrix", "multilabel_confusion_matrix"})
 _LIBRARIES = ("mmlab", "sklearn", "scipy", "torch", "numpy", "sentence_transformers", "faiss")
@@ -179,10 +179,10 @@ def nb01_predict_ranking(ranking, similarities, tolerance: float = 0.005) -> Che
         return report(False, "", "that is the model's order backwards.",
                       "the first letter is the candidate closest to the query (the highest cosine).")
     # No "k of 4 in place" count: with 24 orders it would let a learner search for the answer.
-    first = "the closest candidate is right, " if order[0] == truth[0] else ""
+    first = " (the closest candidate is right, but not the rest)" if order[0] == truth[0] else ""
     return report(
         False, "",
-        f"that is not the model's order ({first}but not the rest). Revise your reasoning, not your letters: "
+        f"that is not the model's order{first}. Revise your reasoning, not your letters: "
         "the cell below shows the model's order.",
         "for each candidate ask: how many words does it share with the query, are they in the same order, "
         "does it mean the same? MiniLM learned from about a billion sentence pairs: how many of those pairs "
@@ -302,6 +302,9 @@ def nb01_nearest_neighbours(fn) -> CheckResult:
                     "(the next cells do it with [1:] or `if j != i`); otherwise the caller drops a real neighbour.")
         elif np.array_equal(idx, best[1:k + 1]):
             hint = "you skipped the best match: return the k most similar rows, starting with the most similar."
+        elif np.array_equal(idx, best[:k][::-1]):
+            hint = ("the right rows in the wrong order, least similar first: np.argsort sorts ascending, so argsort(s)[-k:] ends "
+                    "with the best row. Sort descending (np.argsort(-scores)[:k]).")
         elif set(idx.tolist()) == set(best[:k].tolist()):
             hint = ("the right rows in the wrong order: the most similar one comes first (np.argpartition "
                     "finds the k best but does not sort them; sort those k by their scores).")
@@ -384,7 +387,7 @@ _MAJORITY_CASES = (
 )
 
 
-def nb01_majority_baseline(answer, train_labels, test_labels) -> CheckResult:
+def nb01_majority_baseline(answer, train_labels, test_labels, require_function: bool = False) -> CheckResult:
     """Check the accuracy, on the test set, of always predicting the most common training label.
 
     Args:
@@ -392,6 +395,8 @@ def nb01_majority_baseline(answer, train_labels, test_labels) -> CheckResult:
             labels where the most common test label differs from the most common training label,
             so taking the majority from the test labels shows), or a number for the split given.
         train_labels, test_labels: the labels of the split used in the notebook.
+        require_function: refuse a number (the notebook asks for a function; a number, typed or
+            computed by a library helper, would say "correct" for work the learner did not write).
     """
     train, test = list(train_labels), list(test_labels)
     if not train or not test:
@@ -400,6 +405,11 @@ def nb01_majority_baseline(answer, train_labels, test_labels) -> CheckResult:
         return report(False, "", EMPTY_MESSAGE)
     if callable(answer):
         return _check_majority_function(answer, train, test)
+    if require_function:
+        return report(False, "", f"expected a function, got a {type(answer).__name__}: a number computed elsewhere "
+                                 "(by hand, or by majority_baseline_sklearn) does not show how it was found.",
+                      "write my_majority_baseline(train_labels, test_labels) -> accuracy: the most common "
+                      "training label, then the fraction of test labels equal to it.")
     arr = None if isinstance(answer, (str, bytes)) else as_numpy(answer)
     if arr is None or arr.size != 1:
         return report(False, "", f"expected a single number, got {type(answer).__name__}.",
