@@ -500,6 +500,9 @@ def _hard_coded(sd, half_width):
     (_closed_form(2.262), "one multiplier for every R"),
     (_closed_form(2.0), "one multiplier for every R"),
     (_loop(df=lambda r: r), "R degrees of freedom"),
+    (_loop(start=1), "you returned R = 1"),                     # t with 0 degrees of freedom is nan
+    (lambda sd, half_width: next(r for r in range(2, 10_000)
+                                 if stats.t.ppf(0.95, r - 1) * sd / np.sqrt(r) <= half_width), "one-sided"),
     (_loop(width=2.0), "the whole interval"),                   # 2 t SE <= half_width
     (_loop(shift=-1), "one draw short"),
     (_loop(shift=1), "one draw too many"),

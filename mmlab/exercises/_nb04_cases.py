@@ -50,13 +50,14 @@ class _HashText:
         return l2_normalize(out).astype(np.float32)
 
 
-def _draws_needed(sd: float, half_width: float, *, multiplier: float | None = None, df_shift: int = 1) -> int:
+def _draws_needed(sd: float, half_width: float, *, multiplier: float | None = None, df_shift: int = 1,
+                  q: float = 0.975) -> int:
     """The smallest R >= 2 with t(0.975, R - df_shift) * sd / sqrt(R) <= half_width (a fixed ``multiplier``
     replaces t): exercise 5's answer and the variants of it that the check recognises."""
     from scipy import stats
 
     r = 2
-    while (multiplier if multiplier else float(stats.t.ppf(0.975, r - df_shift))) * sd / np.sqrt(r) > half_width:
+    while (multiplier if multiplier else float(stats.t.ppf(q, r - df_shift))) * sd / np.sqrt(r) > half_width:
         r += 1
     return r
 

@@ -572,6 +572,10 @@ def nb04_draws_needed(fn) -> CheckResult:
         (run(df_shift=0), "your t quantile has R degrees of freedom: slightly too small for few draws.",
          "The sd is estimated from the same R draws, which leaves R - 1 degrees of freedom: "
          "scipy.stats.t.ppf(0.975, R - 1)."),
+        (run(q=0.95), "your t is one-sided (the 95 % quantile): the interval is too narrow.",
+         "A two-sided 95 % interval leaves 2.5 % out on each side: scipy.stats.t.ppf(0.975, R - 1)."),
+        ([1] * len(truth), "you returned R = 1: one draw has no standard deviation (t with 0 degrees of freedom "
+         "is nan, and a comparison with nan is False).", "Start at R = 2."),
         ([_draws_needed(sd, half / 2) for sd, half in _EXERCISE5_CASES], "you made the whole interval, "
          "2 x t x SE, fit half_width.", "half_width is one side of the interval: mean +- half_width."),
         ([r - 1 for r in truth], "one draw short: with your R the half-width is still above half_width.",
