@@ -138,6 +138,30 @@ def _detached(i, t, s):
     return _solution_clip(i, t, s).detach()
 
 
+def _text_detached(i, t, s):
+    return _solution_clip(i, t.detach(), s)
+
+
+def _text_no_grad(i, t, s):
+    with torch.no_grad():
+        t = t * 1.0
+    return _solution_clip(i, t, s)
+
+
+def _text_via_numpy(i, t, s):
+    return _solution_clip(i, torch.from_numpy(t.detach().numpy()), s)
+
+
+def _image_detached(i, t, s):
+    return _solution_clip(i.detach(), t, s)
+
+
+def _t2i_detached(i, t, s):
+    logits = s * i @ t.T
+    ar = torch.arange(len(i))
+    return (F.cross_entropy(logits, ar) + F.cross_entropy(logits.detach().T, ar)) / 2
+
+
 def _exp_scale(i, t, s):
     return _solution_clip(i, t, math.exp(s))
 
@@ -170,6 +194,11 @@ def test_clip_loss_solution_and_library_pass(capsys):
     (_as_float, "torch tensor"),
     (_per_row, "scalar"),
     (_detached, "gradient"),
+    (_text_detached, "gradient is not"),      # review 4: one side cut off passed
+    (_text_no_grad, "gradient is not"),
+    (_text_via_numpy, "gradient is not"),
+    (_image_detached, "gradient is not"),
+    (_t2i_detached, "gradient is not"),       # one direction's term cut off
     (_exp_scale, "exp(logit_scale)"),
     (_double_softmax, "two softmaxes"),
     (_double_softmax_each_way, "two softmaxes"),

@@ -108,3 +108,22 @@ def _semi_hard_ref(sim, strict=True, fallback="farthest", fill=-float("inf"), wr
     else:
         other = sim.masked_fill(own, float("inf")).argmin(dim=1)
     return torch.where(eligible.any(dim=1), closest, other)
+
+
+def _clip_grads_ok(call, fn, img, txt, scale) -> bool:
+    """Do both inputs' gradients of ``fn``'s loss match the reference's (no side detached or rebuilt)?"""
+    import torch
+
+    img_leaf, txt_leaf = img.clone().requires_grad_(True), txt.clone().requires_grad_(True)
+    out, problem = call(fn, img_leaf * 1.0, txt_leaf * 1.0, scale)  # non-leaf inputs, as in training
+    if problem or not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return False
+    try:
+        out.backward()
+    except RuntimeError:
+        return False
+    ref_img, ref_txt = img.clone().requires_grad_(True), txt.clone().requires_grad_(True)
+    i2t, t2i = _reference_clip_loss(ref_img, ref_txt, scale)
+    ((i2t + t2i) / 2).backward()
+    return all(x.grad is not None and torch.allclose(x.grad, r.grad, rtol=1e-4, atol=1e-6)
+               for x, r in ((img_leaf, ref_img), (txt_leaf, ref_txt)))

@@ -17,6 +17,7 @@ from ._feedback import (
 )
 from ._feedback import names_used as _names_used
 from ._nb03_reference import (
+    _clip_grads_ok,
     _masked_reference,
     _matches_double_softmax,
     _reference_clip_loss,
@@ -251,12 +252,10 @@ def nb03_clip_loss(fn) -> CheckResult:
         return report(False, "", "the number is right only if it stays a torch tensor (so gradients can flow).",
                       "Keep the computation in torch instead of converting to numpy or float.")
     if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
-        if out.requires_grad is False:
-            img_g = img.clone().requires_grad_(True)
-            out2, problem = call_learner(fn, img_g, txt.clone(), scale)
-            if problem or not isinstance(out2, torch.Tensor) or not out2.requires_grad:
-                return report(False, "", "the value is right, but no gradient flows back to the features.",
-                              "Avoid .detach(), .item() or numpy in the middle of the computation.")
+        if not _clip_grads_ok(call_learner, fn, img, txt, scale):
+            return report(False, "", "the value is right, but the gradient is not: it does not reach the image or "
+                          "the text features, or reaches only part of the loss.", "Avoid .detach(), torch.no_grad(), "
+                          ".item() or numpy anywhere in the computation: both sides must receive gradients.")
         return report(True, "logits = scale x image @ text.T, targets = arange(B), and the two "
                       "cross-entropies (rows and columns) averaged: that is CLIP's loss.")
     i2t_v, t2i_v = float(i2t), float(t2i)
