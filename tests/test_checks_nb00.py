@@ -94,6 +94,25 @@ WRONG = [
     # the emoji, again
     ("\U0001f408", "an emoji character is not a word"),
     ("\U0001f431 face", "an emoji character is not a word"),
+    # what the fifth outside review found passing: the cat first, but through an associated word
+    ("a pet that meows", "merely associated with cats"),
+    ("meowing", "merely associated with cats"),
+    ("a purring pet that meows", "merely associated with cats"),
+    # ... and names in other languages that failed only on rank (kätzchen put the cat 2nd)
+    ("kätzchen", "'kätzchen' is the animal's name in another language"),
+    ("katzchen", "in another language"),
+    ("gatito", "in another language"),
+    ("gattino", "in another language"),
+    ("gatinho", "in another language"),
+    ("minou", "in another language"),
+    ("micio", "in another language"),
+    ("kotik", "in another language"),
+    ("kucing", "in another language"),
+    ("mèo", "in another language"),
+    ("macka", "in another language"),
+    # Greek look-alikes: the lunate sigma, capitals
+    ("\u03f2at", "look-alike letters"),
+    ("\u039a\u0391\u03a4", "look-alike letters"),
 ]
 
 
@@ -135,3 +154,16 @@ def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
 @pytest.mark.parametrize("query", ["kitten", "kitty", "kittens", "kitties", "tabby", "feline"])
 def test_real_synonyms_still_pass(query):
     assert checks.nb00_cat_without_saying_cat(query)
+
+
+def test_the_demo_quoted_in_the_notebook_is_what_the_check_says(capsys):
+    """Cell 'Here is what the check says to one first try' quotes the message (a check call there would be graded)."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "00_start_here.ipynb").read_text(encoding="utf-8"))
+    quoted = next("".join(c["source"]) for c in nb["cells"]
+                  if c["cell_type"] == "markdown" and "> ❌ Not yet" in "".join(c["source"]))
+    assert not checks.nb00_cat_without_saying_cat("\U0001f431")
+    for line in capsys.readouterr().out.strip().splitlines():
+        assert f"> {line.strip()}" in quoted.replace("  \n", "\n")
