@@ -290,3 +290,32 @@ def test_hostile_hand_ins_are_contained(tmp_path):
         assert "kernels contained: fully" in proc.stdout
     else:
         assert "the teacher's own user" in proc.stdout          # said in the summary
+
+
+def test_the_solved_start_notebook_grades_full_marks(tmp_path):
+    """nb00 has one exercise (its demo of a wrong try is quoted, not a graded check call), and a
+    student copy solved as the reference grades full marks."""
+    from mmlab.student import release_manifest
+
+    source = Path(__file__).parents[1] / "notebooks" / "00_start_here.ipynb"
+    name = source.name
+    manifest = release_manifest(nbformat.read(source, as_version=4), name)
+    assert [e["exercise"] for e in manifest] == ["nb00_cat_without_saying_cat"]
+    release = tmp_path / "release"
+    assert make_student([str(source)], str(release)) == 0
+    nb = nbformat.read(release / name, as_version=4)
+    stub = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith("query = ..."))
+    stub.source = 'query = "kitten"'
+    path = tmp_path / "hand-ins" / "solved" / name
+    path.parent.mkdir(parents=True)
+    nbformat.write(nb, path)
+    env = {**os.environ, "MMLAB_GRADE_LOG": "", "MMLAB_JOINT_MODEL": "conse"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmlab", "grade", str(path), "--out", str(tmp_path / "grades"),
+         "--release", str(release), "--timeout-cell", "300", "--timeout-notebook", "900"],
+        capture_output=True, text=True, timeout=1200, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "grades" / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["exercise"], r["status"], r["passed"], r["points"], r["max_points"]) for r in rows] == [
+        ("nb00_cat_without_saying_cat", "ok", "True", "1", "1")]
