@@ -170,7 +170,7 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
 
 # --------------------------------------------------------------------------- exercise: reciprocal rank fusion
 
-_RRF_RANKINGS = [[4, 2, 9, 7], [2, 8, 4], [9, 2, 5, 1, 4]]
+_RRF_RANKINGS = [[4, 2, 9, 7], [2, 8, 4], [9, 2, 5, 1, 4, 11, 12, 13, 14, 15, 16]]  # 12 ids: more than a top 10
 _RRF_CONSTANTS = (60, 2)  # the default, and a small one where a hard-coded 60 shows
 
 
@@ -256,6 +256,8 @@ _FILTER_CASES = [
     ("[2615] [2615] and [99999] twice [99999].", ["2615"]),
     ("Tea [sic] is hot [note: steep 3 min] [2615].", ["2615"]),  # brackets that are not citations stay
     ("Green tea [1F375] or a cat [1f408].", ["1f375", "1F408"]),  # allowed ids can come in either case too
+    ("Cat [1f408] or beer [1f37a].", ["1F408"]),  # a lower-case id that was NOT retrieved must go as well
+    ("Tea [1F375][2615] is hot.", ["2615"]),  # adjacent citations, no space between them
 ]
 
 
@@ -287,7 +289,12 @@ def nb06_citation_filter(my_filter) -> CheckResult:
             hint = ("compare whole ids: '1F37' is a prefix of '1F375' but not the same document; match the id "
                     "between the brackets and look it up in a set." if "1F37" in bad else
                     "a ZWJ sequence id such as 1F408-200D-2B1B contains hyphens: match the whole bracketed id."
-                    if any("-" in c for c in bad) else "remove every bracketed id that is not in allowed_ids.")
+                    if any("-" in c for c in bad) else
+                    "the model may write an id in lower case ([1f37a]): match hex digits of either case, [0-9A-Fa-f], "
+                    "so that lower-case citations of unretrieved ids are removed too." if any(f"[{c.lower()}]" in text for c in bad)
+                    else "citations can sit side by side with no space ([1F375][2615]): match each bracketed id with a "
+                    "regular expression, not whitespace-separated words." if "][" in text
+                    else "remove every bracketed id that is not in allowed_ids.")
             return report(False, "", f"{bad} survived the filter in {text!r}, though not retrieved.", hint)
         if len(found) < len(want):
             lost = sorted(set(want) - set(found)) or want
