@@ -80,3 +80,19 @@ def test_every_check_cell_is_in_the_manifest_and_recognised(path):
         assert any(f"checks.{e['exercise']}" in line for line in e["locked"])  # the call itself is locked
     ids = [c.metadata["nbgrader"]["grade_id"] for c in student.cells if "nbgrader" in c.metadata]
     assert len(ids) == len(set(ids)), f"{path.name}: duplicate nbgrader grade ids"
+
+
+
+ALL_NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("0[0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=[p.stem for p in ALL_NOTEBOOKS])
+def test_each_check_is_called_once_after_an_exercise(path):
+    """Every cell that calls a check is graded: a demo call of a check would fail in every hand-in."""
+    nb = nbformat.read(path, as_version=4)
+    entries = release_manifest(nb, path.name)
+    names = [e["exercise"] for e in entries]
+    assert len(names) == len(set(names)), f"{path.name}: a check is called in more than one cell: {names}"
+    first_solution = min(i for i, c in enumerate(nb.cells) if BEGIN in c.source)
+    early = [e["exercise"] for e in entries if e["cell"] < first_solution]
+    assert not early, f"{path.name}: {early} called before the first exercise"
