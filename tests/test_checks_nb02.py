@@ -51,9 +51,9 @@ def test_predict_no_text_solution_passes(capsys):
 @pytest.mark.parametrize("answer, needle", [
     (None, "still empty"), (..., "still empty"), ("e", "two of the letters"),
     ("intermediate (product)", "letters of the two models"),  # the name instead of its letter
-    ("c", "asks for the two"),            # the single answer of the earlier version of the question
-    ("a", "asks for the two"),
-    ("a, c, d", "asks for the two"),      # hedging with three
+    ("c", "asks for two"),            # the single answer of the earlier version of the question
+    ("a", "asks for two"),
+    ("a, c, d", "asks for two"),      # hedging with three
     ("b, c", "zero text block"),          # "early fusion needs every block; zeros are the worst fill"
     ("c, d", "adds one term per modality"),  # "the best model with everything has the most to lose"
     ("a d", "adds one term per modality"),
@@ -291,6 +291,18 @@ def _list_entries_reassigned(factors, mask):
     return fused
 
 
+def _hard_coded_three(factors, mask):
+    fused = torch.ones_like(factors[0])
+    for m in range(3):
+        fused = fused * torch.where(mask[:, m:m + 1], 1 + factors[m], torch.ones_like(factors[m]))
+    return fused
+
+
+def _empty_row_zero(factors, mask):
+    fused = _solution_product(factors, mask)
+    return fused * mask.any(dim=1, keepdim=True)  # "no modality, no evidence": 0 instead of the empty product
+
+
 @pytest.mark.parametrize("fn, needle", [
     (None, "still empty"),
     (_stub, "NotImplementedError"),
@@ -313,6 +325,9 @@ def _list_entries_reassigned(factors, mask):
      * torch.where(k[:, 2:3], 1 + f[2], torch.ones_like(f[2])), "the first included"),
     (lambda f, k: torch.exp(sum(torch.log1p(z) * k[:, m:m + 1] for m, z in enumerate(f))), "log of a negative"),
     (lambda f, k: f[0] * f[1], "row b should be the product"),
+    # found passing by outside review 4: modalities hard-coded to three; the empty product returned as 0
+    (_hard_coded_three, "fixed range(3)"),
+    (_empty_row_zero, "the empty product"),
 ])
 def test_product_typical_mistakes_get_specific_hints(capsys, fn, needle):
     assert checks.nb02_product_fusion(fn).passed is False
