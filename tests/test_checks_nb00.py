@@ -144,7 +144,7 @@ def test_what_counts_as_naming_the_animal(text, names):
 
 
 @pytest.mark.parametrize("query", ["cät", "catface", "CATFACE", "cat_face", "catz", "catto", "catnap", "catwoman",
-                                   "Felis catus"])
+                                   "Felis catus", "kittycatz", "pussycatz"])
 def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
     """What an outside reader found passing: compounds and accented spellings the tokenizer reads as 'cat'."""
     result = checks.nb00_cat_without_saying_cat(query)

@@ -64,7 +64,8 @@ _CAT_PIECES = frozenset({"cat", "cats", "kat", "kats"})
 
 def _cat_pieces(model, text: str) -> list[str]:
     """The pieces of ``text`` (as MiniLM reads it: lower case, accents stripped) that name the cat."""
-    return [p for p in model.model.tokenizer.tokenize(text) if p in _CAT_PIECES]
+    # A word-final piece carries "##" ("kittycatz" -> kitty, ##cat, ##z): it still spells the cat.
+    return [p for p in model.model.tokenizer.tokenize(text) if p.removeprefix("##") in _CAT_PIECES]
 
 
 def _symbols(text: str) -> list[str]:
