@@ -329,7 +329,8 @@ def nb03_semi_hard_negatives(fn) -> CheckResult:
     arr = arr.astype(int)
     if (arr == expected).all():
         return report(True, "per row, the closest negative that is still less similar than the positive, and the "
-                      "least similar one when every negative beats the positive: FaceNet's semi-hard negatives.")
+                      "least similar one when every negative beats the positive: TensorFlow Addons' semi-hard negatives "
+                      "(FaceNet's definition also requires the negative to lie inside the margin).")
     if (arr == np.arange(b)).sum() >= 2:
         return report(False, "", "some rows return their own positive (the diagonal).",
                       "A row's own column is never a negative: with `<=` the positive qualifies (it equals itself); "
@@ -353,7 +354,7 @@ def nb03_semi_hard_negatives(fn) -> CheckResult:
                         "function returns an arbitrary column for it (the argmax of a row of -inf).",
                         "Give such rows a fallback: the least similar negative (as mm.losses.semi_hard_negatives)."),
         "hardest fallback": ("for a row without semi-hard candidates you fell back to the hardest negative. The "
-                             "semi-hard recipe (FaceNet, TensorFlow Addons, mm.losses) falls back to the least "
+                             "semi-hard recipe (TensorFlow Addons' triplet_semihard_loss, mm.losses) falls back to the least "
                              "similar one, which cannot collapse the training.",
                              "In such rows take the argmin over the negatives (diagonal excluded)."),
         "zero fill": ("you filled the excluded cells with 0, but cosines can be negative: in a row whose semi-hard "
