@@ -632,3 +632,29 @@ def _nn_library_normalise(q, c, k):                      # review 4: passed befo
 ])
 def test_nearest_neighbours_review4_wrong_answers_rejected(capsys, fn, needle):
     _rejected(capsys, checks.nb01_nearest_neighbours(fn), needle)
+
+
+# --- outside review 5 -------------------------------------------------------------------------------
+
+def _balanced_adjusted(y_true, y_pred):
+    classes = np.unique(y_true)
+    mean_recall = np.mean([np.mean(y_pred[y_true == c] == c) for c in classes])
+    return float((mean_recall - 1 / len(classes)) / (1 - 1 / len(classes)))
+
+
+def _balanced_median(y_true, y_pred):
+    return float(np.median([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_balanced_adjusted, "*adjusted* balanced accuracy"),   # review 5: was told "the recall of one class"
+    (_balanced_median, "the recall of one class"),           # with three classes the median is one recall
+])
+def test_balanced_accuracy_review5_wrong_answers_rejected(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_balanced_accuracy(fn), needle)
+
+
+def test_predict_ranking_hint_names_no_answer(capsys):
+    """Review 5: the hint named both cues (who did what to whom, a single 'not'), pointing at c and d."""
+    out = _rejected(capsys, checks.nb01_predict_ranking("abcd", SIMS), "not the model's order")
+    assert "'not'" not in out and "whom" not in out

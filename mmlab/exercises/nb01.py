@@ -185,8 +185,8 @@ def nb01_predict_ranking(ranking, similarities, tolerance: float = 0.005) -> Che
         f"that is not the model's order{first}. Revise your reasoning, not your letters: "
         "the cell below shows the model's order.",
         "for each candidate ask: how many words does it share with the query, are they in the same order, "
-        "does it mean the same? MiniLM learned from about a billion sentence pairs: how many of those pairs "
-        "hinge on who did what to whom, or on a single 'not'?",
+        "does it mean the same? MiniLM learned from about a billion sentence pairs: which of those three "
+        "differences did such pairs reward most often?",
     )
 
 
@@ -520,6 +520,9 @@ def nb01_balanced_accuracy(fn) -> CheckResult:
         elif abs(got - float(np.mean(precisions))) < 1e-6:
             hint = ("you divided by how often each class was *predicted* (precision, or y_true and y_pred "
                     "swapped); recall divides by how often the class truly occurs: y_pred[y_true == c] == c.")
+        elif len(classes) > 1 and abs(got - (expected - 1 / len(classes)) / (1 - 1 / len(classes))) < 1e-6:
+            hint = ("that is the *adjusted* balanced accuracy, (mean recall - 1/n) / (1 - 1/n), rescaled so that "
+                    "chance is 0; the exercise asks for the plain mean of the recalls of the classes of y_true.")
         elif any(abs(got - r) < 1e-6 for r in recalls):
             hint = "that is the recall of one class; balanced accuracy is the mean of the recalls of every class."
         elif abs(got - float(np.mean(union_recalls))) < 1e-6:
