@@ -311,36 +311,6 @@ def _edits_input(model, classnames, templates):
     return solution_classifier(model, classnames, templates[:-1])
 
 
-def _torch_softmax(i, c, s):
-    import torch
-
-    return torch.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
-
-
-def _torch_method_softmax(i, c, s):
-    import torch
-
-    return torch.from_numpy(s * _unit(i) @ _unit(c).T).softmax(dim=-1).numpy()   # as in cell 7's open_clip code
-
-
-def _torch_functional_softmax(i, c, s):
-    import torch
-
-    return torch.nn.functional.softmax(torch.from_numpy(s * _unit(i) @ _unit(c).T), dim=1).numpy()
-
-
-def _sklearn_softmax(i, c, s):
-    from sklearn.utils.extmath import softmax
-
-    return softmax(s * _unit(i) @ _unit(c).T)
-
-
-def _exp_scipy_log_softmax(i, c, s):
-    from scipy.special import log_softmax
-
-    return np.exp(log_softmax(s * _unit(i) @ _unit(c).T, axis=1))
-
-
 @pytest.mark.parametrize("fn, says", [
     (_stub, "NotImplementedError"),
     (_library, "calls mm.zeroshot.build_classifier"),
