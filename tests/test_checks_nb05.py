@@ -64,6 +64,45 @@ def stub(*args):
     raise NotImplementedError()
 
 
+def heap_topk(queries, corpus, k):
+    """Right, with heapq instead of argpartition (outside review 5): no full sort, but no argpartition either."""
+    import heapq
+
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    c = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
+    scores = q @ c.T
+    return np.array([heapq.nlargest(k, range(len(row)), key=lambda i: (row[i], -i)) for row in scores])
+
+
+def _best_k(scores, k):
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    return np.take_along_axis(part, np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1), axis=1)
+
+
+def argpartition_in_a_helper(queries, corpus, k):
+    """Right: argpartition, in a helper function of the learner's own (outside review 5)."""
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    c = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
+    return _best_k(q @ c.T, k)
+
+
+def private_k_best(queries, corpus, k):
+    """The library's private helper (outside review 5)."""
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    c = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
+    return mm.search.exact._k_best_columns(q @ c.T, k)
+
+
+def private_partition(queries, corpus, k):
+    from mmlab.search.exact import _partition_columns
+
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    c = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
+    scores = q @ c.T
+    part = _partition_columns(scores, k)
+    return np.take_along_axis(part, np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1), axis=1)
+
+
 def test_topk_solution_passes(capsys):
     assert checks.nb05_topk(solution_topk).passed is True
     assert "Correct" in capsys.readouterr().out
@@ -72,7 +111,18 @@ def test_topk_solution_passes(capsys):
 def test_a_full_sort_gives_the_same_ids_and_passes(capsys):
     assert checks.nb05_topk(full_sort_topk).passed is True
     out = capsys.readouterr().out
-    assert "You sorted all N scores" in out and "partial sort (argpartition)" not in out
+    assert "does not call np.argpartition" in out and "partial sort (argpartition)" not in out
+
+
+def test_heapq_passes_without_being_told_it_sorted_everything(capsys):
+    assert checks.nb05_topk(heap_topk).passed is True
+    out = capsys.readouterr().out
+    assert "does not call np.argpartition" in out and "sorted all" not in out
+
+
+def test_argpartition_in_a_helper_of_the_learner_is_seen(capsys):
+    assert checks.nb05_topk(argpartition_in_a_helper).passed is True
+    assert "partial sort (argpartition)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -95,6 +145,8 @@ def test_a_full_sort_gives_the_same_ids_and_passes(capsys):
         (lambda q, c, k: (np.zeros((6, 7)), solution_topk(q, c, k)), "returned a pair"),
         (lambda q, c, k: np.zeros((6, k), dtype=int) + np.arange(k), "among the true 7 nearest"),
         (unsorted_argpartition, "not in best-first order (k=150 of 300 rows)"),
+        (private_k_best, "hands the search to a library (_k_best_columns)"),
+        (private_partition, "hands the search to a library (_partition_columns)"),
     ],
 )
 def test_topk_mistakes_get_specific_hints(capsys, answer, message):
@@ -384,10 +436,48 @@ def pq_scores_loops(queries, codes, codebooks):
 
 
 def test_pq_scores_table_answers_pass_and_say_what_was_measured(capsys):
-    for answer in (pq_scores_gathered_tables, pq_scores_loops):
+    for answer in (solution_pq_scores, pq_scores_gathered_tables, pq_scores_loops, pq_scores_tables_transposed):
         assert checks.nb05_pq_scores(answer).passed is True
         out = capsys.readouterr().out
-        assert "within the memory of lookup tables" in out and "not how many multiplications" in out
+        assert "from lookup tables" in out and "entries out of the codebooks" in out
+
+
+def pq_scores_plain_books(queries, codes, codebooks):
+    """Right, after np.asarray: the count cannot see the reads, and the message says so."""
+    return solution_pq_scores(queries, codes, np.asarray(codebooks))
+
+
+def test_pq_scores_the_pass_message_claims_only_what_was_seen(capsys):
+    assert checks.nb05_pq_scores(pq_scores_plain_books).passed is True
+    out = capsys.readouterr().out
+    assert "could not count how it read them" in out and "from lookup tables" not in out
+
+
+# Rebuilds the memory probe cannot see (outside review 5): caught by the entries read out of the codebooks.
+def pq_scores_per_vector_loop(queries, codes, codebooks):
+    m = codebooks.shape[0]
+    out = np.zeros((len(queries), len(codes)), dtype=np.float32)
+    for n in range(len(codes)):
+        out[:, n] = queries @ codebooks[np.arange(m), codes[n]].reshape(-1)
+    return out
+
+
+def pq_scores_chunked_rebuild(queries, codes, codebooks):
+    m = codebooks.shape[0]
+    out = np.empty((len(queries), len(codes)))
+    for start in range(0, len(codes), 500):
+        chunk = codes[start:start + 500]
+        out[:, start:start + 500] = queries @ codebooks[np.arange(m), chunk].reshape(len(chunk), -1).T
+    return out
+
+
+def pq_scores_take_rebuild(queries, codes, codebooks):
+    m = codebooks.shape[0]
+    out = np.zeros((len(queries), len(codes)))
+    for j in range(m):
+        sub = np.take(codebooks[j], codes[:, j], axis=0)                  # (N, dsub) of one position
+        out += queries[:, j * sub.shape[1]:(j + 1) * sub.shape[1]] @ sub.T
+    return out
 
 
 @pytest.mark.parametrize(
@@ -413,6 +503,9 @@ def test_pq_scores_table_answers_pass_and_say_what_was_measured(capsys):
         (pq_scores_per_position_matmul, "rebuilding codebooks[j][codes[:, j]] position by position"),
         (pq_scores_per_position_einsum, "rebuilding codebooks[j][codes[:, j]] position by position"),
         (pq_scores_per_position_broadcast, "rebuilding codebooks[j][codes[:, j]] position by position"),
+        (pq_scores_per_vector_loop, "one vector at a time in a loop"),
+        (pq_scores_chunked_rebuild, "entries out of the codebooks, as many as rebuilding"),
+        (pq_scores_take_rebuild, "rebuilding codebooks[j][codes[:, j]] position by position"),
     ],
 )
 def test_pq_scores_mistakes_get_specific_hints(capsys, answer, message):
@@ -427,6 +520,12 @@ def test_pq_scores_mistakes_get_specific_hints(capsys, answer, message):
 def solution_quote(value):
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     return f'"{escaped}"'
+
+
+def quote_with_private_import(value):
+    from mmlab.search.filters import _literal
+
+    return _literal(value, "group")
 
 
 def test_quote_solution_passes(capsys):
@@ -461,6 +560,9 @@ def test_quote_cases_include_the_non_ascii_emoji_names():
          "single quotes"),
         (lambda v: mm.search.filter_expression({"f": v})[5:], "hands the quoting to a library (filter_expression)"),
         (lambda v: '"' + v.encode("unicode_escape").decode().replace('"', '\\"') + '"', "rejects \\u / \\x escapes"),
+        # The library's private helper, by attribute or imported (outside review 5).
+        (lambda v: mm.search.filters._literal(v, "x"), "hands the quoting to a library (_literal)"),
+        (quote_with_private_import, "hands the quoting to a library (_literal)"),
     ],
 )
 def test_quote_mistakes_fail_with_a_hint_that_names_them(capsys, answer, message):

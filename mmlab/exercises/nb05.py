@@ -17,6 +17,7 @@ from ._feedback import (
     shape_problem,
 )
 from ._feedback import names_used as _names_used
+from ._nb05_cases import _CountingBooks, _names_deep
 
 __all__: list[str] = [
     "nb05_ivf_cost",
@@ -29,13 +30,22 @@ __all__: list[str] = [
 
 
 
+# The library's private helpers that do an exercise's work (mm.search.exact._k_best_columns,
+# mm.search.filters._literal): called by attribute or imported, they are the library's answer too.
+_PRIVATE_HELPERS = frozenset({"_k_best_columns", "_partition_columns", "_block_scores", "_literal"})
+
+
 def _library_call(fn, helpers: frozenset[str]) -> str | None:
     """The library function a learner's answer is, or calls by name, instead of doing the work; else None."""
     module = (getattr(fn, "__module__", None) or "").split(".")[0]
     if module in ("mmlab", "faiss", "sklearn", "sentence_transformers"):
         return getattr(fn, "__qualname__", None) or repr(fn)
-    used = sorted(_names_used(fn) & helpers)
-    return used[0] if used else None
+    used = _names_deep(fn)
+    scope = getattr(fn, "__globals__", None) or {}
+    private = {name for name in used & _PRIVATE_HELPERS       # a learner's own function of that name is theirs
+               if (getattr(scope.get(name), "__module__", None) or "mmlab").startswith("mmlab")}
+    found = sorted((used & helpers) | private)
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------- exercise 1: top-k by hand
@@ -67,10 +77,10 @@ def nb05_topk(my_topk) -> CheckResult:
         problem = _check_topk(my_topk, queries, corpus, k)
         if problem is not None:
             return problem
-    if "argpartition" not in _names_used(my_topk):
-        return report(True, "Your top-k matches mm.search.exact_topk, also for k = 150 of 300 rows. You sorted "
-                            "all N scores per query; np.argpartition finds the k best in O(N) and then only "
-                            "those k need sorting, which is what the exercise asked for and what pays at large N.")
+    if "argpartition" not in _names_deep(my_topk):
+        return report(True, "Your top-k matches mm.search.exact_topk, also for k = 150 of 300 rows. Your function "
+                            "does not call np.argpartition, which the exercise asked for: it finds the k best of "
+                            "N scores in O(N), and then only those k need sorting, which pays at large N.")
     return report(True, "Your top-k matches mm.search.exact_topk, also for k = 150 of 300 rows: partial sort "
                         "(argpartition) for the k best, then a sort of just those k.")
 
@@ -307,17 +317,27 @@ def nb05_pq_encode(pq_encode) -> CheckResult:
 _DECODE_NAMES = frozenset({"concatenate", "hstack", "column_stack", "block", "decode", "sa_decode", "_pq_decode"})
 
 
-def _pq_probe_data(seed: int = 11, m: int = 8, dsub: int = 32, n: int = 20_000):
+def _pq_probe_data(seed: int = 11, m: int = 8, dsub: int = 32, n: int = 20_000, ksub: int = 64):
     """Many codes of long vectors (by default 20,000 x 256 dims, m = 8): decompressing them takes 20 MB, tables do not.
 
     With m = 1 and a long sub-vector (5,000 codes, dsub = 1024) rebuilding even one position's sub-vectors
     takes 20 MB, so decompressing position by position shows too (outside review 4)."""
     rng = np.random.default_rng(seed)
-    ksub = 64
     codebooks = rng.standard_normal((m, ksub, dsub)).astype(np.float32)
     codes = rng.integers(0, ksub, (n, m))
     queries = rng.standard_normal((2, m * dsub)).astype(np.float32)
     return queries, codes, codebooks
+
+
+def _codebook_reads(fn) -> tuple[int, int, int, str | None]:
+    """How many codebook entries ``fn`` copied out on a probe of 2,000 codes of 256-d vectors (m = 8,
+    64 centroids of 32 dims), how many operations touched the codebooks, N x D, and the call's problem."""
+    queries, codes, codebooks = _pq_probe_data(seed=13, n=2_000, ksub=64)
+    tally = [0, 0]
+    books = codebooks.view(_CountingBooks)
+    books._tally = tally
+    _, problem = call_learner(fn, queries, codes, books)
+    return tally[0], tally[1], codes.shape[0] * queries.shape[1], problem
 
 
 def _peak_bytes(fn, *args):
@@ -393,12 +413,29 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
                                          " That is the work and memory the lookup tables exist to avoid.",
                               tables_hint)
             peaks.append((peak, decoded_bytes))
+        # Memory cannot see a rebuild in chunks or in a Python loop over the vectors (outside review 5):
+        # the codebooks are handed over as an array that counts the entries copied out of it.
+        reads, touched, n_by_d, problem = _codebook_reads(pq_scores)
+        if problem:
+            return report(False, "", f"on 2,000 codes of 256-d vectors (m = 8): {problem}",
+                          "pq_scores(queries, codes, codebooks) should work for any m, number of centroids and N.")
+        if reads > n_by_d / 4:
+            return report(False, "", f"right numbers, but on 2,000 codes of 256-d vectors (m = 8) your function "
+                                     f"copied {reads:,} entries out of the codebooks, as many as rebuilding every "
+                                     f"stored vector takes (2,000 x 256 = {n_by_d:,}), whether all at once, in "
+                                     "chunks or one vector at a time in a loop. Lookup tables read each centroid "
+                                     "once per query, then only add up table entries.", tables_hint)
         worst = max(p for p, _ in peaks)
-        return report(True, f"The right scores, within the memory of lookup tables: with a ({m}, {ksub}) table of "
-                            f"query-centroid products per query, each stored vector costs {m} look-ups and a sum. "
-                            f"On two large probes (m = 8 and m = 1, 20 MB of decompressed vectors each) your "
-                            f"function peaked at {worst / 1e6:.1f} MB at most. (Memory is what this check measured, "
-                            "not how many multiplications your code did.)")
+        measured = (f"On two large probes (m = 8 and m = 1, 20 MB of decompressed vectors each) your function "
+                    f"peaked at {worst / 1e6:.1f} MB at most")
+        if touched:
+            return report(True, f"The right scores, from lookup tables: on 2,000 codes of 256-d vectors your function "
+                                f"copied {reads:,} entries out of the codebooks (a rebuild copies {n_by_d:,}), so each "
+                                f"stored vector cost look-ups in a table of query-centroid products, not a rebuilt "
+                                f"vector. {measured}.")
+        return report(True, f"The right scores, within the memory of lookup tables. {measured}. Your function turned "
+                            "the codebooks into a plain array first (np.asarray?), so the check could not count how "
+                            "it read them: make sure each stored vector costs m look-ups and a sum, not a rebuild.")
     decoded = np.concatenate([codebooks[j][codes[:, j]] for j in range(m)], axis=1)   # (N, D)
     l2 = ((queries[:, None, :] - decoded[None]) ** 2).sum(-1)
     if np.allclose(got, l2, rtol=1e-4, atol=1e-4) or np.allclose(got, -l2, rtol=1e-4, atol=1e-4):

@@ -1,0 +1,84 @@
+"""Tools of the notebook-05 checks (mmlab.exercises.nb05): following a learner's own helper
+functions, and codebooks that count the entries a learner's function copies out of them."""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from ._feedback import names_used as _names_used
+
+
+def _names_deep(fn) -> set[str]:
+    """The names ``fn`` uses, and those of the functions it calls that the learner defined next to it.
+
+    ``names_used`` sees one function; a learner who puts np.argpartition (or a library call) in a
+    helper function of their own is followed into it (outside review 5)."""
+    names: set[str] = set()
+    todo, seen = [fn], set()
+    while todo:
+        f = todo.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        used = _names_used(f)
+        names |= used
+        scope = getattr(f, "__globals__", None) or {}
+        for name in used:
+            bound = scope.get(name)
+            if (isinstance(bound, types.FunctionType) and bound.__module__ == getattr(fn, "__module__", None)
+                    and not bound.__module__.startswith("mmlab")):
+                todo.append(bound)
+    return names
+
+
+class _CountingBooks(np.ndarray):
+    """Codebooks that count the entries copied out of them: by indexing (a view is free), by numpy
+    functions and ufuncs (their outputs). Looking scores up in tables reads about m x ksub entries per
+    query; rebuilding the stored vectors, all at once, in chunks or one by one, copies out N x D."""
+
+    _tally: list | None = None
+
+    def __array_finalize__(self, obj):
+        self._tally = getattr(obj, "_tally", None)
+
+    def _count(self, out) -> None:
+        if self._tally is not None:
+            outs = out if isinstance(out, tuple) else (out,)
+            self._tally[0] += sum(int(np.size(o)) for o in outs if isinstance(o, (np.ndarray, np.generic, float)))
+            self._tally[1] += 1
+
+    def __getitem__(self, key):
+        out = super().__getitem__(key)
+        if isinstance(out, np.ndarray) and np.may_share_memory(out, self):   # basic indexing: a view, nothing read
+            return out
+        self._count(out)
+        return out.view(np.ndarray) if isinstance(out, np.ndarray) else out
+
+    def take(self, *args, **kwargs):
+        out = np.asarray(self).take(*args, **kwargs)
+        self._count(out)
+        return out
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_plain(o) for o in kwargs["out"])
+        out = getattr(ufunc, method)(*(_plain(x) for x in inputs), **kwargs)
+        self._count(out)
+        return out
+
+    def __array_function__(self, func, types, args, kwargs):
+        out = func(*_plain(args), **_plain(kwargs))
+        self._count(out)
+        return out
+
+
+def _plain(x):
+    """``x`` with every counting array in it (also inside lists, tuples and dicts) as a plain ndarray view."""
+    if isinstance(x, _CountingBooks):
+        return x.view(np.ndarray)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_plain(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    return x
