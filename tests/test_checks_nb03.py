@@ -183,6 +183,25 @@ def test_clip_loss_solution_and_library_pass(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
+def _renormalised(i, t, s):
+    """Review 5: F.normalize inside the loss (open_clip normalises in the model). Right value; the gradient lacks
+    only its radial part, which the heads' own normalisation removes in training: accepted, with a note."""
+    return _solution_clip(F.normalize(i, dim=1), F.normalize(t, dim=1), s)
+
+
+def test_clip_loss_renormalising_inputs_is_accepted_and_named(capsys):
+    assert mm.checks.nb03_clip_loss(_renormalised)
+    out = capsys.readouterr().out
+    assert "Correct" in out and "normalise the unit inputs again" in out
+    assert "detach" not in out
+    # but a detached side on top of the re-normalisation is still caught
+    assert not mm.checks.nb03_clip_loss(lambda i, t, s: _renormalised(i, t.detach(), s))
+    assert "gradient is not" in capsys.readouterr().out
+    # and the plain solution gets no such note
+    assert mm.checks.nb03_clip_loss(_solution_clip)
+    assert "again" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("fn, words", [
     (None, "empty"),
     (_stub, "NotImplementedError"),
@@ -337,7 +356,31 @@ def _one_triangle_masked(i, t, groups, s):
     return (F.cross_entropy(logits, ar) + F.cross_entropy(logits.T, ar)) / 2
 
 
+def _exp_sum_masked(i, t, groups, s):
+    """Review 5: the right loss by hand, log(sum(exp(logits) * keep)): e^-100 underflows in float32."""
+    same = torch.tensor([[a == b for b in groups] for a in groups])
+    keep = ~(same & ~torch.eye(len(groups), dtype=torch.bool))
+    logits = s * i @ t.T
+    rows = -(logits.diagonal() - torch.log((torch.exp(logits) * keep).sum(dim=1))).mean()
+    cols = -(logits.diagonal() - torch.log((torch.exp(logits.T) * keep.T).sum(dim=1))).mean()
+    return (rows + cols) / 2
+
+
+def _exp_sum_masked_stable(i, t, groups, s):
+    """The same by hand, but with the row maximum subtracted first (a stable logsumexp): right."""
+    same = torch.tensor([[a == b for b in groups] for a in groups])
+    keep = ~(same & ~torch.eye(len(groups), dtype=torch.bool))
+    logits = s * i @ t.T
+
+    def direction(m, k):
+        top = m.max(dim=1, keepdim=True).values
+        return -(m.diagonal() - top[:, 0] - torch.log((torch.exp(m - top) * k).sum(dim=1))).mean()
+
+    return (direction(logits, keep) + direction(logits.T, keep.T)) / 2
+
+
 def test_masked_clip_loss_solution_passes(capsys):
+    assert mm.checks.nb03_masked_clip_loss(_exp_sum_masked_stable)
     assert mm.checks.nb03_masked_clip_loss(_masked)
     assert mm.checks.nb03_masked_clip_loss(lambda i, t, c, s: _masked(i, t, c, s, fill=-1e9))
     assert "Correct" in capsys.readouterr().out
@@ -375,6 +418,9 @@ def test_masked_clip_loss_solution_passes(capsys):
     (lambda i, t, c, s: _masked(i, t, c, s, fill=-20.0), "finite number"),
     (lambda i, t, c, s: _masked(i, t, c, s, fill=-30.0), "finite number"),
     (lambda i, t, c, s: _masked(i, t, c, s, fill=-100.0), "finite number"),
+    # review 5: the right formula by hand, exp then log: underflows at scale 100, told so (not "finite fill")
+    (_exp_sum_masked, "underflows"),
+    (lambda i, t, c, s: _masked(i, t, c, s, fill=-100.0), "ABOVE the other logits"),
 ])
 def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_masked_clip_loss(fn)

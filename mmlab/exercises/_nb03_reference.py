@@ -110,9 +110,14 @@ def _semi_hard_ref(sim, strict=True, fallback="farthest", fill=-float("inf"), wr
     return torch.where(eligible.any(dim=1), closest, other)
 
 
-def _clip_grads_ok(call, fn, img, txt, scale) -> bool:
-    """Do both inputs' gradients of ``fn``'s loss match the reference's (no side detached or rebuilt)?"""
+def _clip_grads_ok(call, fn, img, txt, scale, renormalised: bool = False) -> bool:
+    """Do both inputs' gradients of ``fn``'s loss match the reference's (no side detached or rebuilt)?
+
+    With ``renormalised=True`` the reference first calls ``F.normalize`` on its (already unit)
+    inputs: the same value, but a gradient without its radial part.
+    """
     import torch
+    import torch.nn.functional as F
 
     img_leaf, txt_leaf = img.clone().requires_grad_(True), txt.clone().requires_grad_(True)
     out, problem = call(fn, img_leaf * 1.0, txt_leaf * 1.0, scale)  # non-leaf inputs, as in training
@@ -123,7 +128,23 @@ def _clip_grads_ok(call, fn, img, txt, scale) -> bool:
     except RuntimeError:
         return False
     ref_img, ref_txt = img.clone().requires_grad_(True), txt.clone().requires_grad_(True)
-    i2t, t2i = _reference_clip_loss(ref_img, ref_txt, scale)
+    if renormalised:
+        i2t, t2i = _reference_clip_loss(F.normalize(ref_img, dim=1), F.normalize(ref_txt, dim=1), scale)
+    else:
+        i2t, t2i = _reference_clip_loss(ref_img, ref_txt, scale)
     ((i2t + t2i) / 2).backward()
     return all(x.grad is not None and torch.allclose(x.grad, r.grad, rtol=1e-4, atol=1e-6)
                for x, r in ((img_leaf, ref_img), (txt_leaf, ref_txt)))
+
+
+def _underflows(call, number, fn, case, value, expected) -> bool:
+    """Is the learner's float32 masked loss on ``case`` wrong only through underflow (inf, or right in float64)?"""
+    import torch
+
+    img, txt, groups, scale = case
+    if value is not None and not math.isfinite(value) and math.isfinite(expected):
+        return True
+    out64, problem = call(fn, img.double(), txt.double(), list(groups), scale)
+    value64 = number(out64) if not problem else None
+    return torch.is_tensor(out64) and value64 is not None and math.isclose(value64, expected, rel_tol=1e-4,
+                                                                              abs_tol=1e-6)

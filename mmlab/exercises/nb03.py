@@ -24,6 +24,7 @@ from ._nb03_reference import (
     _semi_hard_matrix,
     _semi_hard_ref,
     _soft_reference,
+    _underflows,
 )
 
 __all__ = [
@@ -53,7 +54,6 @@ def _number(value) -> float | None:
     if arr is None or arr.size != 1:
         return None
     return float(arr.reshape(()))
-
 
 
 def _scalar_loss(out, example: str, combine: str) -> tuple[float, CheckResult | None]:
@@ -252,12 +252,16 @@ def nb03_clip_loss(fn) -> CheckResult:
         return report(False, "", "the number is right only if it stays a torch tensor (so gradients can flow).",
                       "Keep the computation in torch instead of converting to numpy or float.")
     if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
-        if not _clip_grads_ok(call_learner, fn, img, txt, scale):
+        renormalised = not _clip_grads_ok(call_learner, fn, img, txt, scale) and _clip_grads_ok(
+            call_learner, fn, img, txt, scale, renormalised=True)
+        if not (renormalised or _clip_grads_ok(call_learner, fn, img, txt, scale)):
             return report(False, "", "the value is right, but the gradient is not: it does not reach the image or "
                           "the text features, or reaches only part of the loss.", "Avoid .detach(), torch.no_grad(), "
                           ".item() or numpy anywhere in the computation: both sides must receive gradients.")
-        return report(True, "logits = scale x image @ text.T, targets = arange(B), and the two "
-                      "cross-entropies (rows and columns) averaged: that is CLIP's loss.")
+        return report(True, "logits = scale x image @ text.T, targets = arange(B), and the two cross-entropies "
+                      "(rows and columns) averaged: that is CLIP's loss." + (" You normalise the unit inputs again: "
+                      "the same value, and the gradient loses only its part along each vector, which the heads' "
+                      "own normalisation removes anyway." if renormalised else ""))
     i2t_v, t2i_v = float(i2t), float(t2i)
     if math.isclose(value, i2t_v, rel_tol=1e-4) or math.isclose(value, t2i_v, rel_tol=1e-4):
         return report(False, "", "your loss matches only one direction (image->text or text->image).",
@@ -469,6 +473,11 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
         value_bad = _number(out_bad) if not problem else None
         expected_bad = float(_masked_reference(img_bad, txt_bad, groups, high))
         if value_bad is None or not math.isclose(value_bad, expected_bad, rel_tol=1e-4, abs_tol=1e-6):
+            if _underflows(call_learner, _number, fn, (img_bad, txt_bad, groups, high), value_bad, expected_bad):
+                return report(False, "", "wrong at logit_scale 100 on a bad batch (every logit about -100): e^-100 "
+                              "underflows in float32, so your log of a sum of exponentials is inf or inexact.",
+                              "Do not exponentiate yourself: masked_fill the masked logits with -inf and let "
+                              "F.cross_entropy (or torch.logsumexp) do the log-softmax, which subtracts the max first.")
             return report(False, "", "right on a good batch, but wrong at logit_scale 100 on a bad one, where every "
                           "cosine is about -1 and every logit about -100: your masked entries are filled with a "
                           "finite number that is now ABOVE the other logits, so they dominate the softmax.",
