@@ -476,6 +476,8 @@ def _hard_coded(sd, half_width):
     (_loop(width=2.0), "the whole interval"),                   # 2 t SE <= half_width
     (_loop(shift=-1), "one draw short"),
     (_loop(shift=1), "one draw too many"),
+    (_loop(start=3), "your loop starts at R = 3"),              # "an interval needs at least 3 draws"
+    (_loop(start=4), "your loop starts at R = 4"),
     (_loop(se=False), "did not finish"),                        # sd of one draw: never shrinks
     (_float_answer, "expected a whole number"),
     (lambda sd, half_width: (1.96 * sd / half_width) ** 2, "expected a whole number"),   # not rounded at all
@@ -496,3 +498,4 @@ def test_draws_needed_cases_separate_the_mistakes():
     assert truth != [_draws_needed(sd, h, df_shift=0) for sd, h in _EXERCISE5_CASES]
     assert truth != [_draws_needed(sd, h, multiplier=2.262) for sd, h in _EXERCISE5_CASES]
     assert _draws_needed(0.043, 0.016) == 31     # the notebook's k = 1
+    assert min(truth) == 2                          # a loop started at R = 3 must fail somewhere

@@ -583,6 +583,11 @@ def nb04_draws_needed(fn) -> CheckResult:
         ([r + 1 for r in truth], "one draw too many: a smaller R already gives a half-width <= half_width.",
          "Return R itself, not R + 1 (check where your loop increments R)."),
     ]
+    start = min(answers)
+    if start > 2 and answers == [max(r, start) for r in truth]:
+        return report(False, "", f"your loop starts at R = {start}: with sd 1.0 and half_width 10.0 two draws are "
+                      "already enough (t = 12.71 with 1 degree of freedom, half-width 12.71 / sqrt(2) = 8.98).",
+                      "Two draws give an sd and an interval (with 1 degree of freedom): start at R = 2.")
     for variant, problem, hint in mistakes:
         if answers == variant:
             return report(False, "", problem, hint)
