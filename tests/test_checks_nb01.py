@@ -658,3 +658,43 @@ def test_predict_ranking_hint_names_no_answer(capsys):
     """Review 5: the hint named both cues (who did what to whom, a single 'not'), pointing at c and d."""
     out = _rejected(capsys, checks.nb01_predict_ranking("abcd", SIMS), "not the model's order")
     assert "'not'" not in out and "whom" not in out
+
+
+# --- outside review 6: two wrong answers that failed with a hint naming another mistake ----------------
+
+def _balanced_min_recall(y_true, y_pred):
+    return float(min(np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)))
+
+
+def _majority_least_common(train, test):
+    least = Counter(train.tolist()).most_common()[-1][0]
+    return float(np.mean(test == least))
+
+
+def _majority_least_common_by_min(train, test):
+    counts = Counter(train.tolist())
+    return float(np.mean(test == min(counts, key=counts.get)))
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_balanced_min_recall, "smallest recall"),   # review 6: was told "the *adjusted* balanced accuracy"
+])
+def test_balanced_accuracy_review6_wrong_answers_rejected(capsys, fn, needle):
+    out = _rejected(capsys, checks.nb01_balanced_accuracy(fn), needle)
+    assert "adjusted" not in out
+
+
+@pytest.mark.parametrize("fn", [_majority_least_common, _majority_least_common_by_min])
+def test_majority_least_common_label_gets_its_own_hint(capsys, fn):
+    """Review 6: the least common training label was also the alphabetical max, so the hint said 'sort order'."""
+    out = _rejected(capsys, checks.nb01_majority_baseline(fn, NOTEBOOK_TRAIN, NOTEBOOK_TEST), "*least* common")
+    assert "sort order" not in out
+
+
+def test_majority_first_case_separates_least_common_from_sort_order():
+    from mmlab.exercises.nb01 import _MAJORITY_CASES
+
+    train, test = _MAJORITY_CASES[0]
+    least = Counter(train).most_common()[-1][0]
+    shares = {label: np.mean([t == label for t in test]) for label in {least, max(train), min(train)}}
+    assert len(shares) == 3 and len(set(shares.values())) == 3

@@ -339,6 +339,10 @@ def _majority_problem(got: float, train: list, test: list) -> tuple[str, str] | 
     elif train[0] != majority and abs(got - float(np.mean([t == train[0] for t in test]))) < 1e-3:
         hint = ("you took the first training label, not the most common one: count them "
                 "(collections.Counter(...).most_common(1)[0][0]).")
+    elif (least := Counter(train).most_common()[-1][0]) != majority \
+            and abs(got - float(np.mean([t == least for t in test]))) < 1e-3:
+        hint = ("you picked the *least* common training label (most_common()[-1], or min by count): the "
+                "baseline always answers the most common one, most_common(1)[0][0].")
     elif pooled_majority != majority and abs(got - float(np.mean([t == pooled_majority for t in test]))) < 1e-3:
         hint = ("you counted the test labels too when choosing the label (train and test together): "
                 "choose it from the training labels only.")
@@ -376,9 +380,11 @@ def _distinct_share_matches(got: float, majority, test: list, expected: float) -
 #: is not the most common training label (food), and in the second case the training majority
 #: (flag) never occurs in the test labels, train + test together would pick food, the test labels animal.
 #: The first case separates every one of these: the training majority (flag), the test majority
-#: (body), train + test together (food), and the alphabetical min (animal) and max (tool) of the training labels.
+#: (body), train + test together (food), the alphabetical min (animal) and max (tool) and the least
+#: common (object) of the training labels.
 _MAJORITY_CASES = (
-    (["flag"] * 4 + ["food"] * 3 + ["animal"] * 2 + ["tool"], ["body"] * 5 + ["food"] * 3 + ["animal"] * 2 + ["tool"]),
+    (["flag"] * 4 + ["food"] * 3 + ["animal"] * 2 + ["tool"] * 2 + ["object"],
+     ["body"] * 6 + ["food"] * 3 + ["animal"] * 2 + ["tool"] + ["object"] * 4),
     (["food"] * 6 + ["animal"] * 3 + ["flag"], ["animal"] * 4 + ["food"] * 2 + ["flag"]),
     (["flag"] * 4 + ["food"] * 3, ["animal"] * 3 + ["food"] * 2),
     # 3 groups but 2 distinct test labels: the share among the distinct test labels (1/2) is not 1/3
@@ -484,6 +490,7 @@ def nb01_balanced_accuracy(fn) -> CheckResult:
         return report(False, "", f"your function hands the work to a library ({helper}).",
                       "write it with numpy: for each class of y_true, the share of its items predicted right; "
                       "then the mean of those shares.")
+    unclear = ""
     for case, (y_true, y_pred) in enumerate(_BALANCED_CASES, 1):
         true_in, pred_in = np.array(y_true), np.array(y_pred)
         out, problem = call_learner(fn, true_in, pred_in)
@@ -509,6 +516,7 @@ def nb01_balanced_accuracy(fn) -> CheckResult:
         union_recalls = [float(np.mean(p[t == c] == c)) if np.any(t == c) else 0.0 for c in union]
         predicted_recalls = [float(np.mean(p[t == c] == c)) for c in np.unique(p) if np.any(t == c)]
         data = f"on y_true {_count(y_true)} and y_pred {_count(y_pred)}"
+        adjusted = (expected - 1 / len(classes)) / (1 - 1 / len(classes)) if len(classes) > 1 else np.nan
         if not np.isfinite(got):
             hint = ("a class that occurs only in y_pred has no recall (0 of 0 items): average over the classes "
                     "of y_true only, np.unique(y_true).")
@@ -520,7 +528,14 @@ def nb01_balanced_accuracy(fn) -> CheckResult:
         elif abs(got - float(np.mean(precisions))) < 1e-6:
             hint = ("you divided by how often each class was *predicted* (precision, or y_true and y_pred "
                     "swapped); recall divides by how often the class truly occurs: y_pred[y_true == c] == c.")
-        elif len(classes) > 1 and abs(got - (expected - 1 / len(classes)) / (1 - 1 / len(classes))) < 1e-6:
+        elif len(classes) > 1 and abs(got - min(recalls)) < 1e-6 and abs(got - adjusted) < 1e-6 \
+                and case < len(_BALANCED_CASES):
+            unclear = f"{data}: got {got:.3f}, which is not the balanced accuracy."
+            continue   # here the smallest recall equals the adjusted score: the next case tells them apart
+        elif len(classes) > 1 and abs(got - min(recalls)) < 1e-6:
+            hint = ("that is the smallest recall (the worst class); balanced accuracy is the *mean* of the "
+                    "recalls of every class of y_true.")
+        elif len(classes) > 1 and abs(got - adjusted) < 1e-6:
             hint = ("that is the *adjusted* balanced accuracy, (mean recall - 1/n) / (1 - 1/n), rescaled so that "
                     "chance is 0; the exercise asks for the plain mean of the recalls of the classes of y_true.")
         elif any(abs(got - r) < 1e-6 for r in recalls):
@@ -539,5 +554,8 @@ def nb01_balanced_accuracy(fn) -> CheckResult:
             hint = ("for each class c of y_true: the share of the items whose true label is c that were "
                     "predicted c; then the mean of those shares.")
         return report(False, "", f"{data}: got {got:.3f}, which is not the balanced accuracy.", hint)
+    if unclear:
+        return report(False, "", unclear, "that is the smallest recall, or the *adjusted* balanced accuracy "
+                      "(rescaled so that chance is 0); the exercise asks for the plain mean of the recalls.")
     return report(True, "Balanced accuracy weighs each class equally, so always answering the larger class scores "
                         "exactly 0.5 with two classes, whatever the class shares are.")
