@@ -110,6 +110,16 @@ WRONG = [
     ("kucing", "in another language"),
     ("mèo", "in another language"),
     ("macka", "in another language"),
+    # what the seventh outside review found passing: the cat first, through its fur (the same kind of cue as whiskers)
+    ("furry pet", "merely associated with cats"),
+    ("a furry house pet", "merely associated with cats"),
+    ("a fluffy pet with paws", "merely associated"),
+    # kinds of cat whose names mean something else first to MiniLM: not 'associated words'
+    ("siamese", "'siamese' can name a kind of cat, but to MiniLM the word has a stronger other meaning"),
+    ("persian", "'persian' can name a kind of cat"),
+    ("burmese", "'burmese' can name a kind of cat"),
+    ("calico", "'calico' can name a kind of cat"),
+    ("sphynx", "'sphynx' can name a kind of cat"),
     # Greek look-alikes: the lunate sigma, capitals
     ("\u03f2at", "look-alike letters"),
     ("\u039a\u0391\u03a4", "look-alike letters"),
@@ -129,8 +139,16 @@ def test_a_wrong_answer_is_told_where_the_cat_ranked_but_not_how_to_get_there(ca
     checks.nb00_cat_without_saying_cat("whiskers")
     out = capsys.readouterr().out
     assert "'worm'" in out and "comes 1" in out  # where the query landed, and the rank of the animal
+    for query in ("furry pet", "siamese"):
+        checks.nb00_cat_without_saying_cat(query)
+    out += capsys.readouterr().out
     for answer in ("kitten", "kitty", "feline"):
         assert answer not in out
+
+
+def test_the_docstring_does_not_give_the_answer_away():
+    doc = nb00.nb00_cat_without_saying_cat.__doc__.lower()
+    assert not any(answer in doc for answer in ("kitten", "kitty", "feline", "tabby"))
 
 
 @pytest.mark.parametrize("text, names", [
@@ -151,7 +169,7 @@ def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
     assert not result and "pieces" in result.message
 
 
-@pytest.mark.parametrize("query", ["kitten", "kitty", "kittens", "kitties", "tabby", "feline"])
+@pytest.mark.parametrize("query", ["kitten", "kitty", "kittens", "kitties", "tabby", "feline", "maine coon"])
 def test_real_synonyms_still_pass(query):
     assert checks.nb00_cat_without_saying_cat(query)
 

@@ -42,10 +42,15 @@ _RARE_NAMES = frozenset({"puss", "moggy", "moggie", "mog", "grimalkin", "felis",
 #: The emoji of the animal itself; the other names with "cat" are the cat smileys ("weary cat", ...).
 ANIMAL = ("cat", "cat face", "black cat")
 _CAT_EMOJI = re.compile(r"\bcat\b", re.IGNORECASE)
-#: Words merely associated with the animal (its sounds, a body part): a query built on them can put the
-#: cat first, but by association, at a lower cosine than a word that means the animal (the lesson).
-_ASSOCIATED = re.compile(r"m+i?[ae]+o+w\w*|mia+o+w\w*|\bmew(?:s|ing|ed)?\b|purr\w*|whisker\w*|hiss\w*",
+#: Words merely associated with the animal (its sounds, its body: fur, paws, claws, tail): a query built on them
+#: can put the cat first ("furry pet"), but by association, not because it means the animal (the lesson).
+_ASSOCIATED = re.compile(r"m+i?[ae]+o+w\w*|mia+o+w\w*|\bmew(?:s|ing|ed)?\b|purr\w*|whisker\w*|hiss\w*"
+                         r"|\bfur(?:s|ry|rier|riest|red|ball\w*)?\b|\bfluff\w*|\bpaw(?:s|ed)?\b|\bclaw\w*|\btail(?:s|ed)?\b",
                          re.IGNORECASE)
+#: Kinds (breeds, coats) of the animal whose names mean something else first to MiniLM (a nationality, a fabric).
+_BREEDS = frozenset({"siamese", "persian", "persians", "burmese", "calico", "sphynx", "sphinx", "ragdoll", "bengal",
+                     "abyssinian", "manx", "birman", "himalayan", "bombay", "chartreux", "korat", "savannah",
+                     "tortoiseshell", "tortie", "ginger", "tuxedo", "siberian", "russian", "scottish", "british"})
 
 
 @lru_cache(maxsize=1)
@@ -133,11 +138,12 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
     associated = _ASSOCIATED.search(folded)
     if names[top] in ANIMAL and associated:
         return report(False, "", f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but through "
-                      f"{associated.group(0)!r}, a word merely associated with cats (a sound it makes, a body part), "
+                      f"{associated.group(0)!r}, a word merely associated with cats (a sound it makes, its fur, "
+                      "a body part), "
                       "not a word that means the animal: the lesson of this exercise is the difference.",
-                      hint="associated words reach the cat at a lower cosine, and one of them alone can land "
-                      "anywhere (try rank_of('meow', ...)); find a word with the same meaning as the animal's "
-                      "name, which lands nearer still")
+                      hint="an associated word reaches the cat only when the rest of the query happens to help, "
+                      "and alone it can land anywhere (try rank_of('fluffy', ...) or rank_of('meow', ...)); find a "
+                      "word with the same meaning as the animal's name")
     if names[top] in ANIMAL:
         return report(True, f"{text!r} finds {names[top]!r} first (cosine {scores[top]:.2f}) without naming "
                       "the animal: to this model your words are nearer in meaning to 'cat' than to any other emoji name.")
@@ -165,6 +171,10 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
                 if len(pieces) > 1 else
                 f"{rare!r} is a real word for the animal, but a rare one, which MiniLM places by other meanings. "
                 "Try a more common word.")
+    elif breed := next((w for w in words if w in _BREEDS), None):
+        hint = (f"{breed!r} can name a kind of cat, but to MiniLM the word has a stronger other meaning (a country "
+                f"or its people, a fabric, a colour), so it lands on {names[top]!r}. Try a word whose main meaning "
+                "is the animal itself.")
     else:
         hint = ("words merely associated with cats (a sound it makes, a body part, a famous cat, its prey) "
                 "usually score lower than words with the same meaning, and one associated word can land anywhere.")
