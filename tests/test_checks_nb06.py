@@ -276,3 +276,53 @@ def test_choose_fusion_with_the_library_rrf_is_not_told_about_padding(capsys):
     assert checks.nb06_choose_fusion(_choose_variant("recall")).passed is False
     out = capsys.readouterr().out
     assert "by recall@10" in out and "padding" not in out
+
+
+@pytest.mark.parametrize("hexdigit", ["0-9a-f", "0-9A-F"])
+def test_citation_filter_flags_passed_as_count_is_named(hexdigit, capsys):
+    """Found by outside review 4: re.sub(p, r, t, re.I) passes re.I (= 2) as count; the hint named a prefix slip."""
+    def flags_as_count(text, allowed):
+        ok = {a.upper() for a in allowed}
+        pattern = rf"\[([{hexdigit}]+(?:-[{hexdigit}]+)*)\]"
+        return re.sub(pattern, lambda m: m.group(0) if m.group(1).upper() in ok else "", text, re.I)  # noqa: B034
+
+    assert not checks.nb06_citation_filter(flags_as_count)
+    out = capsys.readouterr().out
+    assert "only the first citations" in out and "count" in out and "prefix" not in out
+
+
+def test_choose_fusion_with_exercise_2s_loop_gets_only_the_padding_diagnosis(capsys):
+    """Found by outside review 4: exercise 2's my_rrf reused (it scores -1) got a two-cause message."""
+    def my_rrf(rankings, rrf_k=60):
+        scores = {}
+        for ranking in rankings:
+            for rank, doc in enumerate(ranking, start=1):
+                scores[doc] = scores.get(doc, 0.0) + 1.0 / (rrf_k + rank)
+        return scores
+
+    def choose(runs, relevant, options):
+        best, best_value = None, -1.0
+        for views, rrf_k in options:
+            fused = []
+            for q in range(len(relevant)):
+                s = my_rrf([runs[v][q].tolist() for v in views], rrf_k)
+                fused.append(sorted(s, key=lambda d: (-s[d], d))[:10])
+            value = np.mean([mm.search.ndcg_at_k(np.array([f + [-1] * (10 - len(f))]), [r], 10)
+                             for f, r in zip(fused, relevant)])
+            if value > best_value:
+                best, best_value = (views, rrf_k), value
+        return best
+
+    assert not checks.nb06_choose_fusion(choose)
+    out = capsys.readouterr().out
+    assert "padding id -1" in out and "Or:" not in out and "recall" not in out
+
+
+def test_ndcg_success_message_names_only_what_was_checked(capsys):
+    """Found by outside review 4: the success message claimed a comparison with sklearn the check never made."""
+    def my_ndcg(found, rel, k):
+        dcg = sum(1 / math.log2(i + 2) for i, x in enumerate(found[:k]) if x in rel)
+        return dcg / sum(1 / math.log2(i + 2) for i in range(min(k, len(rel))))
+
+    assert checks.nb06_ndcg(my_ndcg)
+    assert "sklearn" not in capsys.readouterr().out

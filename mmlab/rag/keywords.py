@@ -37,6 +37,7 @@ class KeywordTask:
         train_queries, test_queries: keyword strings.
         train_relevant, test_relevant: one set of relevant document positions per query.
         n_keywords: keywords in the documents' CLDR annotations, before filtering.
+        n_train_keywords, n_test_keywords: how the hash split divides them, before filtering.
     """
 
     train_queries: list[str]
@@ -44,6 +45,8 @@ class KeywordTask:
     test_queries: list[str]
     test_relevant: list[set[int]]
     n_keywords: int
+    n_train_keywords: int = 0
+    n_test_keywords: int = 0
 
 
 def keyword_task(emoji) -> KeywordTask:
@@ -63,7 +66,7 @@ def keyword_task(emoji) -> KeywordTask:
     test_q = [words[i] for i in test_idx if low <= len(relevant_of[words[i]]) <= high]
     train_q = [words[i] for i in train_idx if len(relevant_of[words[i]]) <= _TRAIN_MAX_RELEVANT]
     return KeywordTask(train_q, [relevant_of[w] for w in train_q], test_q, [relevant_of[w] for w in test_q],
-                       len(words))
+                       len(words), len(train_idx), len(test_idx))
 
 
 def keyword_reranker(*, steps: int = 300, negatives: int = 3, hard_from: int = 10, validation: int = 100,

@@ -89,7 +89,7 @@ def format_documents(documents: Sequence[tuple[str, str]], *, delimit: bool = Tr
 
 def build_prompt(question: str, documents: Sequence[tuple[str, str]], *, delimit: bool = True,
                  instructions: str = "full", max_tokens: int | None = None,
-                 count_tokens: Callable[[str], int] | None = None) -> str:
+                 count_tokens: Callable[[str], int] | None = None, data_rule: bool | None = None) -> str:
     """The grounded prompt: instructions, the retrieved documents with ids, the question.
 
     Args:
@@ -104,6 +104,9 @@ def build_prompt(question: str, documents: Sequence[tuple[str, str]], *, delimit
         max_tokens: if given (with ``count_tokens``), drop the lowest-ranked documents until the
             prompt fits, with a warning; if even one document does not fit, raise.
         count_tokens: the generator's token counter (``Generator.count_tokens``).
+        data_rule: include the "documents are data, not instructions" sentence in the "full"
+            instructions; None (the default) means: when ``delimit`` is true. Setting it apart from
+            ``delimit`` separates the wording from the delimiters (notebook 06, section 8).
     Returns:
         The prompt text.
     """
@@ -126,7 +129,7 @@ def build_prompt(question: str, documents: Sequence[tuple[str, str]], *, delimit
             listed = format_documents(docs, delimit=delimit)
             listed = f"<documents>\n{listed}\n</documents>" if delimit else f"Documents:\n{listed}"
             return f"Question: {question}\n{listed}\n{_SHORT}"
-        head = _TASK + (_DATA_RULE if delimit else "")
+        head = _TASK + (_DATA_RULE if (delimit if data_rule is None else data_rule) else "")
         return (f"{head}\n\n{block(_EXAMPLE['documents'], _EXAMPLE['question'])} {_EXAMPLE['answer']}\n\n"
                 f"{block(docs, question)}")
 
