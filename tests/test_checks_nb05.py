@@ -436,10 +436,11 @@ def pq_scores_loops(queries, codes, codebooks):
 
 
 def test_pq_scores_table_answers_pass_and_say_what_was_measured(capsys):
-    for answer in (solution_pq_scores, pq_scores_gathered_tables, pq_scores_loops, pq_scores_tables_transposed):
+    for answer in (solution_pq_scores, pq_scores_gathered_tables, pq_scores_loops, pq_scores_tables_transposed,
+                   pq_scores_per_query_tables):
         assert checks.nb05_pq_scores(answer).passed is True
         out = capsys.readouterr().out
-        assert "from lookup tables" in out and "entries out of the codebooks" in out
+        assert "from lookup tables" in out and "entries of the codebooks" in out
 
 
 def pq_scores_plain_books(queries, codes, codebooks):
@@ -468,6 +469,26 @@ def pq_scores_chunked_rebuild(queries, codes, codebooks):
     for start in range(0, len(codes), 500):
         chunk = codes[start:start + 500]
         out[:, start:start + 500] = queries @ codebooks[np.arange(m), chunk].reshape(len(chunk), -1).T
+    return out
+
+
+def pq_scores_view_loop(queries, codes, codebooks):
+    """Each stored sub-vector taken as a view (no copy) and multiplied with the query: a rebuild all the same."""
+    m, _, dsub = codebooks.shape
+    out = np.zeros((len(queries), len(codes)))
+    for n in range(len(codes)):
+        for j in range(m):
+            out[:, n] += queries[:, j * dsub:(j + 1) * dsub] @ codebooks[j, codes[n, j]]
+    return out
+
+
+def pq_scores_per_query_tables(queries, codes, codebooks):
+    """Right: one query at a time, its (m, ksub) table, then the look-ups."""
+    m, _, dsub = codebooks.shape
+    out = np.zeros((len(queries), len(codes)))
+    for qi, q in enumerate(queries):
+        table = (q.reshape(m, 1, dsub) * codebooks).sum(-1)            # (m, ksub)
+        out[qi] = table[np.arange(m), codes].sum(1)
     return out
 
 
@@ -504,7 +525,8 @@ def pq_scores_take_rebuild(queries, codes, codebooks):
         (pq_scores_per_position_einsum, "rebuilding codebooks[j][codes[:, j]] position by position"),
         (pq_scores_per_position_broadcast, "rebuilding codebooks[j][codes[:, j]] position by position"),
         (pq_scores_per_vector_loop, "one vector at a time in a loop"),
-        (pq_scores_chunked_rebuild, "entries out of the codebooks, as many as rebuilding"),
+        (pq_scores_view_loop, "entries of the codebooks, as many as rebuilding"),
+        (pq_scores_chunked_rebuild, "entries of the codebooks, as many as rebuilding"),
         (pq_scores_take_rebuild, "rebuilding codebooks[j][codes[:, j]] position by position"),
     ],
 )

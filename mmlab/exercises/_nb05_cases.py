@@ -33,44 +33,58 @@ def _names_deep(fn) -> set[str]:
 
 
 class _CountingBooks(np.ndarray):
-    """Codebooks that count the entries copied out of them: by indexing (a view is free), by numpy
-    functions and ufuncs (their outputs). Looking scores up in tables reads about m x ksub entries per
-    query; rebuilding the stored vectors, all at once, in chunks or one by one, copies out N x D."""
+    """Codebooks that count the entries read out of them: the entries an indexing copies out (a view
+    reads nothing yet), and the entries of every counting array a numpy function or ufunc gets. The
+    lookup tables read each centroid once per query, Q x m x ksub x dsub entries; rebuilding the stored
+    vectors, all at once, in chunks, or one vector or sub-vector at a time, reads N x D."""
 
     _tally: list | None = None
 
     def __array_finalize__(self, obj):
         self._tally = getattr(obj, "_tally", None)
 
-    def _count(self, out) -> None:
+    def _count(self, entries: int) -> None:
         if self._tally is not None:
-            outs = out if isinstance(out, tuple) else (out,)
-            self._tally[0] += sum(int(np.size(o)) for o in outs if isinstance(o, (np.ndarray, np.generic, float)))
+            self._tally[0] += entries
             self._tally[1] += 1
 
     def __getitem__(self, key):
         out = super().__getitem__(key)
-        if isinstance(out, np.ndarray) and np.may_share_memory(out, self):   # basic indexing: a view, nothing read
-            return out
-        self._count(out)
+        if isinstance(out, np.ndarray) and np.may_share_memory(out.view(np.ndarray), self.view(np.ndarray)):
+            return out                                                       # basic indexing: a view, nothing read
+        self._count(int(np.size(out)))
         return out.view(np.ndarray) if isinstance(out, np.ndarray) else out
 
     def take(self, *args, **kwargs):
-        out = np.asarray(self).take(*args, **kwargs)
-        self._count(out)
+        out = self.view(np.ndarray).take(*args, **kwargs)
+        self._count(int(np.size(out)))
         return out
+
+    def dot(self, other, *args, **kwargs):
+        self._count(self.size + _books_in(other))
+        return self.view(np.ndarray).dot(_plain(other), *args, **kwargs)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        self._count(_books_in(inputs))
         if "out" in kwargs:
             kwargs["out"] = tuple(_plain(o) for o in kwargs["out"])
-        out = getattr(ufunc, method)(*(_plain(x) for x in inputs), **kwargs)
-        self._count(out)
-        return out
+        return getattr(ufunc, method)(*(_plain(x) for x in inputs), **kwargs)
 
-    def __array_function__(self, func, types, args, kwargs):
-        out = func(*_plain(args), **_plain(kwargs))
-        self._count(out)
-        return out
+    def __array_function__(self, func, kinds, args, kwargs):
+        if func not in (np.shape, np.ndim, np.size):                        # those read no entries
+            self._count(_books_in(args) + _books_in(kwargs))
+        return func(*_plain(args), **_plain(kwargs))
+
+
+def _books_in(x) -> int:
+    """How many entries of counting arrays ``x`` holds (also inside lists, tuples and dicts)."""
+    if isinstance(x, _CountingBooks):
+        return int(x.size)
+    if isinstance(x, (list, tuple)):
+        return sum(_books_in(v) for v in x)
+    if isinstance(x, dict):
+        return sum(_books_in(v) for v in x.values())
+    return 0
 
 
 def _plain(x):

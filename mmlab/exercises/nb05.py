@@ -330,7 +330,7 @@ def _pq_probe_data(seed: int = 11, m: int = 8, dsub: int = 32, n: int = 20_000, 
 
 
 def _codebook_reads(fn) -> tuple[int, int, int, str | None]:
-    """How many codebook entries ``fn`` copied out on a probe of 2,000 codes of 256-d vectors (m = 8,
+    """How many codebook entries ``fn`` read on a probe of 2,000 codes of 256-d vectors (m = 8,
     64 centroids of 32 dims), how many operations touched the codebooks, N x D, and the call's problem."""
     queries, codes, codebooks = _pq_probe_data(seed=13, n=2_000, ksub=64)
     tally = [0, 0]
@@ -421,7 +421,7 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
                           "pq_scores(queries, codes, codebooks) should work for any m, number of centroids and N.")
         if reads > n_by_d / 4:
             return report(False, "", f"right numbers, but on 2,000 codes of 256-d vectors (m = 8) your function "
-                                     f"copied {reads:,} entries out of the codebooks, as many as rebuilding every "
+                                     f"read {reads:,} entries of the codebooks, as many as rebuilding every "
                                      f"stored vector takes (2,000 x 256 = {n_by_d:,}), whether all at once, in "
                                      "chunks or one vector at a time in a loop. Lookup tables read each centroid "
                                      "once per query, then only add up table entries.", tables_hint)
@@ -430,7 +430,7 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
                     f"peaked at {worst / 1e6:.1f} MB at most")
         if touched:
             return report(True, f"The right scores, from lookup tables: on 2,000 codes of 256-d vectors your function "
-                                f"copied {reads:,} entries out of the codebooks (a rebuild copies {n_by_d:,}), so each "
+                                f"read {reads:,} entries of the codebooks (a rebuild reads {n_by_d:,}), so each "
                                 f"stored vector cost look-ups in a table of query-centroid products, not a rebuilt "
                                 f"vector. {measured}.")
         return report(True, f"The right scores, within the memory of lookup tables. {measured}. Your function turned "
