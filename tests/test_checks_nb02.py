@@ -43,22 +43,32 @@ def test_concat_dot_wrong_answers_get_hints(capsys, answer, needle):
 # ------------------------------------------ exercise 4: predict the "no text" column
 
 def test_predict_no_text_solution_passes(capsys):
-    for answer in ("a, c", "c, a", "ac", " C and A ", ["c", "a"], ("a", "c")):
+    # the key: (a) attention, (c) product, (e) the MLP on the concatenation. In each the image's and audio's
+    # effect on the class scores depends on the text (a softmax renormalised over what is left, a multiplier
+    # set to 1, the text's part of every sum inside a ReLU); (b) and (d) add one term per modality.
+    for answer in ("a, c, e", "e, c, a", "ace", " C and A and E ", ["c", "a", "e"], ("a", "e", "c"), "a c c e"):
         assert checks.nb02_predict_no_text(answer).passed is True, answer
     assert "Correct" in capsys.readouterr().out
 
 
+def test_predict_no_text_docstring_keeps_the_key_out():
+    doc = checks.nb02_predict_no_text.__doc__ or ""
+    assert "(a) and (c)" not in doc and "ace" not in doc.replace(" ", "") and "multiplier" not in doc
+
+
 @pytest.mark.parametrize("answer, needle", [
-    (None, "still empty"), (..., "still empty"), ("e", "two of the letters"),
-    ("intermediate (product)", "letters of the two models"),  # the name instead of its letter
-    ("c", "asks for two"),            # the single answer of the earlier version of the question
-    ("a", "asks for two"),
-    ("a, c, d", "asks for two"),      # hedging with three
-    ("b, c", "zero text block"),          # "early fusion needs every block; zeros are the worst fill"
+    (None, "still empty"), (..., "still empty"), ("f", "letters 'a' to 'e'"),
+    ("intermediate (product)", "letters of the models"),  # the name instead of its letter
+    ("a, c", "you left out"),          # the key of the earlier four-option version: the MLP forgotten
+    ("c", "you left out"),
+    ("a, c, e, d", "in d the image's"),  # hedging with concatenation
+    ("b, c", "zero text block"),       # "early fusion needs every block; zeros are the worst fill"
     ("c, d", "adds one term per modality"),  # "the best model with everything has the most to lose"
     ("a d", "adds one term per modality"),
-    ("b, d", "both of your two"),         # the two "simple" models
-    (1.4, "two of the letters"),
+    ("b, d", "in b, d the image's"),   # the two "simple" models
+    ("a, b, c, d, e", "zero text block"),  # all of them
+    ("e", "ReLU over a sum"),          # the MLP alone (the section 4 interaction model)
+    (1.4, "letters 'a' to 'e'"),
 ])
 def test_predict_no_text_wrong_answers_get_hints(capsys, answer, needle):
     result = checks.nb02_predict_no_text(answer)
@@ -144,6 +154,20 @@ def _scaled_then_normalised(f, w):
     return np.concatenate([b / np.linalg.norm(b, axis=1, keepdims=True) for b in blocks], axis=1)
 
 
+def _weights_renormalised_in_place(features, weights):
+    total = sum(weights.values())
+    for m in weights:
+        weights[m] /= total
+    return np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(weights[m])
+                           for m, x in features.items()], axis=1)
+
+
+def _weights_popped(features, weights):  # consumes the dict as it goes
+    total = sum(weights.values())
+    return np.concatenate([x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(weights.pop(m) / total)
+                           for m, x in features.items()], axis=1)
+
+
 def _dict_entries_reassigned(f, w):
     total = sum(w.values())
     for m in f:
@@ -187,6 +211,9 @@ def _dict_entries_reassigned(f, w):
     (_dict_entries_reassigned, "replaced entries of the features dict"),
     (lambda f, w: np.concatenate([f[m] / np.linalg.norm(f[m], axis=1, keepdims=True) * np.sqrt(w[m] / sum(w.values()))
                                   for m in sorted(f)], axis=1), "sorted (alphabetical) order"),
+    # found passing by the fifth outside reader: the right output, but the caller's weights renormalised in place
+    (_weights_renormalised_in_place, "changed the weights dict"),
+    (_weights_popped, "changed the weights dict"),
 ])
 def test_concat_typical_mistakes_get_specific_hints(capsys, fn, needle):
     assert checks.nb02_concat_embeddings(fn).passed is False
@@ -412,6 +439,27 @@ def _zipped_nan_to_num(probas, present, weights):
     return num / sum(w * k for p, k, w in triples)[:, None]
 
 
+def _present_made_columns(probas, present, weights):  # right values, the caller's masks now (N, 1)
+    for m in present:
+        present[m] = present[m][:, None]
+    num = sum(weights[m] * np.where(present[m], p, 0.0) for m, p in probas.items())
+    return num / sum(weights[m] * present[m] for m in probas)
+
+
+def _present_flipped_in_place(probas, present, weights):  # uses the masks, then "cleans up" in place
+    out = _solution_mean_of_present(probas, present, weights)
+    for k in present.values():
+        k[:] = True
+    return out
+
+
+def _mean_weights_renormalised_in_place(probas, present, weights):
+    total = sum(weights.values())
+    for m in weights:
+        weights[m] /= total
+    return _solution_mean_of_present(probas, present, weights)
+
+
 def _probas_entries_reassigned(probas, present, weights):
     for m in probas:
         probas[m] = np.where(present[m][:, None], probas[m], 0.0)
@@ -438,6 +486,10 @@ def _probas_entries_reassigned(probas, present, weights):
     (_mask_not_a_column, "present[m][:, None]"),
     (_zipped_by_position, "by position"),  # found passing by an outside reader (the notebook's dicts differ in order)
     (_zipped_nan_to_num, "by position"),
+    # found passing by the fifth outside reader: right values, the caller's present masks or weights changed
+    (_present_made_columns, "replaced entries of the present dict"),
+    (_present_flipped_in_place, "changed the present masks"),
+    (_mean_weights_renormalised_in_place, "changed the weights dict"),
 ])
 def test_mean_of_present_typical_mistakes_get_specific_hints(capsys, fn, needle):
     assert checks.nb02_mean_of_present(fn).passed is False

@@ -119,10 +119,11 @@ def _reference_concat(features: dict, weights: dict) -> np.ndarray:
 
 def nb02_concat_embeddings(fn) -> CheckResult:
     """Check ``fn(features: dict[str, (N, D_m)], weights: dict[str, float]) -> (N, sum D_m)``:
-    per-block L2 normalisation, scaling by sqrt(w_m / sum w), concatenation in dict order.
+    the weighted multimodal embedding of exercise 2, the blocks in the features dict's order,
+    the inputs left unchanged.
 
-    The blocks have different scales and widths and the weights do not sum to 1, so a missing
-    normalisation, a missing square root or a missing division by the sum each show.
+    The blocks have different scales and widths, the weights do not sum to 1 and the two dicts
+    list the modalities in different orders, so the typical mistakes each show.
     """
     helper = _calls_helper(fn, {"concat_embeddings", "EarlyFusion"}) if callable(fn) else None
     if helper:
@@ -137,9 +138,14 @@ def nb02_concat_embeddings(fn) -> CheckResult:
     width = sum(x.shape[1] for x in features.values())
     given = {m: x.copy() for m, x in features.items()}
     originals = dict(given)
-    out, problem = call_learner(fn, given, dict(weights))
+    weights_given = dict(weights)
+    out, problem = call_learner(fn, given, weights_given)
     if problem:
         return report(False, "", problem, "fn(features, weights) should return one (N, D_1 + D_2 + ...) array.")
+    if weights_given != weights:
+        return report(False, "", "your function changed the weights dict it was given (weights[m] /= ... works in place).",
+                      "the caller's weights are then renormalised behind its back: compute the total once "
+                      "(total = sum(weights.values())) and divide a copy, weights[m] / total, inside the loop.")
     if _replaced(given, originals):
         return report(False, "", "your function replaced entries of the features dict it was given (features[m] = ...).",
                       "the caller's dict then holds your scaled blocks: build a new list of blocks "
@@ -250,11 +256,11 @@ def _product_second_case(fn):
 
 def nb02_product_fusion(fn) -> CheckResult:
     """Check ``fn(factors: list of M tensors (B, R), mask: (B, M) bool tensor) -> (B, R)``:
-    the elementwise product over the modalities present of ``1 + factors[m]``, an absent modality
-    counting as the factor 1; the graph must reach the factors (the model trains through it).
+    the multiplicative fusion step of exercise 3, with absent modalities handled as that exercise
+    asks; the graph must reach the factors (the model trains through it).
 
-    The rows cover every case: all present, one absent, two absent, so "absent counts as 0",
-    "mask ignored" and "mask inverted" all show; three modalities so that "only the first two"
+    The rows cover every case: all present, one absent, two absent, so a wrong contribution of an
+    absent modality, "mask ignored" and "mask inverted" all show; three modalities so that "only the first two"
     shows; values away from 0 and 1 so that "no 1 +" and "sum instead of product" show.
     """
     import torch
@@ -390,12 +396,15 @@ def nb02_mean_of_present(fn) -> CheckResult:
     # present and weights list the modalities in other orders than probas (as in the notebook): look up by name
     present = {"audio": np.array([0, 1, 1, 1, 1, 0], bool), "image": np.array([1, 1, 0, 1, 0, 1], bool),
                "text": np.array([1, 0, 1, 1, 0, 1], bool)}
-    weights = {"text": 0.6, "audio": 0.1, "image": 0.3}
+    weights = {"text": 1.2, "audio": 0.2, "image": 0.6}  # summing to 2: a renormalisation in place shows
     for m, p in probas.items():
         p[~present[m]] = np.nan  # an absent modality had nothing to classify
     given = {m: p.copy() for m, p in probas.items()}
     originals = dict(given)
-    out, problem = call_learner(fn, given, {m: k.copy() for m, k in present.items()}, dict(weights))
+    present_given = {m: k.copy() for m, k in present.items()}
+    present_originals = dict(present_given)
+    weights_given = dict(weights)
+    out, problem = call_learner(fn, given, present_given, weights_given)
     if problem:
         hint = ("present[m] has shape (N,), which does not line up with the (N, C) probabilities: use "
                 "present[m][:, None] to make it (N, 1)." if "broadcast" in problem
@@ -408,6 +417,17 @@ def nb02_mean_of_present(fn) -> CheckResult:
     if _mutated(probas, given):
         return report(False, "", "your function changed the probability arrays it was given (p[...] = 0 works in place).",
                       "use np.where(present[m][:, None], p, 0.0), which makes a new array.")
+    if _replaced(present_given, present_originals):
+        return report(False, "", "your function replaced entries of the present dict it was given (present[m] = ...).",
+                      "the caller's masks then change shape or value (in the notebook they belong to the caller): "
+                      "reshape into a new variable, k = present[m][:, None], and leave present as it was.")
+    if _mutated(present, present_given):
+        return report(False, "", "your function changed the present masks it was given in place.",
+                      "build new arrays from them (np.where, present[m][:, None]) and leave the caller's masks as they were.")
+    if weights_given != weights:
+        return report(False, "", "your function changed the weights dict it was given (weights[m] /= ... works in place).",
+                      "in the notebook that dict is the fitted model's weights_, which you would overwrite: renormalise "
+                      "per row into a new array (the sum of the weights present in that row) and leave weights as it was.")
     arr = as_numpy(out)
     if arr is not None and arr.shape == (n, c) and _paired_by_position(arr, probas, present, weights):
         return report(False, "", "the fused probabilities differ from the expected ones.",
@@ -450,7 +470,7 @@ def nb02_mean_of_present(fn) -> CheckResult:
 # ------------------------------------------- exercise 4: predict the "no text" column
 
 def _letters(answer) -> set[str] | None:
-    """The set of option letters in an answer ("a, c", "ac", "c and a", ["a", "c"]), or None if it is not one."""
+    """The set of option letters in an answer ("b, d", "bd", "d and b", ["b", "d"]), or None if it is not one."""
     import re
 
     if isinstance(answer, (list, tuple, set, frozenset)):
@@ -460,48 +480,46 @@ def _letters(answer) -> set[str] | None:
     if not isinstance(answer, str):
         return None
     words = [w for w in re.split(r"[^a-z]+", answer.lower()) if w and w != "and"]
-    if len(words) == 1 and len(words[0]) <= 4:
-        words = list(words[0])  # "ac"
-    if not words or any(w not in {"a", "b", "c", "d"} for w in words):
+    if len(words) == 1 and len(words[0]) <= 5:
+        words = list(words[0])  # "ace"
+    if not words or any(w not in set(_NO_TEXT_OPTIONS) for w in words):
         return None
     return set(words)
 
 
+_NO_TEXT_OPTIONS = "abcde"
+
+
 def nb02_predict_no_text(answer) -> CheckResult:
-    """Predict-then-run, a mechanism question: with the text missing for every test emoji, in which TWO
-    models do the image's and audio's own contributions change (more than one added term lost)?
-    (a) intermediate (attention), (b) early fusion (linear, zero fill), (c) intermediate (product),
-    (d) intermediate (concat); none trained with modality dropout. (a) and (c): a softmax weight
-    renormalised, a multiplier set to 1. The accuracy ranking of (a) against (b) is noise
-    (-5.9 +- 8.9 points), so the key rests on the mechanism, not on the ranking."""
+    """Predict-then-run, a mechanism question: with the text missing for every test emoji, in which of
+    five models does the text's absence change how the image and the audio are used? Answer with the
+    letters of all the models that apply."""
     if is_empty(answer):
         return report(False, "", EMPTY_MESSAGE)
     picked = _letters(answer)
     if picked is None:
-        return report(False, "", f"expected two of the letters 'a', 'b', 'c' or 'd', got {answer!r}.",
-                      "answer with the letters of the two models, e.g. \"a, b\".")
-    if len(picked) != 2:
-        return report(False, "", f"you picked {len(picked)} model{'s' if len(picked) != 1 else ''}; "
-                                 "the question asks for two.",
-                      "answer with two letters, e.g. \"a, b\".")
-    question = ("Which models give the text a role the other modalities cannot take over: most of a softmax "
-                "weight, or a multiplier of the other factors?")
-    hints = {
-        "b": "(b): a zero text block shifts every class score by minus the text's average term (its accuracy can fall "
-             "as low), but its image and audio terms are still added up exactly as they were trained: the loss is "
-             "one added term, not a change in the others' contributions.",
-        "d": "(d): concatenation without dropout leans on the text too, but its head adds one term per modality: "
-             "without the text, the image's and audio's terms are still the ones it learned.",
+        return report(False, "", f"expected some of the letters 'a' to 'e', got {answer!r}.",
+                      "answer with the letters of the models, e.g. \"b, d\".")
+    key = set("ace")
+    question = ("For each model ask: with the text present, does the image's effect on the class scores depend "
+                "on the text? (the softmax's denominator, a factor it multiplies, a ReLU over a sum)")
+    reasons = {  # for the models a learner picked wrongly
+        "b": "(b) linear early fusion: a zero text block shifts every class score by minus the text's average term "
+             "(its accuracy can fall far), but its image and audio terms are still added up exactly as they were "
+             "trained: it loses one added term, and the others' contributions stay as they were.",
+        "d": "(d) concatenation: it leans on the text too, but its linear head adds one term per modality: without "
+             "the text, the image's and audio's terms are still the ones it learned.",
     }
-    wrong = sorted(picked - {"a", "c"})
-    return report(
-        picked == {"a", "c"},
-        "Both give the text a role the others cannot take over. Attention without dropout put three quarters "
-        "of its weight on the text, and without it the softmax hands the image and audio a weight they were never "
-        "trained to carry; the product model's image and audio factors were trained to multiply the text's, and "
-        "with the text's factor set to 1 what remains was never trained to stand alone. Check the accuracies "
-        "below: the mechanism shows, but the linear model's zero block costs about as much by another route.",
-        "in one of your two the image's and audio's contributions stay as trained." if len(wrong) == 1
-        else "in both of your two the image's and audio's contributions stay as trained.",
-        " ".join(hints[k] for k in wrong) + " " + question,
-    )
+    extra, forgotten = sorted(picked - key), sorted(key - picked)
+    if picked == key:
+        return report(True, "In all three the image's and audio's effect depends on the text: attention's softmax "
+                            "renormalises over what is left, the product loses the text factor the others multiplied, "
+                            "and the MLP's hidden units lose the text's part of every sum inside their ReLU. Check the "
+                            "accuracies below: the mechanism is shared, the damage is not.")
+    parts = []
+    if extra:
+        parts.append(f"in {', '.join(extra)} the image's and audio's contributions stay as trained")
+    if forgotten:
+        parts.append("you left out at least one model in which they change" if not extra
+                     else "and at least one model in which they change is missing")
+    return report(False, "", "; ".join(parts) + ".", " ".join([reasons[k] for k in extra] + [question]))
