@@ -123,7 +123,7 @@ def _parse_ranking(ranking, keys: list[str]) -> tuple[list[str] | None, str]:
     """The learner's ranking as a list of keys, or (None, what is wrong with it)."""
     if isinstance(ranking, str):
         if all(len(k) == 1 for k in keys):
-            items = [ch for ch in ranking.strip().lower() if ch.isalnum()]   # "cdab", "c, d, a, b", "c > d > a > b"
+            items = [ch for ch in ranking.strip().lower() if ch.isalnum()]   # "abcd", "a, b, c, d", "a > b > c > d"
         else:
             items = [t for t in "".join(ch if ch.isalnum() else " " for ch in ranking.lower()).split() if t]
     elif isinstance(ranking, (list, tuple)):
@@ -312,8 +312,8 @@ def nb01_nearest_neighbours(fn) -> CheckResult:
             hint = "compute the cosine of the query with every corpus row, then take the k largest."
         return report(False, "", f"with k={k} your neighbours are {_short(idx.tolist())}, not the k most similar rows.",
                       hint)
-    return report(True, "Cosine search is one matrix-vector product and a sort; notebook 05 makes it fast for "
-                        "millions of vectors.")
+    return report(True, "Cosine search is one matrix-vector product and a sort (the query's length scales every "
+                        "score alike, so it cannot change the order); notebook 05 makes it fast for millions of vectors.")
 
 
 def _majority_problem(got: float, train: list, test: list) -> tuple[str, str] | None:
