@@ -39,6 +39,7 @@ from .models.protocol import DEFAULT_LOGIT_SCALE, Encoder, ImageEncoder, TextEnc
 __all__ = [
     "DEFAULT_TEMPLATES",
     "EMOJI_TEMPLATES",
+    "FLAG_RENAMINGS",
     "TEMPLATE_SETS",
     "build_classifier",
     "classify",
@@ -51,6 +52,16 @@ __all__ = [
     "sample_k_per_class",
     "zero_shot_accuracy",
 ]
+
+# Notebook 04, exercise 4: five candidate renamings of the emoji subgroups whose names collide on the word
+# "flag", {letter: {subgroup label: new class name}}; the other subgroups keep their names.
+FLAG_RENAMINGS: dict[str, dict[str, str]] = {
+    "A": {"country-flag": "national flag"},
+    "B": {"country-flag": "flag of a country", "flag": "pirate flag"},
+    "C": {"country-flag": "flag of a country", "flag": "chequered, pirate or rainbow flag"},
+    "D": {"country-flag": "flag of a country", "flag": "flag on a flagpole"},
+    "E": {"country-flag": "flag of a country", "flag": "pride flag"},
+}
 
 #: The single prompt of the CLIP paper's first experiments.
 DEFAULT_TEMPLATES: tuple[str, ...] = ("a photo of a {}.",)

