@@ -275,7 +275,8 @@ def nb02_product_fusion(fn) -> CheckResult:
     leaves = [z.clone().requires_grad_(True) for z in factors]
     given = [z * 1.0 for z in leaves]  # not leaves, so an in-place edit runs (and is caught below)
     originals = list(given)
-    out, problem = call_learner(fn, given, mask.clone())
+    mask_given = mask.clone()
+    out, problem = call_learner(fn, given, mask_given)
     if problem:
         hint = ("mask[:, m] has shape (B,), which does not line up with the (B, R) factor: keep the column "
                 "as (B, 1) with mask[:, m:m + 1] (or mask[:, m, None])." if "must match" in problem or
@@ -288,6 +289,10 @@ def nb02_product_fusion(fn) -> CheckResult:
     if _mutated({i: z.numpy() for i, z in enumerate(factors)}, {i: z.detach() for i, z in enumerate(given)}):
         return report(False, "", "your function changed the factor tensors it was given (z += 1 works in place).",
                       "build new tensors (1 + z) so the model's factors stay as they were.")
+    if not torch.equal(mask_given, mask):
+        return report(False, "", "your function changed the mask it was given (mask[...] = ... works in place).",
+                      "the model reuses that mask for the rest of the batch: read from it, or work on a copy "
+                      "(mask.clone()), and leave the caller's mask as it was.")
     if not isinstance(out, torch.Tensor):
         return report(False, "", f"expected a torch tensor, got a {type(out).__name__}.",
                       "stay in torch (torch.where, *, torch.ones_like): the model trains through this step, "
