@@ -120,6 +120,18 @@ WRONG = [
     ("burmese", "'burmese' can name a kind of cat"),
     ("calico", "'calico' can name a kind of cat"),
     ("sphynx", "'sphynx' can name a kind of cat"),
+    # what the eighth outside review found passing: a famous cat plus a generic word ("pet"); the rule now is that
+    # at least one word of the query, on its own, puts the animal first (no single word here does)
+    ("garfield pet", "no word of it does on its own"),
+    ("a pet like garfield", "no word of it does on its own"),
+    ("garfield the pet", "no word of it does on its own"),
+    ("my pet garfield", "no word of it does on its own"),
+    ("pet garfield", "no word of it does on its own"),
+    # a two-word breed whose words alone land elsewhere ('maine' on 'turkey', 'coon' on 'melon'): refused by that rule
+    ("maine coon", "no word of it does on its own"),
+    # a generic pet word: lands on the dog or the house
+    ("domestic pet", "the first emoji of the animal, 'cat', comes 2nd"),
+    ("house pet", "the nearest emoji name to 'house pet' is 'house'"),
     # Greek look-alikes: the lunate sigma, capitals
     ("\u03f2at", "look-alike letters"),
     ("\u039a\u0391\u03a4", "look-alike letters"),
@@ -146,6 +158,12 @@ def test_a_wrong_answer_is_told_where_the_cat_ranked_but_not_how_to_get_there(ca
         assert answer not in out
 
 
+def test_the_rule_is_stated_in_the_hint(capsys):
+    """The exercise text (cell 35) and the check state the same rule against association."""
+    checks.nb00_cat_without_saying_cat("garfield pet")
+    assert "at least one word of your query must, on its own, put the animal first" in capsys.readouterr().out
+
+
 def test_the_docstring_does_not_give_the_answer_away():
     doc = nb00.nb00_cat_without_saying_cat.__doc__.lower()
     assert not any(answer in doc for answer in ("kitten", "kitty", "feline", "tabby"))
@@ -169,7 +187,8 @@ def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
     assert not result and "pieces" in result.message
 
 
-@pytest.mark.parametrize("query", ["kitten", "kitty", "kittens", "kitties", "tabby", "feline", "maine coon"])
+@pytest.mark.parametrize("query", ["kitten", "kitty", "kittens", "kitties", "tabby", "feline", "felid", "pussy",
+                                   "domestic feline", "tabby face", "hello kitty", "sphynx kitty", "a cute kitten"])
 def test_real_synonyms_still_pass(query):
     assert checks.nb00_cat_without_saying_cat(query)
 

@@ -77,6 +77,11 @@ def _symbols(text: str) -> list[str]:
     return [ch for ch in text if unicodedata.category(ch) == "So"]
 
 
+def _nearest_name(model, vectors, names: list[str], word: str) -> str:
+    """The emoji name nearest to one word on its own (MiniLM cosine)."""
+    return names[int(np.argmax((model.encode_text([word], progress=False) @ vectors.T)[0]))]
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -91,7 +96,8 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
     Args:
         query: the learner's query, a string.
     Returns:
-        A CheckResult, truthy when the nearest emoji name is one of ``ANIMAL`` and the query names no cat.
+        A CheckResult, truthy when the nearest emoji name is one of ``ANIMAL``, the query names no cat, and at
+        least one word of the query, on its own, also puts the animal first.
     """
     if is_empty(query):
         return report(False, "", EMPTY_MESSAGE)
@@ -144,6 +150,15 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
                       hint="an associated word reaches the cat only when the rest of the query happens to help, "
                       "and alone it can land anywhere (try rank_of('fluffy', ...) or rank_of('meow', ...)); find a "
                       "word with the same meaning as the animal's name")
+    if names[top] in ANIMAL and len(set(words)) > 1:
+        alone = {w: _nearest_name(model, vectors, names, w) for w in dict.fromkeys(words)}
+        if not any(name in ANIMAL for name in alone.values()):
+            landed = ", ".join(f"{w!r} on {name!r}" for w, name in alone.items())
+            return report(False, "", f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but no word "
+                          f"of it does on its own ({landed}): the words reach the animal only together, by "
+                          "association, not because one of them means the animal (the lesson of this exercise).",
+                          hint="the rule: at least one word of your query must, on its own, put the animal first "
+                          "too; find a word that means the animal")
     if names[top] in ANIMAL:
         return report(True, f"{text!r} finds {names[top]!r} first (cosine {scores[top]:.2f}) without naming "
                       "the animal: to this model your words are nearer in meaning to 'cat' than to any other emoji name.")
@@ -176,6 +191,7 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
                 f"or its people, a fabric, a colour), so it lands on {names[top]!r}. Try a word whose main meaning "
                 "is the animal itself.")
     else:
-        hint = ("words merely associated with cats (a sound it makes, a body part, a famous cat, its prey) "
-                "usually score lower than words with the same meaning, and one associated word can land anywhere.")
+        hint = ("a word merely associated with cats (a sound it makes, a body part, a famous cat, its prey) "
+                "can land anywhere; the rule is that at least one word of your query, on its own, puts the animal "
+                "first: find a word that means the animal.")
     return report(False, "", found, hint=hint)
