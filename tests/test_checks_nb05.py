@@ -108,6 +108,22 @@ def test_topk_solution_passes(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
+def topk_sklearn_cosine(queries, corpus, k):
+    """sklearn computes the cosines; the top-k (the exercise) is written by hand."""
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    scores = cosine_similarity(queries, corpus)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1)
+    return np.take_along_axis(part, order, axis=1)
+
+
+def test_the_cosines_may_come_from_a_helper_the_top_k_may_not(capsys):
+    """Decided on purpose (outside review 6): the exercise is the top-k, and the notebook says so."""
+    assert checks.nb05_topk(topk_sklearn_cosine).passed is True
+    assert "Correct" in capsys.readouterr().out
+
+
 def test_a_full_sort_gives_the_same_ids_and_passes(capsys):
     assert checks.nb05_topk(full_sort_topk).passed is True
     out = capsys.readouterr().out
@@ -278,6 +294,48 @@ def pq_encode_faiss(x, codebooks):
     return pq.compute_codes(x)
 
 
+def pq_encode_scipy_vq(x, codebooks):
+    from scipy.cluster.vq import vq
+
+    m, _, dsub = codebooks.shape
+    return np.stack([vq(x[:, j * dsub:(j + 1) * dsub], codebooks[j])[0] for j in range(m)], axis=1)
+
+
+def pq_encode_sklearn_argmin(x, codebooks):
+    from sklearn.metrics import pairwise_distances_argmin
+
+    m, _, dsub = codebooks.shape
+    return np.stack([pairwise_distances_argmin(x[:, j * dsub:(j + 1) * dsub], codebooks[j]) for j in range(m)],
+                    axis=1)
+
+
+def pq_encode_cdist(x, codebooks):
+    from scipy.spatial.distance import cdist
+
+    m, _, dsub = codebooks.shape
+    return np.stack([cdist(x[:, j * dsub:(j + 1) * dsub], codebooks[j]).argmin(1) for j in range(m)], axis=1)
+
+
+def pq_encode_kmeans_predict(x, codebooks):
+    from sklearn.cluster import KMeans
+
+    m, ksub, dsub = codebooks.shape
+    codes = []
+    for j in range(m):
+        km = KMeans(ksub, init=codebooks[j], n_init=1, max_iter=1).fit(codebooks[j])
+        km.cluster_centers_ = codebooks[j].astype(np.float64)
+        codes.append(km.predict(x[:, j * dsub:(j + 1) * dsub].astype(np.float64)))
+    return np.stack(codes, axis=1)
+
+
+def test_the_library_answers_are_right_so_only_the_helper_list_refuses_them():
+    from mmlab.exercises.nb05 import _pq_data, _pq_encode_ref
+
+    x, _, codebooks = _pq_data()
+    for answer in (pq_encode_scipy_vq, pq_encode_sklearn_argmin, pq_encode_cdist):
+        np.testing.assert_array_equal(answer(x, codebooks), _pq_encode_ref(x, codebooks))
+
+
 def test_pq_encode_solutions_pass(capsys):
     assert checks.nb05_pq_encode(solution_pq_encode).passed is True
     assert checks.nb05_pq_encode(pq_encode_loop).passed is True
@@ -313,6 +371,11 @@ def test_the_pq_encode_check_agrees_with_faiss():
         (pq_encode_distances, "non-integer values"),
         (pq_encode_farthest, "farthest centroid"),
         (pq_encode_in_place, "changed its input arrays in place"),
+        # vector quantisation from scipy and sklearn does the exercise's work (outside review 6)
+        (pq_encode_scipy_vq, "hands the encoding to a library (vq)"),
+        (pq_encode_sklearn_argmin, "hands the encoding to a library (pairwise_distances_argmin)"),
+        (pq_encode_cdist, "hands the encoding to a library (cdist)"),
+        (pq_encode_kmeans_predict, "hands the encoding to a library (KMeans)"),
         (lambda x, cb: solution_pq_encode(x, cb).T, "expected shape (40, 3)"),
     ],
 )
@@ -444,14 +507,36 @@ def test_pq_scores_table_answers_pass_and_say_what_was_measured(capsys):
 
 
 def pq_scores_plain_books(queries, codes, codebooks):
-    """Right, after np.asarray: the count cannot see the reads, and the message says so."""
+    """Right, after np.asarray: the count cannot see the reads, so the check does not guess (outside review 6)."""
     return solution_pq_scores(queries, codes, np.asarray(codebooks))
 
 
-def test_pq_scores_the_pass_message_claims_only_what_was_seen(capsys):
-    assert checks.nb05_pq_scores(pq_scores_plain_books).passed is True
-    out = capsys.readouterr().out
-    assert "could not count how it read them" in out and "from lookup tables" not in out
+def pq_scores_asarray_per_vector(queries, codes, codebooks):
+    """np.asarray, then every stored vector rebuilt in a Python loop: passed in outside review 6."""
+    cb = np.asarray(codebooks)
+    m = cb.shape[0]
+    out = np.zeros((len(queries), len(codes)))
+    for n in range(len(codes)):
+        out[:, n] = queries @ cb[np.arange(m), codes[n]].reshape(-1)
+    return out
+
+
+def pq_scores_asarray_chunked(queries, codes, codebooks):
+    """np.array copy, then a chunked rebuild into a preallocated array (no concatenate/hstack name)."""
+    cb = np.array(codebooks)
+    m = cb.shape[0]
+    out = np.empty((len(queries), len(codes)))
+    for start in range(0, len(codes), 500):
+        chunk = codes[start:start + 500]
+        out[:, start:start + 500] = queries @ cb[np.arange(m), chunk].reshape(len(chunk), -1).T
+    return out
+
+
+def test_pq_scores_the_check_does_not_pass_what_it_could_not_see(capsys):
+    for answer in (pq_scores_plain_books, pq_scores_asarray_per_vector, pq_scores_asarray_chunked):
+        assert checks.nb05_pq_scores(answer).passed is False
+        out = capsys.readouterr().out
+        assert "Not yet" in out and "turned the codebooks into a new plain array" in out
 
 
 # Rebuilds the memory probe cannot see (outside review 5): caught by the entries read out of the codebooks.
