@@ -579,3 +579,58 @@ def test_extreme_losses_a_loop_over_b_is_told_to_write_a_closed_formula(capsys):
     assert not mm.checks.nb03_extreme_losses(_collapsed, perfect_by_sum)
     out = capsys.readouterr().out
     assert "Not yet" in out and "without a loop over B" in out and "measures" not in out
+
+
+# ------------------------------------------------------------------ review 6: the gradient to logit_scale
+def _clip_scale_as_new_tensor(i, t, s):
+    return _solution_clip(i, t, torch.tensor(s))          # "make it a tensor": a copy, cut from the parameter
+
+
+def _clip_scale_as_float(i, t, s):
+    return _solution_clip(i, t, float(s))                 # "handle a float": cuts the gradient too
+
+
+def _clip_scale_item(i, t, s):
+    return _solution_clip(i, t, s.item() if isinstance(s, torch.Tensor) else s)
+
+
+def _clip_scale_detached(i, t, s):
+    return _solution_clip(i, t, s.detach() if isinstance(s, torch.Tensor) else s)
+
+
+@pytest.mark.parametrize("fn", [_clip_scale_as_new_tensor, _clip_scale_as_float, _clip_scale_item,
+                                 _clip_scale_detached])
+def test_clip_loss_refuses_a_scale_cut_from_its_gradient(capsys, fn):
+    """Review 6: CLIP trains its scale through the loss; the value alone cannot show the cut."""
+    assert not mm.checks.nb03_clip_loss(fn)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "learnable logit_scale" in out and "d loss / d scale" in out
+
+
+@pytest.mark.parametrize("fn", [
+    lambda i, t, c, s: _masked(i, t, c, torch.tensor(s)),
+    lambda i, t, c, s: _masked(i, t, c, float(s)),
+    lambda i, t, c, s: _masked(i, t, c, s.detach() if isinstance(s, torch.Tensor) else s),
+])
+def test_masked_clip_loss_refuses_a_scale_cut_from_its_gradient(capsys, fn):
+    """Review 6: cell 68 trains with a learnable scale; a cut one would confound its hard-vs-masked comparison."""
+    assert not mm.checks.nb03_masked_clip_loss(fn)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "learnable logit_scale" in out
+
+
+def test_losses_pass_with_a_learnable_scale_tensor(capsys):
+    assert mm.checks.nb03_clip_loss(lambda i, t, s: _solution_clip(i, t, torch.as_tensor(s)))
+    assert mm.checks.nb03_masked_clip_loss(lambda i, t, c, s: _masked(i, t, c, torch.as_tensor(s)))
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("perfect", [
+    lambda b, s: float(torch.logsumexp(torch.tensor([0.0, math.log(b - 1) - s]), 0)),   # review 6: exact, stable
+    lambda b, s: -float(torch.log_softmax(torch.tensor([s, math.log(b - 1)]), 0)[0]),
+    lambda b, s: -math.log(float(torch.softmax(torch.tensor([s, math.log(b - 1)]), 0)[0])),
+])
+def test_extreme_losses_accept_a_closed_form_written_with_logsumexp(capsys, perfect):
+    """A formula of B through a stable logsumexp over two terms is a derivation, not a measurement."""
+    assert mm.checks.nb03_extreme_losses(_collapsed, perfect)
+    assert "Correct" in capsys.readouterr().out

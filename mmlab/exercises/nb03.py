@@ -16,6 +16,15 @@ from ._feedback import (
     shape_problem,
 )
 from ._feedback import names_used as _names_used
+from ._nb03_cases import (
+    _COLLAPSED_BS,
+    _PERFECT_CASES,
+    _all_close,
+    _learner_values,
+    _measured_extremes,
+    _number,
+    scale_gradient_problem,
+)
 from ._nb03_reference import (
     _clip_grads_ok,
     _masked_reference,
@@ -46,15 +55,6 @@ def _calls_helper(fn, helpers: dict[str, object]) -> str | None:
     return None
 
 
-def _number(value) -> float | None:
-    """A learner's value as a float, or None when it is not a single finite-or-not number."""
-    if isinstance(value, (bool, str, bytes)) or value is None or value is Ellipsis:
-        return None
-    arr = as_numpy(value)
-    if arr is None or arr.size != 1:
-        return None
-    return float(arr.reshape(()))
-
 
 def _scalar_loss(out, example: str, combine: str) -> tuple[float, CheckResult | None]:
     """The learner's loss as a float, or (nan, the reported failure) when it is not one number."""
@@ -68,56 +68,16 @@ def _scalar_loss(out, example: str, combine: str) -> tuple[float, CheckResult | 
     return float(arr.reshape(())), None
 
 
-_COLLAPSED_BS = (2, 8, 64, 300)
 #: Names whose use in exercise 2 means the loss was measured, not derived.
-_LOSS_HELPERS = ("clip_loss", "ClipLoss", "cross_entropy", "clip_logits", "log_softmax", "CrossEntropyLoss",
-                 "softmax", "logsumexp", "nll_loss", "NLLLoss")
+_LOSS_HELPERS = ("clip_loss", "ClipLoss", "cross_entropy", "clip_logits", "CrossEntropyLoss", "nll_loss", "NLLLoss")
 #: Names whose use in exercise 2 means a made-up batch (a B x B matrix) was built to measure the loss on.
 _BATCH_BUILDERS = ("eye", "identity", "ones", "ones_like", "zeros", "zeros_like", "full", "diag", "diag_embed",
                    "randn", "rand", "arange")
 #: A batch size no matrix can have: a formula of B is defined there, a measurement is not.
 _NON_INTEGER_B = 64.5
-_PERFECT_CASES = ((2, 1.0), (8, 0.5), (64, 1.0), (64, 10.0), (300, 5.0))
 
 
-def _measured_extremes():
-    """The CLIP loss measured on the two extreme batches (the truth the learner's formulas must match)."""
-    import torch
 
-    collapsed, perfect = {}, {}
-    for b in _COLLAPSED_BS:
-        same = torch.ones(b, 4) / 2.0  # every feature the same unit vector
-        collapsed[b] = float(sum(_reference_clip_loss(same, same, 10.0)) / 2)
-    for b, s in _PERFECT_CASES:
-        eye = torch.eye(b, dtype=torch.float64)  # image i == text i, pairs orthonormal
-        perfect[(b, s)] = float(sum(_reference_clip_loss(eye, eye, s)) / 2)
-    return collapsed, perfect
-
-
-def _learner_values(fn, cases, label: str) -> tuple[dict, CheckResult | None]:
-    """``({case: float}, None)`` from calling ``fn(*case)``, or ``({}, the reported failure)``."""
-    if is_empty(fn):
-        return {}, report(False, "", EMPTY_MESSAGE)
-    if not callable(fn):
-        return {}, report(False, "", f"{label}: expected a function, got {type(fn).__name__}.",
-                            "Write a def that returns the loss as a formula of its arguments, so it works for any B.")
-    values = {}
-    for case in cases:
-        args = case if isinstance(case, tuple) else (case,)
-        out, problem = call_learner(fn, *args)
-        if problem:
-            return {}, report(False, "", f"{label}: {problem}")
-        v = _number(out)
-        if v is None:
-            return {}, report(False, "", f"{label}{args}: expected a number, got {type(out).__name__}.",
-                                "Return the loss as one number, e.g. math.log(...).")
-        values[case] = v
-    return values, None
-
-
-def _all_close(values: dict, formula) -> bool:
-    return all(math.isclose(v, formula(*(k if isinstance(k, tuple) else (k,))), rel_tol=1e-3, abs_tol=1e-9)
-               for k, v in values.items())
 
 
 def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
@@ -258,6 +218,10 @@ def nb03_clip_loss(fn) -> CheckResult:
             return report(False, "", "the value is right, but the gradient is not: it does not reach the image or "
                           "the text features, or reaches only part of the loss.", "Avoid .detach(), torch.no_grad(), "
                           ".item() or numpy anywhere in the computation: both sides must receive gradients.")
+        scale_problem = scale_gradient_problem(fn, (img, txt), lambda s: sum(_reference_clip_loss(img, txt, s)) / 2,
+                                               scale)
+        if scale_problem is not None:
+            return scale_problem
         return report(True, "logits = scale x image @ text.T, targets = arange(B), and the two cross-entropies "
                       "(rows and columns) averaged: that is CLIP's loss." + (" You normalise the unit inputs again: "
                       "the same value, and the gradient loses only its part along each vector, which the heads' "
@@ -483,6 +447,10 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
                           "finite number that is now ABOVE the other logits, so they dominate the softmax.",
                           "Fill with -inf (or a huge negative number such as -1e9): the entry must leave the "
                           "softmax whatever the other logits are.")
+        scale_problem = scale_gradient_problem(fn, (img, txt, list(groups)),
+                                               lambda s: _masked_reference(img, txt, groups, s), scale)
+        if scale_problem is not None:
+            return scale_problem
         return report(True, "duplicates are neither targets nor negatives: in each row and each column the "
                       "other pairs of the same group are taken out of the softmax, and the diagonal stays "
                       "the target. A model that puts both cats on one point is no longer punished for it.")
@@ -592,9 +560,9 @@ def nb03_centring_ranking(answer) -> CheckResult:
     if got != {"image": False, "text": True, "both": True}:
         # One message for every wrong dict, so the three booleans cannot be found by trial and error.
         return report(False, "", "at least one of the three answers is wrong.",
-                      "Expand the score of image j for query q in each case: q . (v_j - mean_v), "
-                      "(q - mean_t) . v_j and (q - mean_t) . (v_j - mean_v). A term that is the same for every "
-                      "image j shifts all scores equally and cannot reorder them; a term that depends on j can.")
+                      "For one query q, write the score of image j after each centring (not renormalised) and "
+                      "multiply it out. Which of the new terms change from one image j to the next, and which "
+                      "are the same for every image of that query?")
     return report(True, "the image mean shifts every score of a query by the same q . mean_v, so it can never "
                   "reorder the images; the text mean shifts image j's score by -mean_t . v_j, which differs from "
                   "image to image, whether or not the images are centred too.")
