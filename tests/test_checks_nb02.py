@@ -59,13 +59,13 @@ def test_predict_no_text_docstring_keeps_the_key_out():
 @pytest.mark.parametrize("answer, needle", [
     (None, "still empty"), (..., "still empty"), ("f", "letters 'a' to 'e'"),
     ("intermediate (product)", "letters of the models"),  # the name instead of its letter
-    ("a, c", "you left out"),          # the key of the earlier four-option version: the MLP forgotten
-    ("c", "you left out"),
-    ("a, c, e, d", "in d the image's"),  # hedging with concatenation
+    ("a, c", "you left out 1 model "),  # the key of the earlier four-option version: the MLP forgotten
+    ("c", "you left out 2 models"),
+    ("a, c, e, d", "1 of the models you picked does not apply"),  # hedging with concatenation
     ("b, c", "zero text block"),       # "early fusion needs every block; zeros are the worst fill"
     ("c, d", "adds one term per modality"),  # "the best model with everything has the most to lose"
     ("a d", "adds one term per modality"),
-    ("b, d", "in b, d the image's"),   # the two "simple" models
+    ("b, d", "2 of the models you picked do not apply"),   # the two "simple" models
     ("a, b, c, d, e", "zero text block"),  # all of them
     ("e", "ReLU over a sum"),          # the MLP alone (the section 4 interaction model)
     (1.4, "letters 'a' to 'e'"),
@@ -75,6 +75,8 @@ def test_predict_no_text_wrong_answers_get_hints(capsys, answer, needle):
     assert result.passed is False and not result
     out = capsys.readouterr().out
     assert needle in out
+    # review 6, defect 10: the feedback never names which letter is wrong (no answer by elimination)
+    assert not any(f"({k})" in out or f"in {k}" in out for k in "abcde")
 
 
 # --------------------------------------------------------- exercise 2: concatenation

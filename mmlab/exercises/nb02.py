@@ -508,12 +508,12 @@ def nb02_predict_no_text(answer) -> CheckResult:
     key = set("ace")
     question = ("For each model ask: with the text present, does the image's effect on the class scores depend "
                 "on the text? (the softmax's denominator, a factor it multiplies, a ReLU over a sum)")
-    reasons = {  # for the models a learner picked wrongly
-        "b": "(b) linear early fusion: a zero text block shifts every class score by minus the text's average term "
+    reasons = {  # for the models a learner picked wrongly; no letter named, so the hint cannot be used to eliminate
+        "b": "A linear model given a zero text block: every class score shifts by minus the text's average term "
              "(its accuracy can fall far), but its image and audio terms are still added up exactly as they were "
              "trained: it loses one added term, and the others' contributions stay as they were.",
-        "d": "(d) concatenation: it leans on the text too, but its linear head adds one term per modality: without "
-             "the text, the image's and audio's terms are still the ones it learned.",
+        "d": "A network that leans on the text but whose linear head adds one term per modality: without the text, "
+             "the image's and audio's terms are still the ones it learned.",
     }
     extra, forgotten = sorted(picked - key), sorted(key - picked)
     if picked == key:
@@ -523,8 +523,8 @@ def nb02_predict_no_text(answer) -> CheckResult:
                             "accuracies below: the mechanism is shared, the damage is not.")
     parts = []
     if extra:
-        parts.append(f"in {', '.join(extra)} the image's and audio's contributions stay as trained")
+        parts.append(f"{len(extra)} of the models you picked {'does' if len(extra) == 1 else 'do'} not apply: "
+                     "the image's and audio's contributions stay as trained there")
     if forgotten:
-        parts.append("you left out at least one model in which they change" if not extra
-                     else "and at least one model in which they change is missing")
+        parts.append(f"you left out {len(forgotten)} model{'' if len(forgotten) == 1 else 's'} in which they change")
     return report(False, "", "; ".join(parts) + ".", " ".join([reasons[k] for k in extra] + [question]))
