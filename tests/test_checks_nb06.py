@@ -63,6 +63,21 @@ def _ndcg_variant(log=math.log2, start=2, cap=True, norm=True, cut=True, ideal_f
     return f
 
 
+def _ndcg_packed(found, rel, k):
+    hits = sum(x in rel for x in found[:k])
+    return sum(1 / math.log2(i + 2) for i in range(hits)) / sum(1 / math.log2(i + 2) for i in range(min(k, len(rel))))
+
+
+def _ndcg_cut_early(found, rel, k):
+    dcg = sum(1 / math.log2(i + 2) for i, x in enumerate(found[:k - 1]) if x in rel)
+    return dcg / sum(1 / math.log2(i + 2) for i in range(min(k, len(rel))))
+
+
+def _ndcg_ideal_k(found, rel, k):
+    dcg = sum(1 / math.log2(i + 2) for i, x in enumerate(found[:k]) if x in rel)
+    return dcg / sum(1 / math.log2(i + 2) for i in range(k))
+
+
 def _ndcg_with_the_helper(found, rel, k):
     from mmlab.search import ndcg_at_k  # imported under its own name: still caught
 
@@ -87,6 +102,10 @@ def _ndcg_with_sklearn(found, rel, k):
     (_ndcg_variant(cut=False), "after position k"),                 # forgot found_ids[:k]
     (_ndcg_variant(ideal_found=True), "only the relevant items that were *found*"),
     (_ndcg_variant(cap_len=True), "capped by the length of the list found"),
+    # found caught only by a generic hint in outside review 5: now each is named
+    (_ndcg_packed, "ignores where the hits are"),                   # hits counted as the top positions
+    (_ndcg_cut_early, "stops one position early"),                  # found_ids[:k - 1]
+    (_ndcg_ideal_k, "has k relevant items even when"),              # ideal over k positions, |R| ignored
     (_ndcg_with_the_helper, "calls mm.search.ndcg_at_k"),
     (lambda f, r, k: mm.search.ndcg_per_query(np.array([f]), [r], k)[0], "calls mm.search.ndcg_per_query"),
     (_ndcg_with_sklearn, "calls sklearn's ndcg_score"),
@@ -141,6 +160,7 @@ def _rrf_with_the_helper(rankings, rrf_k=60):
     (stub, "NotImplementedError"),
     (_rrf_from_zero, "start at 0"),
     (_rrf_max, "best single score"),
+    (lambda r, c=60: {i: v / len(r) for i, v in solution_rrf(r, c).items()}, "divided by the number of rankings"),
     (_rrf_no_k, "constant rrf_k"),
     (_rrf_hard_coded_60, "ignores its rrf_k argument"),
     (_rrf_global_rank, "keeps counting from one ranking to the next"),
@@ -165,6 +185,9 @@ def test_rrf_mistakes(answer, message, capsys):
     (lambda t, a: re.sub(r"\[([0-9A-Fa-f-]+)\]", lambda m: m.group(0) if m.group(1) in a else "", t),
      "case-insensitively"),                                                       # case-sensitive
     (lambda t, a: re.sub(r"\[[^\]]*\]", "", t), "were removed"),                  # removes every citation
+    # outside review 5: any bracketed text taken for an id eats [sic] and [note: ...]
+    (lambda t, a: re.sub(r"\[([^\]]+)\]", lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a} else "", t),
+     "are not citations"),
     (lambda t, a: re.sub(r"\[([0-9A-Fa-f]+)\]", lambda m: m.group(0) if m.group(1).upper() in a else "", t),
      "hyphens"),                                                                  # ZWJ ids not matched whole
     (lambda t, a: solution_filter(t, a).upper(), "words around"),

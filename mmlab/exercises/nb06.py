@@ -73,10 +73,17 @@ _NDCG_CASES = [
 
 
 def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True, cut=True, ideal_found=False,
-          ideal_len=False) -> float:
+          ideal_len=False, packed=False, cut_at=None, ideal_k=False) -> float:
     top = found[:k] if cut else found
-    dcg = sum(1 / math.log2(i + start) for i, x in enumerate(top) if x in rel)
+    if cut_at is not None:  # an off-by-one cut, e.g. found[:k - 1]
+        top = found[:k + cut_at]
+    hits = [i for i, x in enumerate(top) if x in rel]
+    if packed:  # positions ignored: the hits counted as if they were the top ones
+        hits = list(range(len(hits)))
+    dcg = sum(1 / math.log2(i + start) for i in hits)
     n_ideal = min(k, len(rel)) if ideal_cap else len(rel)
+    if ideal_k:  # the ideal with k relevant items, however many there are
+        n_ideal = k
     if ideal_found:  # the ideal ranking of the items found, not of everything relevant
         n_ideal = sum(x in rel for x in top)
     if ideal_len:  # the ideal capped by the length of the list found, too
@@ -146,6 +153,14 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
         (dict(ideal_len=True), "your ideal DCG is capped by the length of the list found, so a short list that "
                                "misses relevant items can still score 1.",
          "the ideal ranking has min(k, number relevant) positions, however short the list found is."),
+        (dict(packed=True), "your DCG ignores where the hits are: it counts them as if they filled the top "
+                            "positions, so a hit at position 9 counts like one at position 0.",
+         "discount each hit by its own position i in found_ids: 1 / log2(i + 2)."),
+        (dict(cut_at=-1), "your DCG stops one position early: found_ids[:k - 1] has only k - 1 ids.",
+         "the first k ids are found_ids[:k]."),
+        (dict(ideal_k=True), "your ideal DCG has k relevant items even when the query has fewer, so a perfect "
+                             "ranking of 2 relevant items scores below 1.",
+         "the ideal ranking holds min(k, number relevant) relevant items."),
         # (the log base cancels in DCG / ideal DCG, so log or log10 give the same nDCG: not a mistake)
     ]
     for kwargs, problem, hint in variants:
@@ -181,8 +196,10 @@ def _rrf_variant(rankings, c, *, start=1, combine="sum", constant=True, global_r
         for rank, i in enumerate(r, start=start):
             rank_used = rank + offset if global_rank else rank
             value = 1 / ((c if constant else 0) + rank_used)
-            scores[i] = scores.get(i, 0.0) + value if combine == "sum" else max(scores.get(i, 0.0), value)
+            scores[i] = scores.get(i, 0.0) + value if combine in ("sum", "mean") else max(scores.get(i, 0.0), value)
         offset += len(r)
+    if combine == "mean":
+        scores = {i: v / len(rankings) for i, v in scores.items()}
     return scores
 
 
@@ -234,6 +251,9 @@ def nb06_rrf(my_rrf) -> CheckResult:
          "enumerate(ranking, start=1), or add 1 to the position."),
         (dict(combine="max"), "you kept each id's best single score; RRF adds the contributions of all rankings.",
          "scores[i] = scores.get(i, 0) + 1 / (rrf_k + rank)."),
+        (dict(combine="mean"), "you divided by the number of rankings: RRF adds the contributions, it does not "
+                               "average them.",
+         "return the sum: scores[i] = scores.get(i, 0) + 1 / (rrf_k + rank), with no division after."),
         (dict(constant=False), "you left out the constant rrf_k: 1 / rank lets the top position dominate.",
          "use 1 / (rrf_k + rank), with rrf_k given as the second argument."),
         (dict(global_rank=True), "your rank keeps counting from one ranking to the next; each ranking starts again at 1.",
