@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .exact import METRICS, exact_topk
 from .faiss_index import INDEX_KINDS, FaissIndex, build_index
+from .filters import filter_tokens
 from .metrics import (
     best_fusion,
     mrr_at_k,
@@ -35,6 +36,7 @@ __all__ = [
     "build_index",
     "exact_topk",
     "filter_expression",
+    "filter_tokens",
     "milvus_uri",
     "mrr_at_k",
     "ndcg_at_k",

@@ -71,3 +71,22 @@ def filter_expression(where: Mapping | None, fields: Sequence[str] | None = None
         else:
             parts.append(f"{key} == {_literal(value, f'where[{key!r}]')}")
     return " and ".join(parts)
+
+
+def filter_tokens(text: str) -> list[tuple[str, object]] | str:
+    """What Milvus Lite reads in a filter text: its tokens as (kind, value) pairs, or the error it raises.
+
+    Runs Milvus Lite's own filter tokenizer (``milvus_lite.search.filter.tokens``, an internal module
+    of the pure-Python Milvus Lite 3.x) so a notebook can show how a literal is read without
+    importing it. Returns ``"error: ..."`` (the first line of the error) when the text does not
+    tokenize, and ``"unknown: ..."`` when the installed Milvus Lite has no such tokenizer.
+    """
+    try:
+        from milvus_lite.search.filter.tokens import tokenize
+    except ImportError:
+        return "unknown: this Milvus Lite has no milvus_lite.search.filter.tokens"
+    try:
+        return [(token.kind.value, token.text if token.value is None else token.value)
+                for token in tokenize(text)][:-1]                       # without the end-of-input token
+    except Exception as exc:  # the tokenizer's own error types differ between versions
+        return f"error: {str(exc).splitlines()[0]}"
