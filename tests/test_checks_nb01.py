@@ -120,7 +120,7 @@ def test_predict_ranking_allows_a_near_tie_either_way(capsys):
     (None, "still empty"), (..., "still empty"),
     ("c", "you named one candidate"),                    # the old three-way guess: one letter
     ("cda", "missing b"), ("cdaa", "repeated a"), ("cdae", "got 'e'"), (3, "expected the 4 letters"),
-    ("badc", "that is the model's order backwards"),     # farthest first
+    ("badc", "not the model's order. Revise"),           # by meaning: paraphrase, dog, negation, swapped roles
     ("bacd", "not the model's order. Revise"),           # by meaning first: the paraphrase on top
     ("cdba", "closest candidate is right"),              # the paraphrase above the shared-words sentence
     ("dcab", "not your letters"),                        # negation thought to be closer than swapped order
@@ -698,3 +698,20 @@ def test_majority_first_case_separates_least_common_from_sort_order():
     least = Counter(train).most_common()[-1][0]
     shares = {label: np.mean([t == label for t in test]) for label in {least, max(train), min(train)}}
     assert len(shares) == 3 and len(set(shares.values())) == 3
+
+
+# --- outside review 7 -------------------------------------------------------------------------------
+
+def test_predict_ranking_meaning_first_is_a_real_prediction_not_a_format_error(capsys):
+    """Review 7, defect 1: "badc" (ranked by meaning) is the reverse of the model's order; the check called
+    it "the model's order backwards" with a format hint, which misled and gave the answer away by reversal."""
+    out = _rejected(capsys, checks.nb01_predict_ranking("badc", SIMS), "not the model's order")
+    assert "backwards" not in out and "first letter" not in out and "cdab" not in out
+    assert "sentence pairs" in out      # the hint asks about the training pairs, as for any other wrong order
+
+
+def test_majority_docstring_does_not_give_the_decision_away():
+    """Review 7, defect 4: exercise 4 is now the decision *which* labels to count from; `?` must not answer it."""
+    doc = checks.nb01_majority_baseline.__doc__ or ""
+    assert "most common training label" not in doc and "most common train" not in doc
+    assert all(choice in doc for choice in ("training labels", "test labels", "both"))   # names all three
