@@ -143,13 +143,31 @@ def _not_rows_of_one(i, c, s):
 
 def _global_max(i, c, s):
     z = s * _unit(i) @ _unit(c).T
-    e = np.exp(z - z.max())  # section 1's one-image line copied: the max of the whole matrix
+    e = np.exp(z - z.max())  # the max of the whole matrix, not of each row
     return e / e.sum(axis=1, keepdims=True)
 
 
 def _float64_no_shift(i, c, s):
     e = np.exp(s * _unit(i.astype(np.float64)) @ _unit(c.astype(np.float64)).T)  # no overflow at 100, at 1000 yes
     return e / e.sum(axis=1, keepdims=True)
+
+
+def _mean_shift(i, c, s):
+    z = s * _unit(i.astype(np.float64)) @ _unit(c.astype(np.float64)).T
+    e = np.exp(z - z.mean(axis=1, keepdims=True))  # the row mean: max - mean can still exceed 709
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _longdouble_no_shift(i, c, s):
+    e = np.exp(s * _unit(i.astype(np.longdouble)) @ _unit(c.astype(np.longdouble)).T)  # overflows near 11356
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float64)
+
+
+def _scipy_logsumexp(i, c, s):
+    from scipy.special import logsumexp
+
+    z = s * _unit(i) @ _unit(c).T
+    return np.exp(z - logsumexp(z, axis=1, keepdims=True))
 
 
 def _mm_softmax(i, c, s):
@@ -220,6 +238,10 @@ def _exp_scipy_log_softmax(i, c, s):
     (_torch_functional_softmax, "calls torch's softmax"),
     (_sklearn_softmax, "calls sklearn.utils.extmath.softmax"),
     (_exp_scipy_log_softmax, "calls scipy.special.log_softmax"),
+    # found passing by the sixth outside reader: shifts that are not the row maximum, wider floats, logsumexp
+    (_mean_shift, "shifting by the row's mean"),
+    (_longdouble_no_shift, "a wider float (float64, np.longdouble) only postpones the overflow"),
+    (_scipy_logsumexp, "calls scipy.special.logsumexp"),
 ])
 def test_zero_shot_probs_typical_mistakes(capsys, fn, says):
     ok, out = verdict(capsys, checks.nb04_zero_shot_probs(fn))
@@ -231,15 +253,19 @@ def test_zero_shot_probs_global_max_hint_names_the_fix(capsys):
     assert "z.max(axis=1, keepdims=True)" in out
 
 
-def test_zero_shot_probs_log_sum_exp_passes(capsys):
-    from scipy.special import logsumexp
-
-    def log_sum_exp(i, c, s):   # a correct stable softmax written another way
+def test_zero_shot_probs_log_sum_exp_by_hand_passes(capsys):
+    def log_sum_exp(i, c, s):   # a correct stable softmax written another way, with numpy only
         z = s * _unit(i) @ _unit(c).T
-        return np.exp(z - logsumexp(z, axis=1, keepdims=True))
+        m = z.max(axis=1, keepdims=True)
+        return np.exp(z - (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))))
 
     ok, out = verdict(capsys, checks.nb04_zero_shot_probs(log_sum_exp))
     assert ok, out
+
+
+def test_zero_shot_probs_docstring_does_not_give_the_fix():
+    doc = checks.nb04_zero_shot_probs.__doc__
+    assert "maximum" not in doc and "max(" not in doc and "largest" not in doc and "subtract" not in doc.lower()
 
 
 def test_zero_shot_probs_naive_exp_hint_names_the_fix(capsys):
@@ -343,20 +369,19 @@ def flags():
             mm.zeroshot.get_templates("simple-imagenet"), lit, lit.encode_image(images, progress=False))
 
 
-def _check(flags, fixes, ship, second=True):
-    conse, X, y, subgroups, names, templates, lit, X_lit = flags
-    extra = (lit, X_lit) if second else ()
-    return checks.nb04_choose_names(fixes, ship, conse, X, y, subgroups, names, templates, *extra)
+def _check(flags, fixes, ship):
+    conse, X, y, subgroups, names, templates, _, _ = flags
+    return checks.nb04_choose_names(fixes, ship, conse, X, y, subgroups, names, templates)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fixes, ship, second", [
-    ({"B", "C", "E"}, "C", True),
-    ("B, C, E", "c", True),           # letters as a string, lower case
-    (["E", "B", "C"], "C", False),    # without lit-emoji: judged against the reference
+@pytest.mark.parametrize("fixes, ship", [
+    ({"B", "C", "E"}, "C"),
+    ("B, C, E", "c"),           # letters as a string, lower case
+    (["E", "B", "C"], "C"),
 ])
-def test_choose_names_right_answer_passes(capsys, flags, fixes, ship, second):
-    ok, out = verdict(capsys, _check(flags, fixes, ship, second))
+def test_choose_names_right_answer_passes(capsys, flags, fixes, ship):
+    ok, out = verdict(capsys, _check(flags, fixes, ship))
     assert ok, out
     assert "country-flag recall 0.00 ->" in out  # the collision shows on this data before the fix
 
@@ -377,19 +402,19 @@ def test_choose_names_candidates_are_the_five_of_the_notebook():
     (3, "C", "should be the letters"),
     ({"B", "C", "E"}, "CE", "should be one letter"),
     # the country-flag-only rename (found passing by earlier readers as a free rename)
-    ({"A", "B", "C", "E"}, "C", "Renaming only `country-flag` leaves `flag` with the bare word"),
+    ({"A", "B", "C", "E"}, "C", "renaming only `country-flag` leaves `flag` with the bare word"),
     # the name keyed to ConSE's misreading
-    ({"B", "C", "D", "E"}, "C", "'flagpole' is ConSE's own misreading"),
-    ({"A", "B", "C", "D", "E"}, "C", "A does not fix it"),
+    ({"B", "C", "D", "E"}, "C", "ConSE's own misreading of the country flags"),
+    ({"A", "B", "C", "D", "E"}, "C", "not every candidate in `fixes`"),
     # thinking only the describing name fixes it: every specific name does on ConSE
-    ({"C"}, "C", "you left out 2 candidates that do fix it"),
-    ({"B", "C"}, "C", "you left out 1 candidate that does fix it"),
-    ({"C", "E"}, "C", "you left out 1 candidate that does fix it"),
+    ({"C"}, "C", "`fixes` leaves out a candidate"),
+    ({"B", "C"}, "C", "`fixes` leaves out a candidate"),
+    ({"C", "E"}, "C", "`fixes` leaves out a candidate"),
     # shipping a name that fixes ConSE but does not describe the class (passing in review 5 as free renames)
     ({"B", "C", "E"}, "B", "'pirate flag' names one of the 8 emoji"),
     ({"B", "C", "E"}, "E", "'pride flag' names two of the 8 emoji"),
-    ({"B", "C", "E"}, "D", "D does not fix the collision"),
-    ({"B", "C", "E"}, "A", "A does not fix the collision"),
+    ({"B", "C", "E"}, "D", "does not fix the collision on ConSE"),
+    ({"B", "C", "E"}, "A", "does not fix the collision on ConSE"),
 ])
 def test_choose_names_typical_mistakes(capsys, flags, fixes, ship, says):
     ok, out = verdict(capsys, _check(flags, fixes, ship))
@@ -397,11 +422,15 @@ def test_choose_names_typical_mistakes(capsys, flags, fixes, ship, says):
 
 
 @pytest.mark.slow
-def test_choose_names_ship_is_measured_on_lit_emoji(capsys, flags):
-    """The answer to ship is what lit-emoji measures, and it shows in the numbers the check prints."""
-    _, out = verdict(capsys, _check(flags, {"B", "C", "E"}, "B"))
-    assert "on lit-emoji, which the names were not chosen on, it finds 1 of the 7" in out, out
-    assert "C finds 3 of the 7" in out, out
+@pytest.mark.parametrize("fixes, ship", [({"B", "C", "E"}, "B"), ({"B", "C", "E"}, "E"), ({"B", "C"}, "C"),
+                                         ({"B", "C", "D", "E"}, "C"), ({"C", "E"}, "C")])
+def test_choose_names_failures_say_what_to_measure_not_the_scores(capsys, flags, fixes, ship):
+    """A failure names the mistake, never another candidate's score, letter or how many were left out (review 6)."""
+    _, out = verdict(capsys, _check(flags, fixes, ship))
+    assert "of the 7" not in out and "recall 0." not in out and "left out 1" not in out and "left out 2" not in out, out
+    for x in "ABCDE":   # no candidate named by its letter ("Hint: A name ..." is English, not candidate A)
+        assert f" {x} does" not in out and f" {x} finds" not in out and f" {x}," not in out, out
+        assert x == "A" or f" {x} " not in out, out
 
 
 # --------------------------------------------------------------------------- exercise 5

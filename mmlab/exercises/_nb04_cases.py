@@ -38,6 +38,16 @@ def _far_row_case() -> tuple[np.ndarray, np.ndarray]:
     return img.astype(np.float32), cls.astype(np.float32)
 
 
+def _opposite_case() -> tuple[np.ndarray, np.ndarray]:
+    """float64 (2, 8) images and (3, 8) classes, not unit length: image 0 has cosines +1, -1 and 0 to the three
+    classes, so at scale 1000 its largest logit is 1000 above the row's mean (a mean shift overflows); image 1
+    lies on class 2."""
+    eye = np.eye(8)
+    cls = np.stack([3.0 * eye[0], -0.7 * eye[0], 1.5 * eye[1]])
+    img = np.stack([2.0 * eye[0], 1.2 * eye[1]])
+    return img, cls
+
+
 class _HashText:
     """A stand-in text encoder: every distinct text gets its own fixed random unit vector."""
 
