@@ -715,3 +715,45 @@ def test_majority_docstring_does_not_give_the_decision_away():
     doc = checks.nb01_majority_baseline.__doc__ or ""
     assert "most common training label" not in doc and "most common train" not in doc
     assert all(choice in doc for choice in ("training labels", "test labels", "both"))   # names all three
+
+
+# --- outside review 8: two wrong answers that failed with a hint naming another mistake ----------------
+
+def _majority_best_on_test(train, test):
+    """Peeks: the training label that scores best on the test labels."""
+    best = max(sorted(set(train.tolist())), key=lambda label: np.mean(test == label))
+    return float(np.mean(test == best))
+
+
+def _knn_query_only_normalised(q, c, k):
+    return np.argsort(-(c @ (q / np.linalg.norm(q))))[:k]
+
+
+def test_majority_peeking_at_test_labels_gets_its_own_hint(capsys):
+    """Review 8, defect 6: was told "you picked the *least* common training label"."""
+    out = _rejected(capsys, checks.nb01_majority_baseline(_majority_best_on_test, NOTEBOOK_TRAIN, NOTEBOOK_TEST),
+                    "scores best on the *test* labels")
+    assert "least" not in out
+
+
+def test_majority_first_case_separates_peeking_from_least_common_and_sort_order():
+    from mmlab.exercises.nb01 import _MAJORITY_CASES
+
+    train, test = _MAJORITY_CASES[0]
+    counts = Counter(train)
+    picks = {counts.most_common(1)[0][0], counts.most_common()[-1][0], max(train), min(train), train[0],
+             max(sorted(set(train)), key=test.count), Counter(train + test).most_common(1)[0][0]}
+    shares = [np.mean([t == label for t in test]) for label in picks]
+    assert len(picks) == 6 and len(set(shares)) == 6      # train[0] is the majority; the rest all differ
+
+
+def test_majority_small_cases_are_shown_and_the_notebook_split_is_named(capsys):
+    out = _rejected(capsys, checks.nb01_majority_baseline(_majority_best_on_test, NOTEBOOK_TRAIN, NOTEBOOK_TEST),
+                    "on train labels")
+    assert "notebook's split" not in out
+
+
+def test_nearest_neighbours_query_only_normalised_is_told_the_corpus_lengths_decide(capsys):
+    """Review 8, defect 6: normalising only the query was told "Normalise the query and the corpus rows"."""
+    out = _rejected(capsys, checks.nb01_nearest_neighbours(_knn_query_only_normalised), "corpus rows' lengths")
+    assert "only the query" in out
