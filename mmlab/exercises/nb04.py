@@ -358,8 +358,8 @@ def _letters(answer) -> list[str] | None:
 
 _WHY = {"B": "'pirate flag' names one of the 8 emoji of `flag`, not the class",
         "E": "'pride flag' names two of the 8 emoji of `flag` (the rainbow and the transgender flag), not the class",
-        "D": "a name built on 'flagpole', ConSE's own misreading of the country flags, pulls them towards `flag` "
-             "instead of away from it",
+        "D": "'flag on a flagpole' is built on 'flagpole', ConSE's own misreading of the country flags, so it "
+             "stays close to what ConSE sees in them",
         "A": "renaming only `country-flag` leaves `flag` with the bare word, still the nearest to a flag drawing"}
 
 # The one candidate whose `flag` name describes the whole subgroup (several of its kinds), not one or two members.
