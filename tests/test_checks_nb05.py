@@ -676,3 +676,10 @@ def test_quote_mistakes_fail_with_a_hint_that_names_them(capsys, answer, message
     assert checks.nb05_quote(answer).passed is False
     out = capsys.readouterr().out
     assert "Not yet" in out and message in out
+
+
+def test_filter_tokens_shows_what_milvus_lite_reads():
+    """The public helper notebook 05's learner cell calls (it replaced a private import there)."""
+    assert mm.search.filter_tokens('"Food & Drink"') == [("STRING", "Food & Drink")]
+    assert len(mm.search.filter_tokens('"x" or id > 0 or ""')) == 7
+    assert mm.search.filter_tokens('"unterminated').startswith("error: ")
