@@ -634,3 +634,64 @@ def test_extreme_losses_accept_a_closed_form_written_with_logsumexp(capsys, perf
     """A formula of B through a stable logsumexp over two terms is a derivation, not a measurement."""
     assert mm.checks.nb03_extreme_losses(_collapsed, perfect)
     assert "Correct" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ review 7
+def _clip_exp_by_hand(i, t, s):
+    """The right formula with a softmax exponentiated by hand: passes at scale 7, nan at scale 100."""
+    logits = s * i @ t.T
+    p = logits.exp() / logits.exp().sum(1, keepdim=True)
+    q = logits.exp() / logits.exp().sum(0, keepdim=True)
+    return -(p.diag().log().mean() + q.diag().log().mean()) / 2
+
+
+def _clip_exp_by_hand_log(i, t, s):
+    """The same with -log(e^diag / sum e^row) written out: inf - inf at scale 100."""
+    logits = s * i @ t.T
+    return -((logits.diag() - logits.exp().sum(1).log()).mean() + (logits.diag() - logits.exp().sum(0).log()).mean()) / 2
+
+
+@pytest.mark.parametrize("fn", [_clip_exp_by_hand, _clip_exp_by_hand_log])
+def test_clip_loss_refuses_a_softmax_exponentiated_by_hand(capsys, fn):
+    """Review 7: the one wrong answer that passed; the notebook itself runs the loss at scale 100."""
+    assert not mm.checks.nb03_clip_loss(fn)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "logit_scale 100" in out and "overflows" in out and "F.cross_entropy" in out
+
+
+@pytest.mark.parametrize("fn", [
+    lambda i, t, s: -((s * i @ t.T).diag() - (s * i @ t.T).logsumexp(1)).mean() / 2
+    - ((s * i @ t.T).diag() - (s * i @ t.T).logsumexp(0)).mean() / 2,                       # stable by hand
+    lambda i, t, s: -(torch.softmax(s * i @ t.T, 1).diag().log().mean()
+                      + torch.softmax(s * i @ t.T, 0).diag().log().mean()) / 2,               # torch's softmax
+])
+def test_clip_loss_accepts_stable_hand_written_losses_at_scale_100(capsys, fn):
+    assert mm.checks.nb03_clip_loss(fn)
+    assert "Correct" in capsys.readouterr().out
+
+
+def _masked_before_scaling(i, t, c, s):
+    """Mask the cosines with -inf, then multiply by the scale: right value, nan gradient to the scale (0 x -inf)."""
+    b = len(c)
+    same = torch.tensor([[x == y for y in c] for x in c]) & ~torch.eye(b, dtype=torch.bool)
+    logits = s * (i @ t.T).masked_fill(same, -float("inf"))
+    targets = torch.arange(b)
+    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+
+
+def test_masked_clip_loss_masking_before_scaling_is_told_why_the_gradient_is_nan(capsys):
+    """Review 7: the hint named float()/.item()/.detach(), none of which this learner used."""
+    assert not mm.checks.nb03_masked_clip_loss(_masked_before_scaling)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "0 x -inf = nan" in out and "Multiply by the scale first, then mask" in out
+    assert ".item()" not in out
+
+
+def test_extreme_losses_loop_message_names_the_closed_formula_the_exercise_asks_for(capsys):
+    """Review 7: a correct sum over range(B - 1) is told the exercise asks for a closed formula for any real B."""
+    def perfect_by_loop(b, s):
+        return math.log(1 + sum(math.exp(-s) for _ in range(b - 1)))
+
+    assert not mm.checks.nb03_extreme_losses(_collapsed, perfect_by_loop)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "closed formula, valid for any real B" in out

@@ -84,8 +84,50 @@ def scale_gradient_problem(fn, inputs: tuple, reference, scale: float) -> CheckR
     want, = torch.autograd.grad(reference(ref_scale * 1.0), ref_scale)
     if got is not None and math.isclose(float(got), float(want), rel_tol=1e-4, abs_tol=1e-6):
         return None
+    if got is not None and not math.isfinite(float(got)):
+        return report(False, "", "right for a fixed number, but with a learnable logit_scale (a tensor that requires "
+                      f"grad, as in training) d loss / d scale is {float(got)} instead of {float(want):.4f}: entries set to "
+                      "-inf before the multiplication by the scale get the gradient 0 x -inf = nan.",
+                      "Multiply by the scale first, then mask the scaled logits.")
     return report(False, "", "right for a fixed number, but with a learnable logit_scale (a tensor that requires "
                   "grad, as in training) no gradient, or the wrong one, reaches it: "
                   f"d loss / d scale is {None if got is None else round(float(got), 4)} instead of {float(want):.4f}.",
                   "CLIP learns its scale through this loss: use logit_scale as it is passed in, without "
                   "float(...), torch.tensor(...), .item() or .detach() around it.")
+
+
+def high_scale_problem(fn) -> CheckResult | None:
+    """Exercise 1 at logit_scale 100 (the cap CLIP's models reach): a failure report when the learner's loss
+    is wrong there (a softmax exponentiated by hand overflows or underflows float32), else None."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(5)
+    b, d, high = 6, 8, 100.0
+    img = F.normalize(torch.randn(b, d, generator=g), dim=1)
+    axis = torch.zeros(d)
+    axis[0] = 1.0
+    cases = (("aligned features (every logit of a row up to +100)", img, F.normalize(img + 0.1 * torch.randn(
+                 b, d, generator=g), dim=1)),
+             ("a bad batch (every logit about -100)", F.normalize(axis + 0.05 * torch.randn(b, d, generator=g), dim=1),
+              F.normalize(-axis + 0.05 * torch.randn(b, d, generator=g), dim=1)))
+    for label, a, t in cases:
+        expected = float(sum(_reference_clip_loss(a.double(), t.double(), high)) / 2)
+        out, problem = call_learner(fn, a.clone(), t.clone(), high)
+        value = _number(out) if not problem else None
+        if value is not None and math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-5):
+            continue
+        out64, problem64 = call_learner(fn, a.double(), t.double(), high)
+        value64 = _number(out64) if not problem64 else None
+        if (value is not None and not math.isfinite(value)) or (
+                value64 is not None and math.isclose(value64, expected, rel_tol=1e-4, abs_tol=1e-5)):
+            return report(False, "", f"right at logit_scale 7, but at logit_scale 100 (where CLIP's scale ends) on "
+                          f"{label} your loss is {value if value is None else round(value, 4)} instead of "
+                          f"{expected:.4f}: e^100 overflows float32 (inf / inf = nan) and e^-100 underflows, so a "
+                          "softmax exponentiated by hand breaks there.", "Do not exponentiate yourself: "
+                          "F.cross_entropy (or torch.logsumexp, F.log_softmax) subtracts each row's max first.")
+        return report(False, "", f"right at logit_scale 7, but at logit_scale 100 on {label} your loss is "
+                      f"{value if value is None else round(value, 4)} instead of {expected:.4f}.",
+                      "Keep every step a formula of the inputs and logit_scale, and let F.cross_entropy do the "
+                      "log-softmax.")
+    return None

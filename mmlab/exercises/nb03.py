@@ -23,6 +23,7 @@ from ._nb03_cases import (
     _learner_values,
     _measured_extremes,
     _number,
+    high_scale_problem,
     scale_gradient_problem,
 )
 from ._nb03_reference import (
@@ -141,10 +142,10 @@ def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
                 ("loss_perfect", perfect, (_NON_INTEGER_B, 2.0), lambda b, s: math.log(1 + (b - 1) * math.exp(-s)))):
             out, problem = call_learner(fn, *args)
             if problem:
-                return report(False, "", f"{label} gives the right numbers, but fails at B = {_NON_INTEGER_B} "
-                              f"({problem.strip().rstrip('.')}): it loops over the batch (range(B)) or builds one.",
-                              "Write it as a closed formula of B (and scale), without a loop over B: a sum of "
-                              "B - 1 equal terms is (B - 1) times that term.")
+                return report(False, "", f"{label} gives the right numbers at whole B, but fails at B = "
+                              f"{_NON_INTEGER_B} ({problem.strip().rstrip('.')}): the exercise asks for a closed "
+                              "formula, valid for any real B, and a loop over range(B) or a built batch is not one.",
+                              "Write it without a loop over B: a sum of B - 1 equal terms is (B - 1) times that term.")
             v = _number(out)
             if v is None or not math.isclose(v, formula(*args), rel_tol=1e-6):
                 return report(False, "", f"{label} gives the right numbers, but not at B = {_NON_INTEGER_B}: it builds "
@@ -218,6 +219,9 @@ def nb03_clip_loss(fn) -> CheckResult:
             return report(False, "", "the value is right, but the gradient is not: it does not reach the image or "
                           "the text features, or reaches only part of the loss.", "Avoid .detach(), torch.no_grad(), "
                           ".item() or numpy anywhere in the computation: both sides must receive gradients.")
+        high_problem = high_scale_problem(fn)
+        if high_problem is not None:
+            return high_problem
         scale_problem = scale_gradient_problem(fn, (img, txt), lambda s: sum(_reference_clip_loss(img, txt, s)) / 2,
                                                scale)
         if scale_problem is not None:
