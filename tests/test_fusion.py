@@ -435,3 +435,16 @@ def test_mean_of_present_renormalises_the_weights_over_the_modalities_present(fi
     np.testing.assert_allclose(mean_of_present(p, {}, {"a": 3.0, "b": 1.0}), [[0.75, 0.25]])
     with pytest.raises(ValueError, match="at least one modality in every row"):
         mean_of_present(p, {"a": np.array([False]), "b": np.array([False])})
+
+
+def test_public_helpers_are_named_by_their_public_path(capsys):
+    # review 7, defect 9: the fallback message in notebook 02 names the helper a learner would call
+    import mmlab as mm
+
+    def stub(features, weights):
+        raise NotImplementedError
+
+    concat = mm.checks.fallback(stub, mm.fusion.concat_embeddings, exercise="exercise 2")
+    concat({"a": np.ones((1, 2))}, {"a": 1.0})
+    out = capsys.readouterr().out
+    assert "mm.fusion.concat_embeddings" in out and "fusion.early" not in out

@@ -39,6 +39,11 @@ from .early import EarlyFusion, concat_embeddings
 from .intermediate import IntermediateFusion, product_fusion
 from .late import LateFusion, mean_of_present
 
+# the public path, so messages that name a helper (mm.checks.fallback) print mm.fusion.concat_embeddings
+for _helper in (concat_embeddings, product_fusion, mean_of_present, evaluate):
+    _helper.__module__ = __name__
+del _helper
+
 __all__ = [
     "EarlyFusion",
     "IntermediateFusion",
