@@ -135,6 +135,14 @@ WRONG = [
     # Greek look-alikes: the lunate sigma, capitals
     ("\u03f2at", "look-alike letters"),
     ("\u039a\u0391\u03a4", "look-alike letters"),
+    # the ninth review: associated words are refused only when no other word puts the animal first alone
+    ("meowing", "it has no other word"),
+    ("a pet that meows", "no other word of it does on its own"),
+    ("furry pet", "'pet' on 'dog'"),
+    ("a purring pet that meows", "merely associated with cats"),
+    # a related animal: lands on itself, and the hint says a related animal can land anywhere
+    ("tiger", "or a related animal can land anywhere"),
+    ("purring tiger", "the nearest emoji name to 'purring tiger' is 'tiger'"),
 ]
 
 
@@ -191,6 +199,19 @@ def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
                                    "domestic feline", "tabby face", "hello kitty", "sphynx kitty", "a cute kitten"])
 def test_real_synonyms_still_pass(query):
     assert checks.nb00_cat_without_saying_cat(query)
+
+
+@pytest.mark.parametrize("query", ["fluffy kitten", "a fluffy kitten", "a purring kitten", "kitten paws", "furry feline",
+                                   "a meowing kitty", "kitten meow", "whisker-less kitten", "a kitten with a long tail"])
+def test_an_associated_word_next_to_a_real_synonym_passes(query):
+    """The ninth review: rule 2 needs one word that means the animal; an associated word beside it is allowed."""
+    result = checks.nb00_cat_without_saying_cat(query)
+    assert result and "through" not in result.message
+
+
+def test_negation_is_not_read_by_the_model_nor_the_check():
+    """Decided on purpose (ninth review): MiniLM ignores 'not', and so does the check; cell 41 says so."""
+    assert checks.nb00_cat_without_saying_cat("not a kitten")
 
 
 def test_the_demo_quoted_in_the_notebook_is_what_the_check_says(capsys):

@@ -141,19 +141,23 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
     top = int(order[0])
     best_cat = next(int(i) for i in order if names[i] in ANIMAL)
     rank = int(np.flatnonzero(order == best_cat)[0]) + 1
-    associated = _ASSOCIATED.search(folded)
-    if names[top] in ANIMAL and associated:
-        return report(False, "", f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but through "
-                      f"{associated.group(0)!r}, a word merely associated with cats (a sound it makes, its fur, "
-                      "a body part), "
-                      "not a word that means the animal: the lesson of this exercise is the difference.",
-                      hint="an associated word reaches the cat only when the rest of the query happens to help, "
-                      "and alone it can land anywhere (try rank_of('fluffy', ...) or rank_of('meow', ...)); find a "
-                      "word with the same meaning as the animal's name")
-    if names[top] in ANIMAL and len(set(words)) > 1:
-        alone = {w: _nearest_name(model, vectors, names, w) for w in dict.fromkeys(words)}
+    distinct = list(dict.fromkeys(words))
+    associated = [w for w in distinct if _ASSOCIATED.search(w)]
+    if names[top] in ANIMAL and (associated or len(distinct) > 1):
+        # Rule 2: a word of the query that is not merely associated with cats puts the animal first on its own.
+        alone = {w: _nearest_name(model, vectors, names, w) for w in distinct if w not in associated}
         if not any(name in ANIMAL for name in alone.values()):
             landed = ", ".join(f"{w!r} on {name!r}" for w, name in alone.items())
+            if associated:
+                others = f"no other word of it does on its own ({landed})" if alone else "it has no other word"
+                return report(False, "", f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but its "
+                              f"word about cats, {associated[0]!r}, is merely associated with cats (a sound it makes, "
+                              f"its fur, a body part), not a word that means the animal, and {others}: the lesson "
+                              "of this exercise is the difference.",
+                              hint="an associated word reaches the cat only when the rest of the query happens to "
+                              "help, and alone it can land anywhere (try rank_of('fluffy', ...) or rank_of('meow', "
+                              "...)); the rule: at least one other word of your query must, on its own, put the "
+                              "animal first: find a word with the same meaning as the animal's name")
             return report(False, "", f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but no word "
                           f"of it does on its own ({landed}): the words reach the animal only together, by "
                           "association, not because one of them means the animal (the lesson of this exercise).",
@@ -192,6 +196,6 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
                 "is the animal itself.")
     else:
         hint = ("a word merely associated with cats (a sound it makes, a body part, a famous cat, its prey) "
-                "can land anywhere; the rule is that at least one word of your query, on its own, puts the animal "
+                "or a related animal can land anywhere; the rule is that at least one word of your query, on its own, puts the animal "
                 "first: find a word that means the animal.")
     return report(False, "", found, hint=hint)
