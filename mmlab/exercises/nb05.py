@@ -7,6 +7,8 @@ returns and non-ASCII text), and names the mistake it recognises.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ._feedback import (
@@ -17,7 +19,7 @@ from ._feedback import (
     shape_problem,
 )
 from ._feedback import names_used as _names_used
-from ._nb05_cases import _CountingBooks, _names_deep
+from ._nb05_cases import _CountingBooks, _library_module, _names_deep
 
 __all__: list[str] = [
     "nb05_ivf_cost",
@@ -35,17 +37,18 @@ __all__: list[str] = [
 _PRIVATE_HELPERS = frozenset({"_k_best_columns", "_partition_columns", "_block_scores", "_literal"})
 
 
-def _library_call(fn, helpers: frozenset[str]) -> str | None:
-    """The library function a learner's answer is, or calls by name, instead of doing the work; else None."""
+def _library_call(fn, helpers: frozenset[str], numpy_only: bool = True) -> str | None:
+    """The library function a learner's answer is, or calls (by name, or anything from faiss, torch, sklearn,
+    scipy or sentence_transformers when ``numpy_only``), instead of doing the work; else None."""
     module = (getattr(fn, "__module__", None) or "").split(".")[0]
-    if module in ("mmlab", "faiss", "sklearn", "scipy", "sentence_transformers"):
+    if module in ("mmlab", "faiss", "torch", "sklearn", "scipy", "sentence_transformers"):
         return getattr(fn, "__qualname__", None) or repr(fn)
     used = _names_deep(fn)
     scope = getattr(fn, "__globals__", None) or {}
     private = {name for name in used & _PRIVATE_HELPERS       # a learner's own function of that name is theirs
                if (getattr(scope.get(name), "__module__", None) or "mmlab").startswith("mmlab")}
     found = sorted((used & helpers) | private)
-    return found[0] if found else None
+    return found[0] if found else (_library_module(fn) if numpy_only else None)
 
 
 # --------------------------------------------------------------------------- exercise 1: top-k by hand
@@ -71,16 +74,16 @@ def nb05_topk(my_topk) -> CheckResult:
     helper = None if is_empty(my_topk) else _library_call(my_topk, _TOPK_HELPERS)
     if helper:
         return report(False, "", f"your function hands the search to a library ({helper}).",
-                      "write it yourself: normalise, one matrix product, np.argpartition, then sort the k best.")
+                      "numpy only: normalise the rows, one matrix product, then np.argpartition and a sort of the k best.")
     queries, corpus = _check_data()
     for k in (7, len(corpus) // 2):
         problem = _check_topk(my_topk, queries, corpus, k)
         if problem is not None:
             return problem
     if "argpartition" not in _names_deep(my_topk):
-        return report(True, "Your top-k matches mm.search.exact_topk, also for k = 150 of 300 rows. Your function "
-                            "does not call np.argpartition, which the exercise asked for: it finds the k best of "
-                            "N scores in O(N), and then only those k need sorting, which pays at large N.")
+        return report(False, "", "your ids are right, but your function does not call np.argpartition, which the "
+                                 "exercise asks for (you used a full sort, sorted() or heapq instead).",
+                      "np.argpartition finds the k best of N scores in O(N); then sort only those k.")
     return report(True, "Your top-k matches mm.search.exact_topk, also for k = 150 of 300 rows: partial sort "
                         "(argpartition) for the k best, then a sort of just those k.")
 
@@ -278,7 +281,7 @@ def nb05_pq_encode(pq_encode) -> CheckResult:
     helper = None if is_empty(pq_encode) else _library_call(pq_encode, _PQ_HELPERS)
     if helper:
         return report(False, "", f"your function hands the encoding to a library ({helper}).",
-                      "write it with numpy: cut x into m sub-vectors, and find each one's nearest centroid.")
+                      "numpy only: cut x into m sub-vectors, and find each one's nearest centroid (squared distances, argmin).")
     x, _, codebooks = _pq_data()
     m, _, dsub = codebooks.shape
     x_in, cb_in = x.copy(), codebooks.copy()
@@ -365,7 +368,7 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
     helper = None if is_empty(pq_scores) else _library_call(pq_scores, _PQ_HELPERS)
     if helper:
         return report(False, "", f"your function hands the scoring to a library ({helper}).",
-                      "write it with numpy: one small table per sub-vector, then add up table entries.")
+                      "numpy only: one small table per sub-vector, then add up table entries.")
     x, queries, codebooks = _pq_data()
     m, ksub, dsub = codebooks.shape
     codes = _pq_encode_ref(x, codebooks)
@@ -494,12 +497,16 @@ def _parse_literal(text: str):
     return tokens[0].value, None
 
 
-def _quote_hint(value: str, text: str) -> str:
+def _quote_hint(value: str, text: str, parsed: str | None = None) -> str:
     """The hint for a literal that does not read back as ``value``: the mistake it shows."""
-    if "\\u" in text or "\\x" in text or "\\U" in text:
-        return ("Milvus Lite's filter parser rejects \\u / \\x escapes (json.dumps and repr write them; a Milvus "
-                "server accepts them): keep non-ASCII characters as themselves, which works on both, and escape "
-                "only \\, \", newline and carriage return.")
+    bad = re.search(r"(?<!\\)(?:\\\\)*(\\[uxUbf])", text)          # an escape not preceded by an escaped \\
+    if bad:
+        return (f"Milvus Lite's filter parser rejects the escape {bad.group(1)} (json.dumps and repr write \\u, \\x, "
+                "\\b or \\f escapes): keep every other character as itself, and escape only \\, \", newline "
+                "and carriage return.")
+    if parsed is not None and len(parsed) < len(value) and all(parsed.count(ch) <= value.count(ch) for ch in parsed):
+        return ("your literal reads back shorter than the value: it removed characters (quotes, backslashes?) "
+                "instead of escaping them, so the filter would compare with another value.")
     if "\r" in text:
         return "a raw carriage return ends a Milvus literal: write it as \\r (like the newline as \\n)."
     if "\n" in text:
@@ -514,7 +521,7 @@ def _quote_hint(value: str, text: str) -> str:
 
 def nb05_quote(quote) -> CheckResult:
     """Write ``quote(value) -> str``: a Milvus string literal that means exactly ``value``."""
-    helper = None if is_empty(quote) else _library_call(quote, frozenset({"filter_expression"}))
+    helper = None if is_empty(quote) else _library_call(quote, frozenset({"filter_expression"}), numpy_only=False)
     if helper:
         return report(False, "", f"your function hands the quoting to a library ({helper}).",
                       "write it yourself with str.replace: that is the point of the exercise.")
@@ -529,7 +536,7 @@ def nb05_quote(quote) -> CheckResult:
             return report(False, "", f"quote({value!r}) gave {text!r}: {why}.", _quote_hint(value, text))
         if parsed != value:
             return report(False, "", f"quote({value!r}) gave {text!r}, which Milvus reads as {parsed!r}.",
-                          _quote_hint(value, text))
+                          _quote_hint(value, text, parsed))
         if not text.startswith('"'):
             return report(False, "", f"quote({value!r}) gave {text!r}: single quotes.",
                           "the exercise asks for a double-quoted literal (what mm.search.filter_expression writes).")
