@@ -362,7 +362,7 @@ _WHY = {"B": "'pirate flag' names one of the 8 emoji of `flag`, not the class",
              "stays close to what ConSE sees in them",
         "A": "renaming only `country-flag` leaves `flag` with the bare word, still the nearest to a flag drawing"}
 
-# The one candidate whose `flag` name describes the whole subgroup (several of its kinds), not one or two members.
+# The one candidate whose `flag` name names the subgroup as a whole (several of its kinds), not one or two members.
 _DESCRIBES_THE_CLASS = "C"
 
 
@@ -372,7 +372,7 @@ def nb04_choose_names(fixes, ship, model, image_features, labels, subgroups, cla
     Args:
         fixes: the letters (of ``NAME_CANDIDATES``, A-E) whose names bring ConSE's country-flag recall on the
             training emoji to at least 0.2: a set, list or string of letters. Measured here on ConSE.
-        ship: the one letter to ship, judged by the rule of the exercise text (a class name describes its class).
+        ship: the one letter to ship, judged by the rule of the exercise text (a class name names its class as a whole).
         model, image_features, labels: the joint model (ConSE), the (N, D) image embeddings of the *training*
             emoji and their (N,) subgroup indices into ``subgroups``.
         subgroups, class_names, templates: the subgroup labels, their class names so far, the prompt templates.
@@ -414,8 +414,8 @@ def nb04_choose_names(fixes, ship, model, image_features, labels, subgroups, cla
     best = _DESCRIBES_THE_CLASS
     return report(True, f"{', '.join(sorted(truth))} fix the collision on ConSE (country-flag recall "
                   f"{first['old'][1]:.2f} -> {first[best][1]:.2f}, subgroup accuracy {first['old'][0]:.1%} -> "
-                  f"{first[best][0]:.1%} on the training emoji with {best}), and {best}'s name describes the whole "
-                  "subgroup rather than one or two of its members: the next cell measures what that is worth on a "
+                  f"{first[best][0]:.1%} on the training emoji with {best}), and {best}'s name names the subgroup as a "
+                  "whole (several of its kinds) rather than one or two of its members: the next cell measures what that is worth on a "
                   "second model.")
 
 
