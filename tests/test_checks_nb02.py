@@ -62,12 +62,12 @@ def test_predict_no_text_docstring_keeps_the_key_out():
     ("a, c", "not the set of models"),  # the key of the earlier four-option version: the MLP forgotten
     ("a, c", "Judge the mechanism, not the damage"),
     ("c", "not the set of models"),
-    ("a, c, e, d", "adds one term per modality"),  # hedging with concatenation
-    ("b, c", "zero text block"),       # "early fusion needs every block; zeros are the worst fill"
-    ("c, d", "adds one term per modality"),  # "the best model with everything has the most to lose"
-    ("a d", "adds one term per modality"),
+    ("a, c, e, d", "Judge the mechanism, not the damage"),  # hedging with concatenation
+    ("b, c", "Judge the mechanism, not the damage"),  # "early fusion needs every block; zeros are the worst fill"
+    ("c, d", "Judge the mechanism, not the damage"),  # "the best model with everything has the most to lose"
+    ("a d", "ReLU over a sum"),
     ("b, d", "not the set of models"),   # the two "simple" models
-    ("a, b, c, d, e", "zero text block"),  # all of them
+    ("a, b, c, d, e", "Judge the mechanism, not the damage"),  # all of them
     ("e", "ReLU over a sum"),          # the MLP alone (the section 4 interaction model)
     (1.4, "letters 'a' to 'e'"),
 ])
@@ -81,6 +81,24 @@ def test_predict_no_text_wrong_answers_get_hints(capsys, answer, needle):
     # review 7, defect 7: nor how many letters are extra or missing (no answer by trial)
     assert "left out" not in out and "you picked" not in out
     assert isinstance(answer, float) or not any(ch.isdigit() for ch in out)
+    # review 8, defect 1: no per-model reason on a failing answer (a reason for an extra letter identifies it)
+    assert "zero text block" not in out and "one term per modality" not in out
+
+
+@pytest.mark.parametrize("first", ["abcde", "a, b, c, e", "a, c, d, e", "a b c d e", "b, d", "a, b, c", "c, d, e"])
+def test_predict_no_text_wrong_answers_all_get_the_same_feedback(capsys, first):
+    # review 8, defect 1: "abcde" printed the reasons for (b) and (d), and "ace" then passed on the second try;
+    # every wrong letter set must now get the same text, so a failing answer says nothing about which letters
+    checks.nb02_predict_no_text("a, c")
+    baseline = capsys.readouterr().out
+    assert checks.nb02_predict_no_text(first).passed is False
+    assert capsys.readouterr().out == baseline
+
+
+def test_predict_no_text_debrief_after_a_pass(capsys):
+    assert checks.nb02_predict_no_text("a, c, e").passed is True
+    out = capsys.readouterr().out
+    assert "zero text block" in out and "one term per modality" in out
 
 
 # --------------------------------------------------------- exercise 2: concatenation

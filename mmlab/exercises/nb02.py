@@ -362,7 +362,7 @@ def nb02_product_fusion(fn) -> CheckResult:
                                    "of (1 + factors[m][b]), and 1 where none is present."))
 
 
-# ------------------------------------------------ exercise 4: late fusion over what is present
+# ------------------------------------------------ exercise 5: late fusion over what is present
 
 def _reference_mean_of_present(probas, present, weights):
     num = sum(weights[m] * np.where(present[m][:, None], p, 0.0) for m, p in probas.items())
@@ -536,23 +536,19 @@ def nb02_predict_no_text(answer) -> CheckResult:
     key = set("ace")
     question = ("For each model ask: with the text present, does the image's effect on the class scores depend "
                 "on the text? (the softmax's denominator, a factor it multiplies, a ReLU over a sum)")
-    reasons = {  # for the models a learner picked wrongly; no letter named, so the hint cannot be used to eliminate
-        "b": "A linear model given a zero text block: every class score shifts by minus the text's average term "
-             "(its accuracy can fall far), but its image and audio terms are still added up exactly as they were "
-             "trained: it loses one added term, and the others' contributions stay as they were.",
-        "d": "A network that leans on the text but whose linear head adds one term per modality: without the text, "
-             "the image's and audio's terms are still the ones it learned.",
-    }
-    extra = sorted(picked - key)
+    debrief = ("In (b) and (d) they do not: early fusion given a zero text block shifts every class score by "
+               "minus the text's average term (its accuracy can fall far), but its image and audio terms are added "
+               "up exactly as trained; intermediate concat encodes each modality on its own and its linear head adds "
+               "one term per modality, so without the text the image's and audio's terms are still the ones it "
+               "learned.")
     if picked == key:
         return report(True, "In all three the image's and audio's effect depends on the text: attention's softmax "
                             "renormalises over what is left, the product loses the text factor the others multiplied, "
-                            "and the MLP's hidden units lose the text's part of every sum inside their ReLU. Check the "
-                            "accuracies below: the mechanism is shared, the damage is not.")
-    # no counts of extra or missing letters (review 7): only that the set is not right, and why a model can lose
-    # accuracy without its mechanism changing
-    why = [reasons[k] for k in extra] or ["Judge the mechanism, not the damage: a model can lose much accuracy "
-                                          "without the text while its image and audio terms stay as trained, and "
-                                          "keep much while they change."]
+                            "and the MLP's hidden units lose the text's part of every sum inside their ReLU. "
+                            + debrief + " Check the accuracies below: the mechanism is shared, the damage is not.")
+    # a wrong answer gets the same feedback whatever it is: no count of extra or missing letters and no
+    # per-model reason (a reason for an extra letter would identify it, and "abcde" then "ace" would pass)
+    why = ("Judge the mechanism, not the damage: a model can lose much accuracy without the text while its image "
+           "and audio terms stay as trained, and keep much while they change.")
     return report(False, "", "that is not the set of models in which the image's and audio's contributions change.",
-                  " ".join([*why, question]))
+                  " ".join([why, question]))
