@@ -311,8 +311,8 @@ TEST = ["food", "animal", "animal", "animal", "flag", "food"]  # majority in tra
 
 
 def test_majority_number_still_checked(capsys):
-    assert checks.nb01_majority_baseline(2 / 6, TRAIN, TEST).passed is True
-    assert checks.nb01_majority_baseline(np.float32(2 / 6), TRAIN, TEST).passed is True
+    assert checks.nb01_majority_baseline(2 / 6, TRAIN, TEST, require_function=False).passed is True
+    assert checks.nb01_majority_baseline(np.float32(2 / 6), TRAIN, TEST, require_function=False).passed is True
     capsys.readouterr()
 
 
@@ -321,7 +321,7 @@ def test_majority_number_still_checked(capsys):
     ("0.33", "single number"), (0.7, "is not the majority-class accuracy"),
 ])
 def test_majority_number_wrong_answers_get_hints(capsys, value, needle):
-    _rejected(capsys, checks.nb01_majority_baseline(value, TRAIN, TEST), needle)
+    _rejected(capsys, checks.nb01_majority_baseline(value, TRAIN, TEST, require_function=False), needle)
 
 
 def test_majority_needs_the_labels(capsys):
@@ -607,8 +607,7 @@ def _majority_sklearn(train_labels, test_labels):
 ])
 def test_majority_number_refused_where_a_function_is_asked(capsys, value, needle):
     """Review 4: a number (even the right one, from majority_baseline_sklearn) passed exercise 4."""
-    out = _rejected(capsys, checks.nb01_majority_baseline(value(), NOTEBOOK_TRAIN, NOTEBOOK_TEST,
-                                                          require_function=True), needle)
+    out = _rejected(capsys, checks.nb01_majority_baseline(value(), NOTEBOOK_TRAIN, NOTEBOOK_TEST), needle)
     assert "write my_majority_baseline" in out
 
 
@@ -757,3 +756,38 @@ def test_nearest_neighbours_query_only_normalised_is_told_the_corpus_lengths_dec
     """Review 8, defect 6: normalising only the query was told "Normalise the query and the corpus rows"."""
     out = _rejected(capsys, checks.nb01_nearest_neighbours(_knn_query_only_normalised), "corpus rows' lengths")
     assert "only the query" in out
+
+
+# --- outside review 9 -------------------------------------------------------------------------------
+
+def _nn_sk_normalize(q, c, k):                           # review 9: passed (exercise 1 refused it)
+    return np.argsort(-(sk_normalize(c) @ q))[:k]
+
+
+def _nn_torch_normalize(q, c, k):                        # review 9: passed (exercise 1 refused it)
+    import torch
+    import torch.nn.functional as F
+    return np.argsort(-(F.normalize(torch.as_tensor(c), dim=1).numpy() @ q))[:k]
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_nn_sk_normalize, "library (normalize)"),
+    (_nn_torch_normalize, "library (normalize)"),
+])
+def test_nearest_neighbours_review9_library_normalise_rejected(capsys, fn, needle):
+    """Exercise 3 refuses a library row-normaliser, as exercise 1 does (cell 25 says so)."""
+    _rejected(capsys, checks.nb01_nearest_neighbours(fn), needle)
+
+
+def test_nearest_neighbours_own_normalise_still_passes(capsys):
+    """A learner's own helper named normalize is their code, not a library's."""
+    notebook = {"np": np}
+    exec("def normalize(x):\n    return x / np.linalg.norm(x, axis=-1, keepdims=True)\n"
+         "def nn(q, c, k):\n    return np.argsort(-(normalize(c) @ q), kind='stable')[:k]\n", notebook)
+    assert checks.nb01_nearest_neighbours(notebook["nn"]).passed is True
+    capsys.readouterr()
+
+
+def test_majority_number_refused_by_default(capsys):
+    """Review 9: require_function is the default, so the notebook's check call needs no grader knob."""
+    _rejected(capsys, checks.nb01_majority_baseline(2 / 6, TRAIN, TEST), "expected a function")

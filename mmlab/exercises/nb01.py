@@ -35,7 +35,8 @@ _COSINE_HELPERS = frozenset({"cosine_similarity", "pairwise_distances", "cdist",
 #: Exercise 3 builds on exercise 1: a library's cosine (or search) instead of the learner's own.
 _SEARCH_HELPERS = frozenset({"exact_topk", "NearestNeighbors", "semantic_search", "kneighbors",
                              "cosine_similarity", "pairwise_distances", "cdist", "cosine_distances",
-                             "pairwise_kernels", "linear_kernel", "l2_normalize"})
+                             "pairwise_kernels", "linear_kernel", "l2_normalize",
+                             "normalize", "normalise"})  # as in exercise 1: normalising the rows is its work
 _METRIC_HELPERS = frozenset({"balanced_accuracy_score", "recall_score", "precision_recall_fscore_support",
                              "classification_report", "confusion_matrix", "multilabel_confusion_matrix"})
 _LIBRARIES = ("mmlab", "sklearn", "scipy", "torch", "numpy", "sentence_transformers", "faiss")
@@ -396,7 +397,7 @@ _MAJORITY_CASES = (
 )
 
 
-def nb01_majority_baseline(answer, train_labels, test_labels, require_function: bool = False) -> CheckResult:
+def nb01_majority_baseline(answer, train_labels, test_labels, require_function: bool = True) -> CheckResult:
     """Check a majority-class baseline: the test accuracy of always giving one and the same answer.
 
     Args:
@@ -404,8 +405,8 @@ def nb01_majority_baseline(answer, train_labels, test_labels, require_function: 
             labels where counting the majority from the training labels, the test labels or both
             gives different numbers), or a number for the split given.
         train_labels, test_labels: the labels of the split used in the notebook.
-        require_function: refuse a number (the notebook asks for a function; a number, typed or
-            computed by a library helper, would say "correct" for work the learner did not write).
+        require_function: refuse a number (the default: the notebook asks for a function; a number,
+            typed or computed by a library helper, would say "correct" for work the learner did not write).
     """
     train, test = list(train_labels), list(test_labels)
     if not train or not test:
