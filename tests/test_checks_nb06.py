@@ -349,3 +349,59 @@ def test_ndcg_success_message_names_only_what_was_checked(capsys):
 
     assert checks.nb06_ndcg(my_ndcg)
     assert "sklearn" not in capsys.readouterr().out
+
+
+def _choose_with_own_rrf(order):
+    """A correct selection whose own RRF (skipping the -1 padding) orders equal fused scores by ``order``."""
+    def choose(runs, relevant, options):
+        best, best_value = None, -1.0
+        for views, rrf_k in options:
+            rows = []
+            for q in range(len(relevant)):
+                s = {}
+                for v in views:
+                    for rank, d in enumerate(runs[v][q].tolist(), start=1):
+                        if d >= 0:
+                            s[d] = s.get(d, 0.0) + 1 / (rrf_k + rank)
+                top = list(order(s))[:10]
+                rows.append(top + [-1] * (10 - len(top)))
+            value = mm.search.ndcg_at_k(np.array(rows), relevant, 10)
+            if value > best_value:
+                best, best_value = (views, rrf_k), value
+        return best
+    return choose
+
+
+def _heap(s):
+    import heapq
+    return [d for _, d in heapq.nlargest(len(s), [(v, d) for d, v in s.items()])]
+
+
+def _argsort_reversed(s):
+    ids = np.array(list(s))
+    return ids[np.argsort(np.array([s[d] for d in ids]))[::-1]].tolist()
+
+
+@pytest.mark.parametrize("order", [
+    _heap,                                                     # heapq.nlargest on (score, id): higher id first
+    _argsort_reversed,                                         # ids[np.argsort(scores)[::-1]]
+    lambda s: sorted(s, key=lambda d: (-s[d], -d)),            # higher id first, by hand
+    lambda s: sorted(s, key=s.get, reverse=True),              # insertion order on ties
+    lambda s: sorted(s, key=lambda d: (-s[d], d)),             # lower id first, as the helper
+])
+def test_choose_fusion_passes_whatever_the_tie_break(order, capsys):
+    """Found failing by outside review 7: a correct RRF with another tie-break than the helper's was refused
+    (argsort[::-1] with a false 'whole fused ranking' message). The check's query sets are now tie-free."""
+    assert checks.nb06_choose_fusion(_choose_with_own_rrf(order)).passed is True
+
+
+def test_choose_fusion_query_sets_have_no_ties_that_matter():
+    """On every query the check uses, no option's fused top 10 has a relevant and a non-relevant document
+    with equal RRF scores: no tie-break can change an option's nDCG@10."""
+    from mmlab.exercises import nb06
+
+    runs, relevant, subsets = nb06._fusion_data()
+    options = [(tuple(v), c) for v, c in nb06.FUSION_OPTIONS] + [(("image",), 60), (("text",), 20)]
+    free = nb06._tie_free(runs, relevant, options)
+    for rows in subsets:
+        assert free[rows].all()

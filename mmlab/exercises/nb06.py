@@ -349,15 +349,15 @@ def nb06_citation_filter(my_filter) -> CheckResult:
 #: The fusions to choose from: (views, rrf_k).
 FUSION_OPTIONS = [(("text",), 60)] + [(views, c) for views in [("bm25", "text"), ("text", "image"),
                                                                   ("bm25", "text", "image")] for c in (5, 20, 60)]
-_FUSION_SEED = 8
+_FUSION_SEED = 23
 
 
 def _fusion_data(seed: int = _FUSION_SEED):
-    """Synthetic runs of three views for 120 queries: a good dense view, a keyword view whose quality
+    """Synthetic runs of three views for 400 queries: a good dense view, a keyword view whose quality
     and coverage vary from query to query, and a weak image view that is sometimes right; and
     five subsets of queries (the sets a selection is run on) whose best fusions differ."""
     rng = np.random.default_rng(seed)
-    n_docs, n_q = 80, 120
+    n_docs, n_q = 80, 400
     runs = {v: np.full((n_q, 20), -1, np.int64) for v in ("bm25", "text", "image")}
     relevant = []
     for q in range(n_q):
@@ -374,9 +374,13 @@ def _fusion_data(seed: int = _FUSION_SEED):
                 if rng.random() < hit_rate and ranking:
                     ranking.insert(int(rng.integers(0, min(depth, len(ranking)) + 1)), int(r))
             runs[view][q, :min(20, len(ranking))] = ranking[:20]
-    subsets = [np.sort(rng.choice(n_q, size=40, replace=False, p=w / w.sum()))
-               for w in (np.array([4.0, 1, 1, 1] * 30), np.array([1.0, 4, 1, 1] * 30), np.array([1.0, 1, 4, 1] * 30),
-                         np.array([1.0, 1, 1, 4] * 30), np.ones(n_q))]
+    # the sets are drawn from the queries where equal fused scores cannot matter (see _tie_free), so a
+    # correct selection passes whatever its own RRF does with ties
+    kinds = np.arange(n_q) % 4
+    free = _tie_free(runs, relevant, [(tuple(v), c) for v, c in FUSION_OPTIONS])
+    subsets = [np.sort(rng.choice(n_q, size=40, replace=False, p=w[kinds] * free / (w[kinds] * free).sum()))
+               for w in (np.array([4.0, 1, 1, 1]), np.array([1.0, 4, 1, 1]), np.array([1.0, 1, 4, 1]),
+                         np.array([1.0, 1, 1, 4]), np.ones(4))]
     return runs, relevant, subsets
 
 
@@ -398,6 +402,25 @@ def _rrf_counting_padding(rankings, c: int, *, padding: bool = True, start: int 
         rows.append(sorted(score, key=lambda d: (-score[d], d))[:10])
     width = max(len(r) for r in rows)
     return np.array([r + [-2] * (width - len(r)) for r in rows], np.int64)
+
+
+def _tie_free(runs, relevant, options) -> np.ndarray:
+    """Per query: True when no option's fused top 10 holds a relevant and a non-relevant document with equal
+    RRF scores, so that no tie-break (lower id first, higher id first, insertion order) moves its nDCG@10."""
+    ok = np.ones(len(relevant), bool)
+    for q, rel in enumerate(relevant):
+        for views, c in options:
+            score: dict[int, float] = {}
+            for v in views:
+                for rank, d in enumerate(runs[v][q].tolist(), start=1):
+                    if d >= 0:
+                        score[d] = score.get(d, 0.0) + 1.0 / (c + rank)
+            level = {d: round(x, 9) for d, x in score.items()}  # equal up to float summation order
+            cut = sorted(level.values(), reverse=True)[:10][-1]
+            mixed = {lv for d, lv in level.items() if lv >= cut and d in rel} & \
+                    {lv for d, lv in level.items() if lv >= cut and d not in rel}
+            ok[q] &= not mixed
+    return ok
 
 
 def _choose_variant(runs, relevant, options, how: str):
@@ -463,6 +486,21 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
         answers.append(value)
         wants.append(best_fusion(part_runs, part_rel, options))
         parts.append((part_runs, part_rel))
+    # one more set: two options whose fusions are the same ranking (one view: rrf_k cannot change its order),
+    # so their nDCG@10 is exactly equal; the exercise asks for the earlier of equals
+    probe = [(("image",), 60), (("text",), 20), (("text",), 60)]
+    probe_answer, problem, _ = _call_watching(choose_fusion, library, {v: r.copy() for v, r in parts[0][0].items()},
+                                              [set(r) for r in parts[0][1]], list(probe), seen=called)
+    if isinstance(probe_answer, list) and len(probe_answer) == 2 and isinstance(probe_answer[0], (tuple, list)):
+        probe_answer = (tuple(probe_answer[0]), probe_answer[1])
+    if answers == wants and probe_answer == probe[2]:
+        return report(False, "", "on a tie you keep the later option (>= instead of >); the exercise asks for the "
+                                 "earlier one.", "replace the best only when an option is strictly better (>).")
+    if answers == wants and (problem or probe_answer != probe[1]):
+        return report(False, "", f"with the options {probe} your function returns {probe_answer!r}"
+                                 f"{' (' + problem + ')' if problem else ''}; the two text-only options fuse to "
+                                 "the same ranking, so the earlier, " + repr(probe[1]) + ", is the answer.",
+                      "keep the first option with the highest mean nDCG@10.")
     if answers == wants:
         return report(True, f"Your selection picks the best fusion of whatever queries it is given ({len(set(wants))} "
                             f"different choices on {len(wants)} sets of queries): a choice made by the data passed in.")
