@@ -369,9 +369,31 @@ def flags():
             mm.zeroshot.get_templates("simple-imagenet"), lit, lit.encode_image(images, progress=False))
 
 
-def _check(flags, fixes, ship):
+def _measure(flags, *, X=None, y=None, what="country"):
+    """{letter: a recall} measured the way a learner would, on ConSE; ``what`` picks the (right or wrong) number."""
+    conse, X_tr, y_tr, subgroups, names, templates, _, _ = flags
+    X, y = (X_tr if X is None else X), (y_tr if y is None else y)
+    country, flag = subgroups.index("country-flag"), subgroups.index("flag")
+    W_old = mm.zeroshot.build_classifier(conse, names, templates)
+    out = {}
+    for letter, renamed in mm.zeroshot.FLAG_RENAMINGS.items():
+        W = W_old.copy()
+        W[[subgroups.index(s) for s in renamed]] = mm.zeroshot.build_classifier(conse, list(renamed.values()), templates)
+        pred = (X @ W.T).argmax(axis=1)
+        out[letter] = {"country": (pred[y == country] == country).mean(), "accuracy": (pred == y).mean(),
+                       "flag": (pred[y == flag] == flag).mean(),
+                       "precision": (y[pred == country] == country).mean() if (pred == country).any() else 0.0}[what]
+    return {k: float(v) for k, v in out.items()}
+
+
+@pytest.fixture(scope="module")
+def recall(flags):
+    return _measure(flags)
+
+
+def _check(flags, fixes, ship, answer_recall):
     conse, X, y, subgroups, names, templates, _, _ = flags
-    return checks.nb04_choose_names(fixes, ship, conse, X, y, subgroups, names, templates)
+    return checks.nb04_choose_names(answer_recall, fixes, ship, conse, X, y, subgroups, names, templates)
 
 
 @pytest.mark.slow
@@ -380,10 +402,13 @@ def _check(flags, fixes, ship):
     ("B, C, E", "c"),           # letters as a string, lower case
     (["E", "B", "C"], "C"),
 ])
-def test_choose_names_right_answer_passes(capsys, flags, fixes, ship):
-    ok, out = verdict(capsys, _check(flags, fixes, ship))
+def test_choose_names_right_answer_passes(capsys, flags, recall, fixes, ship):
+    ok, out = verdict(capsys, _check(flags, fixes, ship, recall))
     assert ok, out
     assert "country-flag recall 0.00 ->" in out  # the collision shows on this data before the fix
+    rounded = {k.lower(): round(v, 2) for k, v in recall.items()}   # lower-case keys, values rounded to 2 places
+    ok, out = verdict(capsys, _check(flags, fixes, ship, rounded))
+    assert ok, out
 
 
 def test_choose_names_candidates_are_the_five_of_the_notebook():
@@ -401,33 +426,79 @@ def test_choose_names_candidates_are_the_five_of_the_notebook():
     ({"B", "C", "F"}, "C", "should be the letters"),
     (3, "C", "should be the letters"),
     ({"B", "C", "E"}, "CE", "should be one letter"),
-    # the country-flag-only rename (found passing by earlier readers as a free rename)
-    ({"A", "B", "C", "E"}, "C", "renaming only `country-flag` leaves `flag` with the bare word"),
-    # the name keyed to ConSE's misreading
-    ({"B", "C", "D", "E"}, "C", "ConSE's own misreading of the country flags"),
-    ({"A", "B", "C", "D", "E"}, "C", "not every candidate in `fixes`"),
+    # the country-flag-only rename and the name keyed to ConSE's misreading (free renames to earlier readers)
+    ({"A", "B", "C", "E"}, "C", "does not agree with your own recalls"),
+    ({"B", "C", "D", "E"}, "C", "does not agree with your own recalls"),
+    ({"A", "B", "C", "D", "E"}, "C", "does not agree with your own recalls"),
     # thinking only the describing name fixes it: every specific name does on ConSE
-    ({"C"}, "C", "`fixes` leaves out a candidate"),
-    ({"B", "C"}, "C", "`fixes` leaves out a candidate"),
-    ({"C", "E"}, "C", "`fixes` leaves out a candidate"),
-    # shipping a name that fixes ConSE but does not describe the class (passing in review 5 as free renames)
-    ({"B", "C", "E"}, "B", "'pirate flag' names one of the 8 emoji"),
-    ({"B", "C", "E"}, "E", "'pride flag' names two of the 8 emoji"),
+    ({"C"}, "C", "does not agree with your own recalls"),
+    ({"B", "C"}, "C", "does not agree with your own recalls"),
+    # shipping a name that fixes ConSE but names one or two members (passing in review 5 as free renames)
+    ({"B", "C", "E"}, "B", "covers only one or two of the 8 emoji"),
+    ({"B", "C", "E"}, "E", "covers only one or two of the 8 emoji"),
     ({"B", "C", "E"}, "D", "does not fix the collision on ConSE"),
     ({"B", "C", "E"}, "A", "does not fix the collision on ConSE"),
 ])
-def test_choose_names_typical_mistakes(capsys, flags, fixes, ship, says):
-    ok, out = verdict(capsys, _check(flags, fixes, ship))
+def test_choose_names_typical_mistakes(capsys, flags, recall, fixes, ship, says):
+    ok, out = verdict(capsys, _check(flags, fixes, ship, recall))
     assert not ok and says in out, out
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("case, says", [
+    ("missing", "should be a dict with one number per candidate"),
+    ("letters only", "should be a dict with one number per candidate"),
+    ("a set", "should be a dict with one number per candidate"),
+    ("guessed 0.4", "differs by more than 0.02"),
+    ("guessed 0 and 1", "differs by more than 0.02"),
+    ("subgroup accuracy", "not the subgroup accuracy"),
+    ("recall of flag", "not the recall of `flag`"),
+    ("precision", "differs by more than 0.02"),
+    ("test split", "not the test split"),
+    ("percent", "differs by more than 0.02"),
+])
+def test_choose_names_recall_must_be_measured(capsys, flags, recall, case, says):
+    """Review 7: {A..E} -> {B,C,D,E} -> {B,C,E} passed by guessing from per-letter feedback; now every answer needs
+    the measured recalls, and a wrong recall is rejected with a hint naming the mistake."""
+    _, _, _, subgroups, _, _, _, _ = flags
+    emoji = mm.data.load_emoji()
+    _, test_idx = mm.data.split_by_id(emoji.ids)
+    conse = flags[0]
+    if case == "test split":
+        X_te = conse.encode_image([emoji.images[i] for i in test_idx], progress=False)
+        y_te = np.array([subgroups.index(emoji.subgroups[i]) for i in test_idx])
+        given = _measure(flags, X=X_te, y=y_te)
+    else:
+        given = {"missing": {k: v for k, v in recall.items() if k != "A"},
+                 "letters only": {k: "fixes" for k in recall}, "a set": set(recall),
+                 "guessed 0.4": {k: 0.4 for k in recall},
+                 "guessed 0 and 1": {k: float(k in "BCE") for k in recall},
+                 "subgroup accuracy": _measure(flags, what="accuracy"), "recall of flag": _measure(flags, what="flag"),
+                 "precision": _measure(flags, what="precision"),
+                 "percent": {k: 100 * v for k, v in recall.items()}}[case]
+    ok, out = verdict(capsys, _check(flags, {"B", "C", "E"}, "C", given))
+    assert not ok and says in out, out
+    if case == "missing":
+        assert "differs" not in out, out
+
+
+@pytest.mark.slow
+def test_choose_names_guessing_sequence_fails(capsys, flags):
+    """Review 7's guessing sequence, now with made-up recalls that agree with each guess: none passes."""
+    for fixes in [{"A", "B", "C", "D", "E"}, {"B", "C", "D", "E"}, {"B", "C", "E"}]:
+        made_up = {k: (0.5 if k in fixes else 0.0) for k in "ABCDE"}
+        ok, out = verdict(capsys, _check(flags, fixes, "C", made_up))
+        assert not ok and "differs by more than 0.02" in out, out
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("fixes, ship", [({"B", "C", "E"}, "B"), ({"B", "C", "E"}, "E"), ({"B", "C"}, "C"),
-                                         ({"B", "C", "D", "E"}, "C"), ({"C", "E"}, "C")])
-def test_choose_names_failures_say_what_to_measure_not_the_scores(capsys, flags, fixes, ship):
-    """A failure names the mistake, never another candidate's score, letter or how many were left out (review 6)."""
-    _, out = verdict(capsys, _check(flags, fixes, ship))
-    assert "of the 7" not in out and "recall 0." not in out and "left out 1" not in out and "left out 2" not in out, out
+                                         ({"B", "C", "D", "E"}, "C"), ({"C", "E"}, "C"), ({"A", "B", "C", "E"}, "C")])
+def test_choose_names_failures_say_what_to_measure_not_the_scores(capsys, flags, recall, fixes, ship):
+    """A failure names the mistake, never another candidate's score, letter or how many were left out (reviews 6, 7)."""
+    _, out = verdict(capsys, _check(flags, fixes, ship, recall))
+    assert "of the 7" not in out and "recall 0." not in out and "left out" not in out, out
+    assert "pirate" not in out and "pride" not in out and "flagpole" not in out and "bare word" not in out, out
     for x in "ABCDE":   # no candidate named by its letter ("Hint: A name ..." is English, not candidate A)
         assert f" {x} does" not in out and f" {x} finds" not in out and f" {x}," not in out, out
         assert x == "A" or f" {x} " not in out, out

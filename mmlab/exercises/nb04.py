@@ -356,67 +356,83 @@ def _letters(answer) -> list[str] | None:
     return [x.strip().upper() for x in items]
 
 
-_WHY = {"B": "'pirate flag' names one of the 8 emoji of `flag`, not the class",
-        "E": "'pride flag' names two of the 8 emoji of `flag` (the rainbow and the transgender flag), not the class",
-        "D": "'flag on a flagpole' is built on 'flagpole', ConSE's own misreading of the country flags, so it "
-             "stays close to what ConSE sees in them",
-        "A": "renaming only `country-flag` leaves `flag` with the bare word, still the nearest to a flag drawing"}
-
 # The one candidate whose `flag` name names the subgroup as a whole (several of its kinds), not one or two members.
 _DESCRIBES_THE_CLASS = "C"
 
 
-def nb04_choose_names(fixes, ship, model, image_features, labels, subgroups, class_names, templates) -> CheckResult:
-    """Exercise 4: which candidate renamings fix the flag collision, and which one to ship.
+def _recalls(answer, valid: list[str]) -> dict | None:
+    """``answer`` as {letter: float} over exactly the letters ``valid`` (keys in any case); None if unreadable."""
+    if not isinstance(answer, dict):
+        return None
+    out = {}
+    for key, value in answer.items():
+        if not isinstance(key, str) or isinstance(value, bool):
+            return None
+        try:
+            out[key.strip().upper()] = float(value)
+        except (TypeError, ValueError):
+            return None
+    return out if sorted(out) == valid and all(np.isfinite(v) for v in out.values()) else None
+
+
+def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgroups, class_names,
+                      templates) -> CheckResult:
+    """Exercise 4: ConSE's country-flag recall with each candidate renaming, which fix the collision, which to ship.
 
     Args:
-        fixes: the letters (of ``NAME_CANDIDATES``, A-E) whose names bring ConSE's country-flag recall on the
-            training emoji to at least 0.2: a set, list or string of letters. Measured here on ConSE.
-        ship: the one letter to ship, judged by the rule of the exercise text (a class name names its class as a whole).
+        recall: {letter: ConSE's country-flag recall on the training emoji with that candidate's names}, for
+            every letter of ``NAME_CANDIDATES`` (A-E); compared with the check's own measurement (within 0.02).
+        fixes: the letters whose names bring that recall to at least 0.2: a set, list or string of letters.
+        ship: the one letter to ship, judged by the rule of the exercise text (a class name names its class as a
+            whole).
         model, image_features, labels: the joint model (ConSE), the (N, D) image embeddings of the *training*
             emoji and their (N,) subgroup indices into ``subgroups``.
         subgroups, class_names, templates: the subgroup labels, their class names so far, the prompt templates.
     Returns:
-        A ``CheckResult``, passed when both answers are right; a failure says what to measure or reconsider.
+        A ``CheckResult``, passed when all three answers are right; a failure says what to measure or reconsider,
+        never which candidate is wrong.
     """
-    if is_empty(fixes) or is_empty(ship):
+    if is_empty(recall) or is_empty(fixes) or is_empty(ship):
         return report(False, "", EMPTY_MESSAGE)
-    letters, chosen = _letters(fixes), _letters(ship) if isinstance(ship, str) else None
     valid = sorted(NAME_CANDIDATES)
+    measure = ("For each candidate: replace the renamed entries of `sub_names`, build the classifier with "
+               "`my_build_classifier(model, names, SUB_TEMPLATES)`, predict the training emoji (`X_train`) and "
+               "take the share of the country flags (`ys_train == country_sub`) predicted as `country_sub`.")
+    given = _recalls(recall, valid)
+    if given is None:
+        return report(False, "", "`answer_recall` should be a dict with one number per candidate, "
+                      f"{{{', '.join(repr(x) + ': ...' for x in valid)}}}; got {recall!r}.", measure)
+    letters, chosen = _letters(fixes), _letters(ship) if isinstance(ship, str) else None
     if letters is None or not letters or any(x not in valid for x in letters):
         return report(False, "", f"`fixes` should be the letters of the candidates, e.g. {{'A', 'B'}}; got {fixes!r}.",
                       f"The candidates are {', '.join(valid)}.")
     if chosen is None or len(chosen) != 1 or chosen[0] not in valid:
         return report(False, "", f"`ship` should be one letter, one of {', '.join(valid)}; got {ship!r}.")
-    picked, chosen_letter = set(letters), chosen[0]
     first = _candidate_scores(model, image_features, labels, subgroups, class_names, templates)
+    if any(abs(given[x] - first[x][1]) > 0.02 for x in valid):
+        return report(False, "", "at least one of your recalls differs by more than 0.02 from ConSE's country-flag "
+                      "recall on the training emoji with that candidate's names.",
+                      "Recall of `country-flag` is the share of the training country flags predicted as "
+                      "`country-flag` (not the subgroup accuracy, not the recall of `flag`, not the test split). "
+                      + measure)
     truth = {x for x in valid if first[x][1] >= 0.2}
-    measure = ("Measure instead of guessing: for each candidate, embed the renamed `sub_names` with "
-               "`my_build_classifier` and `SUB_TEMPLATES`, replace those rows of the classifier, and compute "
-               "ConSE's country-flag recall on the training emoji.")
-    wrong = sorted(picked - truth)
-    if wrong:
-        return report(False, "", "not every candidate in `fixes` brings ConSE's country-flag recall on the training "
-                      f"emoji to 0.2: {_WHY.get(wrong[0], 'one of them leaves the flags where they were')}.",
-                      measure)
-    if truth - picked:
-        return report(False, "", "`fixes` leaves out a candidate that does bring ConSE's country-flag recall on the "
-                      "training emoji to 0.2 or more.",
-                      "A name need not describe its class to free the country flags on ConSE: it only has to stop "
-                      "being the nearest to what ConSE sees in a flag drawing. " + measure)
-    if chosen_letter not in truth:
+    if set(letters) != truth:
+        return report(False, "", "`fixes` does not agree with your own recalls: a candidate fixes the collision "
+                      "when its country-flag recall is at least 0.2.")
+    if chosen[0] not in truth:
         return report(False, "", "the candidate in `ship` does not fix the collision on ConSE: ship one of your "
                       "`fixes`.")
-    if chosen_letter != _DESCRIBES_THE_CLASS:
-        return report(False, "", f"the collision is fixed, but {_WHY.get(chosen_letter, 'that name')}.",
+    if chosen[0] != _DESCRIBES_THE_CLASS:
+        return report(False, "", "the collision is fixed, but that name covers only one or two of the 8 emoji of "
+                      "`flag`: a model that never saw them would not match it to the rest.",
                       "ConSE's training numbers cannot separate the candidates that fix it. Read the 8 emoji of "
-                      "`flag` (section 4): which name would a model that never saw them match to all of them?")
+                      "`flag` (section 4): which name covers several of their kinds?")
     best = _DESCRIBES_THE_CLASS
     return report(True, f"{', '.join(sorted(truth))} fix the collision on ConSE (country-flag recall "
                   f"{first['old'][1]:.2f} -> {first[best][1]:.2f}, subgroup accuracy {first['old'][0]:.1%} -> "
-                  f"{first[best][0]:.1%} on the training emoji with {best}), and {best}'s name names the subgroup as a "
-                  "whole (several of its kinds) rather than one or two of its members: the next cell measures what that is worth on a "
-                  "second model.")
+                  f"{first[best][0]:.1%} on the training emoji with {best}), and {best}'s name names the subgroup as "
+                  "a whole (several of its kinds) rather than one or two of its members: the next cell measures what "
+                  "that is worth on a second model.")
 
 
 # --------------------------------------------------------------------------- exercise 5
