@@ -107,12 +107,28 @@ class _CountingBooks(np.ndarray):
         self._count(_books_in(inputs))
         if "out" in kwargs:
             kwargs["out"] = tuple(_plain(o) for o in kwargs["out"])
-        return getattr(ufunc, method)(*(_plain(x) for x in inputs), **kwargs)
+        out = getattr(ufunc, method)(*(_plain(x) for x in inputs), **kwargs)
+        # A result with the codebooks' shape (``codebooks * 1.0``) is a copy of them: it counts too, or a
+        # rebuild from the copy goes unseen (outside review 8).
+        if isinstance(out, np.ndarray) and out.shape == self.shape and "out" not in kwargs:
+            out = out.view(_CountingBooks)
+            out._tally = self._tally
+        return out
 
     def __array_function__(self, func, kinds, args, kwargs):
-        if func not in (np.shape, np.ndim, np.size):                        # those read no entries
+        out = func(*_plain(args), **_plain(kwargs))
+        if func in _GATHERS:
+            # A gather reads as many entries as it copies out: np.take(flat, codes + offsets) in
+            # chunks rebuilds the stored vectors while passing the codebooks only once per call (review 8).
+            self._count(max(_books_in(args) + _books_in(kwargs), int(np.size(out))))
+        elif func not in (np.shape, np.ndim, np.size):                      # those read no entries
             self._count(_books_in(args) + _books_in(kwargs))
-        return func(*_plain(args), **_plain(kwargs))
+        return out
+
+
+# numpy functions that copy entries out of an array by index or by repetition.
+_GATHERS = frozenset({np.take, np.take_along_axis, np.choose, np.compress, np.repeat, np.tile, np.extract,
+                      np.select, np.stack, np.concatenate, np.vstack, np.hstack})
 
 
 def _books_in(x) -> int:

@@ -80,12 +80,12 @@ def nb05_topk(my_topk) -> CheckResult:
         problem = _check_topk(my_topk, queries, corpus, k)
         if problem is not None:
             return problem
-    if "argpartition" not in _names_deep(my_topk):
-        return report(False, "", "your ids are right, but your function does not call np.argpartition, which the "
-                                 "exercise asks for (you used a full sort, sorted() or heapq instead).",
-                      "np.argpartition finds the k best of N scores in O(N); then sort only those k.")
-    return report(True, "Your top-k matches mm.search.exact_topk, also for k = 150 of 300 rows: partial sort "
-                        "(argpartition) for the k best, then a sort of just those k.")
+    # The answer is checked, not the route: a name test for np.argpartition let an unused call pass
+    # next to a full sort (outside review 8). A function without it gets a note on the cost.
+    note = ("" if "argpartition" in _names_deep(my_topk) else
+            " Your function does not call np.argpartition: a full sort of all N scores costs O(N log N) per "
+            "query, while np.argpartition finds the k best in O(N) and only those k need sorting.")
+    return report(True, "Your top-k matches mm.search.exact_topk, also for k = 150 of 300 rows (best first)." + note)
 
 
 def _check_topk(my_topk, queries, corpus, k: int) -> CheckResult | None:
