@@ -72,3 +72,22 @@ def test_names_used_sees_through_an_alias():
     scope = {}
     exec("from sklearn.metrics import balanced_accuracy_score as bas\ndef mine(t, p):\n    return bas(t, p)", scope)
     assert "balanced_accuracy_score" in names_used(scope["mine"])
+
+
+def test_library_used_matches_dotted_prefixes_and_follows_own_helpers():
+    import numpy as np
+
+    from mmlab.exercises._feedback import library_used
+    scope = {"np": np, "mm": __import__("mmlab")}
+    exec("def own(x):\n    return x / np.linalg.norm(x)\n"
+         "def uses_own(x):\n    return own(x)\n"
+         "def uses_search(c, q):\n    return mm.search.build_index('flat', c).search(q, 1)\n"
+         "def wraps_search(c, q):\n    return uses_search(c, q)\n"
+         "def imports_sklearn(x):\n    from sklearn.preprocessing import Normalizer\n    return Normalizer()\n", scope)
+    libraries = ("sklearn", "mmlab.search")
+    assert library_used(scope["uses_own"], libraries) is None            # numpy and mm itself are not listed
+    assert "mm.search.build_index, from mmlab.search" in library_used(scope["uses_search"], libraries)
+    assert "from mmlab.search" in library_used(scope["wraps_search"], libraries)
+    assert "Normalizer, from sklearn.preprocessing" == library_used(scope["imports_sklearn"], libraries)
+    assert library_used(scope["uses_search"], ("mmlab.searching",)) is None   # a prefix, not a substring
+    assert library_used(np.linalg.norm, libraries) is None

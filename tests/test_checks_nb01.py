@@ -791,3 +791,74 @@ def test_nearest_neighbours_own_normalise_still_passes(capsys):
 def test_majority_number_refused_by_default(capsys):
     """Review 9: require_function is the default, so the notebook's check call needs no grader knob."""
     _rejected(capsys, checks.nb01_majority_baseline(2 / 6, TRAIN, TEST), "expected a function")
+
+
+# Review 10: library answers that passed because their names were not on a list; now refused by module.
+def _cos_st_util(a, b):
+    from sentence_transformers import util
+    return util.cos_sim(a, b).numpy()
+
+
+def _cos_normalizer(a, b):
+    from sklearn.preprocessing import Normalizer
+    return Normalizer().fit_transform(a) @ Normalizer().fit_transform(b).T
+
+
+def _nn_st_util(q, c, k):
+    from sentence_transformers import util
+    return np.argsort(-util.cos_sim(q, c).numpy()[0])[:k]
+
+
+def _nn_normalizer(q, c, k):
+    from sklearn.preprocessing import Normalizer
+    return np.argsort(-(Normalizer().fit_transform(c) @ q))[:k]
+
+
+def _nn_mmlab_flat(q, c, k):
+    return mm.search.build_index("flat", c).search(q[None], k).ids[0]
+
+
+def _nn_balltree(q, c, k):
+    from sklearn.neighbors import BallTree
+    unit = c / np.linalg.norm(c, axis=1, keepdims=True)
+    return BallTree(unit).query((q / np.linalg.norm(q))[None], k=k)[1][0]
+
+
+def _model_similarity():
+    """A learner calling st_model.similarity on the notebook's SentenceTransformer (not loaded: refused first)."""
+    from sentence_transformers import SentenceTransformer
+    scope = {"st_model": SentenceTransformer.__new__(SentenceTransformer), "np": np}
+    exec("def cos(a, b):\n    return st_model.similarity(a, b).numpy()\n"
+         "def nn(q, c, k):\n    return np.argsort(-st_model.similarity(q[None], c).numpy()[0])[:k]\n", scope)
+    return scope["cos"], scope["nn"]
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_cos_st_util, "from sentence_transformers"),
+    (_cos_normalizer, "Normalizer, from sklearn"),
+    (_model_similarity()[0], "st_model.similarity, from sentence_transformers"),
+])
+def test_cosine_review10_library_modules_rejected(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_cosine_similarity(fn), needle)
+
+
+@pytest.mark.parametrize("fn, needle", [
+    (_nn_st_util, "from sentence_transformers"),
+    (_nn_normalizer, "Normalizer, from sklearn"),
+    (_nn_mmlab_flat, "mm.search.build_index, from mmlab.search"),
+    (_nn_balltree, "BallTree, from sklearn"),
+    (_model_similarity()[1], "st_model.similarity, from sentence_transformers"),
+])
+def test_nearest_neighbours_review10_library_modules_rejected(capsys, fn, needle):
+    _rejected(capsys, checks.nb01_nearest_neighbours(fn), needle)
+
+
+def test_review10_numpy_and_own_helpers_still_pass(capsys):
+    """Refusing by module keeps numpy and the learner's own helpers (which may call numpy) allowed."""
+    notebook = {"np": np}
+    exec("def unit(x):\n    return x / np.linalg.norm(x, axis=-1, keepdims=True)\n"
+         "def cos(a, b):\n    return unit(a) @ unit(b).T\n"
+         "def nn(q, c, k):\n    return np.argsort(-cos(q[None], c)[0])[:k]\n", notebook)
+    assert checks.nb01_cosine_similarity(notebook["cos"]).passed is True
+    assert checks.nb01_nearest_neighbours(notebook["nn"]).passed is True
+    capsys.readouterr()

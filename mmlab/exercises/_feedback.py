@@ -9,6 +9,7 @@ replaced one (see ``mmlab.grade``).
 """
 from __future__ import annotations
 
+import dis
 import hashlib
 import json
 import os
@@ -274,3 +275,67 @@ def names_used(fn) -> set[str]:
         if isinstance(real, str) and not isinstance(bound, types.ModuleType):
             names.add(real)
     return names
+
+
+def _from_library(module: str, libraries) -> bool:
+    return any(module == lib or module.startswith(lib + ".") for lib in libraries)
+
+
+def _module_of(obj) -> str:
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    return getattr(obj, "__module__", None) or getattr(type(obj), "__module__", "") or ""
+
+
+def library_used(fn, libraries) -> str | None:
+    """``name (module)`` of the first thing ``fn`` uses that comes from one of ``libraries``, else None.
+
+    ``libraries`` are dotted module prefixes ("sklearn", "mmlab.search"): a prefix matches that module and
+    its submodules only. Catches the function itself, globals and imports under any alias, attribute
+    chains from a module (``mm.search.build_index``), objects whose class comes from a library (a
+    model's ``.similarity``), and the same inside the learner's own helpers that ``fn`` calls.
+    """
+    own = _module_of(fn)
+    if _from_library(own, libraries):
+        return f"{_name(fn)}, from {own}"
+    home = getattr(fn, "__globals__", None)
+    todo, seen = [fn], set()
+    while todo:
+        f = todo.pop()
+        code = getattr(f, "__code__", None)
+        if id(f) in seen or not isinstance(code, types.CodeType):
+            continue
+        seen.add(id(f))
+        scope = getattr(f, "__globals__", None) or {}
+        codes = [code]
+        while codes:
+            c = codes.pop()
+            codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+            current, path, hit = None, "", None
+            for ins in dis.get_instructions(c):
+                if ins.opname == "IMPORT_FROM" and hit:      # from sklearn.preprocessing import Normalizer
+                    hit = f"{ins.argval}, from {hit}"
+                    continue
+                if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and current is not None:
+                    path += "." + str(ins.argval)            # mm.search.build_index, st_model.similarity
+                    current = getattr(current, str(ins.argval), None)
+                    module = _module_of(current) if current is not None else ""
+                    if module and _from_library(module, libraries):
+                        hit = f"{path}, from {module}"
+                    continue
+                if hit:                                      # the longest chain that reaches a library
+                    return hit
+                current, module = None, ""
+                if ins.opname == "IMPORT_NAME":
+                    path = module = str(ins.argval)
+                elif ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                    path = str(ins.argval)
+                    current = scope.get(path)
+                    if isinstance(current, types.FunctionType) and current.__globals__ is home:  # the learner's own
+                        todo.append(current)
+                    module = _module_of(current) if current is not None else ""
+                if module and _from_library(module, libraries):
+                    hit = f"{path}, from {module}" if path != module else module
+            if hit:
+                return hit
+    return None
