@@ -210,6 +210,20 @@ def _exp_scipy_log_softmax(i, c, s):
     return np.exp(log_softmax(s * _unit(i) @ _unit(c).T, axis=1))
 
 
+def _torch_logsumexp(i, c, s):
+    import torch
+
+    z = torch.from_numpy(s * _unit(i) @ _unit(c).T)
+    return torch.exp(z - torch.logsumexp(z, 1, keepdim=True)).numpy()
+
+
+def _torch_method_logsumexp(i, c, s):
+    import torch
+
+    z = torch.from_numpy(s * _unit(i) @ _unit(c).T)
+    return (z - z.logsumexp(dim=1, keepdim=True)).exp().numpy()
+
+
 @pytest.mark.parametrize("fn, says", [
     (_stub, "NotImplementedError"),
     (..., "empty"),
@@ -242,6 +256,9 @@ def _exp_scipy_log_softmax(i, c, s):
     (_mean_shift, "shifting by the row's mean"),
     (_longdouble_no_shift, "a wider float (float64, np.longdouble) only postpones the overflow"),
     (_scipy_logsumexp, "calls scipy.special.logsumexp"),
+    # found passing by the eighth outside reader: torch's log-sum-exp (function and method)
+    (_torch_logsumexp, "calls torch's logsumexp"),
+    (_torch_method_logsumexp, "calls torch's logsumexp"),
 ])
 def test_zero_shot_probs_typical_mistakes(capsys, fn, says):
     ok, out = verdict(capsys, checks.nb04_zero_shot_probs(fn))
@@ -260,6 +277,16 @@ def test_zero_shot_probs_log_sum_exp_by_hand_passes(capsys):
         return np.exp(z - (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))))
 
     ok, out = verdict(capsys, checks.nb04_zero_shot_probs(log_sum_exp))
+    assert ok, out
+
+
+def test_zero_shot_probs_numpy_logaddexp_passes(capsys):
+    """np.logaddexp is a numpy building block, like np.exp: a stable softmax built from it is the learner's own."""
+    def logaddexp(i, c, s):
+        z = s * _unit(i) @ _unit(c).T
+        return np.exp(z - np.logaddexp.reduce(z, axis=1, keepdims=True))
+
+    ok, out = verdict(capsys, checks.nb04_zero_shot_probs(logaddexp))
     assert ok, out
 
 
@@ -578,6 +605,13 @@ def _hard_coded(sd, half_width):
     (_closed_form(1.96, rnd=np.floor), "one multiplier for every R"),   # int() truncates: still a fixed z
     (_hard_coded, "differs from the smallest number of draws"),
     (_loop(mult=1.0), "differs from the smallest number of draws"),     # one standard error
+    # found passing by the eighth outside reader: a loop capped below the R some cases need
+    (lambda sd, half_width: next((r for r in range(2, 100)
+                                  if stats.t.ppf(0.975, r - 1) * sd / np.sqrt(r) <= half_width), 100),
+     "never returns more than 100 draws"),
+    (lambda sd, half_width: next((r for r in range(2, 300)
+                                  if stats.t.ppf(0.975, r - 1) * sd / np.sqrt(r) <= half_width), 300),
+     "never returns more than 300 draws"),
 ])
 def test_draws_needed_typical_mistakes(capsys, fn, says):
     ok, out = verdict(capsys, checks.nb04_draws_needed(fn))
@@ -593,3 +627,4 @@ def test_draws_needed_cases_separate_the_mistakes():
     assert truth != [_draws_needed(sd, h, multiplier=2.262) for sd, h in _EXERCISE5_CASES]
     assert _draws_needed(0.043, 0.016) == 31     # the notebook's k = 1
     assert min(truth) == 2                          # a loop started at R = 3 must fail somewhere
+    assert max(truth) > 400                         # a loop capped at range(2, 100) or (2, 300) must fail

@@ -77,7 +77,8 @@ def _draws_needed(sd: float, half_width: float, *, multiplier: float | None = No
 # t with R degrees of freedom, the whole width and an off-by-one each give another R somewhere.
 # (0.043, 0.016) is close to the notebook's k = 1: sd 4.3 points, 1.5 points from zero-shot. (1.0, 10.0) needs only
 # R = 2 (t(0.975, 1) / sqrt(2) = 8.98): a loop started at R = 3 "because an interval needs 3 draws" gives 3.
-_EXERCISE5_CASES = [(0.044, 0.05), (0.043, 0.016), (0.061, 0.03), (4.0, 2.0), (0.02, 0.004), (3.1, 6.0), (1.0, 10.0)]
+_EXERCISE5_CASES = [(0.044, 0.05), (0.043, 0.016), (0.061, 0.03), (4.0, 2.0), (0.02, 0.004), (3.1, 6.0), (1.0, 10.0),
+                    (0.043, 0.004)]
 
 
 def _call_with_deadline(fn, args, seconds: float):

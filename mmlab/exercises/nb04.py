@@ -51,8 +51,8 @@ def _call_watching(forbidden: dict, fn, *args, c_softmax: bool = False):
 
     A profile hook sees every Python call while ``fn`` runs, so an alias
     (``from mmlab.zeroshot import predict_proba as p``) is caught as well. With ``c_softmax``, a
-    call of any C function whose name contains "softmax" (``torch.softmax``, ``Tensor.softmax``,
-    ``Tensor.log_softmax``) is reported too.
+    call of any C function whose name contains "softmax" or "logsumexp" (``torch.softmax``,
+    ``Tensor.log_softmax``, ``torch.logsumexp``) is reported too.
     """
     seen: set[str] = set()
 
@@ -61,7 +61,7 @@ def _call_watching(forbidden: dict, fn, *args, c_softmax: bool = False):
             seen.add(forbidden[frame.f_code])
         elif c_softmax and event == "c_call":
             name = getattr(arg, "__name__", "")  # C-level softmaxes: torch.softmax, Tensor.softmax, ...
-            if "softmax" in name:
+            if "softmax" in name or "logsumexp" in name:
                 owner = getattr(arg, "__qualname__", name).split(".")[0].lstrip("_")
                 seen.add(f"torch's {name}" if owner in ("VariableFunctionsClass", "Tensor") else name)
 
@@ -139,7 +139,8 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
     CLIP's scale of 100 with an image almost equal to a class, with two classes close to one image,
     with an image whose cosines are all negative beside one that sits on a class, and at scales of
     1000 and 100000 with cosines of +1 and -1 in one row; the inputs are watched for in-place changes.
-    Library softmaxes (and scipy's log-sum-exp) are refused: the softmax is the exercise.
+    Library softmaxes and log-sum-exps (scipy's, torch's, scikit-learn's) are refused: the softmax is
+    the exercise. numpy's own building blocks (np.exp, np.max, np.logaddexp) are allowed.
     """
     forbidden = {**_library_functions("predict_proba", "classify"), **_softmax_functions()}
     img, cls = _probs_case(4, 5, 3, 8, np.float64)
@@ -503,6 +504,12 @@ def nb04_draws_needed(fn) -> CheckResult:
     for variant, problem, hint in mistakes:
         if answers == variant:
             return report(False, "", problem, hint)
+    cap = max(answers)
+    if cap < max(truth) and answers == [min(r, cap) for r in truth]:
+        return report(False, "", f"your function never returns more than {cap} draws: where more are needed "
+                      f"(sd 0.043, half_width 0.004 needs {max(truth)}) it stops too early.",
+                      "Do not cap the loop with a fixed range(...): keep increasing R (a while loop) until "
+                      "t x sd / sqrt(R) <= half_width.")
     return report(False, "", "on some test data your R differs from the smallest number of draws that is enough.",
                   "For R = 2, 3, ...: half-width = scipy.stats.t.ppf(0.975, R - 1) x sd / sqrt(R); return the "
                   "first R where it is <= half_width.")
