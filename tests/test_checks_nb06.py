@@ -217,9 +217,15 @@ def test_ndcg_in_any_log_base_passes(capsys):
 def _choose_variant(how):
     def choose(runs, relevant, options):
         values = []
+        if how == "pad_inplace":   # padding turned into document 0 on the passed arrays themselves
+            for v in runs:
+                runs[v][runs[v] < 0] = 0
         for views, rrf_k in options:
             use = tuple(runs) if how == "all_views" else views
-            if how in ("padding", "rank0"):   # RRF by hand: -1 scored like a document, or ranks from 0
+            if how == "pad_to_id":   # padding turned into document 0 (a copy) before the library's RRF
+                fused = mm.search.reciprocal_rank_fusion([np.where(runs[v] < 0, 0, runs[v]) for v in use],
+                                                         rrf_k=rrf_k).ids
+            elif how in ("padding", "rank0"):   # RRF by hand: -1 scored like a document, or ranks from 0
                 rows = []
                 for q in range(len(relevant)):
                     score = {}
@@ -259,6 +265,9 @@ def _choose_variant(how):
     (_choose_variant("mrr"), "by MRR"),
     (_choose_variant("padding"), "counts the padding id -1 as a document"),
     (_choose_variant("recall"), "by recall@10"),
+    (_choose_variant("pad_to_id"), "map the padding id -1 to a real document id"),   # review 8
+    (_choose_variant("pad_inplace"), "changed the runs it was given"),                 # review 8
+
     (_choose_variant("ties_last"), "on a tie you keep the later option"),
     (_choose_variant("rank0"), "counts ranks from 0"),
     (_choose_variant("ndcg_all"), "whole fused ranking"),
@@ -279,6 +288,29 @@ def test_choose_fusion_cases_have_different_best_options():
     options = [(tuple(v), c) for v, c in nb06.FUSION_OPTIONS]
     best = {mm.search.best_fusion(*nb06._subset(runs, relevant, rows), options) for rows in subsets}
     assert len(best) >= 3
+
+
+def test_choose_fusion_data_has_empty_keyword_lists():
+    """Found by an outside reader (review 8): with >= 3 real BM25 ids per row, padding mapped to a real id
+    changed no choice. As in the real data (30 % of BM25 lists empty), some rows are all padding."""
+    from mmlab.exercises import nb06
+
+    runs, _, subsets = nb06._fusion_data()
+    empty = (runs["bm25"] < 0).all(axis=1)
+    assert all(empty[rows].any() for rows in subsets)
+
+
+def test_citation_filter_that_upper_cases_kept_citations_is_refused(capsys):
+    """Found passing by an outside reader (review 8): kept citations rewritten in upper case."""
+    import re
+
+    def upper(text, allowed):
+        ok = {a.upper() for a in allowed}
+        return re.sub(r"\[([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)\]",
+                      lambda m: f"[{m.group(1).upper()}]" if m.group(1).upper() in ok else "", text)
+
+    assert not checks.nb06_citation_filter(upper)
+    assert "citations you keep were rewritten" in capsys.readouterr().out
 
 
 def test_citation_filter_that_removes_every_bracket_is_refused(capsys):

@@ -334,6 +334,9 @@ def nb06_citation_filter(my_filter) -> CheckResult:
                     "allowed_ids may come in either case." if any(w.lower() in text or w not in allowed for w in lost) else
                     "keep every occurrence of an allowed citation; only disallowed ones go.")
             return report(False, "", f"allowed citations {lost} were removed from {text!r}.", hint)
+        if _CITE.findall(out) != _CITE.findall(_reference_filter(text, allowed)):
+            return report(False, "", f"the citations you keep were rewritten: {out!r} (from {text!r}).",
+                          "compare ids in one case, but keep each kept citation exactly as the model wrote it.")
         rest = re.sub(r"\s+", " ", _CITE.sub("", out)).strip(" .")
         want_rest = re.sub(r"\s+", " ", _CITE.sub("", text)).strip(" .")
         if rest != want_rest:
@@ -367,7 +370,8 @@ def _fusion_data(seed: int = _FUSION_SEED):
         kind = q % 4  # what this query is like: keywords strong / weak / absent; the picture helps
         for view, hit_rate, depth, width in (
                 ("text", 0.75, 14, 20),
-                ("bm25", (0.95, 0.4, 0.0, 0.6)[kind], 4, int(rng.integers(3, 15))),
+                # kind 2: an empty keyword list (all padding), as 30 % of the real BM25 lists are
+                ("bm25", (0.95, 0.4, 0.0, 0.6)[kind], 4, (0, int(rng.integers(3, 15)))[kind != 2]),
                 ("image", (0.2, 0.2, 0.3, 0.85)[kind], (20, 20, 20, 3)[kind], 20)):
             ranking = list(rng.permutation(others)[:width])
             for r in rel:
@@ -431,7 +435,9 @@ def _choose_variant(runs, relevant, options, how: str):
     for views, rrf_k in options:
         chosen = tuple(runs) if how == "all_views" else views
         c = 60 if how == "ignore_rrf_k" else rrf_k
-        if how == "padding":  # a hand-written RRF in which -1 (padding) is scored like a document
+        if how == "pad_to_id":  # padding replaced by a real id (np.where(r < 0, 0, r)) before fusing
+            fused = reciprocal_rank_fusion([np.where(runs[v] < 0, 0, runs[v]) for v in chosen], rrf_k=c).ids
+        elif how == "padding":  # a hand-written RRF in which -1 (padding) is scored like a document
             fused = _rrf_counting_padding([runs[v] for v in chosen], c)
         elif how == "rank0":  # a hand-written RRF whose ranks start at 0
             fused = _rrf_counting_padding([runs[v] for v in chosen], c, padding=False, start=0)
@@ -469,8 +475,15 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
     answers, wants, parts = [], [], []
     for rows in subsets:
         part_runs, part_rel = _subset(runs, relevant, rows)
-        value, problem, _ = _call_watching(choose_fusion, library, {v: r.copy() for v, r in part_runs.items()},
+        given = {v: r.copy() for v, r in part_runs.items()}
+        value, problem, _ = _call_watching(choose_fusion, library, given,
                                            [set(r) for r in part_rel], list(options), seen=called)
+        changed = [v for v in part_runs if not np.array_equal(given[v], part_runs[v])]
+        if changed and not problem:
+            return report(False, "", f"your function changed the runs it was given ({', '.join(changed)}); in the "
+                                     "notebook that rewrites train_runs, which later cells reuse.",
+                          "leave the arrays passed in as they are: build new ones (np.where(...) returns a copy) "
+                          "or work on a copy.")
         if "mm.search.best_fusion" in called:
             return _helper_problem("mm.search.best_fusion", "the selection")
         if problem:
@@ -489,8 +502,9 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
     # one more set: two options whose fusions are the same ranking (one view: rrf_k cannot change its order),
     # so their nDCG@10 is exactly equal; the exercise asks for the earlier of equals
     probe = [(("image",), 60), (("text",), 20), (("text",), 60)]
-    probe_answer, problem, _ = _call_watching(choose_fusion, library, {v: r.copy() for v, r in parts[0][0].items()},
-                                              [set(r) for r in parts[0][1]], list(probe), seen=called)
+    # on the third set (many empty keyword lists) text alone clearly beats the image view
+    probe_answer, problem, _ = _call_watching(choose_fusion, library, {v: r.copy() for v, r in parts[2][0].items()},
+                                              [set(r) for r in parts[2][1]], list(probe), seen=called)
     if isinstance(probe_answer, list) and len(probe_answer) == 2 and isinstance(probe_answer[0], (tuple, list)):
         probe_answer = (tuple(probe_answer[0]), probe_answer[1])
     if answers == wants and probe_answer == probe[2]:
@@ -520,6 +534,9 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
         ("padding", "your fusion counts the padding id -1 as a document: it collects RRF score and takes a "
                     "top-10 slot when a view returned fewer than 20 ids.",
          "skip ids < 0 when you fuse (-1 pads the shorter rankings; it is no document)."),
+        ("pad_to_id", "you map the padding id -1 to a real document id: an empty keyword list then puts that "
+                      "document at rank 1 of the view.",
+         "drop ids < 0 (or leave them: mm.search.reciprocal_rank_fusion skips -1); never turn them into a real id."),
         ("ties_last", "on a tie you keep the later option (>= instead of >); the exercise asks for the earlier one.",
          "replace the best only when an option is strictly better (>)."),
         ("rank0", "your RRF counts ranks from 0; RRF gives the best position rank 1: 1 / (rrf_k + 1).",
