@@ -384,8 +384,8 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
         recall: {letter: ConSE's country-flag recall on the training emoji with that candidate's names}, for
             every letter of ``NAME_CANDIDATES`` (A-E); compared with the check's own measurement (within 0.02).
         fixes: the letters whose names bring that recall to at least 0.2: a set, list or string of letters.
-        ship: the one letter to ship, judged by the rule of the exercise text (a class name names its class as a
-            whole).
+        ship: the one letter to ship, judged by the rule of the exercise text (prefer a name that covers
+            several of the class's kinds).
         model, image_features, labels: the joint model (ConSE), the (N, D) image embeddings of the *training*
             emoji and their (N,) subgroup indices into ``subgroups``.
         subgroups, class_names, templates: the subgroup labels, their class names so far, the prompt templates.
@@ -431,8 +431,8 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
     best = _DESCRIBES_THE_CLASS
     return report(True, f"{', '.join(sorted(truth))} fix the collision on ConSE (country-flag recall "
                   f"{first['old'][1]:.2f} -> {first[best][1]:.2f}, subgroup accuracy {first['old'][0]:.1%} -> "
-                  f"{first[best][0]:.1%} on the training emoji with {best}), and {best}'s name names the subgroup as "
-                  "a whole (several of its kinds) rather than one or two of its members: the next cell measures what "
+                  f"{first[best][0]:.1%} on the training emoji with {best}), and {best}'s name covers several of the subgroup's "
+                  "kinds rather than one or two of its members (a judgement the numbers do not make): the next cell measures what "
                   "that is worth on a second model.")
 
 
