@@ -211,7 +211,9 @@ def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
     assert not result and "pieces" in result.message
 
 
-@pytest.mark.parametrize("query", ["kitten", "kitty", "kittens", "kitties", "tabby", "feline", "felid", "pussy",
+# "felidae" (the family's name) is accepted knowingly, like "feline" and "felid": it means the cat family as such,
+# not another animal of it (those, "lynx" and the like, are refused with the felid hint).
+@pytest.mark.parametrize("query", ["kitten", "kitty", "kittens", "kitties", "tabby", "feline", "felid", "felidae", "pussy",
                                    "domestic feline", "tabby face", "hello kitty", "sphynx kitty", "a cute kitten"])
 def test_real_synonyms_still_pass(query):
     assert checks.nb00_cat_without_saying_cat(query)
