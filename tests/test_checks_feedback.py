@@ -91,3 +91,17 @@ def test_library_used_matches_dotted_prefixes_and_follows_own_helpers():
     assert "Normalizer, from sklearn.preprocessing" == library_used(scope["imports_sklearn"], libraries)
     assert library_used(scope["uses_search"], ("mmlab.searching",)) is None   # a prefix, not a substring
     assert library_used(np.linalg.norm, libraries) is None
+
+
+def test_fallback_names_the_reference_by_its_public_package(capsys):
+    """A learner calls mm.search.best_fusion, not mm.search.metrics.best_fusion: the message says the former."""
+    import mmlab as mm
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    fn = checks.fallback(stub, mm.search.reciprocal_rank_fusion, exercise="exercise 2")
+    fn([[1, 2]], rrf_k=60, limit=2)
+    out = capsys.readouterr().out
+    assert "using mm.search.reciprocal_rank_fusion here instead" in out
+    assert "mm.search.fusion" not in out and "mm.search.metrics" not in out

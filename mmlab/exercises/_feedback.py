@@ -196,6 +196,13 @@ def _name(fn) -> str:
     if module in ("", "__main__", "builtins"):
         return name
     parts = [p for p in module.split(".") if not p.startswith("_")]  # sklearn.metrics._classification -> sklearn.metrics
+    if parts and parts[0] == "mmlab":
+        # the shortest package that exports the very same object: mm.search.best_fusion, not mm.search.metrics.best_fusion
+        for cut in range(1, len(parts)):
+            package = sys.modules.get(".".join(parts[:cut]))
+            if package is not None and getattr(package, name, None) is fn:
+                parts = parts[:cut]
+                break
     return ".".join(["mm" if p == "mmlab" else p for p in parts] + [name])
 
 
