@@ -72,10 +72,12 @@ def _library_module(fn) -> str | None:
 
 
 class _CountingBooks(np.ndarray):
-    """Codebooks that count the entries read out of them: the entries an indexing copies out (a view
-    reads nothing yet), and the entries of every counting array a numpy function or ufunc gets. The
-    lookup tables read each centroid once per query, Q x m x ksub x dsub entries; rebuilding the stored
-    vectors, all at once, in chunks, or one vector or sub-vector at a time, reads N x D."""
+    """Codebooks that count the entries read out of them: the entries every indexing returns (a copy,
+    or a view, which is taken to be read: ``v[...] = codebooks[j, c]`` copies through neither a ufunc
+    nor a numpy function, outside review 9), and the entries of every counting array a numpy function
+    or ufunc gets. The lookup tables read each centroid about once per query, Q x m x ksub x dsub
+    entries (twice when a view is then multiplied); rebuilding the stored vectors, all at once, in
+    chunks, or one vector or sub-vector at a time, reads N x D."""
 
     _tally: list | None = None
 
@@ -89,9 +91,9 @@ class _CountingBooks(np.ndarray):
 
     def __getitem__(self, key):
         out = super().__getitem__(key)
-        if isinstance(out, np.ndarray) and np.may_share_memory(out.view(np.ndarray), self.view(np.ndarray)):
-            return out                                                       # basic indexing: a view, nothing read
         self._count(int(np.size(out)))
+        if isinstance(out, np.ndarray) and np.may_share_memory(out.view(np.ndarray), self.view(np.ndarray)):
+            return out                                              # a view: it keeps counting what is read from it
         return out.view(np.ndarray) if isinstance(out, np.ndarray) else out
 
     def take(self, *args, **kwargs):

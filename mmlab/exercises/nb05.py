@@ -425,6 +425,8 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
         if problem:
             return report(False, "", f"on 2,000 codes of 256-d vectors (m = 8): {problem}",
                           "pq_scores(queries, codes, codebooks) should work for any m, number of centroids and N.")
+        # Table answers read Q x m x ksub x dsub = 2 x 8 x 64 x 32 = 32,768 entries here (at most twice
+        # that, a view then a product); any rebuild reads N x D = 512,000. The line sits between.
         if reads > n_by_d / 4:
             return report(False, "", f"right numbers, but on 2,000 codes of 256-d vectors (m = 8) your function "
                                      f"read {reads:,} entries of the codebooks, as many as rebuilding every "
@@ -437,10 +439,10 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
         if not touched:
             # np.asarray / np.array turn the codebooks into a plain array without reading them through the
             # counter: a rebuild after it went unseen and passed (outside review 6). Refuse to guess.
-            return report(False, "", "right numbers, but your function turned the codebooks into a new plain "
-                                     "array first (np.asarray, np.array?), so the check could not see how it "
-                                     "reads them: a rebuild of every stored vector and a lookup table look the "
-                                     "same from outside.",
+            return report(False, "", "right numbers, but the check saw no reads of the codebooks (a copy made "
+                                     "with np.asarray or np.array hides them), so it could not tell how your "
+                                     "function reads them: a rebuild of every stored vector and a lookup table "
+                                     "look the same from outside.",
                           "use codebooks as it is given (it is already a numpy array), then " + tables_hint)
         return report(True, f"The right scores, from lookup tables: on 2,000 codes of 256-d vectors your function "
                             f"read {reads:,} entries of the codebooks (a rebuild reads {n_by_d:,}), so each "
