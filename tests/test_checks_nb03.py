@@ -697,3 +697,29 @@ def test_extreme_losses_loop_message_names_the_closed_formula_the_exercise_asks_
     assert not mm.checks.nb03_extreme_losses(_collapsed, perfect_by_loop)
     out = capsys.readouterr().out
     assert "Not yet" in out and "closed formula, valid for any real B" in out
+
+
+# ------------------------------------------------------------------ review 9: the cap inside the loss
+@pytest.mark.parametrize("fn", [
+    lambda i, t, s: _solution_clip(i, t, torch.as_tensor(s).clamp(max=100.0)),
+    lambda i, t, s: _solution_clip(i, t, torch.clamp(torch.as_tensor(s), 0, 100)),
+    lambda i, t, s: _solution_clip(i, t, min(s, 100.0)),
+    lambda i, t, s: _solution_clip(i, t, torch.as_tensor(s).clamp(1.0, 100.0)),
+])
+def test_clip_loss_refuses_the_cap_inside_the_loss(capsys, fn):
+    """Review 9: open_clip clamps the parameter after the optimiser step; a clamp in forward zeroes the gradient."""
+    assert not mm.checks.nb03_clip_loss(fn)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "clamp" in out and "150" in out
+
+
+def test_capped_scale_case_has_a_nonzero_reference_gradient():
+    import torch.nn.functional as F
+
+    from mmlab.exercises._nb03_reference import _reference_clip_loss
+    g = torch.Generator().manual_seed(3)
+    img = F.normalize(torch.randn(6, 8, generator=g), dim=1).double()
+    txt = F.normalize(img + 0.8 * torch.randn(6, 8, generator=g, dtype=torch.float64), dim=1)
+    s = torch.tensor(150.0, dtype=torch.float64, requires_grad=True)
+    grad, = torch.autograd.grad(sum(_reference_clip_loss(img, txt, s * 1.0)) / 2, s)
+    assert abs(float(grad)) > 1e-3

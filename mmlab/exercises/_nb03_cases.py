@@ -151,3 +151,30 @@ def ranking_term_expected(q, V, image_mean, text_mean, side: str):
     import numpy as np
 
     return np.zeros(len(V)) if side == "image" else -(V @ text_mean)
+
+
+def capped_scale_problem(fn, inputs: tuple, reference, scale: float = 150.0) -> CheckResult | None:
+    """Exercise 1 with a learnable ``logit_scale`` above CLIP's cap of 100: a failure report when the learner
+    caps the scale inside the loss (``clamp(max=100)``, ``min(s, 100)``), which zeroes d loss / d scale there,
+    else None. ``reference(scale_tensor)`` is the right loss as a function of that tensor."""
+    import torch
+
+    learnable = torch.tensor(float(scale), dtype=torch.float64, requires_grad=True)
+    out, problem = call_learner(fn, *(x.double() if isinstance(x, torch.Tensor) else x for x in inputs),
+                                learnable * 1.0)
+    got = None
+    if not problem and isinstance(out, torch.Tensor) and out.requires_grad:
+        try:
+            got, = torch.autograd.grad(out.sum(), learnable, allow_unused=True)
+        except RuntimeError:
+            got = None
+    ref_scale = torch.tensor(float(scale), dtype=torch.float64, requires_grad=True)
+    want, = torch.autograd.grad(reference(ref_scale * 1.0), ref_scale)
+    if got is not None and math.isclose(float(got), float(want), rel_tol=1e-4, abs_tol=1e-9):
+        return None
+    got_text = "missing" if got is None else f"{float(got):.3g}"
+    return report(False, "", f"right at logit_scale 7, but with a learnable logit_scale of {scale:g} (above CLIP's cap "
+                  f"of 100) d loss / d scale is {got_text} instead of {float(want):.3g}: "
+                  "a clamp (or min) inside the loss freezes the scale's gradient at 0 above the cap.",
+                  "Use logit_scale as it is passed in. The cap is not part of the loss: open_clip clamps the "
+                  "parameter after each optimiser step (as the cells on the temperature show), not in forward.")

@@ -23,6 +23,7 @@ from ._nb03_cases import (
     _learner_values,
     _measured_extremes,
     _number,
+    capped_scale_problem,
     high_scale_problem,
     scale_gradient_problem,
 )
@@ -228,6 +229,9 @@ def nb03_clip_loss(fn) -> CheckResult:
             return high_problem
         scale_problem = scale_gradient_problem(fn, (img, txt), lambda s: sum(_reference_clip_loss(img, txt, s)) / 2,
                                                scale)
+        if scale_problem is None:
+            scale_problem = capped_scale_problem(fn, (img, txt), lambda s: sum(_reference_clip_loss(
+                img.double(), txt.double(), s)) / 2)
         if scale_problem is not None:
             return scale_problem
         return report(True, "logits = scale x image @ text.T, targets = arange(B), and the two cross-entropies "
