@@ -147,6 +147,12 @@ def _global_max(i, c, s):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _float64_global_max(i, c, s):
+    z = s * _unit(i.astype(np.float64)) @ _unit(c.astype(np.float64)).T
+    e = np.exp(z - z.max())  # the whole matrix's max, in float64: fine at 100, 0 / 0 at 1000
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def _float64_no_shift(i, c, s):
     e = np.exp(s * _unit(i.astype(np.float64)) @ _unit(c.astype(np.float64)).T)  # no overflow at 100, at 1000 yes
     return e / e.sum(axis=1, keepdims=True)
@@ -259,6 +265,8 @@ def _torch_method_logsumexp(i, c, s):
     # found passing by the eighth outside reader: torch's log-sum-exp (function and method)
     (_torch_logsumexp, "calls torch's logsumexp"),
     (_torch_method_logsumexp, "calls torch's logsumexp"),
+    # found passing with the wrong diagnosis by the ninth outside reader: whole-matrix max in float64
+    (_float64_global_max, "largest logit of the whole matrix, not of each row"),
 ])
 def test_zero_shot_probs_typical_mistakes(capsys, fn, says):
     ok, out = verdict(capsys, checks.nb04_zero_shot_probs(fn))
@@ -628,3 +636,22 @@ def test_draws_needed_cases_separate_the_mistakes():
     assert _draws_needed(0.043, 0.016) == 31     # the notebook's k = 1
     assert min(truth) == 2                          # a loop started at R = 3 must fail somewhere
     assert max(truth) > 400                         # a loop capped at range(2, 100) or (2, 300) must fail
+
+
+@pytest.mark.slow
+def test_choose_names_wrong_templates_say_so(capsys, flags):
+    """Review 9: recalls measured with other templates show no fix; answering fixes = set() must hear 'templates'."""
+    conse, X, y, subgroups, names, _, _, _ = flags
+    other = ["{}"]   # the bare class name, not SUB_TEMPLATES
+    W_old = mm.zeroshot.build_classifier(conse, names, other)
+    country = subgroups.index("country-flag")
+    wrong = {}
+    for letter, renamed in mm.zeroshot.FLAG_RENAMINGS.items():
+        W = W_old.copy()
+        W[[subgroups.index(s) for s in renamed]] = mm.zeroshot.build_classifier(conse, list(renamed.values()), other)
+        pred = (X @ W.T).argmax(axis=1)
+        wrong[letter] = float((pred[y == country] == country).mean())
+    ok, out = verdict(capsys, _check(flags, set(), "C", wrong))
+    assert not ok and "which templates did you use" in out, out
+    ok, out = verdict(capsys, _check(flags, set(), "C", {k: 0.0 for k in wrong}))
+    assert not ok and "which templates did you use" in out, out

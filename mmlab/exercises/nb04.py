@@ -227,6 +227,8 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
     out, problem, _ = _call_watching(forbidden, fn, img2.copy(), cls2.copy(), 1000.0)
     arr = as_numpy(out)
     if problem or arr is None or arr.shape != (2, 5) or not np.allclose(arr, softmax(1000.0 * cos2), atol=1e-3):
+        if problem is None and _whole_matrix_max(arr, cos2, 1000.0):
+            return report(False, "", _WHOLE_MAX, "Subtract each row's own largest logit: z - z.max(axis=1, keepdims=True).")
         return report(False, "", "at a logit scale of 1000 your probabilities "
                       + ("contain NaN or inf" if problem is None and arr is not None and arr.shape == (2, 5)
                          and not np.isfinite(arr).all() else f"are wrong ({problem or 'see the hint'})")
@@ -240,6 +242,8 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
     out, problem, _ = _call_watching(forbidden, fn, img4.copy(), cls4.copy(), 1000.0)
     arr = as_numpy(out)
     if problem or arr is None or arr.shape != (2, 3) or not np.allclose(arr, softmax(1000.0 * cos4), atol=1e-3):
+        if problem is None and _whole_matrix_max(arr, cos4, 1000.0):
+            return report(False, "", _WHOLE_MAX, "Subtract each row's own largest logit: z - z.max(axis=1, keepdims=True).")
         return report(False, "", "an image with cosines +1, -1 and 0 to three classes, at a logit scale of 1000, gets "
                       + ("NaN or inf" if problem is None and arr is not None and arr.shape == (2, 3)
                          and not np.isfinite(arr).all() else f"a wrong answer ({problem or 'see the hint'})")
@@ -251,6 +255,8 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
     out, problem, _ = _call_watching(forbidden, fn, img2.copy(), cls2.copy(), 1e5)
     arr = as_numpy(out)
     if problem or arr is None or arr.shape != (2, 5) or not np.allclose(arr, softmax(1e5 * cos2), atol=1e-3):
+        if problem is None and _whole_matrix_max(arr, cos2, 1e5):
+            return report(False, "", _WHOLE_MAX, "Subtract each row's own largest logit: z - z.max(axis=1, keepdims=True).")
         return report(False, "", "at a logit scale of 100000 your probabilities "
                       + ("contain NaN or inf" if problem is None and arr is not None and arr.shape == (2, 5)
                          and not np.isfinite(arr).all() else f"are wrong ({problem or 'see the hint'})")
@@ -259,6 +265,22 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
                       "which c keeps every exponent at or below 0?")
     return report(True, "softmax(logit_scale x cosine), one row per image, stable at CLIP's scale of 100: "
                   "that is CLIP's zero-shot head.")
+
+
+def _whole_matrix_max(arr, cos, scale: float) -> bool:
+    """True when ``arr`` is what subtracting the largest logit of the whole matrix gives (any float width)."""
+    if arr is None or arr.shape != cos.shape or np.allclose(arr, softmax(scale * cos), atol=1e-3):
+        return False
+    z = scale * cos.astype(np.float64)
+    with np.errstate(all="ignore"):
+        e = np.exp(z - z.max())
+        ref = e / e.sum(axis=1, keepdims=True)
+    return bool(np.allclose(np.asarray(arr, dtype=np.float64), ref, atol=1e-3, equal_nan=True))
+
+
+_WHOLE_MAX = ("you subtracted the largest logit of the whole matrix, not of each row: at this scale an image whose "
+              "logits all lie far below another image's largest one gets exp(-a large number) = 0 in every class, "
+              "then 0 / 0 (a wider float only postpones that).")
 
 
 def _wrong_probs(arr, img, cls, scale, cos) -> CheckResult:
@@ -393,7 +415,7 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
         A ``CheckResult``, passed when all three answers are right; a failure says what to measure or reconsider,
         never which candidate is wrong.
     """
-    if is_empty(recall) or is_empty(fixes) or is_empty(ship):
+    if is_empty(recall):
         return report(False, "", EMPTY_MESSAGE)
     valid = sorted(NAME_CANDIDATES)
     measure = ("For each candidate: replace the renamed entries of `sub_names`, build the classifier with "
@@ -403,19 +425,23 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
     if given is None:
         return report(False, "", "`answer_recall` should be a dict with one number per candidate, "
                       f"{{{', '.join(repr(x) + ': ...' for x in valid)}}}; got {recall!r}.", measure)
+    # The recalls first: a learner who measured with other templates sees no fix and may answer fixes = set().
+    first = _candidate_scores(model, image_features, labels, subgroups, class_names, templates)
+    if any(abs(given[x] - first[x][1]) > 0.02 for x in valid):
+        return report(False, "", "at least one of your recalls differs by more than 0.02 from what the training emoji "
+                      "give with that candidate's names (which templates did you use? The exercise uses "
+                      "`SUB_TEMPLATES`, as the classifier it renames does).",
+                      "Recall of `country-flag` is the share of the training country flags predicted as "
+                      "`country-flag` (not the subgroup accuracy, not the recall of `flag`, not the test split). "
+                      + measure)
+    if is_empty(fixes) or is_empty(ship):
+        return report(False, "", EMPTY_MESSAGE)
     letters, chosen = _letters(fixes), _letters(ship) if isinstance(ship, str) else None
-    if letters is None or not letters or any(x not in valid for x in letters):
+    if letters is None or any(x not in valid for x in letters):
         return report(False, "", f"`fixes` should be the letters of the candidates, e.g. {{'A', 'B'}}; got {fixes!r}.",
                       f"The candidates are {', '.join(valid)}.")
     if chosen is None or len(chosen) != 1 or chosen[0] not in valid:
         return report(False, "", f"`ship` should be one letter, one of {', '.join(valid)}; got {ship!r}.")
-    first = _candidate_scores(model, image_features, labels, subgroups, class_names, templates)
-    if any(abs(given[x] - first[x][1]) > 0.02 for x in valid):
-        return report(False, "", "at least one of your recalls differs by more than 0.02 from ConSE's country-flag "
-                      "recall on the training emoji with that candidate's names.",
-                      "Recall of `country-flag` is the share of the training country flags predicted as "
-                      "`country-flag` (not the subgroup accuracy, not the recall of `flag`, not the test split). "
-                      + measure)
     truth = {x for x in valid if first[x][1] >= 0.2}
     if set(letters) != truth:
         return report(False, "", "`fixes` does not agree with your own recalls: a candidate fixes the collision "
