@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._feedback import EMPTY_MESSAGE, CheckResult, is_empty, report
+from ._feedback import EMPTY_MESSAGE, CheckResult, _record, is_empty, report
 
 __all__: list[str] = ["nb00_cat_without_saying_cat"]
 
@@ -37,7 +37,7 @@ _OTHER_LANGUAGES = frozenset({"gato", "gata", "gatos", "gatto", "gatti", "gatta"
                               "mieze", "gatito", "gatita", "gattino", "gatinho", "minou", "micio", "kotek",
                               "kotik", "котик", "кіт", "мачка", "macka", "kucing", "mèo", "meo", "billi",
                               "kočička", "kocicka", "poesje", "chatons", "pisică", "gattina", "gattini",
-                              "gatinhos", "gatitos", "kissat", "koty", "kotki", "katje", "katten"})
+                              "gatinhos", "gatitos", "kissat", "koty", "kotki", "katje", "katten", "paka", "pusa"})
 #: Real words for the animal that MiniLM barely knows (it reads them as pieces of other words).
 _RARE_NAMES = frozenset({"puss", "moggy", "moggie", "mog", "grimalkin", "felis", "mouser", "malkin"})
 #: Other animals of the cat family: the emoji set has none of most of them, so some land on 'cat' without meaning it.
@@ -193,10 +193,14 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
     if names[top] in ANIMAL:
         negation = next((w for w in words if w in _NEGATIONS), None)
         if negation:
-            return report(True, f"{text!r} finds {names[top]!r} first (cosine {scores[top]:.2f}) without naming "
-                          f"the animal. But note your {negation!r}: MiniLM barely registers negation, so the query "
-                          "lands where its other words do; it passes because one of them means the animal, not "
-                          "because the model read the negation.")
+            # A pass (truthy, recorded), under its own header: a bare "Correct!" would read as approval of the negation.
+            message = (f"✅ Passes, but not because of your {negation!r}: {text!r} finds {names[top]!r} first "
+                       f"(cosine {scores[top]:.2f}) without naming the animal, yet MiniLM barely registers negation, "
+                       "so the query lands where its other words do; it passes because one of them means the animal, "
+                       "not because the model read the negation.")
+            print(message)
+            _record(True, message)
+            return CheckResult(True, message)
         return report(True, f"{text!r} finds {names[top]!r} first (cosine {scores[top]:.2f}) without naming "
                       "the animal: to this model your words are nearer in meaning to 'cat' than to any other emoji name.")
     pulled = {}
@@ -218,6 +222,10 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
         hint = (f"{glued!r} is one token to MiniLM, emoji and letters together: its tokenizer splits words at spaces "
                 "and punctuation, not at emoji, so it reads the whole string as one unknown piece, [UNK], and your "
                 "letters are lost with the emoji. Use words, separated by spaces.")
+    elif negation := next((w for w in words if w in _NEGATIONS), None):
+        hint = (f"your query says {negation!r}, but MiniLM barely registers negation: the query lands where its other "
+                f"words do (here on {names[top]!r}), as if the {negation!r} were not there. Describe what the animal "
+                "is, not what it is not.")
     elif pulled:
         word = next(iter(pulled))
         rest = ", ".join(repr(w) for w in distinct if w != word and w not in ("a", "an", "the"))
@@ -247,8 +255,12 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
         hint = (f"{breed!r} can name a kind of cat, but to MiniLM the word has a stronger other meaning (a country "
                 f"or its people, a fabric, a colour), so it lands on {names[top]!r}. Try a word whose main meaning "
                 "is the animal itself.")
+    elif associated:
+        hint = (f"{associated[0]!r} is merely associated with cats (a sound it makes, its fur, a body part), not a "
+                "word that means the animal, and alone it can land anywhere. Rule 2 asks that at least one word of "
+                "your query, on its own, puts the animal first: find a word that means the animal.")
     else:
-        hint = ("a word merely associated with cats (a sound it makes, a body part, a famous cat, its prey) "
-                "or a related animal can land anywhere; the rule is that at least one word of your query, on its own, puts the animal "
-                "first: find a word that means the animal.")
+        hint = (f"your query lands on {names[top]!r}, not on the animal. Rule 2 asks that at least one word of your "
+                "query, on its own, puts the animal first: try rank_of on each of your words to see where each one "
+                "lands, and look for a word that means the animal.")
     return report(False, "", found, hint=hint)
