@@ -176,6 +176,21 @@ def test_rrf_mistakes(answer, message, capsys):
     assert message in capsys.readouterr().out
 
 
+def _first_occurrence_only(text, allowed):
+    import re
+
+    ok, seen = {x.upper() for x in allowed}, set()
+
+    def keep(m):
+        cid = m.group(1).upper()
+        if cid in ok and cid not in seen:
+            seen.add(cid)
+            return m.group(0)
+        return ""
+
+    return re.sub(r"\[([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)\]", keep, text)
+
+
 @pytest.mark.parametrize("answer, message", [
     (..., "still empty"),
     (stub, "NotImplementedError"),
@@ -203,6 +218,17 @@ def test_rrf_mistakes(answer, message, capsys):
     (lambda t, a: " ".join(w for w in t.split() if not re.fullmatch(r"\[([0-9A-Fa-f-]+)\][.,]?", w)
                            or re.fullmatch(r"\[([0-9A-Fa-f-]+)\][.,]?", w).group(1).upper() in {x.upper() for x in a}),
      "side by side"),
+    # found passing by outside review 9: the library's citation pattern, under any alias or through re.sub
+    (lambda t, a: mm.rag.CITATION.sub(lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a} else "", t),
+     "uses mm.rag.CITATION"),
+    (lambda t, a: re.sub(mm.rag.CITATION, lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a}
+                         else "", t), "uses mm.rag.CITATION"),
+    # outside review 9: keeping only the first occurrence of each allowed id is named as such
+    (lambda t, a: _first_occurrence_only(t, a), "keep every occurrence"),
+    # a filter that also removes round-bracket ids, as the library's pattern does
+    (lambda t, a: re.sub(r"[\[(]([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)[\])]",
+                         lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a} else "", t),
+     "round brackets"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False
@@ -300,8 +326,8 @@ def test_choose_fusion_data_has_empty_keyword_lists():
     assert all(empty[rows].any() for rows in subsets)
 
 
-def test_citation_filter_that_upper_cases_kept_citations_is_refused(capsys):
-    """Found passing by an outside reader (review 8): kept citations rewritten in upper case."""
+def test_citation_filter_that_upper_cases_kept_citations_passes(capsys):
+    """Review 9: mm.rag.filter_output writes kept citations in upper case, so either case is accepted."""
     import re
 
     def upper(text, allowed):
@@ -309,8 +335,19 @@ def test_citation_filter_that_upper_cases_kept_citations_is_refused(capsys):
         return re.sub(r"\[([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)\]",
                       lambda m: f"[{m.group(1).upper()}]" if m.group(1).upper() in ok else "", text)
 
-    assert not checks.nb06_citation_filter(upper)
-    assert "citations you keep were rewritten" in capsys.readouterr().out
+    assert checks.nb06_citation_filter(upper)
+
+
+def test_citation_filter_that_drops_a_kept_citation_for_another_is_refused(capsys):
+    """A kept citation replaced by a different allowed id is still refused."""
+    import re
+
+    def swapped(text, allowed):
+        ok = {a.upper() for a in allowed}
+        return re.sub(r"\[([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)\]",
+                      lambda m: f"[{sorted(ok)[0]}]" if m.group(1).upper() in ok else "", text)
+
+    assert not checks.nb06_citation_filter(swapped)
 
 
 def test_citation_filter_that_removes_every_bracket_is_refused(capsys):

@@ -22,7 +22,8 @@ def _code_of(fn) -> Any:
     return getattr(inspect.unwrap(fn), "__code__", None)
 
 
-def _call_watching(fn, helpers: dict[str, Callable], *args, seen: list[str] | None = None, **kwargs):
+def _call_watching(fn, helpers: dict[str, Callable], *args, seen: list[str] | None = None,
+                   objects: dict[str, Any] | None = None, **kwargs):
     """Call the learner's function while watching for calls of ``helpers`` (name -> function).
 
     Returns:
@@ -30,6 +31,8 @@ def _call_watching(fn, helpers: dict[str, Callable], *args, seen: list[str] | No
         hook sees every Python call however the helper was imported (``mm.search.ndcg_at_k``,
         ``from mmlab.search import ndcg_at_k``, an alias), so writing it is the only way through.
         ``seen``, when given, receives the name of every helper called (first call first).
+        ``objects`` (name -> object) are watched too: a call of any builtin method bound to one of
+        them (``mm.rag.CITATION.sub``, also through ``re.sub(CITATION, ...)``) counts as using it.
     """
     codes = {}
     for name, helper in helpers.items():
@@ -42,6 +45,11 @@ def _call_watching(fn, helpers: dict[str, Callable], *args, seen: list[str] | No
     def watch(frame, event, arg):
         if event == "call" and frame.f_code in codes and codes[frame.f_code] not in seen:
             seen.append(codes[frame.f_code])
+        elif event == "c_call" and objects:
+            owner = getattr(arg, "__self__", None)
+            for name, obj in objects.items():
+                if owner is obj and name not in seen:
+                    seen.append(name)
 
     previous = sys.getprofile()
     sys.setprofile(watch)
@@ -279,6 +287,7 @@ _FILTER_CASES = [
     ("Green tea [1F375] or a cat [1f408].", ["1f375", "1F408"]),  # allowed ids can come in either case too
     ("Cat [1f408] or beer [1f37a].", ["1F408"]),  # a lower-case id that was NOT retrieved must go as well
     ("Tea [1F375][2615] is hot.", ["2615"]),  # adjacent citations, no space between them
+    ("Tea [2615] (1F37A) is hot.", ["2615"]),  # round brackets are not an [ID] citation: the text stays
 ]
 
 
@@ -298,7 +307,11 @@ def nb06_citation_filter(my_filter) -> CheckResult:
 
     for text, allowed in _FILTER_CASES:
         out, problem, helper = _call_watching(my_filter, {"mm.rag.filter_output": prompts.filter_output},
-                                              text, list(allowed))
+                                              text, list(allowed), objects={"mm.rag.CITATION": prompts.CITATION})
+        if helper == "mm.rag.CITATION":
+            return report(False, "", "your function uses mm.rag.CITATION: this exercise asks you to write the "
+                          "citation pattern yourself.", "write the regular expression for [ID] from the text "
+                          "(hex digits, hyphens, either case); the library's pattern also takes round brackets.")
         if helper:
             return _helper_problem(helper, "the filter")
         if problem:
@@ -328,20 +341,26 @@ def nb06_citation_filter(my_filter) -> CheckResult:
                     "regular expression, not whitespace-separated words." if "][" in text
                     else "remove every bracketed id that is not in allowed_ids.")
             return report(False, "", f"{bad} survived the filter in {text!r}, though not retrieved.", hint)
+        repeats = sorted({w for w in want if 0 < found.count(w) < want.count(w)})
+        if repeats:
+            return report(False, "", f"repeated citations {repeats} were kept only once in {text!r}: {out!r}.",
+                          "keep every occurrence of an allowed citation, not just the first; only disallowed ones go.")
         if len(found) < len(want):
             lost = sorted(set(want) - set(found)) or want
             hint = ("compare ids case-insensitively, on both sides: the model may write [1f375] for 1F375, and "
                     "allowed_ids may come in either case." if any(w.lower() in text or w not in allowed for w in lost) else
                     "keep every occurrence of an allowed citation; only disallowed ones go.")
             return report(False, "", f"allowed citations {lost} were removed from {text!r}.", hint)
-        if _CITE.findall(out) != _CITE.findall(_reference_filter(text, allowed)):
+        if found != [m.upper() for m in _CITE.findall(_reference_filter(text, allowed))]:
             return report(False, "", f"the citations you keep were rewritten: {out!r} (from {text!r}).",
-                          "compare ids in one case, but keep each kept citation exactly as the model wrote it.")
+                          "keep each allowed citation where the model wrote it (either case is fine).")
         rest = re.sub(r"\s+", " ", _CITE.sub("", out)).strip(" .")
         want_rest = re.sub(r"\s+", " ", _CITE.sub("", text)).strip(" .")
         if rest != want_rest:
             hint = ("[sic] and [note: ...] are not citations: match only the shape of an id (hex digits, hyphens)."
                     if "[sic]" in text and "[sic]" not in out else
+                    "a citation is an [ID] in square brackets; (1F37A) in round brackets is text and stays."
+                    if "(1F37A)" in text and "(1F37A)" not in out else
                     "only the disallowed [ID] citations go; keep the rest of the text.")
             return report(False, "", f"the words around the citations changed: {out!r}.", hint)
     return report(True, "Your filter keeps exactly the retrieved ids (whole ids, any case) and drops the rest.")
