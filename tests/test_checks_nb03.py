@@ -180,6 +180,25 @@ def _double_softmax_each_way(i, t, s):
     return (F.cross_entropy(logits.softmax(dim=1), ar) + F.cross_entropy(logits.T.softmax(dim=1), ar)) / 2
 
 
+def _global_max_softmax(i, t, s):
+    """Review 10: a hand-written softmax shifted by ONE max of the whole matrix: right at scale 7 and on an
+    all-aligned or all-bad batch, NaN at scale 100 where some rows reach +100 and others sit at -100."""
+    logits = s * i @ t.T
+
+    def direction(m):
+        p = torch.exp(m - m.max())
+        return -torch.log(p.diagonal() / p.sum(dim=1)).mean()
+
+    return (direction(logits) + direction(logits.T)) / 2
+
+
+def _via_clip_logits(i, t, s):
+    logits = mm.losses.clip_logits(i, t, s)
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    ar = torch.arange(len(i))
+    return (F.cross_entropy(logits, ar) + F.cross_entropy(logits.T, ar)) / 2
+
+
 def test_clip_loss_solution_and_library_pass(capsys):
     assert mm.checks.nb03_clip_loss(_solution_clip)
     assert "Correct" in capsys.readouterr().out
@@ -224,6 +243,10 @@ def test_clip_loss_renormalising_inputs_is_accepted_and_named(capsys):
     (_double_softmax, "two softmaxes"),
     (_double_softmax_each_way, "two softmaxes"),
     (lambda i, t, s: torch.tensor(1.0), "differs"),
+    # review 10: one global max shift (NaN on a mixed batch at scale 100), and the package's helpers
+    (_global_max_softmax, "overflows float32"),
+    (lambda i, t, s: mm.losses.masked_clip_loss(i, t, range(len(i)), s), "write the loss yourself"),
+    (_via_clip_logits, "write the loss yourself"),
 ])
 def test_clip_loss_mistakes_get_specific_hints(capsys, fn, words):
     assert not mm.checks.nb03_clip_loss(fn)
@@ -381,6 +404,19 @@ def _exp_sum_masked_stable(i, t, groups, s):
     return (direction(logits, keep) + direction(logits.T, keep.T)) / 2
 
 
+def _global_max_masked(i, t, groups, s):
+    """Review 10: the masked loss by hand with ONE max of the whole matrix subtracted: NaN on a mixed batch."""
+    same = torch.tensor([[a == b for b in groups] for a in groups])
+    keep = ~(same & ~torch.eye(len(groups), dtype=torch.bool))
+    logits = s * i @ t.T
+
+    def direction(m, k):
+        p = torch.exp(m - m.max()) * k
+        return -torch.log(p.diagonal() / p.sum(dim=1)).mean()
+
+    return (direction(logits, keep) + direction(logits.T, keep.T)) / 2
+
+
 def test_masked_clip_loss_solution_passes(capsys):
     assert mm.checks.nb03_masked_clip_loss(_exp_sum_masked_stable)
     assert mm.checks.nb03_masked_clip_loss(_masked)
@@ -423,6 +459,7 @@ def test_masked_clip_loss_solution_passes(capsys):
     # review 5: the right formula by hand, exp then log: underflows at scale 100, told so (not "finite fill")
     (_exp_sum_masked, "underflows"),
     (lambda i, t, c, s: _masked(i, t, c, s, fill=-100.0), "ABOVE the other logits"),
+    (_global_max_masked, "one max of the whole matrix"),   # review 10
 ])
 def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_masked_clip_loss(fn)
@@ -570,7 +607,7 @@ def test_clip_loss_refuses_the_library_losses(capsys):
     for fn in (mm.losses.clip_loss, via_mm, via_open_clip):
         assert not mm.checks.nb03_clip_loss(fn)
         out = capsys.readouterr().out
-        assert "Not yet" in out and "the loss this exercise asks you to write" in out
+        assert "Not yet" in out and "write the loss yourself" in out
 
 
 def test_extreme_losses_a_loop_over_b_is_told_to_write_a_closed_formula(capsys):

@@ -14,6 +14,18 @@ _COLLAPSED_BS = (2, 8, 64, 300)
 _PERFECT_CASES = ((2, 1.0), (8, 0.5), (64, 1.0), (64, 10.0), (300, 5.0), (300, 20.0))  # the last: a loss of 6e-7
 
 
+def _scalar_loss(out, example: str, combine: str) -> tuple[float, CheckResult | None]:
+    """The learner's loss as a float, or (nan, the reported failure) when it is not one number."""
+    arr = as_numpy(out)
+    if arr is None:
+        return math.nan, report(False, "", f"expected a scalar tensor, got {type(out).__name__}.",
+                                f"Return the loss itself (a 0-d tensor), e.g. {example}.")
+    if arr.size != 1:
+        return math.nan, report(False, "", f"expected a single number (a scalar), got shape {arr.shape}.",
+                                f"F.cross_entropy already averages over the batch; {combine}")
+    return float(arr.reshape(())), None
+
+
 def _number(value) -> float | None:
     """A learner's value as a float, or None when it is not a single finite-or-not number."""
     if isinstance(value, (bool, str, bytes)) or value is None or value is Ellipsis:
@@ -96,6 +108,23 @@ def scale_gradient_problem(fn, inputs: tuple, reference, scale: float) -> CheckR
                   "float(...), torch.tensor(...), .item() or .detach() around it.")
 
 
+def mixed_batch(b: int, d: int, g):
+    """Features at logit_scale 100 where half the rows' logits reach +100 and the other half's are all about -50
+    (three directions 120 degrees apart): one max subtracted from the whole matrix leaves e^-150 = 0 in float32
+    there (0 / 0), while each row's own max (F.cross_entropy, torch.softmax) stays exact."""
+    import torch
+    import torch.nn.functional as F
+
+    third = math.sqrt(3) / 2
+    e1, w, t = (torch.zeros(d) for _ in range(3))
+    e1[0], w[0], w[1], t[0], t[1] = 1.0, -0.5, third, -0.5, -third
+    half = [k < b // 2 for k in range(b)]
+    img = torch.stack([e1 if h else w for h in half])
+    txt = torch.stack([e1 if h else t for h in half])
+    noise = lambda: 0.02 * torch.randn(b, d, generator=g)  # noqa: E731
+    return F.normalize(img + noise(), dim=1), F.normalize(txt + noise(), dim=1)
+
+
 def high_scale_problem(fn) -> CheckResult | None:
     """Exercise 1 at logit_scale 100 (the cap CLIP's models reach): a failure report when the learner's loss
     is wrong there (a softmax exponentiated by hand overflows or underflows float32), else None."""
@@ -110,7 +139,9 @@ def high_scale_problem(fn) -> CheckResult | None:
     cases = (("aligned features (every logit of a row up to +100)", img, F.normalize(img + 0.1 * torch.randn(
                  b, d, generator=g), dim=1)),
              ("a bad batch (every logit about -100)", F.normalize(axis + 0.05 * torch.randn(b, d, generator=g), dim=1),
-              F.normalize(-axis + 0.05 * torch.randn(b, d, generator=g), dim=1)))
+              F.normalize(-axis + 0.05 * torch.randn(b, d, generator=g), dim=1)),
+             ("a mixed batch (half the rows' logits up to +100, the other half's all about -50)",
+              *mixed_batch(b, d, g)))
     for label, a, t in cases:
         expected = float(sum(_reference_clip_loss(a.double(), t.double(), high)) / 2)
         out, problem = call_learner(fn, a.clone(), t.clone(), high)

@@ -23,8 +23,10 @@ from ._nb03_cases import (
     _learner_values,
     _measured_extremes,
     _number,
+    _scalar_loss,
     capped_scale_problem,
     high_scale_problem,
+    mixed_batch,
     scale_gradient_problem,
 )
 from ._nb03_reference import (
@@ -56,18 +58,6 @@ def _calls_helper(fn, helpers: dict[str, object]) -> str | None:
             return name
     return None
 
-
-
-def _scalar_loss(out, example: str, combine: str) -> tuple[float, CheckResult | None]:
-    """The learner's loss as a float, or (nan, the reported failure) when it is not one number."""
-    arr = as_numpy(out)
-    if arr is None:
-        return math.nan, report(False, "", f"expected a scalar tensor, got {type(out).__name__}.",
-                                f"Return the loss itself (a 0-d tensor), e.g. {example}.")
-    if arr.size != 1:
-        return math.nan, report(False, "", f"expected a single number (a scalar), got shape {arr.shape}.",
-                                f"F.cross_entropy already averages over the batch; {combine}")
-    return float(arr.reshape(())), None
 
 
 #: Names whose use in exercise 2 means the loss was measured, not derived.
@@ -195,9 +185,11 @@ def nb03_clip_loss(fn) -> CheckResult:
     from .. import losses
 
     helper = ("clip_loss" if fn is losses.clip_loss else
-              _calls_helper(fn, {"clip_loss": losses.clip_loss, "ClipLoss": None}) if callable(fn) else None)
+              _calls_helper(fn, {"clip_loss": losses.clip_loss, "ClipLoss": None, "clip_logits": losses.clip_logits,
+                                 "masked_clip_loss": losses.masked_clip_loss}) if callable(fn) else None)
     if helper:
-        return report(False, "", f"your function calls {helper}, the loss this exercise asks you to write.",
+        return report(False, "", f"your function calls mm.losses' {helper}: this exercise asks you to write the "
+                      "loss yourself.",
                       "Write it with torch: the logits, the targets arange(B), two F.cross_entropy calls, averaged.")
     g = torch.Generator().manual_seed(3)
     b, d, scale = 6, 8, 7.0
@@ -442,18 +434,23 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
         g_bad = torch.Generator().manual_seed(3)
         axis = torch.zeros(d)
         axis[0] = 1.0
-        img_bad = F.normalize(axis + 0.05 * torch.randn(b, d, generator=g_bad), dim=1)
-        txt_bad = F.normalize(-axis + 0.05 * torch.randn(b, d, generator=g_bad), dim=1)
+        bad = (F.normalize(axis + 0.05 * torch.randn(b, d, generator=g_bad), dim=1),
+               F.normalize(-axis + 0.05 * torch.randn(b, d, generator=g_bad), dim=1))
         high = 100.0
-        out_bad, problem = call_learner(fn, img_bad.clone(), txt_bad.clone(), list(groups), high)
-        value_bad = _number(out_bad) if not problem else None
-        expected_bad = float(_masked_reference(img_bad, txt_bad, groups, high))
-        if value_bad is None or not math.isclose(value_bad, expected_bad, rel_tol=1e-4, abs_tol=1e-6):
+        # and a mixed batch (some rows' logits up to +100, others' all about -50): one global max shift fails there
+        for img_bad, txt_bad in (bad, mixed_batch(b, d, g_bad)):
+            out_bad, problem = call_learner(fn, img_bad.clone(), txt_bad.clone(), list(groups), high)
+            value_bad = _number(out_bad) if not problem else None
+            expected_bad = float(_masked_reference(img_bad, txt_bad, groups, high))
+            if value_bad is not None and math.isclose(value_bad, expected_bad, rel_tol=1e-4, abs_tol=1e-6):
+                continue
             if _underflows(call_learner, _number, fn, (img_bad, txt_bad, groups, high), value_bad, expected_bad):
-                return report(False, "", "wrong at logit_scale 100 on a bad batch (every logit about -100): e^-100 "
-                              "underflows in float32, so your log of a sum of exponentials is inf or inexact.",
+                return report(False, "", "wrong at logit_scale 100 on a bad or mixed batch (a row's logits all "
+                              "about -100, or -50 next to rows at +100): e^-100 underflows in float32 (as does e^-150 "
+                              "after one max of the whole matrix is subtracted), so your log of a sum of exponentials is inf or inexact.",
                               "Do not exponentiate yourself: masked_fill the masked logits with -inf and let "
-                              "F.cross_entropy (or torch.logsumexp) do the log-softmax, which subtracts the max first.")
+                              "F.cross_entropy (or torch.logsumexp) do the log-softmax, which subtracts each row's "
+                              "max first.")
             return report(False, "", "right on a good batch, but wrong at logit_scale 100 on a bad one, where every "
                           "cosine is about -1 and every logit about -100: your masked entries are filled with a "
                           "finite number that is now ABOVE the other logits, so they dominate the softmax.",
