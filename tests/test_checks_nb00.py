@@ -147,8 +147,10 @@ WRONG = [
     ("kitten rocket", "your word 'kitten' alone puts the animal first, but the rest of your query ('rocket')"),
     ("a tiger kitten", "the rest of your query ('tiger') pulls it toward 'tiger'"),
     # typos of a word that would work
-    ("kiten", "check the spelling of 'kiten'"),
-    ("kitteh", "check the spelling of 'kitteh'"),
+    ("kiten", "MiniLM does not have 'kiten' in its vocabulary"),
+    ("kitteh", "MiniLM does not have 'kitteh' in its vocabulary"),
+    # a real word (a cat's name) near a synonym: the hint must not claim a misspelling outright
+    ("mittens", "if it is a real word"),
     # the name in another language, not in the list before
     ("gattina", "in another language"),
     ("gatinhos", "in another language"),

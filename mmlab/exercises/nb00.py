@@ -232,9 +232,10 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
         hint = (f"your word {word!r} alone puts the animal first, but the rest of your query ({rest}) pulls it "
                 f"toward {names[top]!r}: leave out the words that point elsewhere.")
     elif typo:
-        hint = (f"check the spelling of {typo!r}: MiniLM does not have it in its vocabulary and reads it by its "
-                f"letters, in pieces ({', '.join(model.model.tokenizer.tokenize(typo))}), so it lands on "
-                f"{names[top]!r}.")
+        hint = (f"MiniLM does not have {typo!r} in its vocabulary and reads it by its letters, in pieces "
+                f"({', '.join(model.model.tokenizer.tokenize(typo))}), so it lands on {names[top]!r}: if it is a "
+                "misspelling, check the spelling; if it is a real word (a pet's name, say), it does not mean the "
+                "animal to this model. Use a common word for the animal.")
     elif _symbols(text):
         hint = ("an emoji character is not a word to this model: MiniLM's vocabulary has almost no emoji, so it "
                 "reads the character as an unknown piece. Use words.")
