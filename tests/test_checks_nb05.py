@@ -174,13 +174,11 @@ def test_numpy_only_is_the_rule_and_a_full_sort_passes_with_a_note(capsys):
     assert checks.nb05_topk(full_sort_and_unused_argpartition).passed is True
     out = capsys.readouterr().out
     assert "partial sort" not in out and "argpartition" not in out, out
-    for answer, message in [(topk_sklearn_cosine, "hands the search to a library (sklearn.metrics"),
-                            (topk_faiss_flat, "hands the search to a library (faiss)"),
-                            (topk_torch, "hands the search to a library (torch)"),
-                            (topk_cos_sim, "hands the search to a library (sentence_transformers)")]:
+    for answer, library in [(topk_sklearn_cosine, "sklearn.metrics"), (topk_faiss_flat, "faiss"),
+                            (topk_torch, "torch"), (topk_cos_sim, "sentence_transformers")]:
         assert checks.nb05_topk(answer).passed is False, answer.__name__
         out = capsys.readouterr().out
-        assert "Not yet" in out and message in out, (answer.__name__, out)
+        assert "Not yet" in out and "hands the search to a library (" in out and library in out, (answer.__name__, out)
 
 
 def test_argpartition_in_a_helper_of_the_learner_is_seen(capsys):
@@ -487,10 +485,10 @@ def test_the_pq_encode_check_agrees_with_faiss():
         # any faiss / sklearn / scipy / torch function, found by its module (outside review 7: these passed)
         (pq_encode_faiss_flat, "hands the encoding to a library (faiss)"),
         (pq_encode_faiss_knn, "hands the encoding to a library (faiss)"),
-        (pq_encode_kdtree, "hands the encoding to a library (sklearn.neighbors)"),
-        (pq_encode_ckdtree, "hands the encoding to a library (scipy.spatial)"),
-        (pq_encode_euclidean, "hands the encoding to a library (sklearn.metrics.pairwise)"),
-        (pq_encode_pairwise, "hands the encoding to a library (sklearn.metrics)"),
+        (pq_encode_kdtree, "from sklearn.neighbors)"),
+        (pq_encode_ckdtree, "from scipy.spatial)"),
+        (pq_encode_euclidean, "from sklearn.metrics.pairwise)"),
+        (pq_encode_pairwise, "from sklearn.metrics"),
         (pq_encode_global_alias, "hands the encoding to a library (dist, from sklearn.metrics"),
         (pq_encode_torch_cdist, "hands the encoding to a library (cdist)"),
         (lambda x, cb: solution_pq_encode(x, cb).T, "expected shape (40, 3)"),

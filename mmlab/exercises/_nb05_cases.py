@@ -2,7 +2,6 @@
 functions, and codebooks that count the entries a learner's function copies out of them."""
 from __future__ import annotations
 
-import dis
 import types
 
 import numpy as np
@@ -37,38 +36,6 @@ def _names_deep(fn) -> set[str]:
 # are numpy only (outside review 7: faiss.knn, KDTree, euclidean_distances, torch.topk, util.cos_sim passed).
 _LIBRARIES = ("faiss", "torch", "sklearn", "scipy", "sentence_transformers")
 
-
-def _library_module(fn) -> str | None:
-    """``name (module)`` of the first global or import in ``fn`` (or a helper of the learner's own that it
-    calls) that comes from one of ``_LIBRARIES``, whatever name it is bound to; else None."""
-    todo, seen = [fn], set()
-    while todo:
-        f = todo.pop()
-        code = getattr(f, "__code__", None)
-        if id(f) in seen or not isinstance(code, types.CodeType):
-            continue
-        seen.add(id(f))
-        scope = getattr(f, "__globals__", None) or {}
-        codes = [code]
-        while codes:
-            c = codes.pop()
-            codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]
-            for ins in dis.get_instructions(c):
-                module: str | None
-                if ins.opname == "IMPORT_NAME":
-                    module, name = str(ins.argval), str(ins.argval)
-                elif ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
-                    name = str(ins.argval)
-                    bound = scope.get(name)
-                    if isinstance(bound, types.FunctionType) and bound.__module__ == getattr(fn, "__module__", None):
-                        todo.append(bound)
-                    module = (bound.__name__ if isinstance(bound, types.ModuleType)
-                              else getattr(bound, "__module__", None) or getattr(type(bound), "__module__", ""))
-                else:
-                    continue
-                if (module or "").split(".")[0] in _LIBRARIES:
-                    return f"{name}, from {module}" if name != module else module
-    return None
 
 
 class _CountingBooks(np.ndarray):

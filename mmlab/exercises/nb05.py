@@ -15,11 +15,12 @@ from ._feedback import (
     CheckResult,
     call_learner,
     is_empty,
+    library_used,
     report,
     shape_problem,
 )
 from ._feedback import names_used as _names_used
-from ._nb05_cases import _CountingBooks, _library_module, _names_deep
+from ._nb05_cases import _LIBRARIES, _CountingBooks, _names_deep
 
 __all__: list[str] = [
     "nb05_ivf_cost",
@@ -48,7 +49,7 @@ def _library_call(fn, helpers: frozenset[str], numpy_only: bool = True) -> str |
     private = {name for name in used & _PRIVATE_HELPERS       # a learner's own function of that name is theirs
                if (getattr(scope.get(name), "__module__", None) or "mmlab").startswith("mmlab")}
     found = sorted((used & helpers) | private)
-    return found[0] if found else (_library_module(fn) if numpy_only else None)
+    return found[0] if found else (library_used(fn, _LIBRARIES) if numpy_only else None)
 
 
 # --------------------------------------------------------------------------- exercise 1: top-k by hand
