@@ -701,12 +701,21 @@ def test_clip_loss_refuses_a_softmax_exponentiated_by_hand(capsys, fn):
 @pytest.mark.parametrize("fn", [
     lambda i, t, s: -((s * i @ t.T).diag() - (s * i @ t.T).logsumexp(1)).mean() / 2
     - ((s * i @ t.T).diag() - (s * i @ t.T).logsumexp(0)).mean() / 2,                       # stable by hand
-    lambda i, t, s: -(torch.softmax(s * i @ t.T, 1).diag().log().mean()
-                      + torch.softmax(s * i @ t.T, 0).diag().log().mean()) / 2,               # torch's softmax
 ])
 def test_clip_loss_accepts_stable_hand_written_losses_at_scale_100(capsys, fn):
     assert mm.checks.nb03_clip_loss(fn)
     assert "Correct" in capsys.readouterr().out
+
+
+def test_clip_loss_refuses_the_log_of_a_softmax(capsys):
+    """Review 11: log(softmax) is exact until a row's own pair sits ~104 below its highest logit at scale 100:
+    then softmax underflows to 0 and the loss is inf (F.cross_entropy stays finite)."""
+    def log_of_softmax(i, t, s):
+        return -(torch.softmax(s * i @ t.T, 1).diag().log().mean() + torch.softmax(s * i @ t.T, 0).diag().log().mean()) / 2
+
+    assert not mm.checks.nb03_clip_loss(log_of_softmax)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "logit_scale 100" in out and "own pairs point apart" in out and "inf" in out
 
 
 def _masked_before_scaling(i, t, c, s):

@@ -125,6 +125,22 @@ def mixed_batch(b: int, d: int, g):
     return F.normalize(img + noise(), dim=1), F.normalize(txt + noise(), dim=1)
 
 
+def apart_batch(b: int, d: int, g):
+    """Features at logit_scale 100 where each image of the first half meets its own caption at -100 and the
+    second half's captions at +100: log(softmax) gives log(e^-200) = log(0) = -inf in float32 there, while
+    F.cross_entropy (log-softmax done stably) stays finite."""
+    import torch
+    import torch.nn.functional as F
+
+    e1, e2 = torch.zeros(d), torch.zeros(d)
+    e1[0], e2[1] = 1.0, 1.0
+    half = [k < b // 2 for k in range(b)]
+    img = torch.stack([e1 if h else e2 for h in half])
+    txt = torch.stack([-e1 if h else e1 for h in half])
+    noise = lambda: 0.02 * torch.randn(b, d, generator=g)  # noqa: E731
+    return F.normalize(img + noise(), dim=1), F.normalize(txt + noise(), dim=1)
+
+
 def high_scale_problem(fn) -> CheckResult | None:
     """Exercise 1 at logit_scale 100 (the cap CLIP's models reach): a failure report when the learner's loss
     is wrong there (a softmax exponentiated by hand overflows or underflows float32), else None."""
@@ -141,7 +157,9 @@ def high_scale_problem(fn) -> CheckResult | None:
              ("a bad batch (every logit about -100)", F.normalize(axis + 0.05 * torch.randn(b, d, generator=g), dim=1),
               F.normalize(-axis + 0.05 * torch.randn(b, d, generator=g), dim=1)),
              ("a mixed batch (half the rows' logits up to +100, the other half's all about -50)",
-              *mixed_batch(b, d, g)))
+              *mixed_batch(b, d, g)),
+             ("a batch whose own pairs point apart (a row's own logit about 200 below its highest)",
+              *apart_batch(b, d, g)))
     for label, a, t in cases:
         expected = float(sum(_reference_clip_loss(a.double(), t.double(), high)) / 2)
         out, problem = call_learner(fn, a.clone(), t.clone(), high)
