@@ -30,7 +30,7 @@ BASELINE = """baseline = ...  # a fraction between 0 and 1
 ### BEGIN SOLUTION
 baseline = 0.25
 ### END SOLUTION
-mm.checks.nb01_majority_baseline(baseline, ["a", "a", "b"], ["a", "b", "b", "b"])"""
+mm.checks.nb01_majority_baseline(baseline, ["a", "a", "b"], ["a", "b", "b", "b"], require_function=False)"""
 PREDICT = """prediction = ...  # "a", "b" or "c"
 ### BEGIN SOLUTION
 prediction = "b"
@@ -41,7 +41,7 @@ EXERCISES = ["nb01_cosine_similarity", "nb01_majority_baseline", "nb01_predict_c
 RIGHT = {2: "def my_cosine_similarity(a, b):\n    return (a / np.linalg.norm(a, axis=1, keepdims=True)) @ "
             "(b / np.linalg.norm(b, axis=1, keepdims=True)).T",
          4: 'baseline = ...  # a fraction between 0 and 1\nbaseline = 0.25\n'
-            'mm.checks.nb01_majority_baseline(baseline, ["a", "a", "b"], ["a", "b", "b", "b"])',
+            'mm.checks.nb01_majority_baseline(baseline, ["a", "a", "b"], ["a", "b", "b", "b"], require_function=False)',
          5: 'prediction = "b"'}
 WRONG = {2: "def my_cosine_similarity(a, b):\n    return a @ b.T",   # forgot to normalise
          4: RIGHT[4].replace("= 0.25", "= 1 / 2"),                   # 1 / number of groups
