@@ -76,24 +76,33 @@ def _all_close(values: dict, formula) -> bool:
                for k, v in values.items())
 
 
-def scale_gradient_problem(fn, inputs: tuple, reference, scale: float) -> CheckResult | None:
-    """A failure report when ``fn(*inputs, logit_scale)`` does not pass the reference's gradient to a
-    learnable ``logit_scale`` (a 0-d tensor that requires grad, as in training), else None.
-
-    ``reference(scale_tensor)`` is the right loss as a function of that tensor.
-    """
+def _scale_gradients(fn, inputs: tuple, reference, scale: float, *, double: bool):
+    """d loss / d logit_scale of the learner's ``fn`` (None when it has none) and of ``reference``, both at a
+    learnable 0-d ``scale`` (float64 inputs and scale when ``double``; float32 copies otherwise)."""
     import torch
 
-    learnable = torch.tensor(float(scale), requires_grad=True)
-    out, problem = call_learner(fn, *(x.clone() if isinstance(x, torch.Tensor) else x for x in inputs), learnable * 1.0)
+    dtype = torch.float64 if double else torch.float32
+    learnable = torch.tensor(float(scale), dtype=dtype, requires_grad=True)
+    cast = (lambda x: x.double()) if double else (lambda x: x.clone())
+    out, problem = call_learner(fn, *(cast(x) if isinstance(x, torch.Tensor) else x for x in inputs), learnable * 1.0)
     got = None
     if not problem and isinstance(out, torch.Tensor) and out.requires_grad:
         try:
             got, = torch.autograd.grad(out.sum(), learnable, allow_unused=True)
         except RuntimeError:
             got = None
-    ref_scale = torch.tensor(float(scale), requires_grad=True)
+    ref_scale = torch.tensor(float(scale), dtype=dtype, requires_grad=True)
     want, = torch.autograd.grad(reference(ref_scale * 1.0), ref_scale)
+    return got, want
+
+
+def scale_gradient_problem(fn, inputs: tuple, reference, scale: float) -> CheckResult | None:
+    """A failure report when ``fn(*inputs, logit_scale)`` does not pass the reference's gradient to a
+    learnable ``logit_scale`` (a 0-d tensor that requires grad, as in training), else None.
+
+    ``reference(scale_tensor)`` is the right loss as a function of that tensor.
+    """
+    got, want = _scale_gradients(fn, inputs, reference, scale, double=False)
     if got is not None and math.isclose(float(got), float(want), rel_tol=1e-4, abs_tol=1e-6):
         return None
     if got is not None and not math.isfinite(float(got)):
@@ -206,19 +215,7 @@ def capped_scale_problem(fn, inputs: tuple, reference, scale: float = 150.0) -> 
     """Exercise 1 with a learnable ``logit_scale`` above CLIP's cap of 100: a failure report when the learner
     caps the scale inside the loss (``clamp(max=100)``, ``min(s, 100)``), which zeroes d loss / d scale there,
     else None. ``reference(scale_tensor)`` is the right loss as a function of that tensor."""
-    import torch
-
-    learnable = torch.tensor(float(scale), dtype=torch.float64, requires_grad=True)
-    out, problem = call_learner(fn, *(x.double() if isinstance(x, torch.Tensor) else x for x in inputs),
-                                learnable * 1.0)
-    got = None
-    if not problem and isinstance(out, torch.Tensor) and out.requires_grad:
-        try:
-            got, = torch.autograd.grad(out.sum(), learnable, allow_unused=True)
-        except RuntimeError:
-            got = None
-    ref_scale = torch.tensor(float(scale), dtype=torch.float64, requires_grad=True)
-    want, = torch.autograd.grad(reference(ref_scale * 1.0), ref_scale)
+    got, want = _scale_gradients(fn, inputs, reference, scale, double=True)
     if got is not None and math.isclose(float(got), float(want), rel_tol=1e-4, abs_tol=1e-9):
         return None
     got_text = "missing" if got is None else f"{float(got):.3g}"
