@@ -417,6 +417,13 @@ def _global_max_masked(i, t, groups, s):
     return (direction(logits, keep) + direction(logits.T, keep.T)) / 2
 
 
+def _log_of_masked_softmax(i, t, groups, s):
+    """Review 11: log(softmax(masked logits)): the value is right, the gradient NaN (log 0 = -inf, 0 x inf)."""
+    same = torch.tensor([[a == b for b in groups] for a in groups]) & ~torch.eye(len(groups), dtype=torch.bool)
+    logits = (s * i @ t.T).masked_fill(same, -float("inf"))
+    return -(torch.log(torch.softmax(logits, 1)).diagonal().mean() + torch.log(torch.softmax(logits.T, 1)).diagonal().mean()) / 2
+
+
 def test_masked_clip_loss_solution_passes(capsys):
     assert mm.checks.nb03_masked_clip_loss(_exp_sum_masked_stable)
     assert mm.checks.nb03_masked_clip_loss(_masked)
@@ -460,6 +467,7 @@ def test_masked_clip_loss_solution_passes(capsys):
     (_exp_sum_masked, "underflows"),
     (lambda i, t, c, s: _masked(i, t, c, s, fill=-100.0), "ABOVE the other logits"),
     (_global_max_masked, "one max of the whole matrix"),   # review 10
+    (_log_of_masked_softmax, "NaN or inf entries"),          # review 11: not blamed on .detach()
 ])
 def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_masked_clip_loss(fn)
@@ -673,6 +681,14 @@ def test_extreme_losses_accept_a_closed_form_written_with_logsumexp(capsys, perf
     """A formula of B through a stable logsumexp over two terms is a derivation, not a measurement."""
     assert mm.checks.nb03_extreme_losses(_collapsed, perfect)
     assert "Correct" in capsys.readouterr().out
+
+
+def test_extreme_losses_float32_cancellation_is_told_so(capsys):
+    """Review 11: logsumexp([s, log(B-1)]) - s in float32 cancels to 0 at scale 20: the hint names float32."""
+    perfect = lambda b, s: float(torch.logsumexp(torch.tensor([s, math.log(b - 1)]), 0) - s)  # noqa: E731
+    assert not mm.checks.nb03_extreme_losses(_collapsed, perfect)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "float32" in out
 
 
 # ------------------------------------------------------------------ review 7

@@ -11,6 +11,10 @@ from ._feedback import EMPTY_MESSAGE, CheckResult, as_numpy, call_learner, is_em
 from ._nb03_reference import _reference_clip_loss
 
 _COLLAPSED_BS = (2, 8, 64, 300)
+NONFINITE_GRAD_MASKED = (
+    "the value is right, but the gradient has NaN or inf entries: a log of a softmax that holds exact zeros "
+    "(the masked entries) gives log 0 = -inf there, and 0 x inf = NaN on the way back.",
+    "Take logs with F.cross_entropy or F.log_softmax on the masked logits, never torch.log(torch.softmax(...)).")
 _PERFECT_CASES = ((2, 1.0), (8, 0.5), (64, 1.0), (64, 10.0), (300, 5.0), (300, 20.0))  # the last: a loss of 6e-7
 
 

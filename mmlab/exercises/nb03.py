@@ -19,6 +19,7 @@ from ._feedback import names_used as _names_used
 from ._nb03_cases import (
     _COLLAPSED_BS,
     _PERFECT_CASES,
+    NONFINITE_GRAD_MASKED,
     _all_close,
     _learner_values,
     _measured_extremes,
@@ -171,7 +172,8 @@ def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
     small = {k: v for k, v in got_p.items() if k[1] < 20}   # all but the case with a loss of 6e-7
     if _all_close(small, lambda b, s: measured_p[(b, s)]):
         return report(False, "", "loss_perfect is right at small scales but not at B = 300, scale 20, where the "
-                      "loss is about 6e-7, small but not 0.", "Use the one formula at every scale: no rounding, no special case.")
+                      "loss is about 6e-7, small but not 0.", "Use the one formula at every scale, no rounding, no special case, "
+                      "in Python floats (math.log, math.exp): float32 cannot hold 20 + 6e-7.")
     return report(False, "", "loss_perfect does not match the measured loss.",
                   "Write the probability the softmax gives the right pair: its logit is scale x 1, each of the "
                   "B - 1 negatives' is scale x 0; the loss is minus the log of that probability.")
@@ -409,6 +411,8 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
         grads_ok = all(x.grad is not None and r.grad is not None and torch.allclose(x.grad, r.grad, rtol=1e-4, atol=1e-6)
                        for x, r in ((img_leaf, ref_img), (txt_leaf, ref_txt)))
         if not grads_ok:
+            if any(x.grad is not None and not bool(torch.isfinite(x.grad).all()) for x in (img_leaf, txt_leaf)):
+                return report(False, "", *NONFINITE_GRAD_MASKED)
             return report(False, "", "the value is right, but the gradient is not: part of the computation is cut "
                           "off from the features (a .detach() on one side, or logits rebuilt from numbers).",
                           "Both the image and the text features must receive gradients: compute the logits "
