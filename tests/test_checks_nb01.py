@@ -647,7 +647,7 @@ def _balanced_median(y_true, y_pred):
 
 @pytest.mark.parametrize("fn, needle", [
     (_balanced_adjusted, "*adjusted* balanced accuracy"),   # review 5: was told "the recall of one class"
-    (_balanced_median, "the recall of one class"),           # with three classes the median is one recall
+    (_balanced_median, "you took the median"),               # review 12: the hint now names the median
 ])
 def test_balanced_accuracy_review5_wrong_answers_rejected(capsys, fn, needle):
     _rejected(capsys, checks.nb01_balanced_accuracy(fn), needle)
@@ -862,3 +862,30 @@ def test_review10_numpy_and_own_helpers_still_pass(capsys):
     assert checks.nb01_cosine_similarity(notebook["cos"]).passed is True
     assert checks.nb01_nearest_neighbours(notebook["nn"]).passed is True
     capsys.readouterr()
+
+
+# --- outside review 12 ------------------------------------------------------------------------------
+
+def my_cosine_similarity(a, b):          # exercise 1 still a stub, as in the student copy
+    raise NotImplementedError()
+
+
+def _knn_on_unsolved_exercise_1(query, corpus, k):
+    return np.argsort(-my_cosine_similarity(query[None, :], corpus)[0])[:k]
+
+
+def test_nearest_neighbours_names_the_unsolved_exercise_1(capsys):
+    """Review 12: exercise 3 written on top of an unsolved exercise 1 was told to replace its own stub line."""
+    out = _rejected(capsys, checks.nb01_nearest_neighbours(_knn_on_unsolved_exercise_1),
+                    "my_cosine_similarity (exercise 1), which your function calls, still raises")
+    assert "replace that line" not in out
+
+
+def test_nearest_neighbours_own_stub_keeps_the_plain_message(capsys):
+    _rejected(capsys, checks.nb01_nearest_neighbours(_knn_stub), "your function still raises NotImplementedError")
+
+
+def test_balanced_accuracy_median_hint_names_the_median(capsys):
+    """Review 12: the median of the recalls was told 'the recall of one class', which is true but names no mistake."""
+    out = _rejected(capsys, checks.nb01_balanced_accuracy(_balanced_median), "you took the median")
+    assert "mean" in out

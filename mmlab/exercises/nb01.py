@@ -18,6 +18,7 @@ from ._feedback import (
     shape_problem,
 )
 from ._feedback import names_used as _names_used
+from ._nb01_cases import raising_function, stub_message
 
 __all__: list[str] = [
     "nb01_balanced_accuracy",
@@ -275,7 +276,9 @@ def nb01_nearest_neighbours(fn) -> CheckResult:
         query_in, corpus_in = query.copy(), corpus.copy()
         out, problem = call_learner(fn, query_in, corpus_in, k)
         if problem:
-            return report(False, "", problem, "fn(query, corpus, k) should return an array of k row indices.")
+            stub = raising_function(fn, query.copy(), corpus.copy(), k) if "NotImplementedError" in problem else None
+            return report(False, "", stub_message(stub) if stub else problem,
+                          "fn(query, corpus, k) should return an array of k row indices.")
         if not (np.array_equal(query_in, query) and np.array_equal(corpus_in, corpus)):
             return report(False, "", "your function changed the arrays it was given (in place, e.g. corpus /= ...).",
                           "write corpus = corpus / ... instead, so the caller's embeddings stay as they were.")
@@ -543,6 +546,9 @@ def nb01_balanced_accuracy(fn) -> CheckResult:
         elif len(classes) > 1 and abs(got - adjusted) < 1e-6:
             hint = ("that is the *adjusted* balanced accuracy, (mean recall - 1/n) / (1 - 1/n), rescaled so that "
                     "chance is 0; the exercise asks for the plain mean of the recalls of the classes of y_true.")
+        elif len(classes) > 2 and abs(got - float(np.median(recalls))) < 1e-6:
+            hint = ("you took the median of the recalls, which with three classes is the middle class's recall "
+                    "and ignores the other two; balanced accuracy is their mean.")
         elif any(abs(got - r) < 1e-6 for r in recalls):
             hint = "that is the recall of one class; balanced accuracy is the mean of the recalls of every class."
         elif abs(got - float(np.mean(union_recalls))) < 1e-6:
