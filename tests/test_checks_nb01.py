@@ -889,3 +889,12 @@ def test_balanced_accuracy_median_hint_names_the_median(capsys):
     """Review 12: the median of the recalls was told 'the recall of one class', which is true but names no mistake."""
     out = _rejected(capsys, checks.nb01_balanced_accuracy(_balanced_median), "you took the median")
     assert "mean" in out
+
+
+def _knn_one_dimensional_query(query, corpus, k):      # my_cosine_similarity(query, ...) with query of shape (D,)
+    return np.argsort(-_solution_cosine(query, corpus)[0])[:k]
+
+
+def test_nearest_neighbours_one_dimensional_query_is_told_to_add_a_row(capsys):
+    """Review 12: a (D,) query handed to the row-wise exercise-1 function got only the generic AxisError line."""
+    _rejected(capsys, checks.nb01_nearest_neighbours(_knn_one_dimensional_query), "query[None, :]")

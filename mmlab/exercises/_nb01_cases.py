@@ -24,3 +24,12 @@ def stub_message(name: str) -> str:
     exercise = {"my_cosine_similarity": " (exercise 1)"}.get(name, "")
     return (f"{name}{exercise}, which your function calls, still raises NotImplementedError: "
             f"solve it first (your own function may be fine).")
+
+
+def search_call_hint(problem: str) -> str:
+    """The hint when exercise 3's function failed: a 1-D query handed to a function written for rows gets named."""
+    hint = "fn(query, corpus, k) should return an array of k row indices."
+    if "AxisError" in problem or "for array of dimension 1" in problem:
+        hint = ("the query is one vector, shape (D,); a function written for rows, such as my_cosine_similarity, "
+                "needs it as one row, query[None, :] (shape (1, D)). " + hint)
+    return hint

@@ -18,7 +18,7 @@ from ._feedback import (
     shape_problem,
 )
 from ._feedback import names_used as _names_used
-from ._nb01_cases import raising_function, stub_message
+from ._nb01_cases import raising_function, search_call_hint, stub_message
 
 __all__: list[str] = [
     "nb01_balanced_accuracy",
@@ -277,8 +277,7 @@ def nb01_nearest_neighbours(fn) -> CheckResult:
         out, problem = call_learner(fn, query_in, corpus_in, k)
         if problem:
             stub = raising_function(fn, query.copy(), corpus.copy(), k) if "NotImplementedError" in problem else None
-            return report(False, "", stub_message(stub) if stub else problem,
-                          "fn(query, corpus, k) should return an array of k row indices.")
+            return report(False, "", stub_message(stub) if stub else problem, search_call_hint(problem))
         if not (np.array_equal(query_in, query) and np.array_equal(corpus_in, corpus)):
             return report(False, "", "your function changed the arrays it was given (in place, e.g. corpus /= ...).",
                           "write corpus = corpus / ... instead, so the caller's embeddings stay as they were.")
