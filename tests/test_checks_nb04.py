@@ -35,34 +35,61 @@ def test_checks_are_exported():
 # --------------------------------------------------------------------------- exercise 1
 
 
+COS3 = [0.712, 0.328, 0.463]    # chelsea's cosines with the cat, dog and tiger prompts (about ConSE's)
+
+
+def _p3(z):
+    return _softmax(np.asarray(z, dtype=np.float64)[None, :])[0]
+
+
 def test_more_classes_right_answer(capsys):
-    ok, out = verdict(capsys, checks.nb04_more_classes("down", "same"))
+    p = _p3(10 * np.array(COS3))
+    ok, out = verdict(capsys, checks.nb04_more_classes(p[0], p[0] / p[1], COS3, 10))
     assert ok and "Correct" in out and "denominator" in out
-    ok, out = verdict(capsys, checks.nb04_more_classes(" Down ", "SAME"))
+    # from the printed, rounded logits (7.12, 3.28, 4.63), and rounded to 2 decimals: still right
+    ok, _ = verdict(capsys, checks.nb04_more_classes(0.91, float(np.exp(7.12 - 3.28)), COS3, 10))
     assert ok
+    ok, _ = verdict(capsys, checks.nb04_more_classes(np.float32(p[0]), np.array(p[0] / p[1]), COS3, 10))
+    assert ok
+
+
+_P = _p3(10 * np.array(COS3))
+_RATIO = _P[0] / _P[1]
 
 
 @pytest.mark.parametrize("p_cat, ratio, says", [
     (..., ..., "empty"),
-    ("down", ..., "empty"),                       # the second answer not filled in
-    ("up", "same", "p(cat) does not go 'up'"),
-    ("same", "same", "p(cat) does not go 'same'"),
-    ("down", "down", "the ratio p(cat) / p(dog) does not go 'down'"),  # "everything shrinks"
-    ("down", "up", "does not go 'up'"),
-    ("lower", "same", "expected one of 'up', 'down' or 'same'"),
-    (0.9, "same", "answer_p_cat: expected one of"),
-    ("down", None, "empty"),
+    (0.9, ..., "empty"),                                           # the second answer not filled in
+    ("down", "same", "expected one number"),                        # last round's words
+    (True, 46.0, "expected one number"),
+    ([0.9, 0.02, 0.08], 46.0, "expected one number"),               # the whole probability vector
+    (_p3(10 * np.array(COS3[:2]))[0], _RATIO, "two classes"),       # the tiger left out of the denominator
+    (_p3(np.array(COS3))[0], _RATIO, "without the logit scale"),    # softmax of the cosines
+    (_p3(100 * np.array(COS3))[0], _RATIO, "applied twice"),        # scale 10 applied twice
+    (1.0, _RATIO, "wrong axis"),                                    # softmax over axis 0 of a (1, 3) row
+    (COS3[0], _RATIO, "cosine"),                                    # the cosine reported as the probability
+    (7.12 / (7.12 + 3.28 + 4.63), _RATIO, "divided by their sum"),  # logits normalised without exp
+    (100 * _P[0], _RATIO, "percentage"),
+    (0.5, _RATIO, "not p(cat) over the three classes"),             # a guess: no diagnosis, still rejected
+    (_P[0], COS3[0] / COS3[1], "ratio of the cosines"),
+    (_P[0], np.exp(COS3[0] - COS3[1]), "logit scale is missing"),
+    (_P[0], 10 * (COS3[0] - COS3[1]), "difference of the logits"),
+    (_P[0], 1 / _RATIO, "upside down"),
+    (_P[0], _P[0] / _P[2], "p(cat) / p(tiger)"),
+    (_P[0], _P[0] - _P[1], "difference p(cat) - p(dog)"),
+    (_P[0], 2 * _RATIO, "is not p(cat) / p(dog)"),
 ])
 def test_more_classes_wrong_answers(capsys, p_cat, ratio, says):
-    ok, out = verdict(capsys, checks.nb04_more_classes(p_cat, ratio))
+    ok, out = verdict(capsys, checks.nb04_more_classes(p_cat, ratio, COS3, 10))
     assert not ok and says in out
     assert "Not yet" in out
 
 
-def test_more_classes_hint_does_not_give_the_answer(capsys):
-    _, out = verdict(capsys, checks.nb04_more_classes("up", "same"))
-    problem = out.split("Hint")[0]
-    assert "denominator gains" not in problem and "down" not in problem
+def test_more_classes_messages_do_not_give_the_answer(capsys):
+    _, out = verdict(capsys, checks.nb04_more_classes(0.5, _RATIO, COS3, 10))
+    assert f"{_P[0]:.3f}" not in out and f"{_P[0]:.2f}" not in out
+    _, out = verdict(capsys, checks.nb04_more_classes(_P[0], 1.0, COS3, 10))
+    assert f"{_RATIO:.1f}" not in out and f"{_RATIO:.0f}" not in out
 
 
 # --------------------------------------------------------------------------- exercise 2

@@ -140,3 +140,38 @@ def _candidate_scores(model, image_features, labels, subgroups, class_names, tem
         out[letter] = (float((pred == y).mean()), float((pred[y == country] == country).mean()),
                        int((pred[y == flag] == flag).sum()), int((y == flag).sum()))
     return out
+
+
+def _exercise1_answers(cosines, logit_scale) -> tuple[float, float, list, list]:
+    """Exercise 1's reference p(cat) and p(cat) / p(dog) over the classes (cat, dog, tiger), in float64,
+    and the values the common mistakes give: ([(p_cat, mistake), ...], [(ratio, mistake), ...])."""
+    s = np.asarray(cosines, dtype=np.float64).ravel()
+    a = float(logit_scale)
+
+    def probs(z):
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    p = probs(a * s)
+    p_two = probs(a * s[:2])
+    logits = a * s
+    p_mistakes = [
+        (p_two[0], "that is p(cat) with the two classes of section 1: the tiger's exp(logit) belongs in the "
+                   "denominator too"),
+        (probs(s)[0], "the cosines went into the softmax without the logit scale"),
+        (1.0, "a probability of 1 comes from normalising over the wrong axis (each class alone) or from the "
+              "logit scale applied twice"),
+        (probs(a * a * s)[0], "the logit scale was applied twice (to logits that already contain it)"),
+        (s[0], "that is the cosine of chelsea and the cat prompt, not a probability"),
+        (logits[0] / logits.sum(), "the logits were divided by their sum: a softmax takes exp of them first"),
+        (p[0] * 100, "that is a percentage: give the probability, between 0 and 1"),
+    ]
+    r_mistakes = [
+        (s[0] / s[1], "that is a ratio of the cosines (or of the logits): the probabilities are exp of the logits"),
+        (np.exp(s[0] - s[1]), "the logit scale is missing from the difference of the cosines"),
+        (logits[0] - logits[1], "that is the difference of the logits, the log of the ratio: take exp of it"),
+        (p[1] / p[0], "that is p(dog) / p(cat), the ratio upside down"),
+        (p[0] / p[2], "that is p(cat) / p(tiger), not p(cat) / p(dog)"),
+        (p[0] - p[1], "that is the difference p(cat) - p(dog), not their ratio"),
+    ]
+    return float(p[0]), float(p[0] / p[1]), p_mistakes, r_mistakes

@@ -24,6 +24,7 @@ from ._nb04_cases import (
     _candidate_scores,
     _close_classes_case,
     _draws_needed,
+    _exercise1_answers,
     _far_row_case,
     _HashText,
     _opposite_case,
@@ -102,31 +103,41 @@ def _helper_called(names: list[str]) -> CheckResult:
 
 # --------------------------------------------------------------------------- exercise 1
 
-_DIRECTIONS = ("up", "down", "same")
+def nb04_more_classes(answer_p_cat, answer_ratio=None, cosines=None, logit_scale=None) -> CheckResult:
+    """Exercise 1: p(cat) and p(cat) / p(dog) once a third class ("a photo of a tiger") is added.
 
-
-def nb04_more_classes(answer_p_cat, answer_ratio=None) -> CheckResult:
-    """Exercise 1: a third class ("a photo of a tiger") is added. What happens to p(cat), and to p(cat) / p(dog)?"""
+    ``cosines``: chelsea's cosines with the cat, dog and tiger prompts; ``logit_scale``: the model's.
+    p(cat) is accepted within 0.005, the ratio within 2 % (the printed logits are rounded).
+    """
     if is_empty(answer_p_cat) or is_empty(answer_ratio):
         return report(False, "", EMPTY_MESSAGE)
     given = []
     for name, answer in (("answer_p_cat", answer_p_cat), ("answer_ratio", answer_ratio)):
-        if not isinstance(answer, str) or answer.strip().lower() not in _DIRECTIONS:
-            return report(False, "", f"{name}: expected one of 'up', 'down' or 'same', got {answer!r}.")
-        given.append(answer.strip().lower())
+        try:
+            value = float(answer) if not isinstance(answer, (bool, str)) and np.ndim(answer) == 0 else np.nan
+        except (TypeError, ValueError):
+            value = np.nan
+        if not np.isfinite(value):
+            return report(False, "", f"{name}: expected one number, got {answer!r}.")
+        given.append(value)
     p_cat, ratio = given
-    if p_cat == "down" and ratio == "same":
+    p_ref, r_ref, p_mistakes, r_mistakes = _exercise1_answers(cosines, logit_scale)
+    p_ok, r_ok = abs(p_cat - p_ref) <= 0.005, abs(ratio - r_ref) <= 0.02 * r_ref
+    if p_ok and r_ok:
         return report(True, "the cat's logit does not change, but the softmax denominator gains a positive term "
                       "exp(logit_scale * cos(image, tiger)), so p(cat) falls; the denominator cancels in "
                       "p(cat) / p(dog) = exp(l_cat - l_dog), so the ratio stays. Zero-shot probabilities are "
                       "relative to the list of classes you chose.")
-    if p_cat != "down":
-        return report(False, "", f"p(cat) does not go {p_cat!r}.",
-                      "Write p(cat) = exp(l_cat) / (exp(l_cat) + exp(l_dog)). Which part changes when a third "
-                      "term exp(l_tiger) is added to the denominator, and can that term be zero or negative?")
-    return report(False, "", f"p(cat) does go down, but the ratio p(cat) / p(dog) does not go {ratio!r}.",
-                  "Write both probabilities as exp(l) / Z with the same denominator Z and divide them: "
-                  "what is left of Z?")
+    if not p_ok:
+        why = next((m for v, m in p_mistakes if abs(p_cat - v) <= 0.005), None)
+        return report(False, "", f"answer_p_cat = {p_cat:.4g} is not p(cat) over the three classes"
+                      + (f": {why}." if why else "."),
+                      "Make the three logits (logit scale x cosine, one per class) and take the softmax over "
+                      "them: exp of each, divided by the sum of the three.")
+    why = next((m for v, m in r_mistakes if abs(ratio - v) <= 0.02 * abs(v)), None)
+    return report(False, "", f"answer_p_cat is right, but answer_ratio = {ratio:.4g} is not p(cat) / p(dog)"
+                  + (f": {why}." if why else "."),
+                  "Divide the two probabilities, or write both as exp(logit) / Z with the same Z: what is left?")
 
 
 # --------------------------------------------------------------------------- exercise 2
