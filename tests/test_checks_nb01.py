@@ -898,3 +898,14 @@ def _knn_one_dimensional_query(query, corpus, k):      # my_cosine_similarity(qu
 def test_nearest_neighbours_one_dimensional_query_is_told_to_add_a_row(capsys):
     """Review 12: a (D,) query handed to the row-wise exercise-1 function got only the generic AxisError line."""
     _rejected(capsys, checks.nb01_nearest_neighbours(_knn_one_dimensional_query), "query[None, :]")
+
+
+def _knn_error_from_elsewhere(query, corpus, k):        # raised by code that is not one of the learner's functions
+    def inner():
+        raise NotImplementedError("not a stub of the notebook")
+    return inner()
+
+
+def test_nearest_neighbours_names_only_the_learners_own_stub(capsys):
+    out = _rejected(capsys, checks.nb01_nearest_neighbours(_knn_error_from_elsewhere), "NotImplementedError")
+    assert "which your function calls" not in out

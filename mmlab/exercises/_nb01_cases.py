@@ -13,7 +13,8 @@ def raising_function(fn, *args) -> str | None:
         frames = traceback.extract_tb(exc.__traceback__)
         name = frames[-1].name if frames else None
         own = getattr(fn, "__name__", None)
-        return name if name and name != own and name != "<lambda>" else None
+        learners = getattr(fn, "__globals__", None) or {}     # only a function of the learner's own namespace
+        return name if name and name != own and callable(learners.get(name)) else None
     except Exception:
         return None
     return None
