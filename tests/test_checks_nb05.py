@@ -814,6 +814,14 @@ def test_pq_scores_mistakes_get_specific_hints(capsys, answer, message):
     assert "Not yet" in out and message in out
 
 
+@pytest.mark.parametrize("answer", [pq_scores_decoded, pq_scores_per_position_matmul, pq_scores_one_hot])
+def test_pq_scores_table_hint_names_the_shape_not_the_test_sizes(capsys, answer):
+    # Review 10: the hint said "(Q, 3, 16)", the sizes of the small test data, also on the m = 8 probe.
+    assert checks.nb05_pq_scores(answer).passed is False
+    out = capsys.readouterr().out
+    assert "(Q, m, ksub) tables" in out and "(Q, 3, 16)" not in out
+
+
 # --------------------------------------------------------------------------- exercise 4: quote a filter value
 
 

@@ -371,7 +371,7 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
         return report(False, "", f"your function hands the scoring to a library ({helper}).",
                       "numpy only: one small table per sub-vector, then add up table entries.")
     x, queries, codebooks = _pq_data()
-    m, ksub, dsub = codebooks.shape
+    m, _, dsub = codebooks.shape
     codes = _pq_encode_ref(x, codebooks)
     args = (queries.copy(), codes.copy(), codebooks.copy())
     got, problem = call_learner(pq_scores, *args)
@@ -389,8 +389,8 @@ def nb05_pq_scores(pq_scores) -> CheckResult:
         return report(False, "", f"the scores: {problem}", "one row per query, one column per stored vector: (Q, N).")
     got = np.asarray(got, dtype=np.float64)
     if np.allclose(got, want, rtol=1e-4, atol=1e-4):
-        tables_hint = (f"build the (Q, {m}, {ksub}) tables (query sub-vectors . centroids) and, for each stored "
-                       f"vector, add up the {m} entries its codes pick (e.g. tables[:, j, codes[:, j]]).")
+        tables_hint = ("build the (Q, m, ksub) tables (query sub-vectors . centroids) and, for each stored "
+                       "vector, add up the m entries its codes pick (e.g. tables[:, j, codes[:, j]]).")
         rebuilt = sorted(_names_used(pq_scores) & _DECODE_NAMES)
         if rebuilt:
             return report(False, "", f"right numbers, but you decompressed the codes ({', '.join(rebuilt)}): "
