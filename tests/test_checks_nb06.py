@@ -33,9 +33,25 @@ def solution_choose(runs, relevant, options):
     return best
 
 
-def solution_filter(text, allowed_ids):
+def single_id_filter(text, allowed_ids):
     allowed = {a.upper() for a in allowed_ids}
     return re.sub(r"\[([0-9A-Fa-f-]+)\]", lambda m: m.group(0) if m.group(1).upper() in allowed else "", text)
+
+
+def group_filter(keep_group, text, allowed_ids, separators=r"[\s,;]+"):
+    """A bracket of ids, split on ``separators``; ``keep_group(ids, allowed) -> replacement``."""
+    allowed = {a.upper() for a in allowed_ids}
+    return re.sub(r"\[\s*([0-9A-Fa-f-]+(?:[\s,;]+[0-9A-Fa-f-]+)*)\s*\]",
+                  lambda m: keep_group(re.split(separators, m.group(1).strip()), allowed), text)
+
+
+def _each_id(ids, allowed):
+    kept = [i for i in ids if i.upper() in allowed]
+    return "[" + ", ".join(kept) + "]" if kept else ""
+
+
+def solution_filter(text, allowed_ids):
+    return group_filter(_each_id, text, allowed_ids)
 
 
 def stub(*args):
@@ -229,6 +245,15 @@ def _first_occurrence_only(text, allowed):
     (lambda t, a: re.sub(r"[\[(]([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)[\])]",
                          lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a} else "", t),
      "round brackets"),
+    # review 10: a bracket may hold several ids, [2615, 99999]; each must be checked
+    (single_id_filter, "check each id in it"),                                    # [ID] only: the group passes
+    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(ids) + "]" if any(i.upper() in ok for i in ids)
+                               else "", t, a), "check each id in it"),            # kept if any id allowed
+    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(ids) + "]" if all(i.upper() in ok for i in ids)
+                               else "", t, a), "drop only the others"),           # dropped unless all allowed
+    (lambda t, a: group_filter(_each_id, t, a, separators=r"\s*,\s*"), "or spaces ([1F9C9 1F37A])"),  # commas only
+    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(i for i in ids if i.upper() in ok) + "]", t, a),
+     "no empty []"),                                                              # an empty [] left behind
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False
@@ -328,12 +353,8 @@ def test_choose_fusion_data_has_empty_keyword_lists():
 
 def test_citation_filter_that_upper_cases_kept_citations_passes(capsys):
     """Review 9: mm.rag.filter_output writes kept citations in upper case, so either case is accepted."""
-    import re
-
     def upper(text, allowed):
-        ok = {a.upper() for a in allowed}
-        return re.sub(r"\[([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)\]",
-                      lambda m: f"[{m.group(1).upper()}]" if m.group(1).upper() in ok else "", text)
+        return group_filter(lambda ids, ok: "".join(f"[{i.upper()}]" for i in ids if i.upper() in ok), text, allowed)
 
     assert checks.nb06_citation_filter(upper)
 

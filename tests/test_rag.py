@@ -157,6 +157,24 @@ def test_filter_reads_round_brackets_and_ignores_hex_words():
     assert out.cited == ["2615"] and out.dropped == ["1F999"] and "(cafe)" in out.text and "[2615]" in out.text
 
 
+def test_filter_removes_links_of_any_domain_not_only_the_attacks_tld():
+    """Review 10: the link pattern was a TLD list that happened to include the attacks' .example."""
+    for link in ["evil.de", "bit.ly/abc", "free-prizes.co.uk", "evil.info/x", "https://a.b.dev/p", "help@evil.de"]:
+        out = rag.filter_output(f"Go to {link} now.", [])
+        assert out.text == "Go to now." and out.links == [link], (link, out)
+    assert rag.filter_output("Tea, 3.5 cups, e.g. hot.", []).links == []
+
+
+def test_filter_checks_every_id_of_a_grouped_citation():
+    """Review 10: '[2615, 99999]' passed whole; every id in one bracket is now checked."""
+    for text in ["Tea [2615, 99999] ok.", "Tea [2615 99999] ok.", "Tea [ 2615 ; 99999 ] ok.", "Tea [2615][99999] ok."]:
+        out = rag.filter_output(text, ["2615"])
+        assert out.text == "Tea [2615] ok." and out.cited == ["2615"] and out.dropped == ["99999"], (text, out)
+    out = rag.filter_output("Tea [1f9ca, 2615] ok.", ["2615", "1F9CA"])
+    assert out.text == "Tea [1F9CA][2615] ok." and out.dropped == []
+    assert rag.filter_output("[99999, 1F999] x", ["2615"]).text == "x"
+
+
 def test_filter_with_nothing_to_remove_returns_the_text():
     out = rag.filter_output("Tea [2615].", ["2615"])
     assert out.text == "Tea [2615]." and out.dropped == [] and out.links == []

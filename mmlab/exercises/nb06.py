@@ -361,8 +361,17 @@ def nb06_citation_filter(my_filter) -> CheckResult:
                     if "[sic]" in text and "[sic]" not in out else
                     "a citation is an [ID] in square brackets; (1F37A) in round brackets is text and stays."
                     if "(1F37A)" in text and "(1F37A)" not in out else
-                    "only the disallowed [ID] citations go; keep the rest of the text.")
+                    "remove a disallowed citation whole, brackets too: no empty [] left behind." if "[]" in out
+                    else "only the disallowed [ID] citations go; keep the rest of the text.")
             return report(False, "", f"the words around the citations changed: {out!r}.", hint)
+    from ._nb06_cases import GROUP_CASES, group_problem
+
+    for text, allowed in GROUP_CASES:
+        out, problem, _ = _call_watching(my_filter, {}, text, list(allowed))
+        trouble = (problem, "the function gets (text, allowed_ids) and returns the filtered text.") if problem else \
+            group_problem(text, allowed, out if isinstance(out, str) else repr(out))
+        if trouble:
+            return report(False, "", *trouble)
     return report(True, "Your filter keeps exactly the retrieved ids (whole ids, any case) and drops the rest.")
 
 

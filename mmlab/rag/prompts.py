@@ -23,11 +23,19 @@ __all__ = [
     "format_documents", "hyde_prompt", "rewrite_prompt",
 ]
 
-#: A citation: an emoji id in square brackets, "[2615]" or "[1F408-200D-2B1B]". Small models
-#: also write "(2615)", so round brackets count too; an id has 4-6 hex digits per code point and
+#: A citation: one or more emoji ids in one bracket, "[2615]", "[1F408-200D-2B1B]", "[2615, 1F9CA]" or
+#: "[ 2615 ]" (ids separated by commas, semicolons or spaces; group 1 is the bracket's contents). Small
+#: models also write "(2615)", so round brackets count too; an id has 4-6 hex digits per code point and
 #: at least one decimal digit, so words such as "(cafe)" or "(bed)" are not taken for ids.
-CITATION = re.compile(r"[\[(]((?=[0-9A-Fa-f-]*[0-9])[0-9A-Fa-f]{4,6}(?:-[0-9A-Fa-f]{4,6})*)[\])]")
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|io|example|xyz|ru)\b\S*", re.IGNORECASE)
+_ID = r"(?=[0-9A-Fa-f-]*[0-9])[0-9A-Fa-f]{4,6}(?:-[0-9A-Fa-f]{4,6})*(?![0-9A-Za-z-])"
+CITATION = re.compile(rf"[\[(]\s*((?:{_ID})(?:\s*[,;]?\s*(?:{_ID}))*)\s*[\])]")
+_ONE_ID = re.compile(_ID)
+#: A link, in general form: a scheme (``https://``, ``ftp://``), ``www.``, an e-mail address, or a bare
+#: domain (labels joined by dots, ending in a 2-24 letter top-level label: ``evil.de``, ``bit.ly/abc``,
+#: ``free-prizes.co.uk``), with any path after it. It errs toward removing: "tea.It" written without
+#: a space after the full stop also reads as a domain.
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+                  r"|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}\b(?:/\S*)?", re.IGNORECASE)
 
 #: The abstention reply the grounded prompt asks for when no document answers the question.
 ABSTAIN = "None of the documents answers this."
@@ -191,7 +199,9 @@ class FilteredText:
 
 
 def filter_output(text: str, allowed_ids: Sequence[str]) -> FilteredText:
-    """Keep only citations of retrieved ids; remove links.
+    """Keep only citations of retrieved ids (every id of a grouped ``[2615, 1F9CA]``); remove links.
+
+    Each kept id is written back as its own ``[ID]``; a bracket whose ids are all dropped goes.
 
     Args:
         text: the generated answer.
@@ -208,13 +218,15 @@ def filter_output(text: str, allowed_ids: Sequence[str]) -> FilteredText:
     dropped: list[str] = []
 
     def keep_or_drop(match: re.Match) -> str:
-        cid = match.group(1).upper()
-        if cid in allowed:
-            if cid not in cited:
-                cited.append(cid)
-            return f"[{cid}]"
-        dropped.append(cid)
-        return ""
+        kept = []
+        for cid in (m.upper() for m in _ONE_ID.findall(match.group(1))):   # every id of a grouped bracket
+            if cid in allowed:
+                kept.append(f"[{cid}]")
+                if cid not in cited:
+                    cited.append(cid)
+            else:
+                dropped.append(cid)
+        return "".join(kept)
 
     out = CITATION.sub(keep_or_drop, text)
     links = _URL.findall(out)
