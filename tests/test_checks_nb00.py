@@ -9,6 +9,11 @@ from mmlab import checks
 from mmlab.exercises import nb00
 
 
+def check(query, associated="mouse"):
+    """The check with a right associated word ('mouse': the animal 54th), so these tests judge the query."""
+    return checks.nb00_cat_without_saying_cat(query, associated)
+
+
 def test_the_check_is_exported():
     assert checks.nb00_cat_without_saying_cat is nb00.nb00_cat_without_saying_cat
 
@@ -16,7 +21,7 @@ def test_the_check_is_exported():
 @pytest.mark.slow
 @pytest.mark.parametrize("query", ["kitten", "kitty", "feline", "  Kitten  ", "feline friend"])
 def test_words_that_mean_cat_pass(capsys, query):
-    assert checks.nb00_cat_without_saying_cat(query).passed is True
+    assert check(query).passed is True
     out = capsys.readouterr().out
     assert "Correct" in out and "'cat'" in out  # says which emoji it found, and how close
 
@@ -177,7 +182,7 @@ WRONG = [
 @pytest.mark.parametrize("query", ["a pet that is not a dog", "pet", "kitn", "U+1F408", "pussies", "Garfield"])
 def test_the_fallback_hints_do_not_call_every_failure_associated(capsys, query):
     """Review 12: these fail for other reasons (a negation, a typo, a code point), not by association."""
-    assert not checks.nb00_cat_without_saying_cat(query)
+    assert not check(query)
     assert "merely associated" not in capsys.readouterr().out
 
 
@@ -185,18 +190,18 @@ def test_the_fallback_hints_do_not_call_every_failure_associated(capsys, query):
 @pytest.mark.slow
 @pytest.mark.parametrize("query, needle", WRONG, ids=[repr(q) for q, _ in WRONG])
 def test_wrong_answers_are_rejected_with_a_hint_that_names_the_mistake(capsys, query, needle):
-    assert checks.nb00_cat_without_saying_cat(query).passed is False
+    assert check(query).passed is False
     out = capsys.readouterr().out
     assert "Not yet" in out and needle in out and "Correct" not in out
 
 
 @pytest.mark.slow
 def test_a_wrong_answer_is_told_where_the_cat_ranked_but_not_how_to_get_there(capsys):
-    checks.nb00_cat_without_saying_cat("whiskers")
+    check("whiskers")
     out = capsys.readouterr().out
     assert "'worm'" in out and "comes 1" in out  # where the query landed, and the rank of the animal
     for query in ("furry pet", "siamese"):
-        checks.nb00_cat_without_saying_cat(query)
+        check(query)
     out += capsys.readouterr().out
     for answer in ("kitten", "kitty", "feline"):
         assert answer not in out
@@ -204,7 +209,7 @@ def test_a_wrong_answer_is_told_where_the_cat_ranked_but_not_how_to_get_there(ca
 
 def test_the_rule_is_stated_in_the_hint(capsys):
     """The exercise text (cell 35) and the check state the same rule against association."""
-    checks.nb00_cat_without_saying_cat("garfield pet")
+    check("garfield pet")
     assert "at least one word of your query must, on its own, put the animal first" in capsys.readouterr().out
 
 
@@ -227,7 +232,7 @@ def test_what_counts_as_naming_the_animal(text, names):
                                    "Felis catus", "kittycatz", "pussycatz"])
 def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
     """What an outside reader found passing: compounds and accented spellings the tokenizer reads as 'cat'."""
-    result = checks.nb00_cat_without_saying_cat(query)
+    result = check(query)
     assert not result and "pieces" in result.message
 
 
@@ -236,14 +241,14 @@ def test_words_built_on_cat_are_refused_by_the_models_own_pieces(query):
 @pytest.mark.parametrize("query", ["kitten", "kitty", "kittens", "kitties", "tabby", "feline", "felid", "felidae", "pussy",
                                    "domestic feline", "tabby face", "hello kitty", "sphynx kitty", "a cute kitten"])
 def test_real_synonyms_still_pass(query):
-    assert checks.nb00_cat_without_saying_cat(query)
+    assert check(query)
 
 
 @pytest.mark.parametrize("query", ["fluffy kitten", "a fluffy kitten", "a purring kitten", "kitten paws", "furry feline",
                                    "a meowing kitty", "kitten meow", "whisker-less kitten", "a kitten with a long tail"])
 def test_an_associated_word_next_to_a_real_synonym_passes(query):
     """The ninth review: rule 2 needs one word that means the animal; an associated word beside it is allowed."""
-    result = checks.nb00_cat_without_saying_cat(query)
+    result = check(query)
     assert result and "through" not in result.message
 
 
@@ -251,14 +256,14 @@ def test_an_associated_word_next_to_a_real_synonym_passes(query):
 def test_negation_passes_but_the_message_says_the_model_ignored_it(query):
     """MiniLM ignores 'not', so these land on the cat; the tenth review: the success message must not claim the
     query means the animal, it says the negation was not read."""
-    result = checks.nb00_cat_without_saying_cat(query)
+    result = check(query)
     assert result and "barely registers negation" in result.message and "nearer in meaning" not in result.message
     # review 12: its own header, not a bare "Correct!", while the result stays truthy
     assert result.message.startswith("✅ Passes, but") and "Correct" not in result.message
 
 
 def test_a_synonym_beside_a_wild_relative_passes():
-    assert checks.nb00_cat_without_saying_cat("a wild lynx kitten")
+    assert check("a wild lynx kitten")
 
 
 def test_the_demo_quoted_in_the_notebook_is_what_the_check_says(capsys):
@@ -269,6 +274,84 @@ def test_the_demo_quoted_in_the_notebook_is_what_the_check_says(capsys):
     nb = json.loads((Path(__file__).parents[1] / "notebooks" / "00_start_here.ipynb").read_text(encoding="utf-8"))
     quoted = next("".join(c["source"]) for c in nb["cells"]
                   if c["cell_type"] == "markdown" and "> ❌ Not yet" in "".join(c["source"]))
-    assert not checks.nb00_cat_without_saying_cat("\U0001f431")
+    assert not check("\U0001f431")
     for line in capsys.readouterr().out.strip().splitlines():
         assert f"> {line.strip()}" in quoted.replace("  \n", "\n")
+
+
+# The second answer: one word the learner predicts goes with cats without naming them (the animal near, not first).
+WRONG_ASSOCIATED = [
+    (..., "your associated word is still empty"),
+    (None, "your associated word is still empty"),
+    (["mouse"], "expected your associated word as a string"),
+    ("  ", "your associated word is empty"),
+    # both answers names for the animal
+    ("kitty", "it is a word for the animal, not one merely associated"),
+    ("feline", "it is a word for the animal"),
+    ("pussy", "it is a word for the animal"),
+    ("Kitten", "your associated word is your query again"),
+    # the name itself, in any spelling or language
+    ("catnip", "that names the animal"),
+    ("kat", "that names the animal"),
+    ("gato", "in another language"),
+    ("neko", "in another language"),
+    ("\u0441at", "that names the animal"),
+    ("catface", "that names the animal"),
+    # a negation, a sentence
+    ("not a mouse", "MiniLM barely registers 'not'"),
+    ("a thing cats chase", "is not one word"),
+    ("mouse milk", "is not one word"),
+    # the prediction wrong one way: associated, yet the animal comes first
+    ("fur", "your prediction turned out wrong: for 'fur' MiniLM puts the animal"),
+    ("meowing", "your prediction turned out wrong"),
+    ("lynx", "your prediction turned out wrong"),
+    # ... and the other way: to MiniLM hardly about cats (the animal beyond the 60 nearest names)
+    ("milk", "the animal, 'cat', 160th"),
+    ("yarn", "hardly about cats"),
+    ("whiskers", "hardly about cats"),
+    ("rocket", "hardly about cats"),
+    # a typo of an associated word
+    ("mouce", "reads it in pieces (mo, ##uce)"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("associated, needle", WRONG_ASSOCIATED, ids=[repr(a) for a, _ in WRONG_ASSOCIATED])
+def test_wrong_associated_words_are_rejected_with_a_hint_that_names_the_mistake(capsys, associated, needle):
+    assert checks.nb00_cat_without_saying_cat("kitten", associated).passed is False
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "your query passes" in out and needle in out and "Correct" not in out
+
+
+@pytest.mark.parametrize("associated", ["mouse", "purr", "tuna", "mice", "dog", "claws", "paws", "hiss"])
+def test_associated_words_near_the_animal_but_not_first_pass(capsys, associated):
+    assert checks.nb00_cat_without_saying_cat("kitten", associated)
+    assert "near, but not first" in capsys.readouterr().out
+
+
+def test_a_wrong_query_is_judged_before_the_associated_word(capsys):
+    assert not checks.nb00_cat_without_saying_cat("meow", "purr")  # both associated: the query is refused
+    out = capsys.readouterr().out
+    assert "merely associated" in out and "your query passes" not in out
+
+
+def test_a_vulgar_synonym_passes_under_a_neutral_header():
+    result = checks.nb00_cat_without_saying_cat("pussy", "mouse")
+    assert result and result.message.startswith("✅ Passes:") and "Correct" not in result.message
+
+
+def test_the_associated_word_needs_both_arguments():
+    with pytest.raises(TypeError):
+        checks.nb00_cat_without_saying_cat("kitten")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("query", ["kitten", "not a kitten", "pussy"])
+def test_a_pass_under_its_own_header_is_recorded_for_the_grader(tmp_path, monkeypatch, query):
+    """A pass printed without report() must still name the check in the grader's log (else: 'tampered')."""
+    import json
+
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setenv("MMLAB_GRADE_LOG", str(log))
+    assert checks.nb00_cat_without_saying_cat(query, "mouse")
+    entry = json.loads(log.read_text().splitlines()[-1])
+    assert entry["exercise"] == "nb00_cat_without_saying_cat" and entry["fingerprint"] and entry["passed"]

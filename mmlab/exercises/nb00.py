@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -62,6 +63,21 @@ _BREEDS = frozenset({"siamese", "persian", "persians", "burmese", "calico", "sph
                      "tortoiseshell", "tortie", "ginger", "tuxedo", "siberian", "russian", "scottish", "british"})
 
 
+class _Verdict(NamedTuple):
+    """One part of the answer judged: passed or not, what to say (the success or the problem), a hint."""
+
+    ok: bool
+    text: str
+    hint: str = ""
+    header: str = "✅ Correct!"
+
+
+#: The associated word must bring the animal this near (its rank among the 1,870 names) without putting it first.
+NEAR = 60
+#: Real but vulgar-sounding synonyms: they pass, under a neutral header rather than "Correct!".
+_NEUTRAL = re.compile(r"\bpuss(?:y|ies)\b", re.IGNORECASE)
+
+
 @lru_cache(maxsize=1)
 def _emoji_name_space():
     """The emoji names and their MiniLM vectors, as the notebook's search uses them (cached)."""
@@ -106,52 +122,43 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def nb00_cat_without_saying_cat(query) -> CheckResult:
-    """Exercise 0: a query that does not name the cat, whose nearest emoji (by name) is the animal.
-
-    The search is the notebook's: MiniLM embeds the query and the 1,870 emoji names, and the
-    emoji with the highest cosine similarity comes first.
-
-    Args:
-        query: the learner's query, a string.
-    Returns:
-        A CheckResult, truthy when the nearest emoji name is one of ``ANIMAL``, the query names no cat, and at
-        least one word of the query, on its own, also puts the animal first.
-    """
+def _judge_query(query) -> _Verdict:
+    """The query part: it names no cat, its nearest emoji name is one of ``ANIMAL``, and one of its words (not
+    merely associated with cats, nor another felid) also puts the animal first on its own."""
     if is_empty(query):
-        return report(False, "", EMPTY_MESSAGE)
+        return _Verdict(False, EMPTY_MESSAGE)
     if not isinstance(query, str):
-        return report(False, "", f"expected your query as a string in quotes, got a {type(query).__name__}.",
+        return _Verdict(False, f"expected your query as a string in quotes, got a {type(query).__name__}.",
                       hint='write it like query = "your words here"')
     text = query.strip()
     if not text:
-        return report(False, "", "your query is empty.", hint="type a word or a short phrase between the quotes")
+        return _Verdict(False, "your query is empty.", hint="type a word or a short phrase between the quotes")
     named = _NAMES_THE_CAT.search(text)
     if named:
-        return report(False, "", f"your query names the animal ({named.group(0)!r}), so it finds the cat by "
+        return _Verdict(False, f"your query names the animal ({named.group(0)!r}), so it finds the cat by "
                       "sharing its name, which proves nothing about meaning.",
                       hint="describe the animal in other words: what else do people call it?")
     spelled = _SPELLS_THE_CAT.search(text)
     if spelled:
-        return report(False, "", f"{spelled.group(0)!r} spells the animal's name, misspelled or spaced out: the "
+        return _Verdict(False, f"{spelled.group(0)!r} spells the animal's name, misspelled or spaced out: the "
                       "model reads words in pieces, so it finds the cat by the letters, not by the meaning.",
                       hint="use a different word for the animal, not a different spelling of 'cat'")
     folded = unicodedata.normalize("NFKC", text).translate(_LOOK_ALIKES)
     disguised = _NAMES_THE_CAT.search(folded) or _SPELLS_THE_CAT.search(folded)
     if disguised:
-        return report(False, "", f"your query spells the animal's name in look-alike letters ({text!r} reads as "
+        return _Verdict(False, f"your query spells the animal's name in look-alike letters ({text!r} reads as "
                       f"{disguised.group(0)!r}): a different alphabet or font for 'cat' still names the animal.",
                       hint="use a different word for the animal, not a different way of writing 'cat'")
     words = re.findall(r"\w+", folded.lower())
     foreign = next((w for w in words if w in _OTHER_LANGUAGES), None)
     if foreign:
-        return report(False, "", f"{foreign!r} is the animal's name in another language, and that names it too "
+        return _Verdict(False, f"{foreign!r} is the animal's name in another language, and that names it too "
                       "(MiniLM learned from English text, so it mostly reads such words as pieces of unknown ones).",
                       hint="describe the animal in English words that are not its name")
     names, model, vectors = _emoji_name_space()
     pieces = _cat_pieces(model, text)
     if pieces:
-        return report(False, "", f"the model reads your query in pieces, and one of them is {pieces[0]!r} "
+        return _Verdict(False, f"the model reads your query in pieces, and one of them is {pieces[0]!r} "
                       f"({', '.join(model.model.tokenizer.tokenize(text))}): it finds the cat by that piece of its "
                       "name, not by what your words mean.",
                       hint="use a different word for the animal, not a word built on 'cat' or an accented spelling")
@@ -169,7 +176,7 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
         alone = {w: _nearest_name(model, vectors, names, w) for w in distinct if w not in associated + felids}
         if not any(name in ANIMAL for name in alone.values()):
             if felids:
-                return report(False, "", f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but "
+                return _Verdict(False, f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but "
                               f"{felids[0]!r} is a different animal of the cat family, not a word for this one: it "
                               f"lands on {names[top]!r} because the emoji set has no {felids[0]}, not because it "
                               "means the animal.",
@@ -177,7 +184,7 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
             landed = ", ".join(f"{w!r} on {name!r}" for w, name in alone.items())
             if associated:
                 others = f"no other word of it does on its own ({landed})" if alone else "it has no other word"
-                return report(False, "", f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but its "
+                return _Verdict(False, f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but its "
                               f"word about cats, {associated[0]!r}, is merely associated with cats (a sound it makes, "
                               f"its fur, a body part), not a word that means the animal, and {others}: the lesson "
                               "of this exercise is the difference.",
@@ -185,7 +192,7 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
                               "help, and alone it can land anywhere (try rank_of('fluffy', ...) or rank_of('meow', "
                               "...)); the rule: at least one other word of your query must, on its own, put the "
                               "animal first: find a word with the same meaning as the animal's name")
-            return report(False, "", f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but no word "
+            return _Verdict(False, f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but no word "
                           f"of it does on its own ({landed}): the words reach the animal only together, by "
                           "association, not because one of them means the animal (the lesson of this exercise).",
                           hint="the rule: at least one word of your query must, on its own, put the animal first "
@@ -194,14 +201,12 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
         negation = next((w for w in words if w in _NEGATIONS), None)
         if negation:
             # A pass (truthy, recorded), under its own header: a bare "Correct!" would read as approval of the negation.
-            message = (f"✅ Passes, but not because of your {negation!r}: {text!r} finds {names[top]!r} first "
+            return _Verdict(True, (f"{text!r} finds {names[top]!r} first "
                        f"(cosine {scores[top]:.2f}) without naming the animal, yet MiniLM barely registers negation, "
                        "so the query lands where its other words do; it passes because one of them means the animal, "
-                       "not because the model read the negation.")
-            print(message)
-            _record(True, message)
-            return CheckResult(True, message)
-        return report(True, f"{text!r} finds {names[top]!r} first (cosine {scores[top]:.2f}) without naming "
+                       "not because the model read the negation."),
+                            header=f"✅ Passes, but not because of your {negation!r}:")
+        return _Verdict(True, f"{text!r} finds {names[top]!r} first (cosine {scores[top]:.2f}) without naming "
                       "the animal: to this model your words are nearer in meaning to 'cat' than to any other emoji name.")
     pulled = {}
     if len(distinct) > 1:
@@ -264,4 +269,111 @@ def nb00_cat_without_saying_cat(query) -> CheckResult:
         hint = (f"your query lands on {names[top]!r}, not on the animal. Rule 2 asks that at least one word of your "
                 "query, on its own, puts the animal first: try rank_of on each of your words to see where each one "
                 "lands, and look for a word that means the animal.")
-    return report(False, "", found, hint=hint)
+    return _Verdict(False, found, hint=hint)
+
+
+def _names_it(text: str, model) -> str | None:
+    """Why ``text`` names the animal (its name, a spelling, look-alikes, another language, a piece), or None."""
+    folded = unicodedata.normalize("NFKC", text).translate(_LOOK_ALIKES)
+    found = (_NAMES_THE_CAT.search(text) or _SPELLS_THE_CAT.search(text) or _NAMES_THE_CAT.search(folded)
+             or _SPELLS_THE_CAT.search(folded))
+    if found:
+        return f"{text!r} spells the animal's name ({found.group(0)!r})"
+    foreign = next((w for w in re.findall(r"\w+", folded.lower()) if w in _OTHER_LANGUAGES), None)
+    if foreign:
+        return f"{foreign!r} is the animal's name in another language"
+    pieces = _cat_pieces(model, text)
+    return f"MiniLM reads {text!r} with the piece {pieces[0]!r}, the animal's name" if pieces else None
+
+
+def _judge_associated(word, query) -> _Verdict:
+    """The prediction part: one word that goes with cats without naming them, which the learner predicts brings
+    the animal near (among the ``NEAR`` nearest names) but not first."""
+    if is_empty(word):
+        return _Verdict(False, "your associated word is still empty (None or ...): fill it in above and run the cell.")
+    if not isinstance(word, str):
+        return _Verdict(False, f"expected your associated word as a string in quotes, got a {type(word).__name__}.",
+                        hint='write it like associated = "yourword"')
+    text = word.strip()
+    if not text:
+        return _Verdict(False, "your associated word is empty.", hint="type one word between the quotes")
+    if len(re.findall(r"[^\W_]+(?:['-][^\W_]+)*", text)) != 1:
+        negation = next((w for w in re.findall(r"\w+", text.lower()) if w in _NEGATIONS), None)
+        if negation:
+            return _Verdict(False, f"{text!r} is a negation, and MiniLM barely registers {negation!r}: it reads "
+                            "the rest of the words as if the negation were not there.",
+                            hint="give one word that goes with cats, not a statement of what they are not")
+        return _Verdict(False, f"{text!r} is not one word: a phrase gathers the topics of all its words, so it "
+                        "tests something else.", hint="give a single word that goes with cats")
+    if isinstance(query, str) and text.casefold() == query.strip().casefold():
+        return _Verdict(False, "your associated word is your query again.",
+                        hint="the second answer is a different word: one that goes with cats without naming them")
+    names, model, vectors = _emoji_name_space()
+    named = _names_it(text, model)
+    if named:
+        return _Verdict(False, f"{named}: that names the animal, so it is not a word merely associated with it.",
+                        hint="give a word that goes with cats (something they do, eat, chase, have) but is not a "
+                        "name for them in any spelling or language")
+    if _judge_query(text).ok:
+        return _Verdict(False, f"{text!r} puts the animal first on its own, like your query: it is a word for the "
+                        "animal, not one merely associated with it.",
+                        hint="your two answers should be of different kinds: a word for the animal, then a word "
+                        "that goes with cats without meaning one")
+    scores = (model.encode_text([text], progress=False) @ vectors.T)[0]
+    order = np.argsort(-scores, kind="stable")
+    top = int(order[0])
+    best_cat = next(int(i) for i in order if names[i] in ANIMAL)
+    rank = int(np.flatnonzero(order == best_cat)[0]) + 1
+    where = (f"for {text!r} MiniLM puts {names[top]!r} first ({scores[top]:.2f}) and the animal, "
+             f"{names[best_cat]!r}, {_ordinal(rank)} ({scores[best_cat]:.2f})")
+    if names[top] in ANIMAL:
+        return _Verdict(False, f"your prediction turned out wrong: for {text!r} MiniLM puts the animal, "
+                        f"{names[top]!r}, first ({scores[top]:.2f}). {text!r} does not mean the animal, yet "
+                        "it lands on it: a word merely associated with a thing can come first too, which is why "
+                        "rule 2 asks for a word that puts the animal first *and* means it.",
+                        hint="pick another word that goes with cats, predict where it lands, and look with "
+                        "rank_of before you run the check again")
+    if rank > NEAR:
+        pieces = model.model.tokenizer.tokenize(text)
+        unknown = (f" MiniLM does not have {text!r} in its vocabulary and reads it in pieces ({', '.join(pieces)}), "
+                   "by its letters (if it is a typo, check the spelling)." if len(pieces) > 1 else "")
+        return _Verdict(False, f"your prediction turned out wrong the other way: {where}, so to this model "
+                        f"{text!r} is hardly about cats, whatever it is to you.{unknown}",
+                        hint=f"the rule asks for the animal among the {NEAR} nearest names: pick a word that "
+                        "goes with cats more closely, and look with rank_of first")
+    return _Verdict(True, f"{where}: near, but not first, as you predicted for a word that goes with cats "
+                    "without meaning one.")
+
+
+def nb00_cat_without_saying_cat(query, associated) -> CheckResult:
+    """Exercise 0: a query for the animal that does not name it, and a word associated with it.
+
+    The search is the notebook's: MiniLM embeds a text and the 1,870 emoji names, and the emoji
+    with the highest cosine similarity comes first.
+
+    Args:
+        query: the learner's query, a string. Passes when its nearest emoji name is one of ``ANIMAL``,
+            it names no cat, and at least one word of it, on its own, also puts the animal first.
+        associated: one word the learner predicts goes with cats without naming them. Passes when it
+            names no cat, is no word for the animal, and puts the animal among the ``NEAR`` nearest names
+            but not first.
+    Returns:
+        A CheckResult, truthy when both parts pass; the query is judged first.
+    """
+    verdict = _judge_query(query)
+    if not verdict.ok:
+        return report(False, "", verdict.text, hint=verdict.hint)
+    second = _judge_associated(associated, query)
+    if not second.ok:
+        return report(False, "", f"your query passes, but your associated word does not: {second.text}",
+                      hint=second.hint)
+    header = "✅ Passes:" if verdict.header == "✅ Correct!" and _NEUTRAL.search(query) else verdict.header
+    return _passes(f"{header} {verdict.text}\n   And {second.text}")
+
+
+def _passes(message: str) -> CheckResult:
+    """Print and record a pass under its own header (``report`` would say "Correct!"). Called from the check, so
+    the grader's log finds the check one frame up, as it does through ``report``."""
+    print(message)
+    _record(True, message)
+    return CheckResult(True, message)
