@@ -235,45 +235,39 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
                       "Cosine, times logit_scale, then softmax(z - max(z)) with the largest logit of each row "
                       "(axis=1, keepdims=True).")
     # Scale 1000: a float64 cast without the shift only postpones the overflow (exp(710) is inf in float64).
-    out, problem, _ = _call_watching(forbidden, fn, img2.copy(), cls2.copy(), 1000.0)
-    arr = as_numpy(out)
-    if problem or arr is None or arr.shape != (2, 5) or not np.allclose(arr, softmax(1000.0 * cos2), atol=1e-3):
-        if problem is None and _whole_matrix_max(arr, cos2, 1000.0):
-            return report(False, "", _WHOLE_MAX, "Subtract each row's own largest logit: z - z.max(axis=1, keepdims=True).")
-        return report(False, "", "at a logit scale of 1000 your probabilities "
-                      + ("contain NaN or inf" if problem is None and arr is not None and arr.shape == (2, 5)
-                         and not np.isfinite(arr).all() else f"are wrong ({problem or 'see the hint'})")
-                      + ": computing in float64 only postpones the overflow (exp(710) is too large even for float64).",
-                      "Subtract each row's largest logit before exp: softmax(z) = softmax(z - max(z)), and exp "
-                      "never overflows, at any scale.")
     # Cosines +1, -1 and 0 in one row at scale 1000: the largest logit is 1000 above the row's mean, so a shift by
     # the mean (or by anything but the row's largest logit) still overflows, even in float64.
+    # Scale 100000: a wider float (np.longdouble) without a shift overflows too (exp(11357) is inf in it).
     img4, cls4 = _opposite_case()
     cos4 = l2_normalize(img4) @ l2_normalize(cls4).T
-    out, problem, _ = _call_watching(forbidden, fn, img4.copy(), cls4.copy(), 1000.0)
-    arr = as_numpy(out)
-    if problem or arr is None or arr.shape != (2, 3) or not np.allclose(arr, softmax(1000.0 * cos4), atol=1e-3):
-        if problem is None and _whole_matrix_max(arr, cos4, 1000.0):
-            return report(False, "", _WHOLE_MAX, "Subtract each row's own largest logit: z - z.max(axis=1, keepdims=True).")
-        return report(False, "", "an image with cosines +1, -1 and 0 to three classes, at a logit scale of 1000, gets "
-                      + ("NaN or inf" if problem is None and arr is not None and arr.shape == (2, 3)
-                         and not np.isfinite(arr).all() else f"a wrong answer ({problem or 'see the hint'})")
-                      + ": its logits are 1000, -1000 and 0, so shifting by the row's mean (0 here) or by any value "
-                      "below its largest logit leaves exp(1000), which is inf even in float64.",
-                      "Which value, subtracted from every logit of a row, makes the largest exponent exactly 0? "
-                      "Only that shift is safe at every scale.")
-    # Scale 100000: a wider float (np.longdouble) without a shift overflows too (exp(11357) is inf in it).
-    out, problem, _ = _call_watching(forbidden, fn, img2.copy(), cls2.copy(), 1e5)
-    arr = as_numpy(out)
-    if problem or arr is None or arr.shape != (2, 5) or not np.allclose(arr, softmax(1e5 * cos2), atol=1e-3):
-        if problem is None and _whole_matrix_max(arr, cos2, 1e5):
-            return report(False, "", _WHOLE_MAX, "Subtract each row's own largest logit: z - z.max(axis=1, keepdims=True).")
-        return report(False, "", "at a logit scale of 100000 your probabilities "
-                      + ("contain NaN or inf" if problem is None and arr is not None and arr.shape == (2, 5)
-                         and not np.isfinite(arr).all() else f"are wrong ({problem or 'see the hint'})")
-                      + ": a wider float (float64, np.longdouble) only postpones the overflow, it does not remove it.",
-                      "Make the exponents small whatever the scale: softmax(z) = softmax(z - c) for any c in a row; "
-                      "which c keeps every exponent at or below 0?")
+    shift_hint = ("Subtract each row's largest logit before exp: softmax(z) = softmax(z - max(z)), and exp "
+                  "never overflows, at any scale.")
+    extreme = [  # (images, classes, cosines, scale, [what NaN is called, what a wrong answer is called], why, hint)
+        (img2, cls2, cos2, 1000.0, ["at a logit scale of 1000 your probabilities contain NaN or inf",
+                                    "at a logit scale of 1000 your probabilities are wrong"],
+         ": computing in float64 only postpones the overflow (exp(710) is too large even for float64).", shift_hint),
+        (img4, cls4, cos4, 1000.0, ["an image with cosines +1, -1 and 0 to three classes, at a logit scale of 1000, "
+                                    "gets NaN or inf",
+                                    "an image with cosines +1, -1 and 0 to three classes, at a logit scale of 1000, "
+                                    "gets a wrong answer"],
+         ": its logits are 1000, -1000 and 0, so shifting by the row's mean (0 here) or by any value "
+         "below its largest logit leaves exp(1000), which is inf even in float64.",
+         "Which value, subtracted from every logit of a row, makes the largest exponent exactly 0? "
+         "Only that shift is safe at every scale."),
+        (img2, cls2, cos2, 1e5, ["at a logit scale of 100000 your probabilities contain NaN or inf",
+                                 "at a logit scale of 100000 your probabilities are wrong"],
+         ": a wider float (float64, np.longdouble) only postpones the overflow, it does not remove it.",
+         "Make the exponents small whatever the scale: softmax(z) = softmax(z - c) for any c in a row; "
+         "which c keeps every exponent at or below 0?"),
+    ]
+    for im, cl, cs, sc, (nan_words, wrong_words), why, hint in extreme:
+        out, problem, _ = _call_watching(forbidden, fn, im.copy(), cl.copy(), sc)
+        arr = as_numpy(out)
+        if problem or arr is None or arr.shape != cs.shape or not np.allclose(arr, softmax(sc * cs), atol=1e-3):
+            if problem is None and _whole_matrix_max(arr, cs, sc):
+                return report(False, "", _WHOLE_MAX, "Subtract each row's own largest logit: z - z.max(axis=1, keepdims=True).")
+            nan = problem is None and arr is not None and arr.shape == cs.shape and not np.isfinite(arr).all()
+            return report(False, "", (nan_words if nan else f"{wrong_words} ({problem or 'see the hint'})") + why, hint)
     return report(True, "softmax(logit_scale x cosine), one row per image, stable at CLIP's scale of 100: "
                   "that is CLIP's zero-shot head.")
 
