@@ -122,9 +122,9 @@ def test_predict_ranking_allows_a_near_tie_either_way(capsys):
     ("cda", "missing b"), ("cdaa", "repeated a"), ("cdae", "got 'e'"), (3, "expected the 4 letters"),
     ("badc", "not the model's order. Revise"),           # by meaning: paraphrase, dog, negation, swapped roles
     ("bacd", "not the model's order. Revise"),           # by meaning first: the paraphrase on top
-    ("cdba", "closest candidate is right"),              # the paraphrase above the shared-words sentence
+    ("cdba", "not the model's order. Revise"),           # the paraphrase above the shared-words sentence
     ("dcab", "not your letters"),                        # negation thought to be closer than swapped order
-    ("cadb", "closest candidate is right"),              # negation thought to matter more than a changed animal
+    ("cadb", "not the model's order. Revise"),           # negation thought to matter more than a changed animal
 ])
 def test_predict_ranking_wrong_answers_get_hints(capsys, ranking, needle):
     _rejected(capsys, checks.nb01_predict_ranking(ranking, SIMS), needle)
@@ -586,11 +586,23 @@ def test_ranking_hint_agrees_with_the_notebook(capsys):
 
 # --- outside review 4 -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("ranking", ["bacd", "dcab"])
+@pytest.mark.parametrize("ranking", ["bacd", "dcab", "cdba", "cadb", "cbad"])
 def test_predict_ranking_wrong_first_pick_has_no_dangling_parenthesis(capsys, ranking):
     """Review 4: a wrong first pick printed "(but not the rest)" with nothing before it."""
     out = _rejected(capsys, checks.nb01_predict_ranking(ranking, SIMS), "not the model's order")
     assert "(but" not in out and "closest candidate is right" not in out
+
+
+def test_predict_ranking_feedback_is_the_same_for_every_wrong_order(capsys):
+    """Review 13: "the closest candidate is right" told a learner the first letter, so the 24 orders
+    could be searched in a few tries; every wrong order now gets the same words."""
+    import itertools
+    outs = set()
+    for order in itertools.permutations("abcd"):
+        if "".join(order) != "cdab":
+            checks.nb01_predict_ranking("".join(order), SIMS)
+            outs.add(capsys.readouterr().out)
+    assert len(outs) == 1, outs
 
 
 def _majority_sklearn(train_labels, test_labels):
