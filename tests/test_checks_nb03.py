@@ -785,3 +785,26 @@ def test_capped_scale_case_has_a_nonzero_reference_gradient():
     s = torch.tensor(150.0, dtype=torch.float64, requires_grad=True)
     grad, = torch.autograd.grad(sum(_reference_clip_loss(img, txt, s * 1.0)) / 2, s)
     assert abs(float(grad)) > 1e-3
+
+
+# ------------------------------------------------------------------ the notebook's global B = 8 inside a loss
+B = 8   # as in the notebook (cell 5): a learner's torch.arange(B) picks this up
+
+
+def _clip_global_b(i, t, s):
+    logits = s * i @ t.T
+    return (F.cross_entropy(logits, torch.arange(B)) + F.cross_entropy(logits.T, torch.arange(B))) / 2
+
+
+def _masked_global_b(i, t, groups, s):
+    same = torch.tensor([[a == b for b in groups] for a in groups])
+    logits = (s * i @ t.T).masked_fill(same & ~torch.eye(len(groups), dtype=torch.bool), -float("inf"))
+    return (F.cross_entropy(logits, torch.arange(B)) + F.cross_entropy(logits.T, torch.arange(B))) / 2
+
+
+@pytest.mark.parametrize("check, fn", [(mm.checks.nb03_clip_loss, _clip_global_b),
+                                       (mm.checks.nb03_masked_clip_loss, _masked_global_b)])
+def test_global_batch_size_is_named(capsys, check, fn):
+    assert not check(fn)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and "global B" in out and "len(image_features)" in out

@@ -228,3 +228,13 @@ def capped_scale_problem(fn, inputs: tuple, reference, scale: float = 150.0) -> 
                   "a clamp (or min) inside the loss freezes the scale's gradient at 0 above the cap.",
                   "Use logit_scale as it is passed in. The cap is not part of the loss: open_clip clamps the "
                   "parameter after each optimiser step (as the cells on the temperature show), not in forward.")
+
+
+def learner_problem(problem: str) -> CheckResult:
+    """The failed call as a report; a batch-size mismatch (``torch.arange(B)`` with the notebook's global ``B``)
+    gets a hint that names it."""
+    if "batch_size" in problem and "match target batch_size" in problem:
+        return report(False, "", problem + " Your targets and your logits have different lengths: did you use a "
+                      "batch size from outside the function (the notebook's global B)?",
+                      "Take the batch size from the inputs, e.g. len(image_features) or logits.shape[0].")
+    return report(False, "", problem)

@@ -27,6 +27,7 @@ from ._nb03_cases import (
     _scalar_loss,
     capped_scale_problem,
     high_scale_problem,
+    learner_problem,
     mixed_batch,
     scale_gradient_problem,
 )
@@ -202,7 +203,7 @@ def nb03_clip_loss(fn) -> CheckResult:
 
     out, problem = call_learner(fn, img.clone(), txt.clone(), scale)
     if problem:
-        return report(False, "", problem)
+        return learner_problem(problem)
     value, failed = _scalar_loss(out, "the result of F.cross_entropy", "combine the two directions into one number.")
     if failed is not None:
         return failed
@@ -380,7 +381,7 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
     img_leaf, txt_leaf = img.clone().requires_grad_(True), txt.clone().requires_grad_(True)
     out, problem = call_learner(fn, img_leaf * 1.0, txt_leaf * 1.0, list(groups), scale)
     if problem:
-        return report(False, "", problem)
+        return learner_problem(problem)
     value, failed = _scalar_loss(out, "the average of two F.cross_entropy calls",
                                  "average the two directions into one number.")
     if failed is not None:
