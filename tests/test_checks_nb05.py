@@ -209,6 +209,10 @@ def test_argpartition_in_a_helper_of_the_learner_is_seen(capsys):
         (unsorted_argpartition, "not in best-first order (k=150 of 300 rows)"),
         (private_k_best, "hands the search to a library (_k_best_columns)"),
         (private_partition, "hands the search to a library (_partition_columns)"),
+        # float ids passed by being cast to int (outside review 11): they fail as list indices
+        (lambda q, c, k: solution_topk(q, c, k).astype(np.float64), "float64 numbers, not integers"),
+        (lambda q, c, k: solution_topk(q, c, k).astype(np.float32), "float32 numbers, not integers"),
+        (lambda q, c, k: solution_topk(q, c, k) + 0.0, "not integers"),
     ],
 )
 def test_topk_mistakes_get_specific_hints(capsys, answer, message):
@@ -255,7 +259,11 @@ def test_ivf_cost_solution_passes(capsys):
         (lambda n, nlist, nprobe: nlist + nprobe + nprobe * n / nlist, "chosen centroids twice"),
         (lambda n, nlist, nprobe: nlist - nprobe + nprobe * n / nlist, "nprobe short"),
         (lambda n, nlist, nprobe: nlist + nprobe * (n / nlist - 1), "nprobe short"),
-        (lambda n, nlist, nprobe: "many", "expected one number"),
+        (lambda n, nlist, nprobe: "many", "not a number"),
+        # a string of the right number passed (outside review 11)
+        (lambda n, nlist, nprobe: str(float(nlist + nprobe * n / nlist)), "returned the text"),
+        (lambda n, nlist, nprobe: f"{nlist + nprobe * n / nlist:.0f}", "returned the text"),
+        (lambda n, nlist, nprobe: [nlist, nprobe * n / nlist], "expected one number"),
         # Within 1 but not a whole number, or a whole number off by nprobe (>= 1 on the nprobe = 1 case).
         (lambda n, nlist, nprobe: nlist + nprobe * n / nlist + 0.5, "is not the number of vectors"),
         (lambda n, nlist, nprobe: round(nlist - nprobe + nprobe * n / nlist), "nprobe short"),
@@ -492,6 +500,9 @@ def test_the_pq_encode_check_agrees_with_faiss():
         (pq_encode_global_alias, "hands the encoding to a library (dist, from sklearn.metrics"),
         (pq_encode_torch_cdist, "hands the encoding to a library (cdist)"),
         (lambda x, cb: solution_pq_encode(x, cb).T, "expected shape (40, 3)"),
+        # float codes passed by being cast to int (outside review 11): a code is an integer id
+        (lambda x, cb: solution_pq_encode(x, cb).astype(np.float64), "float64 codes, not integers"),
+        (lambda x, cb: solution_pq_encode(x, cb).astype(np.float32), "float32 codes, not integers"),
     ],
 )
 def test_pq_encode_mistakes_get_specific_hints(capsys, answer, message):

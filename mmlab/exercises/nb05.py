@@ -109,11 +109,12 @@ def _check_topk(my_topk, queries, corpus, k: int) -> CheckResult | None:
         return report(False, "", f"with k={k}, the ids: {problem}", "one row per query and k columns: (Q, k).")
     ids = np.asarray(ids)
     if not np.issubdtype(ids.dtype, np.integer):
-        if np.allclose(ids, np.round(ids)):
-            ids = ids.astype(np.int64)
-        else:
-            return report(False, "", "your answer holds non-integer values: those look like scores, not row ids.",
-                          "argpartition / argsort return positions (ids); keep those, not the scores.")
+        if ids.dtype.kind == "f" and np.allclose(ids, np.round(ids)):
+            return report(False, "", f"your ids are {ids.dtype} numbers, not integers: a float id cannot index a "
+                                     "list (emoji.images[i] fails).",
+                          "return the integer positions argpartition / argsort give you, without converting them.")
+        return report(False, "", "your answer holds non-integer values: those look like scores, not row ids.",
+                      "argpartition / argsort return positions (ids); keep those, not the scores.")
     _, want = exact_topk(queries, corpus, k, metric="cosine")
     if np.array_equal(ids, want):
         return None
@@ -188,6 +189,9 @@ def nb05_ivf_cost(ivf_cost) -> CheckResult:
         got, problem = call_learner(ivf_cost, n, nlist, nprobe)
         if problem:
             return report(False, "", problem, "ivf_cost(n, nlist, nprobe) gets three ints and returns one number.")
+        if isinstance(got, (str, bytes)):
+            return report(False, "", f"ivf_cost{(n, nlist, nprobe)} returned the text {got!r}, not a number.",
+                          "return the number itself (an int or a float), not a string of it.")
         try:
             got = float(np.asarray(got, dtype=float))
         except (TypeError, ValueError):
@@ -270,8 +274,12 @@ def _as_codes(codes, x: np.ndarray, m: int):
     problem = shape_problem(codes, (len(x), m))
     if problem:
         return None, report(False, "", f"pq_encode: {problem}", "one row per vector, one code per sub-vector: (N, m).")
-    arr = np.asarray(codes, dtype=float)
-    if not np.array_equal(arr, np.round(arr)):
+    arr = np.asarray(codes)
+    if not np.issubdtype(arr.dtype, np.integer):
+        if arr.dtype.kind == "f" and np.array_equal(arr, np.round(arr)):
+            return None, report(False, "", f"pq_encode returned {arr.dtype} codes, not integers: a code is an id "
+                                           "that indexes a codebook (and is stored in one byte).",
+                                "keep the integer ids argmin gives you (e.g. in an int or uint8 array).")
         return None, report(False, "", "pq_encode returned non-integer values: those look like distances, not "
                                        "centroid ids.", "argmin gives the position (id) of the nearest centroid.")
     return arr.astype(np.int64), None
