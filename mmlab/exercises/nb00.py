@@ -330,7 +330,7 @@ def _judge_associated(word, query) -> _Verdict:
         return _Verdict(False, f"your prediction turned out wrong: for {text!r} MiniLM puts the animal, "
                         f"{names[top]!r}, first ({scores[top]:.2f}). {text!r} does not mean the animal, yet "
                         "it lands on it: a word merely associated with a thing can come first too, which is why "
-                        "rule 2 asks for a word that puts the animal first *and* means it.",
+                        "rule 2 asks for a word that puts the animal first and also means it.",
                         hint="pick another word that goes with cats, predict where it lands, and look with "
                         "rank_of before you run the check again")
     if rank > NEAR:
