@@ -115,6 +115,12 @@ WRONG = [
     ("kucing", "in another language"),
     ("mèo", "in another language"),
     ("macka", "in another language"),
+    # review 14: a foreign form of 'feline' passed part 1 as Correct (felino: the cat first, 0.49)
+    ("felino", "'felino' is the animal's name in another language"),
+    ("felina", "in another language"),
+    ("félin", "in another language"),
+    # ... and 'scat', a real word, was refused as naming the animal: now judged by where it lands
+    ("scat", "your query lands on 'crutch'"),
     # what the seventh outside review found passing: the cat first, through its fur (the same kind of cue as whiskers)
     ("furry pet", "merely associated with cats"),
     ("a furry house pet", "merely associated with cats"),
@@ -222,6 +228,7 @@ def test_the_docstring_does_not_give_the_answer_away():
     ("cat", True), ("CATS", True), ("bobcat", True), ("catnip", True), ("the cat's toy", True),
     ("catches", False), ("category", False), ("education", False), ("vacation", False), ("delicate", False),
     ("kat", True), ("KATS", True), ("catt", True), ("c-a-t", True), ("c.a.t", True),
+    ("scat", False), ("muscat", False), ("ducat", False), ("scats", False), ("polecat", True),
     ("act", False), ("coat", False), ("cart", False), ("Kate", False), ("kit", False), ("a cut", False),
 ])
 def test_what_counts_as_naming_the_animal(text, names):
@@ -304,7 +311,25 @@ WRONG_ASSOCIATED = [
     # the prediction wrong one way: associated, yet the animal comes first
     ("fur", "your prediction turned out wrong: for 'fur' MiniLM puts the animal"),
     ("meowing", "your prediction turned out wrong"),
-    ("lynx", "your prediction turned out wrong"),
+    # review 14: wrong answers that passed: another felid (part 1 refuses lynx as another animal, not a word for it),
+    ("lynx", "another animal of the cat family, a relative"),
+    ("tiger", "another animal of the cat family, a relative"),
+    ("Leopard", "another animal of the cat family"),
+    ("lion", "another animal of the cat family"),
+    ("cheetah", "another animal of the cat family"),
+    ("panther", "another animal of the cat family"),
+    ("puma", "another animal of the cat family"),
+    # ... a category the cat belongs to (it lands near every member),
+    ("animal", "a category the cat belongs to"),
+    ("pet", "a category the cat belongs to"),
+    ("pets", "a category the cat belongs to"),
+    ("mammal", "a category the cat belongs to"),
+    ("creature", "a category the cat belongs to"),
+    # ... and an animal cats do not hunt or eat (any animal brings the cat near: about 150 emoji are animals)
+    ("owl", "names another animal (the emoji 'owl'), one cats do not hunt or eat"),
+    ("dog", "names another animal"),
+    ("horse", "names another animal"),
+    ("cows", "names another animal"),
     # ... and the other way: to MiniLM hardly about cats (the animal beyond the 60 nearest names)
     ("milk", "the animal, 'cat', 160th"),
     ("yarn", "hardly about cats"),
@@ -323,10 +348,14 @@ def test_wrong_associated_words_are_rejected_with_a_hint_that_names_the_mistake(
     assert "Not yet" in out and "your query passes" in out and needle in out and "Correct" not in out
 
 
-@pytest.mark.parametrize("associated", ["mouse", "purr", "tuna", "mice", "dog", "claws", "paws", "hiss"])
+# Animals cats hunt or eat count (rule 2 of the exercise); 'scat' is a real word, not the animal's name.
+@pytest.mark.parametrize("associated", ["mouse", "purr", "tuna", "mice", "claws", "paws", "hiss", "bird", "rat", "fish",
+                                        "scat"])
 def test_associated_words_near_the_animal_but_not_first_pass(capsys, associated):
     assert checks.nb00_cat_without_saying_cat("kitten", associated)
-    assert "near, but not first" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # the pass says what the check judged (where MiniLM puts the word), not that the word goes with cats
+    assert "near, but not first" in out and "yours to say" in out
 
 
 def test_a_wrong_query_is_judged_before_the_associated_word(capsys):
