@@ -85,6 +85,23 @@ def test_more_classes_wrong_answers(capsys, p_cat, ratio, says):
     assert "Not yet" in out
 
 
+@pytest.mark.parametrize("prediction, says", [
+    (..., "empty"),                                # numbers given, prediction not written down
+    (("up", "same"), "does not say what they show"),
+    (("down", "down"), "does not say what they show"),   # "the dog loses share too", so the ratio must move
+    (("same", "same"), "does not say what they show"),
+    (("down", "up"), "does not say what they show"),
+    ("down same", "expected two words"),
+    (("lower", "same"), "expected two words"),
+])
+def test_more_classes_prediction_is_recorded(capsys, prediction, says):
+    """Review 11: the up/down/same prediction the text asks for is now an answer the check compares."""
+    ok, out = verdict(capsys, checks.nb04_more_classes(_P[0], _RATIO, COS3, 10, prediction=prediction))
+    assert not ok and says in out, out
+    ok, out = verdict(capsys, checks.nb04_more_classes(_P[0], _RATIO, COS3, 10, prediction=["Down", "SAME"]))
+    assert ok, out
+
+
 def test_more_classes_messages_do_not_give_the_answer(capsys):
     _, out = verdict(capsys, checks.nb04_more_classes(0.5, _RATIO, COS3, 10))
     assert f"{_P[0]:.3f}" not in out and f"{_P[0]:.2f}" not in out
@@ -177,6 +194,12 @@ def _global_max(i, c, s):
 def _float64_global_max(i, c, s):
     z = s * _unit(i.astype(np.float64)) @ _unit(c.astype(np.float64)).T
     e = np.exp(z - z.max())  # the whole matrix's max, in float64: fine at 100, 0 / 0 at 1000
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _scale_shift(i, c, s):
+    z = s * _unit(i) @ _unit(c).T
+    e = np.exp(z - s)  # every exponent <= 0, but one constant for all rows: exp(-150) = 0 in float32
     return e / e.sum(axis=1, keepdims=True)
 
 
@@ -293,7 +316,9 @@ def _torch_method_logsumexp(i, c, s):
     (_torch_logsumexp, "calls torch's logsumexp"),
     (_torch_method_logsumexp, "calls torch's logsumexp"),
     # found passing with the wrong diagnosis by the ninth outside reader: whole-matrix max in float64
-    (_float64_global_max, "largest logit of the whole matrix, not of each row"),
+    (_float64_global_max, "largest logit of the whole matrix, or logit_scale"),
+    # found with the wrong diagnosis by the eleventh outside reader: a shift by logit_scale, the largest logit possible
+    (_scale_shift, "or logit_scale itself"),
 ])
 def test_zero_shot_probs_typical_mistakes(capsys, fn, says):
     ok, out = verdict(capsys, checks.nb04_zero_shot_probs(fn))
@@ -424,7 +449,7 @@ def flags():
     train_idx, _ = mm.data.split_by_id(emoji.ids)
     subgroups = sorted(set(emoji.subgroups))
     y = np.array([subgroups.index(emoji.subgroups[i]) for i in train_idx])
-    names = [s.replace("-", " ").lower() for s in subgroups]
+    names = [s.replace("&", "and").replace("-", " ").lower() for s in subgroups]   # the notebook's readable()
     images = [emoji.images[i] for i in train_idx]
     conse, lit = mm.models.load("conse"), mm.models.load("lit-emoji")
     return (conse, conse.encode_image(images, progress=False), y, subgroups, names,
@@ -463,6 +488,8 @@ def _check(flags, fixes, ship, answer_recall):
     ({"B", "C", "E"}, "C"),
     ("B, C, E", "c"),           # letters as a string, lower case
     (["E", "B", "C"], "C"),
+    ({"B", "C", "E"}, "B"),     # which fixer to ship is a judgement the check does not grade (review 11)
+    ({"B", "C", "E"}, "E"),
 ])
 def test_choose_names_right_answer_passes(capsys, flags, recall, fixes, ship):
     ok, out = verdict(capsys, _check(flags, fixes, ship, recall))
@@ -495,9 +522,6 @@ def test_choose_names_candidates_are_the_five_of_the_notebook():
     # thinking only the describing name fixes it: every specific name does on ConSE
     ({"C"}, "C", "does not agree with your own recalls"),
     ({"B", "C"}, "C", "does not agree with your own recalls"),
-    # shipping a name that fixes ConSE but names one or two members (passing in review 5 as free renames)
-    ({"B", "C", "E"}, "B", "covers only one or two of the 8 emoji"),
-    ({"B", "C", "E"}, "E", "covers only one or two of the 8 emoji"),
     ({"B", "C", "E"}, "D", "does not fix the collision on ConSE"),
     ({"B", "C", "E"}, "A", "does not fix the collision on ConSE"),
 ])
@@ -511,13 +535,15 @@ def test_choose_names_typical_mistakes(capsys, flags, recall, fixes, ship, says)
     ("missing", "should be a dict with one number per candidate"),
     ("letters only", "should be a dict with one number per candidate"),
     ("a set", "should be a dict with one number per candidate"),
-    ("guessed 0.4", "differs by more than 0.02"),
-    ("guessed 0 and 1", "differs by more than 0.02"),
+    ("guessed 0.4", "differs by more than 0.005"),
+    ("guessed 0 and 1", "differs by more than 0.005"),
+    ("80 group templates", "Did you use `SUB_TEMPLATES`"),    # C 0.389 against 0.40 passed in review 11
+    ("one decimal", "keep two decimals"),                    # E 0.4 against 0.38 passed in review 11
     ("subgroup accuracy", "not the subgroup accuracy"),
     ("recall of flag", "not the recall of `flag`"),
-    ("precision", "differs by more than 0.02"),
+    ("precision", "differs by more than 0.005"),
     ("test split", "not the test split"),
-    ("percent", "differs by more than 0.02"),
+    ("percent", "differs by more than 0.005"),
 ])
 def test_choose_names_recall_must_be_measured(capsys, flags, recall, case, says):
     """Review 7: {A..E} -> {B,C,D,E} -> {B,C,E} passed by guessing from per-letter feedback; now every answer needs
@@ -530,6 +556,11 @@ def test_choose_names_recall_must_be_measured(capsys, flags, recall, case, says)
         X_te = conse.encode_image([emoji.images[i] for i in test_idx], progress=False)
         y_te = np.array([subgroups.index(emoji.subgroups[i]) for i in test_idx])
         given = _measure(flags, X=X_te, y=y_te)
+    elif case == "80 group templates":
+        conse, X_tr, y_tr, _, names, _, _, _ = flags
+        given = _measure((conse, X_tr, y_tr, subgroups, names, mm.zeroshot.get_templates("openai-imagenet"), None, None))
+    elif case == "one decimal":
+        given = {k: round(v, 1) for k, v in recall.items()}
     else:
         given = {"missing": {k: v for k, v in recall.items() if k != "A"},
                  "letters only": {k: "fixes" for k in recall}, "a set": set(recall),
@@ -550,11 +581,11 @@ def test_choose_names_guessing_sequence_fails(capsys, flags):
     for fixes in [{"A", "B", "C", "D", "E"}, {"B", "C", "D", "E"}, {"B", "C", "E"}]:
         made_up = {k: (0.5 if k in fixes else 0.0) for k in "ABCDE"}
         ok, out = verdict(capsys, _check(flags, fixes, "C", made_up))
-        assert not ok and "differs by more than 0.02" in out, out
+        assert not ok and "differs by more than 0.005" in out, out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fixes, ship", [({"B", "C", "E"}, "B"), ({"B", "C", "E"}, "E"), ({"B", "C"}, "C"),
+@pytest.mark.parametrize("fixes, ship", [({"B", "C", "E"}, "D"), ({"B", "C", "E"}, "A"), ({"B", "C"}, "C"),
                                          ({"B", "C", "D", "E"}, "C"), ({"C", "E"}, "C"), ({"A", "B", "C", "E"}, "C")])
 def test_choose_names_failures_say_what_to_measure_not_the_scores(capsys, flags, recall, fixes, ship):
     """A failure names the mistake, never another candidate's score, letter or how many were left out (reviews 6, 7)."""
@@ -564,6 +595,21 @@ def test_choose_names_failures_say_what_to_measure_not_the_scores(capsys, flags,
     for x in "ABCDE":   # no candidate named by its letter ("Hint: A name ..." is English, not candidate A)
         assert f" {x} does" not in out and f" {x} finds" not in out and f" {x}," not in out, out
         assert x == "A" or f" {x} " not in out, out
+
+
+@pytest.mark.slow
+def test_choose_names_names_changed_in_place(capsys, flags, recall):
+    """Review 11: `names = sub_names; names[i] = ...` renames the notebook's list too; the right recalls measured
+    that way were rejected as a template mistake. The notebook now passes a tuple; a changed list is named."""
+    conse, X, y, subgroups, names, templates, _, _ = flags
+    changed = list(names)
+    changed[subgroups.index("country-flag")], changed[subgroups.index("flag")] = "flag of a country", "pride flag"
+    ok, out = verdict(capsys, checks.nb04_choose_names(recall, {"B", "C", "E"}, "C", conse, X, y, subgroups, changed,
+                                                       templates))
+    assert not ok and "changed in place" in out and "templates" not in out, out
+    ok, out = verdict(capsys, checks.nb04_choose_names(recall, {"B", "C", "E"}, "C", conse, X, y, subgroups,
+                                                       tuple(names), templates))
+    assert ok, out
 
 
 # --------------------------------------------------------------------------- exercise 5
@@ -679,6 +725,6 @@ def test_choose_names_wrong_templates_say_so(capsys, flags):
         pred = (X @ W.T).argmax(axis=1)
         wrong[letter] = float((pred[y == country] == country).mean())
     ok, out = verdict(capsys, _check(flags, set(), "C", wrong))
-    assert not ok and "which templates did you use" in out, out
+    assert not ok and "Did you use `SUB_TEMPLATES`" in out, out
     ok, out = verdict(capsys, _check(flags, set(), "C", {k: 0.0 for k in wrong}))
-    assert not ok and "which templates did you use" in out, out
+    assert not ok and "Did you use `SUB_TEMPLATES`" in out, out

@@ -103,13 +103,16 @@ def _helper_called(names: list[str]) -> CheckResult:
 
 # --------------------------------------------------------------------------- exercise 1
 
-def nb04_more_classes(answer_p_cat, answer_ratio=None, cosines=None, logit_scale=None) -> CheckResult:
+def nb04_more_classes(answer_p_cat, answer_ratio=None, cosines=None, logit_scale=None,
+                      prediction=None) -> CheckResult:
     """Exercise 1: p(cat) and p(cat) / p(dog) once a third class ("a photo of a tiger") is added.
 
     ``cosines``: chelsea's cosines with the cat, dog and tiger prompts; ``logit_scale``: the model's.
     p(cat) is accepted within 0.005, the ratio within 2 % (the printed logits are rounded).
+    ``prediction``: the learner's recorded prediction for (p(cat), the ratio), each "up", "down" or "same";
+    checked once the numbers are right.
     """
-    if is_empty(answer_p_cat) or is_empty(answer_ratio):
+    if is_empty(answer_p_cat) or is_empty(answer_ratio) or (prediction is not None and is_empty(prediction)):
         return report(False, "", EMPTY_MESSAGE)
     given = []
     for name, answer in (("answer_p_cat", answer_p_cat), ("answer_ratio", answer_ratio)):
@@ -123,6 +126,14 @@ def nb04_more_classes(answer_p_cat, answer_ratio=None, cosines=None, logit_scale
     p_cat, ratio = given
     p_ref, r_ref, p_mistakes, r_mistakes = _exercise1_answers(cosines, logit_scale)
     p_ok, r_ok = abs(p_cat - p_ref) <= 0.005, abs(ratio - r_ref) <= 0.02 * r_ref
+    words = _prediction_words(prediction)
+    if prediction is not None and words is None:
+        return report(False, "", f"answer_prediction: expected two words, each 'up', 'down' or 'same' (for p(cat), "
+                      f"then for the ratio); got {prediction!r}.")
+    if p_ok and r_ok and words is not None and words != ("down", "same"):
+        return report(False, "", f"your numbers are right, but answer_prediction = {words} does not say what they "
+                      "show.", "Compare your two numbers with section 1's two-class p(cat) (0.979) and ratio (46.4): "
+                      "which went down, which stayed?")
     if p_ok and r_ok:
         return report(True, "the cat's logit does not change, but the softmax denominator gains a positive term "
                       "exp(logit_scale * cos(image, tiger)), so p(cat) falls; the denominator cancels in "
@@ -138,6 +149,17 @@ def nb04_more_classes(answer_p_cat, answer_ratio=None, cosines=None, logit_scale
     return report(False, "", f"answer_p_cat is right, but answer_ratio = {ratio:.4g} is not p(cat) / p(dog)"
                   + (f": {why}." if why else "."),
                   "Divide the two probabilities, or write both as exp(logit) / Z with the same Z: what is left?")
+
+
+def _prediction_words(prediction) -> tuple[str, ...] | None:
+    """("down", "same") from a pair of words (any case, any sequence); None if unreadable."""
+    if prediction is None or isinstance(prediction, str):
+        return None
+    try:
+        words = tuple(str(w).strip().lower() for w in prediction)
+    except TypeError:
+        return None
+    return words if len(words) == 2 and all(w in ("up", "down", "same") for w in words) else None
 
 
 # --------------------------------------------------------------------------- exercise 2
@@ -227,8 +249,9 @@ def nb04_zero_shot_probs(fn) -> CheckResult:
     if problem or arr is None or arr.shape != (2, 4) or not np.allclose(arr, softmax(100.0 * cos3), atol=1e-3):
         if arr is not None and arr.shape == (2, 4) and np.isfinite(arr[0]).all() and not np.isfinite(arr[1]).all():
             return report(False, "", "an image whose cosines are all negative, next to an image that sits on a class, "
-                          "gets NaN: you subtracted the largest logit of the whole matrix (fine for one image)"
-                          ", and its row becomes exp(-150) = 0 in float32, then 0 / 0.",
+                          "gets NaN: you subtracted one number from every row (the largest logit of the whole matrix, "
+                          "or logit_scale itself, the largest logit possible), not each row's own largest logit; "
+                          "this row's logits are -50, so its row becomes exp(-150) = 0 in float32, then 0 / 0.",
                           "Subtract each row's own largest logit: z - z.max(axis=1, keepdims=True).")
         return report(False, "", "wrong for an image whose cosines to every class are negative, next to an image "
                       "that sits on a class (scale 100, float32)" + (f" ({problem})" if problem else "") + ".",
@@ -283,7 +306,8 @@ def _whole_matrix_max(arr, cos, scale: float) -> bool:
     return bool(np.allclose(np.asarray(arr, dtype=np.float64), ref, atol=1e-3, equal_nan=True))
 
 
-_WHOLE_MAX = ("you subtracted the largest logit of the whole matrix, not of each row: at this scale an image whose "
+_WHOLE_MAX = ("you subtracted one number from every row (the largest logit of the whole matrix, or logit_scale, "
+              "the largest logit possible), not each row's own largest logit: at this scale an image whose "
               "logits all lie far below another image's largest one gets exp(-a large number) = 0 in every class, "
               "then 0 / 0 (a wider float only postpones that).")
 
@@ -384,8 +408,13 @@ def _letters(answer) -> list[str] | None:
     return [x.strip().upper() for x in items]
 
 
-# The one candidate whose `flag` name names the subgroup as a whole (several of its kinds), not one or two members.
-_DESCRIBES_THE_CLASS = "C"
+# Recalls are asked to two decimals: rounding moves them by at most 0.005.
+_RECALL_TOL = 0.0051
+
+
+def _readable(label: str) -> str:
+    """The notebook's class name for a subgroup label (section 4's ``readable``)."""
+    return label.replace("&", "and").replace("-", " ").lower()
 
 
 def _recalls(answer, valid: list[str]) -> dict | None:
@@ -409,33 +438,39 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
 
     Args:
         recall: {letter: ConSE's country-flag recall on the training emoji with that candidate's names}, for
-            every letter of ``NAME_CANDIDATES`` (A-E); compared with the check's own measurement (within 0.02).
+            every letter of ``NAME_CANDIDATES`` (A-E), to two decimals; compared with the check's own measurement.
         fixes: the letters whose names bring that recall to at least 0.2: a set, list or string of letters.
-        ship: the one letter to ship, judged by the rule of the exercise text (prefer a name that covers
-            several of the class's kinds).
+        ship: the one letter you would ship (your judgement; the next cell measures it).
         model, image_features, labels: the joint model (ConSE), the (N, D) image embeddings of the *training*
             emoji and their (N,) subgroup indices into ``subgroups``.
-        subgroups, class_names, templates: the subgroup labels, their class names so far, the prompt templates.
+        subgroups, class_names, templates: the subgroup labels, their class names as section 4 made them, the
+            prompt templates.
     Returns:
-        A ``CheckResult``, passed when all three answers are right; a failure says what to measure or reconsider,
-        never which candidate is wrong.
+        A ``CheckResult``, passed when the recalls and fixes are right and ``ship`` is one letter; a failure says
+        what to measure or reconsider, never which candidate is wrong.
     """
     if is_empty(recall):
         return report(False, "", EMPTY_MESSAGE)
     valid = sorted(NAME_CANDIDATES)
-    measure = ("For each candidate: replace the renamed entries of `sub_names`, build the classifier with "
-               "`my_build_classifier(model, names, SUB_TEMPLATES)`, predict the training emoji (`X_train`) and "
-               "take the share of the country flags (`ys_train == country_sub`) predicted as `country_sub`.")
+    measure = ("For each candidate: make a renamed copy of the names (`names = list(old_names)`; `names = sub_names` "
+               "is not a copy), build the classifier with `my_build_classifier(model, names, SUB_TEMPLATES)`, predict "
+               "the training emoji (`X_train`) and take the share of the country flags (`ys_train == country_sub`) "
+               "predicted as `country_sub`.")
+    if list(class_names) != [_readable(s) for s in subgroups]:
+        return report(False, "", "the class names passed to the check are no longer section 4's subgroup names: "
+                      "they were changed in place (`names = sub_names` makes a second name for the same list, "
+                      "so `names[i] = ...` renames `sub_names` too).",
+                      "Pass `old_names` to the check, and rename a copy: `names = list(old_names)`.")
     given = _recalls(recall, valid)
     if given is None:
         return report(False, "", "`answer_recall` should be a dict with one number per candidate, "
                       f"{{{', '.join(repr(x) + ': ...' for x in valid)}}}; got {recall!r}.", measure)
     # The recalls first: a learner who measured with other templates sees no fix and may answer fixes = set().
     first = _candidate_scores(model, image_features, labels, subgroups, class_names, templates)
-    if any(abs(given[x] - first[x][1]) > 0.02 for x in valid):
-        return report(False, "", "at least one of your recalls differs by more than 0.02 from what the training emoji "
-                      "give with that candidate's names (which templates did you use? The exercise uses "
-                      "`SUB_TEMPLATES`, as the classifier it renames does).",
+    if any(abs(given[x] - first[x][1]) > _RECALL_TOL for x in valid):
+        return report(False, "", "at least one of your recalls differs by more than 0.005 (two decimals) from what "
+                      "the training emoji give with that candidate's names. Did you use `SUB_TEMPLATES`, as the "
+                      "classifier it renames does, and keep two decimals?",
                       "Recall of `country-flag` is the share of the training country flags predicted as "
                       "`country-flag` (not the subgroup accuracy, not the recall of `flag`, not the test split). "
                       + measure)
@@ -454,17 +489,12 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
     if chosen[0] not in truth:
         return report(False, "", "the candidate in `ship` does not fix the collision on ConSE: ship one of your "
                       "`fixes`.")
-    if chosen[0] != _DESCRIBES_THE_CLASS:
-        return report(False, "", "the collision is fixed, but that name covers only one or two of the 8 emoji of "
-                      "`flag`: a model that never saw them would not match it to the rest.",
-                      "ConSE's training numbers cannot separate the candidates that fix it. Read the 8 emoji of "
-                      "`flag` (section 4): which name covers several of their kinds?")
-    best = _DESCRIBES_THE_CLASS
+    best = chosen[0]
     return report(True, f"{', '.join(sorted(truth))} fix the collision on ConSE (country-flag recall "
                   f"{first['old'][1]:.2f} -> {first[best][1]:.2f}, subgroup accuracy {first['old'][0]:.1%} -> "
-                  f"{first[best][0]:.1%} on the training emoji with {best}), and {best}'s name covers several of the subgroup's "
-                  "kinds rather than one or two of its members (a judgement the numbers do not make): the next cell measures what "
-                  "that is worth on a second model.")
+                  f"{first[best][0]:.1%} on the training emoji with {best}). Which of them to ship is your judgement: "
+                  "ConSE's training numbers cannot tell them apart; the next cell measures your choice on a second "
+                  "model and on the test split.")
 
 
 # --------------------------------------------------------------------------- exercise 5
