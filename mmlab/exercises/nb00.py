@@ -408,8 +408,9 @@ def nb00_cat_without_saying_cat(query, associated) -> CheckResult:
         query: the learner's query, a string. Passes when its nearest emoji name is one of ``ANIMAL``,
             it names no cat, and at least one word of it, on its own, also puts the animal first.
         associated: one word the learner predicts goes with cats without naming them. Passes when it
-            names no cat, is no word for the animal, and puts the animal among the ``NEAR`` nearest names
-            but not first.
+            names no cat, is no word for the animal, is no relative of it, no group it belongs to and no
+            animal cats do not hunt or eat, and puts the animal among the ``NEAR`` nearest names but not
+            first. Whether the word goes with cats is the learner's to say; the check judges the rank.
     Returns:
         A CheckResult, truthy when both parts pass; the query is judged first.
     """
