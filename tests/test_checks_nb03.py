@@ -192,6 +192,11 @@ def _global_max_softmax(i, t, s):
     return (direction(logits) + direction(logits.T)) / 2
 
 
+def _log_of_softmax(i, t, s):
+    logits = s * i @ t.T
+    return -(logits.softmax(1).diagonal().log().mean() + logits.T.softmax(1).diagonal().log().mean()) / 2
+
+
 def _via_clip_logits(i, t, s):
     logits = mm.losses.clip_logits(i, t, s)
     logits = logits[0] if isinstance(logits, tuple) else logits
@@ -245,6 +250,8 @@ def test_clip_loss_renormalising_inputs_is_accepted_and_named(capsys):
     (lambda i, t, s: torch.tensor(1.0), "differs"),
     # review 10: one global max shift (NaN on a mixed batch at scale 100), and the package's helpers
     (_global_max_softmax, "overflows float32"),
+    # review 13: the log of torch's softmax: the positive's probability underflows to 0, log(0) = -inf
+    (_log_of_softmax, "underflows to 0"),
     (lambda i, t, s: mm.losses.masked_clip_loss(i, t, range(len(i)), s), "write the loss yourself"),
     (_via_clip_logits, "write the loss yourself"),
 ])
@@ -309,6 +316,9 @@ def _semi_python_lists(sim):
     (_semi_variant(fallback="hardest"), "fell back to the hardest"),
     (_semi_variant(fallback="with-positive"), "returns the positive itself"),
     (_semi_variant(fill=0.0), "filled the excluded cells with 0"),
+    # review 13: the lowest cosine as the fill passes on cosines, fails on a general similarity matrix
+    (_semi_variant(fill=-1.0), "fill of -1"),
+    (_semi_variant(fill=-2.0), "values below -1"),
     (_semi_variant(keepdim=False), "broadcasts"),                                # diagonal() without [:, None]
     (lambda s: _solution_semi(s.T), "wrong axis"),
     (lambda s: s.max(dim=1).values, "integer"),
@@ -424,6 +434,15 @@ def _log_of_masked_softmax(i, t, groups, s):
     return -(torch.log(torch.softmax(logits, 1)).diagonal().mean() + torch.log(torch.softmax(logits.T, 1)).diagonal().mean()) / 2
 
 
+def _masked_by_identity(i, t, captions, s):
+    """Review 13: labels compared with `is`: right for literal strings (interned), wrong for ids above 256
+    from tolist() (section 7) or strings built at run time."""
+    same = torch.tensor([[a is b for b in captions] for a in captions]) & ~torch.eye(len(captions), dtype=torch.bool)
+    logits = (s * i @ t.T).masked_fill(same, -float("inf"))
+    ar = torch.arange(len(i))
+    return (F.cross_entropy(logits, ar) + F.cross_entropy(logits.T, ar)) / 2
+
+
 def test_masked_clip_loss_solution_passes(capsys):
     assert mm.checks.nb03_masked_clip_loss(_exp_sum_masked_stable)
     assert mm.checks.nb03_masked_clip_loss(_masked)
@@ -468,6 +487,7 @@ def test_masked_clip_loss_solution_passes(capsys):
     (lambda i, t, c, s: _masked(i, t, c, s, fill=-100.0), "ABOVE the other logits"),
     (_global_max_masked, "one max of the whole matrix"),   # review 10
     (_log_of_masked_softmax, "NaN or inf entries"),          # review 11: not blamed on .detach()
+    (_masked_by_identity, "`is` tests identity"),           # review 13: passed with literal string labels
 ])
 def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_masked_clip_loss(fn)

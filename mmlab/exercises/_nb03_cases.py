@@ -183,11 +183,14 @@ def high_scale_problem(fn) -> CheckResult | None:
         value64 = _number(out64) if not problem64 else None
         if (value is not None and not math.isfinite(value)) or (
                 value64 is not None and math.isclose(value64, expected, rel_tol=1e-4, abs_tol=1e-5)):
+            why = ("the positive's probability underflows to 0 in float32 and log(0) = -inf, so the log of a softmax "
+                   "breaks there" if value == math.inf and "apart" in label else "e^100 overflows float32 (inf / inf = nan) and e^-100 "
+                   "underflows, so a softmax exponentiated by hand breaks there")
             return report(False, "", f"right at logit_scale 7, but at logit_scale 100 (where CLIP's scale ends) on "
                           f"{label} your loss is {value if value is None else round(value, 4)} instead of "
-                          f"{expected:.4f}: e^100 overflows float32 (inf / inf = nan) and e^-100 underflows, so a "
-                          "softmax exponentiated by hand breaks there.", "Do not exponentiate yourself: "
-                          "F.cross_entropy (or torch.logsumexp, F.log_softmax) subtracts each row's max first.")
+                          f"{expected:.4f}: {why}.", "Do not exponentiate or take the log of probabilities yourself: "
+                          "F.cross_entropy (or F.log_softmax, torch.logsumexp) works with the logits and subtracts "
+                          "each row's max first.")
         return report(False, "", f"right at logit_scale 7, but at logit_scale 100 on {label} your loss is "
                       f"{value if value is None else round(value, 4)} instead of {expected:.4f}.",
                       "Keep every step a formula of the inputs and logit_scale, and let F.cross_entropy do the "
@@ -238,3 +241,45 @@ def learner_problem(problem: str) -> CheckResult:
                       "batch size from outside the function (the notebook's global B)?",
                       "Take the batch size from the inputs, e.g. len(image_features) or logits.shape[0].")
     return report(False, "", problem)
+
+
+def identity_label_problem(fn, masked_reference) -> CheckResult | None:
+    """Exercise 3 on labels that are equal but not the same object (ints above 256 from a tensor's
+    ``tolist()``, as section 7 passes, and strings built at run time): a failure report when the learner's
+    loss is right for literal labels but not for these (labels compared with ``is``), else None."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(8)
+    img = F.normalize(torch.randn(6, 8, generator=g), dim=1)
+    txt = F.normalize(img + 0.7 * torch.randn(6, 8, generator=g), dim=1)
+    built = ["".join(["c", "a", "t"]), "".join(["d", "o", "g"]), "".join(["c", "a", "t"]), "car",
+             "".join(["d", "o", "g"]), "".join(["c", "a", "t"])]
+    for groups in (torch.tensor([300, 301, 300, 302, 301, 300]).tolist(), built):
+        expected = float(masked_reference(img, txt, groups, 10.0))
+        out, problem = call_learner(fn, img.clone(), txt.clone(), list(groups), 10.0)
+        value = _number(out) if not problem else None
+        if value is None or not math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
+            return report(False, "", f"right for the literal labels, but for the group labels {groups} your loss "
+                          f"is {value if value is None else round(value, 4)} instead of {expected:.4f}. Equal labels "
+                          "that are different objects (ids above 256 from a tensor's tolist(), as section 7 passes, "
+                          "or strings built at run time) are not matched: a comparison with `is` tests identity, not "
+                          "equality.", "Compare labels with ==.")
+    return None
+
+
+def semi_hard_general_problem(fn, sim, expected) -> CheckResult | None:
+    """Exercise 4 on ``5 * sim - 3``, a similarity matrix that is not made of cosines (values far below -1): the
+    same semi-hard columns, since the order within each row is kept. A failure report (e.g. excluded cells
+    filled with -1, the lowest cosine) when the learner's columns change, else None."""
+    out, problem = call_learner(fn, 5 * sim - 3)
+    if problem:
+        return report(False, "", f"right on cosines, but on a similarity matrix with values below -1 (5 x cosine "
+                      f"- 3): {problem}")
+    arr = as_numpy(out)
+    if arr.shape != expected.shape or not (arr.astype(int) == expected).all():
+        return report(False, "", "right on cosines, but not on a similarity matrix with values below -1 (5 x "
+                      "cosine - 3, the same order in every row): the excluded cells must lose to every value, "
+                      "and a fill of -1 (the lowest cosine) or any other finite number does not.",
+                      "Fill the excluded cells with -inf.")
+    return None

@@ -27,9 +27,11 @@ from ._nb03_cases import (
     _scalar_loss,
     capped_scale_problem,
     high_scale_problem,
+    identity_label_problem,
     learner_problem,
     mixed_batch,
     scale_gradient_problem,
+    semi_hard_general_problem,
 )
 from ._nb03_reference import (
     _clip_grads_ok,
@@ -303,7 +305,8 @@ def nb03_semi_hard_negatives(fn) -> CheckResult:
                       "Return the index (argmax) of each row's semi-hard negative, not its similarity.")
     arr = arr.astype(int)
     if (arr == expected).all():
-        return report(True, "per row, the closest negative that is still less similar than the positive, and the "
+        wider = semi_hard_general_problem(fn, sim, expected)
+        return wider if wider is not None else report(True, "per row, the closest negative that is still less similar than the positive, and the "
                       "least similar one when every negative beats the positive: TensorFlow Addons' semi-hard negatives "
                       "(FaceNet's definition also requires the negative to lie inside the margin).")
     if (arr == np.arange(b)).sum() >= 2:
@@ -463,6 +466,7 @@ def nb03_masked_clip_loss(fn) -> CheckResult:
                           "softmax whatever the other logits are.")
         scale_problem = scale_gradient_problem(fn, (img, txt, list(groups)),
                                                lambda s: _masked_reference(img, txt, groups, s), scale)
+        scale_problem = scale_problem if scale_problem is not None else identity_label_problem(fn, _masked_reference)
         if scale_problem is not None:
             return scale_problem
         return report(True, "duplicates are neither targets nor negatives: in each row and each column the "
