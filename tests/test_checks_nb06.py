@@ -38,11 +38,19 @@ def single_id_filter(text, allowed_ids):
     return re.sub(r"\[([0-9A-Fa-f-]+)\]", lambda m: m.group(0) if m.group(1).upper() in allowed else "", text)
 
 
-def group_filter(keep_group, text, allowed_ids, separators=r"[\s,;]+"):
-    """A bracket of ids, split on ``separators``; ``keep_group(ids, allowed) -> replacement``."""
+def group_filter(keep_group, text, allowed_ids, separators=r"[\s,;]+", digit_rule=True,
+                 pattern=r"\[\s*([0-9A-Fa-f-]+(?:[\s,;]+[0-9A-Fa-f-]+)*)\s*\]"):
+    """A bracket of ids, split on ``separators``; ``keep_group(ids, allowed) -> replacement``. With
+    ``digit_rule``, a bracket whose items are not all ids with a decimal digit ([cafe], [-]) stays."""
     allowed = {a.upper() for a in allowed_ids}
-    return re.sub(r"\[\s*([0-9A-Fa-f-]+(?:[\s,;]+[0-9A-Fa-f-]+)*)\s*\]",
-                  lambda m: keep_group(re.split(separators, m.group(1).strip()), allowed), text)
+
+    def replace(m):
+        ids = re.split(separators, m.group(1).strip())
+        if digit_rule and not all(re.search(r"[0-9]", i) for i in ids):
+            return m.group(0)
+        return keep_group(ids, allowed)
+
+    return re.sub(pattern, replace, text)
 
 
 def _each_id(ids, allowed):
@@ -254,6 +262,14 @@ def _first_occurrence_only(text, allowed):
     (lambda t, a: group_filter(_each_id, t, a, separators=r"\s*,\s*"), "or spaces ([1F9C9 1F37A])"),  # commas only
     (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(i for i in ids if i.upper() in ok) + "]", t, a),
      "no empty []"),                                                              # an empty [] left behind
+    # review 11: a hex-letter word in brackets ([cafe], [bed], [-]) taken for an id and deleted
+    (lambda t, a: group_filter(_each_id, t, a, digit_rule=False), "at least one decimal digit"),
+    # review 11: no spaces allowed inside the brackets: '[ 99999 ]' survives
+    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[([0-9A-Fa-f-]+(?:[\s,;]+[0-9A-Fa-f-]+)*)\]"),
+     "spaces inside the brackets"),
+    # both at once, as the outside reader wrote it: re.I, grouped ids, no \s*
+    (lambda t, a: group_filter(_each_id, t, a, digit_rule=False, pattern=r"(?i)\[([0-9A-F-]+(?:[\s,;]+[0-9A-F-]+)*)\]"),
+     "decimal digit"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False

@@ -165,6 +165,13 @@ def test_filter_removes_links_of_any_domain_not_only_the_attacks_tld():
     assert rag.filter_output("Tea, 3.5 cups, e.g. hot.", []).links == []
 
 
+def test_filter_leaves_a_sentence_s_full_stop_after_a_link():
+    """Review 11: 'bit.ly/abc.' took the full stop with it."""
+    out = rag.filter_output("See evil.de/win or bit.ly/abc. Then www.x.example, then https://a.b/c!", [])
+    assert out.links == ["evil.de/win", "bit.ly/abc", "www.x.example", "https://a.b/c"], out
+    assert out.text == "See or. Then, then!", out
+
+
 def test_filter_checks_every_id_of_a_grouped_citation():
     """Review 10: '[2615, 99999]' passed whole; every id in one bracket is now checked."""
     for text in ["Tea [2615, 99999] ok.", "Tea [2615 99999] ok.", "Tea [ 2615 ; 99999 ] ok.", "Tea [2615][99999] ok."]:

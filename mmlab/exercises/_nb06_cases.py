@@ -13,11 +13,26 @@ GROUP_CASES = [
     ("Tea [2615, 99999] is hot.", ["2615"]),                          # one allowed id, one not
     ("Mate [1F9C9 1F37A] or ice [1F9CA; 2615].", ["1F9CA", "2615", "1f9c9"]),   # spaces, semicolons
     ("Beer [1F37A, 99999] only, tea [2615].", ["2615"]),              # no id allowed: the bracket goes
+    # review 11: hex-letter words in brackets are not ids (an id has a decimal digit), and a model may
+    # put spaces inside a bracket
+    ("Sleep in a [bed], a [cafe] or [add] [-] tea [2615].", ["2615"]),
+    ("Tea [ 99999 ] or [ 2615 ] hot.", ["2615"]),
 ]
+
+_WORDS = ("[bed]", "[cafe]", "[add]", "[-]")
+
+
+def _is_citation(group: str) -> bool:
+    """A bracket is a citation when each of its ids has a decimal digit ([cafe], [bed] are words)."""
+    return all(re.search(r"[0-9]", i) for i in _ID.findall(group))
 
 
 def _ids(text: str) -> list[str]:
-    return [i.upper() for group in _GROUP.findall(text) for i in _ID.findall(group)]
+    return [i.upper() for group in _GROUP.findall(text) if _is_citation(group) for i in _ID.findall(group)]
+
+
+def _drop_citations(text: str) -> str:
+    return _GROUP.sub(lambda m: "" if _is_citation(m.group(1)) else m.group(0), text)
 
 
 def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | None:
@@ -25,17 +40,25 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
     ok = {a.upper() for a in allowed}
     found, given = Counter(_ids(out)), _ids(text)
     bad = sorted(i for i in found if i not in ok)
+    if "[ 99999 ]" in text and "99999" in out:
+        return (f"the citation [ 99999 ] survived the filter in {text!r}, though not retrieved: {out!r}.",
+                "a model may put spaces inside the brackets ([ 99999 ]): allow them after [ and before ].")
     if bad:
         return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
                 "a bracket can hold several ids ([2615, 99999]): check each id in it, not the bracket as a whole.")
+    gone = [w for w in _WORDS if w in text and w not in out]
+    if gone:
+        return (f"the words {gone} were removed from {text!r}: {out!r}.",
+                "an id has at least one decimal digit: a bracketed word made of the letters a-f (or a lone "
+                "hyphen) is not a citation, so it stays.")
     lost = sorted(i for i, n in Counter(g for g in given if g in ok).items() if found[i] < n)
     if lost:
         spaced = any(" " in g.strip() and "," not in g and ";" not in g for g in _GROUP.findall(text))
         return (f"allowed citations {lost} were removed from {text!r}: {out!r}.",
                 "keep the allowed ids of a bracket and drop only the others; ids in one bracket are separated "
                 "by commas, semicolons" + (" or spaces ([1F9C9 1F37A])." if spaced else " or spaces."))
-    rest = re.sub(r"\s+", " ", _GROUP.sub("", out)).strip(" .")
-    want = re.sub(r"\s+", " ", _GROUP.sub("", text)).strip(" .")
+    rest = re.sub(r"\s+", " ", _drop_citations(out)).strip(" .")
+    want = re.sub(r"\s+", " ", _drop_citations(text)).strip(" .")
     if rest != want:
         return (f"the words around the citations changed: {out!r} (from {text!r}).",
                 "when no id of a bracket is allowed, remove the whole bracket: no empty [] or [, ] left behind.")

@@ -229,7 +229,13 @@ def filter_output(text: str, allowed_ids: Sequence[str]) -> FilteredText:
         return "".join(kept)
 
     out = CITATION.sub(keep_or_drop, text)
-    links = _URL.findall(out)
-    out = _URL.sub("", out)
-    out = re.sub(r"[ \t]{2,}", " ", out).replace(" .", ".").strip()
+    links: list[str] = []
+
+    def cut_link(match: re.Match) -> str:   # a sentence's final "." or "," after a link is not part of it
+        link = match.group(0).rstrip(".,;:!?)]'\"")
+        links.append(link)
+        return match.group(0)[len(link):]
+
+    out = _URL.sub(cut_link, out)
+    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip()
     return FilteredText(text=out, cited=cited, dropped=dropped, links=links)
