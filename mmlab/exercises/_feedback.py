@@ -168,7 +168,7 @@ def fallback(mine, reference, *, exercise: str):
     def use_reference(why: str):
         nonlocal said
         if not said:
-            print(f"({exercise} is not solved yet ({why}): using {_name(reference)} here instead.)")
+            print(f"{exercise} is not solved yet ({why}): using {_name(reference)} here instead.")
             said = True
         return reference
 
