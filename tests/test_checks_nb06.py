@@ -135,6 +135,7 @@ def _ndcg_with_sklearn(found, rel, k):
     (_ndcg_with_sklearn, "calls sklearn's ndcg_score"),
     (lambda f, r, k: "0.5", "must score 0"),
     (lambda f, r, k: solution_ndcg(f, r, k) * 0.9, "differ"),
+    (lambda f, r, k: round(solution_ndcg(f, r, k), 3), "rounded"),   # outside review 12
 ])
 def test_ndcg_mistakes(answer, message, capsys):
     assert checks.nb06_ndcg(answer).passed is False
@@ -179,6 +180,26 @@ def _rrf_with_the_helper(rankings, rrf_k=60):
     return {int(i): float(v) for i, v in zip(fused.ids[0], fused.scores[0]) if i >= 0}
 
 
+def _rrf_kept_dict():
+    scores = {}   # as if at module level: shared by every call
+
+    def my_rrf(rankings, rrf_k=60):
+        for ranking in rankings:
+            for rank, i in enumerate(ranking, start=1):
+                scores[i] = scores.get(i, 0.0) + 1 / (rrf_k + rank)
+        return scores
+    return my_rrf
+
+
+def _rrf_mutable_default():
+    def my_rrf(rankings, rrf_k=60, scores={}):  # noqa: B006 - the mistake under test
+        for ranking in rankings:
+            for rank, i in enumerate(ranking, start=1):
+                scores[i] = scores.get(i, 0.0) + 1 / (rrf_k + rank)
+        return dict(scores)
+    return my_rrf
+
+
 @pytest.mark.parametrize("answer, message", [
     (..., "still empty"),
     (stub, "NotImplementedError"),
@@ -194,6 +215,9 @@ def _rrf_with_the_helper(rankings, rrf_k=60):
     (lambda r, c=60: dict(sorted(solution_rrf(r, c).items(), key=lambda kv: -kv[1])[:10]), "are missing"),
     (lambda r, c=60: {i: 1.0 for i in r[0]}, "missing"),
     (lambda r, c=60: [x.sort() for x in r] and {}, "changed the rankings"),
+    # outside review 12: a dict kept between calls (module level, mutable default) was told "ignores rrf_k"
+    (_rrf_kept_dict(), "carry over from one call to the next"),
+    (_rrf_mutable_default(), "carry over from one call to the next"),
 ])
 def test_rrf_mistakes(answer, message, capsys):
     assert checks.nb06_rrf(answer).passed is False
@@ -270,6 +294,11 @@ def _first_occurrence_only(text, allowed):
     # both at once, as the outside reader wrote it: re.I, grouped ids, no \s*
     (lambda t, a: group_filter(_each_id, t, a, digit_rule=False, pattern=r"(?i)\[([0-9A-F-]+(?:[\s,;]+[0-9A-F-]+)*)\]"),
      "decimal digit"),
+    # outside review 12: the digit rule applied to the bracket as a whole turns [2615 cafe] into [2615]
+    (lambda t, a: re.sub(r"\[\s*([0-9A-Fa-f-]+(?:[\s,;]+[0-9A-Fa-f-]+)*)\s*\]", lambda m: (
+        m.group(0) if not re.search(r"[0-9]", m.group(1)) else _each_id(re.split(r"[\s,;]+", m.group(1).strip()),
+                                                                      {x.upper() for x in a})), t),
+     "not for the bracket as a whole"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False

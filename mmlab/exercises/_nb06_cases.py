@@ -13,10 +13,11 @@ GROUP_CASES = [
     ("Tea [2615, 99999] is hot.", ["2615"]),                          # one allowed id, one not
     ("Mate [1F9C9 1F37A] or ice [1F9CA; 2615].", ["1F9CA", "2615", "1f9c9"]),   # spaces, semicolons
     ("Beer [1F37A, 99999] only, tea [2615].", ["2615"]),              # no id allowed: the bracket goes
-    # review 11: hex-letter words in brackets are not ids (an id has a decimal digit), and a model may
-    # put spaces inside a bracket
+    # hex-letter words in brackets are not ids (an id has a decimal digit), and a model may put spaces
+    # inside a bracket; a bracket with a word in it is text, kept as written (as mm.rag.filter_output does)
     ("Sleep in a [bed], a [cafe] or [add] [-] tea [2615].", ["2615"]),
     ("Tea [ 99999 ] or [ 2615 ] hot.", ["2615"]),
+    ("Tea [2615 cafe] or [bed 99999].", ["2615"]),
 ]
 
 _WORDS = ("[bed]", "[cafe]", "[add]", "[-]")
@@ -43,6 +44,10 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
     if "[ 99999 ]" in text and "99999" in out:
         return (f"the citation [ 99999 ] survived the filter in {text!r}, though not retrieved: {out!r}.",
                 "a model may put spaces inside the brackets ([ 99999 ]): allow them after [ and before ].")
+    if "[2615 cafe]" in text and "[2615 cafe]" not in out:
+        return (f"the bracket [2615 cafe] was changed in {text!r}: {out!r}.",
+                "the digit rule holds for each item of a bracket, not for the bracket as a whole: a bracket "
+                "with a word in it is not a citation and stays as written.")
     if bad:
         return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
                 "a bracket can hold several ids ([2615, 99999]): check each id in it, not the bracket as a whole.")
@@ -62,4 +67,21 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
     if rest != want:
         return (f"the words around the citations changed: {out!r} (from {text!r}).",
                 "when no id of a bracket is allowed, remove the whole bracket: no empty [] or [, ] left behind.")
+    return None
+
+
+def _copy(scores):
+    return dict(scores) if isinstance(scores, dict) else scores
+
+
+def rrf_state_problem(my_rrf, rankings: list[list[int]]) -> tuple[str, str] | None:
+    """(problem, hint) when two calls of ``my_rrf`` with the same input give different scores."""
+    try:
+        first, second = (_copy(my_rrf([list(r) for r in rankings], 60)) for _ in range(2))
+    except Exception:   # other problems are named by the main check
+        return None
+    if isinstance(first, dict) and first != second:
+        return ("two calls with the same rankings and rrf_k = 60 gave different scores: your scores carry over "
+                "from one call to the next.", "create the dict inside the function (not at module level, not as "
+                "a default argument such as scores={}).")
     return None
