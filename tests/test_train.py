@@ -147,3 +147,33 @@ def test_fit_bad_param_lr_and_after_step(kwargs, exc, words):
     with pytest.raises(exc) as info:
         fit(torch.nn.Linear(3, 1), mse, [x, y], progress=False, **kwargs)
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize("loss", ["clip", "siglip"])
+def test_notebook_03_hand_written_runs_equal_lit_train_heads(loss):
+    """Notebook 03 trains heads with its own mm.train.fit loops (cell `train_with` of section 4 with all
+    negatives kept: the CLIP loss, no clamp; `train_siglip` of the SigLIP bias subsection at bias -10) and
+    reads them as lit.train_heads's runs: the same heads, weight for weight."""
+    import mmlab as mm
+    from mmlab import lit
+
+    g = torch.Generator().manual_seed(3)
+    a, b = torch.randn(70, 12, generator=g), torch.randn(70, 9, generator=g)
+    a, b = torch.nn.functional.normalize(a, dim=1), torch.nn.functional.normalize(b, dim=1)
+    init_scale = 10.0 if loss == "siglip" else lit.ProjectionHeads(12, 9, dim=8).logit_scale.item()
+    ref, _ = lit.train_heads(a.numpy(), b.numpy(), dim=8, epochs=3, batch_size=16, loss=loss,
+                             init_scale=init_scale, seed=5, progress=False)
+
+    def objective(h, x, y):
+        za, zb, scale = h(x, y)
+        return (mm.losses.siglip_loss(za, zb, scale, h.logit_bias) if loss == "siglip"
+                else mm.losses.clip_loss(za, zb, scale))
+
+    torch.manual_seed(5)
+    heads = lit.ProjectionHeads(12, 9, dim=8, init_scale=init_scale,
+                                **({"init_bias": -10.0} if loss == "siglip" else {}))
+    with mm.single_threaded():
+        fit(heads, objective, [a, b], epochs=3, batch_size=16, lr=2e-3, weight_decay=0.1, seed=5, drop_last=True,
+            progress=False, after_step=(lambda h: h.clamp_scale_()) if loss == "siglip" else None)
+    for (name, p), q in zip(heads.state_dict().items(), ref.state_dict().values()):
+        torch.testing.assert_close(p, q, msg=name)

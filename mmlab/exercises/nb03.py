@@ -272,7 +272,7 @@ def nb03_semi_hard_negatives(fn) -> CheckResult:
     The most similar column j != i that is strictly less similar than the row's positive
     (the diagonal); a row without one gets its least similar negative, as
     ``mm.losses.semi_hard_negatives`` (and TensorFlow Addons) do. Checked on a matrix with a
-    negative above the positive, an exact tie, a row without candidates and negative cosines.
+    negative above the positive, an exact tie, a row without candidates, negative values and a rescaled copy.
     """
     import torch
 
