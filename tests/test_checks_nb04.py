@@ -91,6 +91,7 @@ def test_more_classes_wrong_answers(capsys, p_cat, ratio, says):
     (("down", "down"), "does not say what they show"),   # "the dog loses share too", so the ratio must move
     (("same", "same"), "does not say what they show"),
     (("down", "up"), "does not say what they show"),
+    (("same", "down"), "does not say what they show"),
     ("down same", "expected two words"),
     (("lower", "same"), "expected two words"),
 ])
@@ -98,6 +99,8 @@ def test_more_classes_prediction_is_recorded(capsys, prediction, says):
     """Review 11: the up/down/same prediction the text asks for is now an answer the check compares."""
     ok, out = verdict(capsys, checks.nb04_more_classes(_P[0], _RATIO, COS3, 10, prediction=prediction))
     assert not ok and says in out, out
+    # review 12: the hint must not give the direction away (the learner could copy it in on a second try)
+    assert "went down" not in out and "stayed" not in out and "0.979" not in out and "46.4" not in out, out
     ok, out = verdict(capsys, checks.nb04_more_classes(_P[0], _RATIO, COS3, 10, prediction=["Down", "SAME"]))
     assert ok, out
 
@@ -600,7 +603,7 @@ def test_choose_names_failures_say_what_to_measure_not_the_scores(capsys, flags,
 @pytest.mark.slow
 def test_choose_names_names_changed_in_place(capsys, flags, recall):
     """Review 11: `names = sub_names; names[i] = ...` renames the notebook's list too; the right recalls measured
-    that way were rejected as a template mistake. The notebook now passes a tuple; a changed list is named."""
+    that way were rejected as a template mistake; a changed list is named."""
     conse, X, y, subgroups, names, templates, _, _ = flags
     changed = list(names)
     changed[subgroups.index("country-flag")], changed[subgroups.index("flag")] = "flag of a country", "pride flag"
@@ -610,6 +613,57 @@ def test_choose_names_names_changed_in_place(capsys, flags, recall):
     ok, out = verdict(capsys, checks.nb04_choose_names(recall, {"B", "C", "E"}, "C", conse, X, y, subgroups,
                                                        tuple(names), templates))
     assert ok, out
+
+
+
+@pytest.mark.slow
+def test_choose_names_aliasing_answer_is_caught(capsys, flags, recall):
+    """Review 12: the exact aliasing answer, `names = sub_names` then `names[i] = ...` per candidate, measures the
+    right recalls (A comes first, and every later candidate renames both rows) but leaves `sub_names` renamed.
+    The notebook passes `sub_names` itself to the check, so the mutation is seen and named."""
+    conse, X, y, subgroups, names, templates, _, _ = flags
+    sub_names = list(names)
+    W_sub = mm.zeroshot.build_classifier(conse, sub_names, templates)
+    given = {}
+    for letter, renamed in mm.zeroshot.FLAG_RENAMINGS.items():
+        aliased = sub_names                           # the mistake: no copy
+        for s_, n in renamed.items():
+            aliased[subgroups.index(s_)] = n
+        W = W_sub.copy()
+        W[[subgroups.index(s_) for s_ in renamed]] = mm.zeroshot.build_classifier(conse, list(renamed.values()),
+                                                                                  templates)
+        pred = (X @ W.T).argmax(axis=1)
+        country = subgroups.index("country-flag")
+        given[letter] = float((pred[y == country] == country).mean())
+    assert all(abs(given[k] - recall[k]) < 1e-9 for k in given)     # the recalls alone cannot show the mistake
+    assert sub_names != list(names)
+    ok, out = verdict(capsys, checks.nb04_choose_names(given, {"B", "C", "E"}, "C", conse, X, y, subgroups, sub_names,
+                                                       templates, why=3))
+    assert not ok and "changed in place" in out and "sub_names = list(old_names)" in out, out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("why, says", [
+    (..., "empty"),
+    (1, "average a renamed class away"),      # "the templates wash the new name out"
+    (2, "names cannot change which class wins"),   # "only the image matters"
+    ("2", "names cannot change which class wins"),
+    (4, "blames the name of `country-flag`"),  # the obvious culprit, the renamed class itself
+    (5, "should be one number, 1 to 4"),
+    ("the templates", "should be one number, 1 to 4"),
+])
+def test_choose_names_why_is_graded(capsys, flags, recall, why, says):
+    """Review 12: exercise 4's reasoning question, why some candidates change nothing on ConSE, is graded; each
+    wrong mechanism is rejected with a hint naming its flaw, and no hint names the right mechanism."""
+    conse, X, y, subgroups, names, templates, _, _ = flags
+    ok, out = verdict(capsys, checks.nb04_choose_names(recall, {"B", "C", "E"}, "C", conse, X, y, subgroups, names,
+                                                       templates, why=why))
+    assert not ok and says in out, out
+    assert "flagpole" not in out and "bare word" not in out and "mechanism 3" not in out, out
+    for right in (3, "3", " 3."):
+        ok, out = verdict(capsys, checks.nb04_choose_names(recall, {"B", "C", "E"}, "C", conse, X, y, subgroups,
+                                                           names, templates, why=right))
+        assert ok, out
 
 
 # --------------------------------------------------------------------------- exercise 5

@@ -176,3 +176,32 @@ def _exercise1_answers(cosines, logit_scale) -> tuple[float, float, list, list]:
         (p[0] - p[1], "that is the difference p(cat) - p(dog), not their ratio"),
     ]
     return float(p[0]), float(p[0] / p[1]), p_mistakes, r_mistakes
+
+
+# Exercise 4's last question: why do A and D leave ConSE's three numbers unchanged? The notebook states four
+# mechanisms, numbered 1-4; 3 is right (A keeps the bare word `flag`, D names the flagpole ConSE's image side
+# sees in a country flag, so `flag` still wins the country flags). Each wrong one gets a hint naming its flaw.
+_WHY_HINTS = {
+    1: ("mechanism 1 says the templates average a renamed class away; but B, C and E rename under the same "
+        "templates and move the recall from 0.00 to about 0.4.",
+        "A renaming changes what the class is called; ask which class the country flags are filed under, and what "
+        "A and D call it."),
+    2: ("mechanism 2 says names cannot change which class wins; but B, C and E change only names and free the "
+        "country flags.",
+        "Compare the `flag` names of A and D with those of B, C and E, and section 4's reading of a flag drawing."),
+    4: ("mechanism 4 blames the name of `country-flag`; but B to E give it the same name, and only some of them "
+        "free the country flags.",
+        "What differs between D and the candidates that work is the name of the *other* class."),
+}
+
+
+def _why_mistake(why) -> tuple[str, str] | None:
+    """None when ``why`` is the right mechanism (3); else (what is wrong with the pick, a hint)."""
+    try:
+        pick = int(str(why).strip().strip("."))
+    except (TypeError, ValueError):
+        pick = 0
+    if pick == 3:
+        return None
+    return _WHY_HINTS.get(pick, (f"`answer_why` should be one number, 1 to 4; got {why!r}.",
+                                 "Pick the mechanism your measured numbers support."))

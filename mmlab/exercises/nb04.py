@@ -29,6 +29,7 @@ from ._nb04_cases import (
     _HashText,
     _opposite_case,
     _probs_case,
+    _why_mistake,
 )
 
 __all__ = [
@@ -132,8 +133,8 @@ def nb04_more_classes(answer_p_cat, answer_ratio=None, cosines=None, logit_scale
                       f"then for the ratio); got {prediction!r}.")
     if p_ok and r_ok and words is not None and words != ("down", "same"):
         return report(False, "", f"your numbers are right, but answer_prediction = {words} does not say what they "
-                      "show.", "Compare your two numbers with section 1's two-class p(cat) (0.979) and ratio (46.4): "
-                      "which went down, which stayed?")
+                      "show.", "Compare each of your two numbers with its two-class value in section 1, and work out "
+                      "from the softmax why each moved as it did.")
     if p_ok and r_ok:
         return report(True, "the cat's logit does not change, but the softmax denominator gains a positive term "
                       "exp(logit_scale * cos(image, tiger)), so p(cat) falls; the denominator cancels in "
@@ -433,7 +434,7 @@ def _recalls(answer, valid: list[str]) -> dict | None:
 
 
 def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgroups, class_names,
-                      templates) -> CheckResult:
+                      templates, why=None) -> CheckResult:
     """Exercise 4: ConSE's country-flag recall with each candidate renaming, which fix the collision, which to ship.
 
     Args:
@@ -443,8 +444,9 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
         ship: the one letter you would ship (your judgement; the next cell measures it).
         model, image_features, labels: the joint model (ConSE), the (N, D) image embeddings of the *training*
             emoji and their (N,) subgroup indices into ``subgroups``.
-        subgroups, class_names, templates: the subgroup labels, their class names as section 4 made them, the
-            prompt templates.
+        subgroups, class_names, templates: the subgroup labels, their class names as section 4 made them (pass
+            `sub_names` itself, so that a list renamed in place is seen), the prompt templates.
+        why: the number of the mechanism the learner picks among the notebook's stated ones (graded when given).
     Returns:
         A ``CheckResult``, passed when the recalls and fixes are right and ``ship`` is one letter; a failure says
         what to measure or reconsider, never which candidate is wrong.
@@ -460,7 +462,7 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
         return report(False, "", "the class names passed to the check are no longer section 4's subgroup names: "
                       "they were changed in place (`names = sub_names` makes a second name for the same list, "
                       "so `names[i] = ...` renames `sub_names` too).",
-                      "Pass `old_names` to the check, and rename a copy: `names = list(old_names)`.")
+                      "Undo it (`sub_names = list(old_names)`) and rename a copy: `names = list(old_names)`.")
     given = _recalls(recall, valid)
     if given is None:
         return report(False, "", "`answer_recall` should be a dict with one number per candidate, "
@@ -474,7 +476,7 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
                       "Recall of `country-flag` is the share of the training country flags predicted as "
                       "`country-flag` (not the subgroup accuracy, not the recall of `flag`, not the test split). "
                       + measure)
-    if is_empty(fixes) or is_empty(ship):
+    if is_empty(fixes) or is_empty(ship) or (why is not None and is_empty(why)):
         return report(False, "", EMPTY_MESSAGE)
     letters, chosen = _letters(fixes), _letters(ship) if isinstance(ship, str) else None
     if letters is None or any(x not in valid for x in letters):
@@ -489,6 +491,10 @@ def nb04_choose_names(recall, fixes, ship, model, image_features, labels, subgro
     if chosen[0] not in truth:
         return report(False, "", "the candidate in `ship` does not fix the collision on ConSE: ship one of your "
                       "`fixes`.")
+    if why is not None:
+        wrong = _why_mistake(why)
+        if wrong is not None:
+            return report(False, "", wrong[0], wrong[1])
     best = chosen[0]
     return report(True, f"{', '.join(sorted(truth))} fix the collision on ConSE (country-flag recall "
                   f"{first['old'][1]:.2f} -> {first[best][1]:.2f}, subgroup accuracy {first['old'][0]:.1%} -> "
