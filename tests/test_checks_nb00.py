@@ -326,10 +326,13 @@ WRONG_ASSOCIATED = [
     ("mammal", "a category the cat belongs to"),
     ("creature", "a category the cat belongs to"),
     # ... and an animal cats do not hunt or eat (any animal brings the cat near: about 150 emoji are animals)
-    ("owl", "names another animal (the emoji 'owl'), one cats do not hunt or eat"),
-    ("dog", "names another animal"),
-    ("horse", "names another animal"),
-    ("cows", "names another animal"),
+    ("owl", "is another animal (the emoji 'owl'), one cats do not hunt or eat"),
+    ("dog", "is another animal"),
+    ("horse", "is another animal"),
+    ("cows", "is another animal"),
+    ("puppy", "is another animal (the emoji 'dog')"),  # not an emoji's name, but nearest 'dog' (0.80)
+    ("lioness", "another animal of the cat family"),
+    ("tigress", "another animal of the cat family"),
     # ... and the other way: to MiniLM hardly about cats (the animal beyond the 60 nearest names)
     ("milk", "the animal, 'cat', 160th"),
     ("yarn", "hardly about cats"),
@@ -350,7 +353,7 @@ def test_wrong_associated_words_are_rejected_with_a_hint_that_names_the_mistake(
 
 # Animals cats hunt or eat count (rule 2 of the exercise); 'scat' is a real word, not the animal's name.
 @pytest.mark.parametrize("associated", ["mouse", "purr", "tuna", "mice", "claws", "paws", "hiss", "bird", "rat", "fish",
-                                        "scat"])
+                                        "scat", "bunny", "sofa"])
 def test_associated_words_near_the_animal_but_not_first_pass(capsys, associated):
     assert checks.nb00_cat_without_saying_cat("kitten", associated)
     out = capsys.readouterr().out

@@ -47,7 +47,8 @@ _RARE_NAMES = frozenset({"puss", "moggy", "moggie", "mog", "grimalkin", "felis",
 #: Other animals of the cat family: the emoji set has none of most of them, so some land on 'cat' without meaning it.
 _OTHER_FELIDS = frozenset({"lynx", "lynxes", "ocelot", "ocelots", "puma", "pumas", "cougar", "cougars", "panther",
                            "panthers", "jaguar", "jaguars", "leopard", "leopards", "cheetah", "cheetahs", "serval",
-                           "servals", "caracal", "caracals", "tiger", "tigers", "lion", "lions", "margay", "wildcat"})
+                           "servals", "caracal", "caracals", "tiger", "tigers", "lion", "lions", "margay", "wildcat",
+                           "lioness", "lionesses", "tigress", "tigresses"})
 #: Categories the animal belongs to: a category comes near every member, so the cat lands near without any link.
 _CATEGORIES = frozenset({"animal", "animals", "pet", "pets", "mammal", "mammals", "creature", "creatures", "beast",
                          "beasts", "critter", "critters", "predator", "predators", "carnivore", "carnivores",
@@ -365,16 +366,17 @@ def _judge_associated(word, query) -> _Verdict:
         return _Verdict(False, f"{text!r} is a category the cat belongs to, not something cats do, eat, chase or "
                         "have: a category lands near every one of its members, so it says nothing about cats.",
                         hint="give a word for something cats do, eat, chase or have, not a group they belong to")
-    animal = _other_animal(lower)
-    if animal and lower not in _PREY:
-        return _Verdict(False, f"{text!r} names another animal (the emoji {animal!r}), one cats do not hunt or eat: "
+    scores = (model.encode_text([text], progress=False) @ vectors.T)[0]
+    order = np.argsort(-scores, kind="stable")
+    top = int(order[0])
+    # another animal: its emoji's name, or a word whose nearest emoji is an animal at cosine 0.75 or more ('puppy')
+    animal = _other_animal(lower) or (_other_animal(names[top]) if scores[top] >= 0.75 else None)
+    if animal and lower not in _PREY and not set(animal.split()) & _PREY:
+        return _Verdict(False, f"{text!r} is another animal (the emoji {animal!r}), one cats do not hunt or eat: "
                         "about 150 of the emoji are animals, and any animal word brings the cat near, so it says "
                         "nothing about cats.",
                         hint="an animal counts only if cats hunt or eat it; otherwise give something cats do, eat, "
                         "chase or have")
-    scores = (model.encode_text([text], progress=False) @ vectors.T)[0]
-    order = np.argsort(-scores, kind="stable")
-    top = int(order[0])
     best_cat = next(int(i) for i in order if names[i] in ANIMAL)
     rank = int(np.flatnonzero(order == best_cat)[0]) + 1
     where = (f"for {text!r} MiniLM puts {names[top]!r} first ({scores[top]:.2f}) and the animal, "
