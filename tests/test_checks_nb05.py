@@ -57,6 +57,13 @@ def skips_the_first(queries, corpus, k):
     return full_sort_topk(queries, corpus, k + 1)[:, 1:]
 
 
+def epsilon_in_the_norm(queries, corpus, k):
+    """A "safe" division: + 1e-3 in the norm makes short rows' scores slightly too small."""
+    q = queries / (np.linalg.norm(queries, axis=1, keepdims=True) + 1e-3)
+    c = corpus / (np.linalg.norm(corpus, axis=1, keepdims=True) + 1e-3)
+    return np.argsort(-(q @ c.T), axis=1)[:, :k]
+
+
 def calls_the_helper(queries, corpus, k):
     return mm.search.exact_topk(queries, corpus, k)[1]
 
@@ -170,10 +177,11 @@ def test_numpy_only_is_the_rule_and_a_full_sort_passes_with_a_note(capsys):
     for answer in (full_sort_topk, heap_topk):
         assert checks.nb05_topk(answer).passed is True, answer.__name__
         out = capsys.readouterr().out
-        assert "does not call np.argpartition" in out and "O(N log N)" in out, (answer.__name__, out)
+        assert "sorts all N scores" in out and "O(N log N)" in out, (answer.__name__, out)
+    # a full sort beside an unused np.argpartition call is still a full sort (outside review 12: it got no note)
     assert checks.nb05_topk(full_sort_and_unused_argpartition).passed is True
     out = capsys.readouterr().out
-    assert "partial sort" not in out and "argpartition" not in out, out
+    assert "sorts all N scores" in out and "O(N log N)" in out, out
     for answer, library in [(topk_sklearn_cosine, "sklearn.metrics"), (topk_faiss_flat, "faiss"),
                             (topk_torch, "torch"), (topk_cos_sim, "sentence_transformers")]:
         assert checks.nb05_topk(answer).passed is False, answer.__name__
@@ -184,7 +192,7 @@ def test_numpy_only_is_the_rule_and_a_full_sort_passes_with_a_note(capsys):
 def test_argpartition_in_a_helper_of_the_learner_is_seen(capsys):
     assert checks.nb05_topk(argpartition_in_a_helper).passed is True
     out = capsys.readouterr().out
-    assert "best first" in out and "does not call np.argpartition" not in out
+    assert "best first" in out and "sorts all N scores" not in out
 
 
 @pytest.mark.parametrize(
@@ -213,6 +221,8 @@ def test_argpartition_in_a_helper_of_the_learner_is_seen(capsys):
         (lambda q, c, k: solution_topk(q, c, k).astype(np.float64), "float64 numbers, not integers"),
         (lambda q, c, k: solution_topk(q, c, k).astype(np.float32), "float32 numbers, not integers"),
         (lambda q, c, k: solution_topk(q, c, k) + 0.0, "not integers"),
+        # an epsilon in the norm reorders near-ties (outside review 12: it was told "sort after argpartition")
+        (epsilon_in_the_norm, "scores are slightly off, not unsorted"),
     ],
 )
 def test_topk_mistakes_get_specific_hints(capsys, answer, message):

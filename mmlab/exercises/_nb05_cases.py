@@ -120,3 +120,47 @@ def _plain(x):
     if isinstance(x, dict):
         return {k: _plain(v) for k, v in x.items()}
     return x
+
+
+# --------------------------------------------------------------------------- exercise 1: what a passing top-k did
+
+def _sorts_whole_rows(fn, queries, corpus, k: int) -> bool:
+    """True if ``fn`` calls np.sort / np.argsort on rows as long as the corpus (a full sort of all N scores).
+
+    Behaviour, not names: a full sort next to an unused np.argpartition call is still a full sort
+    (outside review 12). Method calls (``scores.argsort()``) are not seen; the name test covers those.
+    """
+    n, seen = len(corpus), []
+    originals = {name: getattr(np, name) for name in ("sort", "argsort")}
+
+    def spy(original):
+        def wrapped(a, *args, **kwargs):
+            arr = np.asarray(a)
+            axis = kwargs.get("axis", args[0] if args else -1)
+            if arr.ndim and axis is not None and arr.shape[axis] >= n:
+                seen.append(True)
+            return original(a, *args, **kwargs)
+        return wrapped
+
+    try:
+        for name, original in originals.items():
+            setattr(np, name, spy(original))
+        fn(queries.copy(), corpus.copy(), k)
+    except Exception:  # the answer was already checked; a failure here only means "not seen"
+        pass
+    finally:
+        for name, original in originals.items():
+            setattr(np, name, original)
+    return bool(seen)
+
+
+def _near_tie_order(ids, queries, corpus) -> bool:
+    """True if ``ids`` (the right sets, in a wrong order) are out of cosine order only between near-equal scores.
+
+    That is the trace of slightly wrong scores (an epsilon added to the norm, float16), not of a missing sort.
+    """
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    c = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
+    s = np.take_along_axis(q @ c.T, np.asarray(ids), axis=1)
+    rise = np.diff(s, axis=1).max()
+    return bool(0 < rise < 1e-2)

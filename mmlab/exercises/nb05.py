@@ -20,7 +20,7 @@ from ._feedback import (
     shape_problem,
 )
 from ._feedback import names_used as _names_used
-from ._nb05_cases import _LIBRARIES, _CountingBooks, _names_deep
+from ._nb05_cases import _LIBRARIES, _CountingBooks, _names_deep, _near_tie_order, _sorts_whole_rows
 
 __all__: list[str] = [
     "nb05_ivf_cost",
@@ -75,7 +75,7 @@ def nb05_topk(my_topk) -> CheckResult:
     helper = None if is_empty(my_topk) else _library_call(my_topk, _TOPK_HELPERS)
     if helper:
         return report(False, "", f"your function hands the search to a library ({helper}).",
-                      "numpy only: normalise the rows, one matrix product, then np.argpartition and a sort of the k best.")
+                      "numpy only: normalise the rows, one matrix product, then a partial sort and a sort of the k best.")
     queries, corpus = _check_data()
     for k in (7, len(corpus) // 2):
         problem = _check_topk(my_topk, queries, corpus, k)
@@ -83,9 +83,10 @@ def nb05_topk(my_topk) -> CheckResult:
             return problem
     # The answer is checked, not the route: a name test for np.argpartition let an unused call pass
     # next to a full sort (outside review 8). A function without it gets a note on the cost.
-    note = ("" if "argpartition" in _names_deep(my_topk) else
-            " Your function does not call np.argpartition: a full sort of all N scores costs O(N log N) per "
-            "query, while np.argpartition finds the k best in O(N) and only those k need sorting.")
+    full_sort = "argpartition" not in _names_deep(my_topk) or _sorts_whole_rows(my_topk, queries, corpus, 7)
+    note = ("" if not full_sort else
+            " Your function sorts all N scores of a query: that costs O(N log N) per query, while a partial "
+            "sort finds the k best in O(N) and only those k need sorting.")
     return report(True, "Your top-k matches mm.search.exact_topk, also for k = 150 of 300 rows (best first)." + note)
 
 
@@ -134,6 +135,11 @@ def _check_topk(my_topk, queries, corpus, k: int) -> CheckResult | None:
         if np.array_equal(ids, want[:, ::-1]):
             return report(False, "", f"the right k ids, but worst first (k={k}).",
                           "sort by descending similarity (e.g. argsort of the negated scores).")
+        if _near_tie_order(ids, queries, corpus):
+            return report(False, "", f"the right k ids, out of order only where two scores differ by less than 0.01 "
+                                     f"(k={k}): your scores are slightly off, not unsorted.",
+                          "look for a change to the scores: an epsilon added to the norm, or a lower precision "
+                          "(float16); divide by the exact norm, np.linalg.norm(x, axis=1, keepdims=True).")
         return report(False, "", f"the right k ids, but not in best-first order (k={k} of {len(corpus)} rows).",
                       "argpartition only splits the k best from the rest, in no particular order (for small k "
                       "they can look sorted by luck); sort those k by their scores afterwards.")
