@@ -340,6 +340,15 @@ WRONG_ASSOCIATED = [
     ("rocket", "hardly about cats"),
     # a typo of an associated word
     ("mouce", "reads it in pieces (mo, ##uce)"),
+    # review 15: names for the animal that passed as associated (rare words, breeds, misspelled synonyms)
+    ("moggy", "a rare word for the animal"),
+    ("puss", "a rare word for the animal"),
+    ("mouser", "a rare word for the animal"),
+    ("felis", "a rare word for the animal"),
+    ("siamese", "a kind (breed, coat) of cat"),
+    ("Persian", "a kind (breed, coat) of cat"),
+    ("kittie", "a misspelling of a word for the animal"),
+    ("kitteh", "a misspelling of a word for the animal"),
 ]
 
 
