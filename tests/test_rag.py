@@ -446,3 +446,12 @@ def test_build_prompt_data_rule_is_separate_from_the_delimiters():
     plain_rule = rag.build_prompt("q?", docs, delimit=False, data_rule=True)
     assert rule in plain_rule and "<documents>" not in plain_rule and "[2615] hot beverage" in plain_rule
     assert rule not in rag.build_prompt("q?", docs, data_rule=False)
+
+
+def test_filter_output_reads_echoed_and_decorated_citations():
+    """Review 12: a trailing comma, an "ID:"/"U+" prefix and the prompt's own <doc id="..."> tag are citations."""
+    out = rag.filter_output('Beer [1F37A,]. Or [ID: 1F37A], [U+1F37A], <doc id="1F37A"> and tea [2615;].', ["2615"])
+    assert "1F37A" not in out.text and out.dropped == ["1F37A"] * 4
+    assert out.cited == ["2615"] and "[2615]" in out.text
+    # a bracket with a word in it is text, not a citation, and stays as written
+    assert rag.filter_output("Tea [2615 cafe] or [bed 99999].", ["2615"]).text == "Tea [2615 cafe] or [bed 99999]."

@@ -26,9 +26,13 @@ __all__ = [
 #: A citation: one or more emoji ids in one bracket, "[2615]", "[1F408-200D-2B1B]", "[2615, 1F9CA]" or
 #: "[ 2615 ]" (ids separated by commas, semicolons or spaces; group 1 is the bracket's contents). Small
 #: models also write "(2615)", so round brackets count too; an id has 4-6 hex digits per code point and
-#: at least one decimal digit, so words such as "(cafe)" or "(bed)" are not taken for ids.
+#: at least one decimal digit, so words such as "(cafe)" or "(bed)" are not taken for ids. A trailing
+#: separator ("[1F37A,]"), an "ID:" or "U+" prefix, and the prompt's own document tag echoed back
+#: ('<doc id="1F37A">', group 2) are read as citations too. Other shapes ("id 1F37A", a bare 1F37A) are not.
 _ID = r"(?=[0-9A-Fa-f-]*[0-9])[0-9A-Fa-f]{4,6}(?:-[0-9A-Fa-f]{4,6})*(?![0-9A-Za-z-])"
-CITATION = re.compile(rf"[\[(]\s*((?:{_ID})(?:\s*[,;]?\s*(?:{_ID}))*)\s*[\])]")
+_PREFIX = r"(?:ID\s*:\s*|U\+)?"   # "[ID: 1F37A]", "[U+1F37A]"
+CITATION = re.compile(rf"[\[(]\s*({_PREFIX}(?:{_ID})(?:\s*[,;]?\s*{_PREFIX}(?:{_ID}))*)\s*[,;]?\s*[\])]"
+                      rf"|<\s*doc\s+id\s*=\s*[\"']?((?:{_ID}))[\"']?\s*/?>", re.IGNORECASE)
 _ONE_ID = re.compile(_ID)
 #: A link, in general form: a scheme (``https://``, ``ftp://``), ``www.``, an e-mail address, or a bare
 #: domain (labels joined by dots, ending in a 2-24 letter top-level label: ``evil.de``, ``bit.ly/abc``,
@@ -219,7 +223,7 @@ def filter_output(text: str, allowed_ids: Sequence[str]) -> FilteredText:
 
     def keep_or_drop(match: re.Match) -> str:
         kept = []
-        for cid in (m.upper() for m in _ONE_ID.findall(match.group(1))):   # every id of a grouped bracket
+        for cid in (m.upper() for m in _ONE_ID.findall(match.group(1) or match.group(2))):   # every id of a grouped bracket
             if cid in allowed:
                 kept.append(f"[{cid}]")
                 if cid not in cited:
