@@ -349,6 +349,8 @@ WRONG_ASSOCIATED = [
     ("Persian", "a kind (breed, coat) of cat"),
     ("kittie", "a misspelling of a word for the animal"),
     ("kitteh", "a misspelling of a word for the animal"),
+    ("tabbies", "is a word for the animal"),  # a plural of a word for it (the cat only 4th)
+    ("moggies", "a rare word for the animal"),
 ]
 
 
@@ -362,7 +364,7 @@ def test_wrong_associated_words_are_rejected_with_a_hint_that_names_the_mistake(
 
 # Animals cats hunt or eat count (rule 2 of the exercise); 'scat' is a real word, not the animal's name.
 @pytest.mark.parametrize("associated", ["mouse", "purr", "tuna", "mice", "claws", "paws", "hiss", "bird", "rat", "fish",
-                                        "scat", "bunny", "sofa"])
+                                        "scat", "bunny", "sofa", "litter", "kibble"])
 def test_associated_words_near_the_animal_but_not_first_pass(capsys, associated):
     assert checks.nb00_cat_without_saying_cat("kitten", associated)
     out = capsys.readouterr().out

@@ -358,14 +358,18 @@ def _judge_associated(word, query) -> _Verdict:
                         hint="your two answers should be of different kinds: a word for the animal, then a word "
                         "that goes with cats without meaning one")
     lower = text.casefold()
-    if lower in _RARE_NAMES or lower in _BREEDS:
-        kind = "a rare word for the animal" if lower in _RARE_NAMES else "the name of a kind (breed, coat) of cat"
-        return _Verdict(False, f"{text!r} is {kind}, so it names the animal, even if MiniLM barely knows it: it "
-                        "is not a word merely associated with cats.",
-                        hint="a rare word or a kind of cat is still a name for the animal; give a word for "
+    # the word and its singular, if it looks like a plural ('tabbies' -> 'tabby', 'moggies' -> 'moggy')
+    forms = {lower, lower[:-1] if lower.endswith("s") else lower, lower[:-2] if lower.endswith("es") else lower,
+             lower[:-3] + "y" if lower.endswith("ies") else lower}
+    if forms & (_RARE_NAMES | _BREEDS | set(_SYNONYMS)):
+        kind = ("the name of a kind (breed, coat) of cat" if forms & _BREEDS else
+                "a word for the animal" if forms & set(_SYNONYMS) else "a rare word for the animal")
+        return _Verdict(False, f"{text!r} is {kind}, so it names the animal: it is not a word merely "
+                        "associated with cats.",
+                        hint="a rare word, a plural or a kind of cat is still a name for the animal; give a word for "
                         "something cats do, eat, chase or have")
     if (len(lower) >= 4 and lower not in _SYNONYMS and len(model.model.tokenizer.tokenize(lower)) > 1
-            and any(_edits(lower, s) <= (1 if len(lower) < 6 else 2) for s in _SYNONYMS)):
+            and any(lower[0] == s[0] and _edits(lower, s) <= (1 if len(lower) < 6 else 2) for s in _SYNONYMS)):
         return _Verdict(False, f"{text!r} reads as a misspelling of a word for the animal, and a misspelled name "
                         "is still a name: it is not a word merely associated with cats.",
                         hint="give a word for something cats do, eat, chase or have, not another spelling of "
