@@ -660,6 +660,10 @@ def test_choose_names_why_is_graded(capsys, flags, recall, why, says):
                                                        templates, why=why))
     assert not ok and says in out, out
     assert "flagpole" not in out and "bare word" not in out and "mechanism 3" not in out, out
+    # review 13: no hint points at the right mechanism (the `flag` class's name, what ConSE reads in a flag)
+    for words in ("names of a and d", "`flag` name", "reading", "section 4", "other* class", "other class",
+                  "matches", "what conse sees"):
+        assert words not in out.lower(), (words, out)
     for right in (3, "3", " 3."):
         ok, out = verdict(capsys, checks.nb04_choose_names(recall, {"B", "C", "E"}, "C", conse, X, y, subgroups,
                                                            names, templates, why=right))

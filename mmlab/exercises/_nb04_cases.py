@@ -184,14 +184,14 @@ def _exercise1_answers(cosines, logit_scale) -> tuple[float, float, list, list]:
 _WHY_HINTS = {
     1: ("mechanism 1 says the templates average a renamed class away; but B, C and E rename under the same "
         "templates and move the recall from 0.00 to about 0.4.",
-        "A renaming changes what the class is called; ask which class the country flags are filed under, and what "
-        "A and D call it."),
+        "A renamed class is embedded again from its new name under every template: check in your own recalls "
+        "whether a new name can move a class."),
     2: ("mechanism 2 says names cannot change which class wins; but B, C and E change only names and free the "
         "country flags.",
-        "Compare the `flag` names of A and D with those of B, C and E, and section 4's reading of a flag drawing."),
+        "ConSE's answer is an argmax over class embeddings, and those embeddings are made from the names."),
     4: ("mechanism 4 blames the name of `country-flag`; but B to E give it the same name, and only some of them "
         "free the country flags.",
-        "What differs between D and the candidates that work is the name of the *other* class."),
+        "A mechanism has to explain why the same `country-flag` name works in some candidates and not in others."),
 }
 
 
