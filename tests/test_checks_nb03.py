@@ -204,6 +204,35 @@ def _via_clip_logits(i, t, s):
     return (F.cross_entropy(logits, ar) + F.cross_entropy(logits.T, ar)) / 2
 
 
+def _arange_six(i, t, s):
+    logits = s * i @ t.T
+    ar = torch.arange(6)
+    return (F.cross_entropy(logits, ar) + F.cross_entropy(logits.T, ar)) / 2
+
+
+def _in_place_normalised(i, t, s):
+    i /= i.norm(dim=1, keepdim=True)
+    t /= t.norm(dim=1, keepdim=True)
+    return _solution_clip(i, t, s)
+
+
+def _masked_arange_six(i, t, captions, s):
+    same = torch.tensor([[a == b for b in captions] for a in captions]) & ~torch.eye(len(captions), dtype=torch.bool)
+    logits = (s * i @ t.T).masked_fill(same, -float("inf"))
+    ar = torch.arange(6)
+    return (F.cross_entropy(logits, ar) + F.cross_entropy(logits.T, ar)) / 2
+
+
+def _masked_fixed_mask(i, t, captions, s):
+    """The mask of the batch of 6 written out by hand: right there, wrong for any other groups."""
+    c = ["cat", "dog", "cat", "car", "dog", "cat"]
+    same = torch.tensor([[a == b for b in c] for a in c]) & ~torch.eye(6, dtype=torch.bool)
+    logits = s * i @ t.T
+    logits = logits.masked_fill(same, -float("inf")) if len(i) == 6 else logits
+    ar = torch.arange(len(i))
+    return (F.cross_entropy(logits, ar) + F.cross_entropy(logits.T, ar)) / 2
+
+
 def test_clip_loss_solution_and_library_pass(capsys):
     assert mm.checks.nb03_clip_loss(_solution_clip)
     assert "Correct" in capsys.readouterr().out
@@ -254,6 +283,9 @@ def test_clip_loss_renormalising_inputs_is_accepted_and_named(capsys):
     (_log_of_softmax, "underflows to 0"),
     (lambda i, t, s: mm.losses.masked_clip_loss(i, t, range(len(i)), s), "write the loss yourself"),
     (_via_clip_logits, "write the loss yourself"),
+    # review 14: the batch of 6 hard-coded (crashes at B = 8 in the notebook), and the inputs normalised in place
+    (_arange_six, "batch size from outside the function"),
+    (_in_place_normalised, "changed the features it was given"),
 ])
 def test_clip_loss_mistakes_get_specific_hints(capsys, fn, words):
     assert not mm.checks.nb03_clip_loss(fn)
@@ -488,6 +520,8 @@ def test_masked_clip_loss_solution_passes(capsys):
     (_global_max_masked, "one max of the whole matrix"),   # review 10
     (_log_of_masked_softmax, "NaN or inf entries"),          # review 11: not blamed on .detach()
     (_masked_by_identity, "`is` tests identity"),           # review 13: passed with literal string labels
+    (_masked_arange_six, "batch size from outside the function"),   # review 14: only batches of 6 were checked
+    (_masked_fixed_mask, "batch of 8"),
 ])
 def test_masked_clip_loss_mistakes(capsys, fn, words):
     assert not mm.checks.nb03_masked_clip_loss(fn)

@@ -246,13 +246,26 @@ def learner_problem(problem: str) -> CheckResult:
 def identity_label_problem(fn, masked_reference) -> CheckResult | None:
     """Exercise 3 on labels that are equal but not the same object (ints above 256 from a tensor's
     ``tolist()``, as section 7 passes, and strings built at run time): a failure report when the learner's
-    loss is right for literal labels but not for these (labels compared with ``is``), else None."""
+    loss is right for literal labels but not for these (labels compared with ``is``), or wrong on a batch of 8
+    with other groups (a hard-coded ``torch.arange(6)`` or mask), else None."""
     import torch
     import torch.nn.functional as F
 
     g = torch.Generator().manual_seed(8)
     img = F.normalize(torch.randn(6, 8, generator=g), dim=1)
     txt = F.normalize(img + 0.7 * torch.randn(6, 8, generator=g), dim=1)
+    groups8 = [4, 1, 4, 2, 4, 1, 3, 2]  # a second batch size and pattern: nothing may be fixed at the batch of 6
+    i8 = F.normalize(torch.randn(8, 8, generator=g), dim=1)
+    t8 = F.normalize(i8 + 0.7 * torch.randn(8, 8, generator=g), dim=1)
+    out, problem = call_learner(fn, i8.clone(), t8.clone(), list(groups8), 10.0)
+    if problem:
+        return learner_problem(problem)
+    expected, value = float(masked_reference(i8, t8, groups8, 10.0)), _number(out)
+    if value is None or not math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
+        return report(False, "", f"right on the batch of 6, but on a batch of 8 with the groups {groups8} your loss "
+                      f"is {value if value is None else round(value, 4)} instead of {expected:.4f}.",
+                      "Build the targets and the mask from the inputs (len(image_features), the groups passed "
+                      "in): nothing may be fixed at the batch of 6.")
     built = ["".join(["c", "a", "t"]), "".join(["d", "o", "g"]), "".join(["c", "a", "t"]), "car",
              "".join(["d", "o", "g"]), "".join(["c", "a", "t"])]
     for groups in (torch.tensor([300, 301, 300, 302, 301, 300]).tolist(), built):
@@ -282,4 +295,35 @@ def semi_hard_general_problem(fn, sim, expected) -> CheckResult | None:
                       "cosine - 3, the same order in every row): the excluded cells must lose to every value, "
                       "and a fill of -1 (the lowest cosine) or any other finite number does not.",
                       "Fill the excluded cells with -inf.")
+    return None
+
+
+def clip_input_problem(fn, img, txt, scale: float) -> CheckResult | None:
+    """Exercise 1 beyond its batch of 6: a failure report when the learner's right loss changes the features it
+    is given (in place, e.g. ``image_features /= ...``), or is wrong on a batch of 8 (a hard-coded
+    ``torch.arange(6)`` or mask), else None."""
+    import torch
+    import torch.nn.functional as F
+
+    a, t = img.clone() * 1.0, txt.clone() * 1.0
+    before = (a._version, t._version)
+    call_learner(fn, a, t, scale)
+    if (a._version, t._version) != before:
+        return report(False, "", "your function changed the features it was given (in place, e.g. "
+                      "image_features /= ...): the caller's tensors change too, and autograd cannot go back "
+                      "through a tensor that was overwritten, so no gradient reaches the features.",
+                      "Build new tensors (x = x / ..., or no normalisation at all: the inputs are unit vectors).")
+    g = torch.Generator().manual_seed(9)
+    img8 = F.normalize(torch.randn(8, img.shape[1], generator=g), dim=1)
+    txt8 = F.normalize(img8 + 0.8 * torch.randn(8, img.shape[1], generator=g), dim=1)
+    expected = float(sum(_reference_clip_loss(img8, txt8, scale)) / 2)
+    out, problem = call_learner(fn, img8, txt8, scale)
+    if problem:
+        return learner_problem(problem)
+    value = _number(out)
+    if value is None or not math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
+        return report(False, "", f"right on a batch of 6, but on a batch of 8 your loss is "
+                      f"{value if value is None else round(value, 4)} instead of {expected:.4f}.",
+                      "Nothing may depend on the batch of 6: take the batch size from the inputs "
+                      "(len(image_features)).")
     return None

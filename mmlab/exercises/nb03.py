@@ -26,6 +26,7 @@ from ._nb03_cases import (
     _number,
     _scalar_loss,
     capped_scale_problem,
+    clip_input_problem,
     high_scale_problem,
     identity_label_problem,
     learner_problem,
@@ -63,7 +64,6 @@ def _calls_helper(fn, helpers: dict[str, object]) -> str | None:
     return None
 
 
-
 #: Names whose use in exercise 2 means the loss was measured, not derived.
 _LOSS_HELPERS = ("clip_loss", "ClipLoss", "cross_entropy", "clip_logits", "CrossEntropyLoss", "nll_loss", "NLLLoss")
 #: Names whose use in exercise 2 means a made-up batch (a B x B matrix) was built to measure the loss on.
@@ -71,9 +71,6 @@ _BATCH_BUILDERS = ("eye", "identity", "ones", "ones_like", "zeros", "zeros_like"
                    "randn", "rand", "arange")
 #: A batch size no matrix can have: a formula of B is defined there, a measurement is not.
 _NON_INTEGER_B = 64.5
-
-
-
 
 
 def nb03_extreme_losses(collapsed, perfect) -> CheckResult:
@@ -215,6 +212,9 @@ def nb03_clip_loss(fn) -> CheckResult:
         return report(False, "", "the number is right only if it stays a torch tensor (so gradients can flow).",
                       "Keep the computation in torch instead of converting to numpy or float.")
     if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
+        input_problem = clip_input_problem(fn, img, txt, scale)
+        if input_problem is not None:
+            return input_problem
         renormalised = not _clip_grads_ok(call_learner, fn, img, txt, scale) and _clip_grads_ok(
             call_learner, fn, img, txt, scale, renormalised=True)
         if not (renormalised or _clip_grads_ok(call_learner, fn, img, txt, scale)):
