@@ -61,6 +61,14 @@ class _HashText:
         return l2_normalize(out).astype(np.float32)
 
 
+class _LongHashText(_HashText):
+    """``_HashText`` with lengths from 0.2 to 5 per text: averaging unnormalised prompts shows the mistake."""
+
+    def encode_text(self, texts, batch_size=32, progress=True):
+        lengths = np.array([0.2 + 4.8 * (zlib.crc32(t.encode() + b"#") % 1000) / 999 for t in texts])
+        return (super().encode_text(texts) * lengths[:, None]).astype(np.float32)
+
+
 def _draws_needed(sd: float, half_width: float, *, multiplier: float | None = None, df_shift: int = 1,
                   q: float = 0.975) -> int:
     """The smallest R >= 2 with t(0.975, R - df_shift) * sd / sqrt(R) <= half_width (a fixed ``multiplier``
@@ -180,19 +188,12 @@ def _exercise1_answers(cosines, logit_scale) -> tuple[float, float, list, list]:
 
 # Exercise 4's last question: why do A and D leave ConSE's three numbers unchanged? The notebook states four
 # mechanisms, numbered 1-4; 3 is right (A keeps the bare word `flag`, D names the flagpole ConSE's image side
-# sees in a country flag, so `flag` still wins the country flags). Each wrong one gets a hint naming its flaw.
-_WHY_HINTS = {
-    1: ("mechanism 1 says the templates average a renamed class away; but B, C and E rename under the same "
-        "templates and move the recall from 0.00 to about 0.4.",
-        "A renamed class is embedded again from its new name under every template: check in your own recalls "
-        "whether a new name can move a class."),
-    2: ("mechanism 2 says names cannot change which class wins; but B, C and E change only names and free the "
-        "country flags.",
-        "ConSE's answer is an argmax over class embeddings, and those embeddings are made from the names."),
-    4: ("mechanism 4 blames the name of `country-flag`; but B to E give it the same name, and only some of them "
-        "free the country flags.",
-        "A mechanism has to explain why the same `country-flag` name works in some candidates and not in others."),
-}
+# sees in a country flag, so `flag` still wins the country flags). Every wrong pick gets the same message and
+# hint, so that trying the numbers in turn teaches nothing a hint per pick would give away.
+_WHY_WRONG = ("that mechanism does not explain your own recalls: B, C and E change ConSE's numbers, A and D "
+              "do not.",
+              "Compare what the candidates that change nothing rename with what the others rename: the "
+              "mechanism has to tell the two groups apart.")
 
 
 def _why_mistake(why) -> tuple[str, str] | None:
@@ -203,5 +204,7 @@ def _why_mistake(why) -> tuple[str, str] | None:
         pick = 0
     if pick == 3:
         return None
-    return _WHY_HINTS.get(pick, (f"`answer_why` should be one number, 1 to 4; got {why!r}.",
-                                 "Pick the mechanism your measured numbers support."))
+    if pick in (1, 2, 4):
+        return _WHY_WRONG
+    return (f"`answer_why` should be one number, 1 to 4; got {why!r}.",
+            "Pick the mechanism your measured numbers support.")

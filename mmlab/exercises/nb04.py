@@ -26,7 +26,7 @@ from ._nb04_cases import (
     _draws_needed,
     _exercise1_answers,
     _far_row_case,
-    _HashText,
+    _LongHashText,
     _opposite_case,
     _probs_case,
     _why_mistake,
@@ -343,13 +343,13 @@ def _wrong_probs(arr, img, cls, scale, cos) -> CheckResult:
 
 def nb04_build_classifier(fn) -> CheckResult:
     """Exercise 3: ``fn(model, classnames, templates) -> (C, D)`` template-ensemble classifier."""
-    model = _HashText()
+    model = _LongHashText()  # prompt embeddings of unequal length, as some encoders give
     classnames = ["cat", "dog", "car"]
     templates = ["a photo of a {}.", "an emoji of a {}.", "a drawing of a {}.", "a {}."]
     C, T = len(classnames), len(templates)
     texts = [t.replace("{}", c) for c in classnames for t in templates]
-    per_text = model.encode_text(texts).reshape(C, T, -1)  # (C, T, D)
-    mean = per_text.mean(axis=1)
+    raw = model.encode_text(texts)  # (C * T, D)
+    mean = l2_normalize(raw).reshape(C, T, -1).mean(axis=1)
     expected = l2_normalize(mean)
 
     names_in, templates_in = list(classnames), list(templates)
@@ -377,20 +377,24 @@ def nb04_build_classifier(fn) -> CheckResult:
     if np.allclose(arr, mean, atol=1e-4):
         return report(False, "", "the directions are right but the rows are shorter than 1.",
                       "The mean of unit vectors is not a unit vector: normalise each class row again.")
+    if np.allclose(arr, l2_normalize(raw.reshape(C, T, -1).mean(axis=1)), atol=1e-4):
+        return report(False, "", "the prompts were averaged before each was normalised: longer prompt "
+                      "embeddings outweigh shorter ones.", "L2-normalise each prompt's embedding, then average.")
     # The two ways to mix up the nesting: class-major texts reshaped (T, C), or
     # template-major texts reshaped (C, T).
     t_major = [t.replace("{}", c) for t in templates for c in classnames]
-    mixed = [l2_normalize(model.encode_text(texts).reshape(T, C, -1).mean(axis=0)),
-             l2_normalize(model.encode_text(t_major).reshape(C, T, -1).mean(axis=1))]
+    mixed = [l2_normalize(l2_normalize(model.encode_text(texts)).reshape(T, C, -1).mean(axis=0)),
+             l2_normalize(l2_normalize(model.encode_text(t_major)).reshape(C, T, -1).mean(axis=1))]
     if any(np.allclose(arr, m, atol=1e-4) for m in mixed):
         return report(False, "", "the rows mix prompts of different classes.",
                       "Build the texts class by class (all templates of class 0, then of class 1, ...) and "
                       "reshape to (C, T, D) in the same order.")
     first_only = model.encode_text([templates[0].replace("{}", c) for c in classnames])
-    if np.allclose(arr, first_only, atol=1e-4):
+    if np.allclose(arr, first_only, atol=1e-4) or np.allclose(arr, l2_normalize(first_only), atol=1e-4):
         return report(False, "", "only the first template was used.", "Fill every template with every class name.")
     return report(False, "", "the class embeddings differ from the expected ones.",
-                  "Steps: texts for every (class, template), encode, reshape (C, T, D), mean over T, L2-normalise rows.")
+                  "Steps: texts for every (class, template), encode, normalise each, reshape (C, T, D), mean over T, "
+                  "L2-normalise rows.")
 
 
 # --------------------------------------------------------------------------- exercise 4
