@@ -305,7 +305,7 @@ def test_the_solved_start_notebook_grades_full_marks(tmp_path):
     assert make_student([str(source)], str(release)) == 0
     nb = nbformat.read(release / name, as_version=4)
     stub = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith("query = ..."))
-    stub.source = 'query = "kitten"\nassociated = "mouse"'
+    stub.source = 'query = "kitten"\nassociated = "milk"\ncat_in_top_60 = False'
     path = tmp_path / "hand-ins" / "solved" / name
     path.parent.mkdir(parents=True)
     nbformat.write(nb, path)

@@ -49,19 +49,8 @@ _OTHER_FELIDS = frozenset({"lynx", "lynxes", "ocelot", "ocelots", "puma", "pumas
                            "panthers", "jaguar", "jaguars", "leopard", "leopards", "cheetah", "cheetahs", "serval",
                            "servals", "caracal", "caracals", "tiger", "tigers", "lion", "lions", "margay", "wildcat",
                            "lioness", "lionesses", "tigress", "tigresses"})
-#: Categories the animal belongs to: a category comes near every member, so the cat lands near without any link.
-_CATEGORIES = frozenset({"animal", "animals", "pet", "pets", "mammal", "mammals", "creature", "creatures", "beast",
-                         "beasts", "critter", "critters", "predator", "predators", "carnivore", "carnivores",
-                         "vertebrate", "vertebrates", "fauna", "wildlife", "quadruped", "quadrupeds", "housepet",
-                         "housepets", "feline", "felines", "felid", "felids", "felidae"})
-#: Animals cats hunt or eat: as the associated word, an animal counts only if it is one of these (rule 2 of the
-#: exercise); any other animal word brings the cat near because about 150 of the emoji are animals.
-_PREY = frozenset({"mouse", "mice", "rat", "rats", "bird", "birds", "fish", "fishes", "hamster", "hamsters", "rabbit",
-                   "rabbits", "lizard", "lizards", "chick", "chicks", "fly", "flies", "cricket", "crickets", "spider",
-                   "spiders", "butterfly", "butterflies", "mosquito", "mosquitoes", "beetle", "beetles", "worm",
-                   "worms", "chipmunk", "chipmunks", "frog", "frogs", "snail", "snails", "squirrel", "squirrels"})
-#: Emoji of the animal groups that are not animals (parts, traces).
-_NOT_ANIMALS = frozenset({"paw prints", "feather", "wing", "spider web", "spiral shell", "pig nose"})
+#: Cartoon cats: their names name the animal (refused as the associated word).
+_CHARACTERS = frozenset({"garfield", "felix", "tom", "sylvester", "tomcat"})
 #: Words that negate: MiniLM barely registers them, so a query with one lands where its other words do.
 _NEGATIONS = frozenset({"not", "no", "never", "without", "nor", "isn", "aren", "don", "doesn", "non", "neither"})
 #: Words that work, used only to recognise a misspelling of one (never shown to the learner).
@@ -89,7 +78,7 @@ class _Verdict(NamedTuple):
     header: str = "✅ Correct!"
 
 
-#: The associated word must bring the animal this near (its rank among the 1,870 names) without putting it first.
+#: The prediction is whether the associated word brings the animal this near (its rank among the 1,870 names).
 NEAR = 60
 #: Real but vulgar-sounding synonyms: they pass, under a neutral header rather than "Correct!".
 _NEUTRAL = re.compile(r"\bpuss(?:y|ies)\b", re.IGNORECASE)
@@ -289,27 +278,6 @@ def _judge_query(query) -> _Verdict:
     return _Verdict(False, found, hint=hint)
 
 
-@lru_cache(maxsize=1)
-def _animal_names() -> dict[str, str]:
-    """Each animal emoji's name, and the last word of it ('polar bear' -> 'bear'), with an 's' -> that name."""
-    from .. import data
-
-    emoji = data.load_emoji()
-    found: dict[str, str] = {}
-    for name, subgroup in zip(emoji.names, emoji.subgroups):
-        if subgroup.startswith("animal-") and name not in _NOT_ANIMALS and name not in ANIMAL:
-            for word in (name, name.split()[-1]):
-                if word != "face":
-                    found.setdefault(word, name)
-                    found.setdefault(word + "s", name)
-    return found
-
-
-def _other_animal(word: str) -> str | None:
-    """The animal emoji ``word`` names (another animal than the cat), or None."""
-    return _animal_names().get(word)
-
-
 def _names_it(text: str, model) -> str | None:
     """Why ``text`` names the animal (its name, a spelling, look-alikes, another language, a piece), or None."""
     folded = unicodedata.normalize("NFKC", text).translate(_LOOK_ALIKES)
@@ -324,9 +292,9 @@ def _names_it(text: str, model) -> str | None:
     return f"MiniLM reads {text!r} with the piece {pieces[0]!r}, the animal's name" if pieces else None
 
 
-def _judge_associated(word, query) -> _Verdict:
-    """The prediction part: one word that goes with cats without naming them, which the learner predicts brings
-    the animal near (among the ``NEAR`` nearest names) but not first."""
+def _judge_associated(word, query, predicted) -> _Verdict:
+    """The prediction part: one word that goes with cats without naming them, and the learner's prediction of
+    whether MiniLM puts the animal among the ``NEAR`` nearest names for it. The check grades the prediction."""
     if is_empty(word):
         return _Verdict(False, "your associated word is still empty (None or ...): fill it in above and run the cell.")
     if not isinstance(word, str):
@@ -350,74 +318,66 @@ def _judge_associated(word, query) -> _Verdict:
     named = _names_it(text, model)
     if named:
         return _Verdict(False, f"{named}: that names the animal, so it is not a word merely associated with it.",
-                        hint="give a word that goes with cats (something they do, eat, chase, have) but is not a "
-                        "name for them in any spelling or language")
+                        hint="give a word that goes with cats but is not a name for them in any spelling or language")
     if _judge_query(text).ok:
         return _Verdict(False, f"{text!r} puts the animal first on its own, like your query: it is a word for the "
                         "animal, not one merely associated with it.",
                         hint="your two answers should be of different kinds: a word for the animal, then a word "
                         "that goes with cats without meaning one")
     lower = text.casefold()
-    # the word and its singular, if it looks like a plural ('tabbies' -> 'tabby', 'moggies' -> 'moggy')
+    # the word and its singular, if it looks like a plural ('tabbies' -> 'tabby', 'felixes' -> 'felix')
     forms = {lower, lower[:-1] if lower.endswith("s") else lower, lower[:-2] if lower.endswith("es") else lower,
-             lower[:-3] + "y" if lower.endswith("ies") else lower}
-    if forms & (_RARE_NAMES | _BREEDS | set(_SYNONYMS)):
+             lower[:-3] + "y" if lower.endswith("ies") else lower, lower[:-3] + "f" if lower.endswith("ves") else lower}
+    if forms & (_RARE_NAMES | _BREEDS | _CHARACTERS | set(_SYNONYMS)):
         kind = ("the name of a kind (breed, coat) of cat" if forms & _BREEDS else
+                "the name of a cartoon cat" if forms & _CHARACTERS else
                 "a word for the animal" if forms & set(_SYNONYMS) else "a rare word for the animal")
         return _Verdict(False, f"{text!r} is {kind}, so it names the animal: it is not a word merely "
                         "associated with cats.",
-                        hint="a rare word, a plural or a kind of cat is still a name for the animal; give a word for "
-                        "something cats do, eat, chase or have")
+                        hint="a rare word, a plural, a kind of cat or a cat's name still names the animal; give a "
+                        "word for something that goes with cats")
     if (len(lower) >= 4 and lower not in _SYNONYMS and len(model.model.tokenizer.tokenize(lower)) > 1
             and any(lower[0] == s[0] and _edits(lower, s) <= (1 if len(lower) < 6 else 2) for s in _SYNONYMS)):
         return _Verdict(False, f"{text!r} reads as a misspelling of a word for the animal, and a misspelled name "
                         "is still a name: it is not a word merely associated with cats.",
-                        hint="give a word for something cats do, eat, chase or have, not another spelling of "
-                        "a word for them")
-    if lower in _OTHER_FELIDS:
-        return _Verdict(False, f"{text!r} is another animal of the cat family, a relative, not something cats do, "
-                        "eat, chase or have: it lands near the cat because it is nearly the same kind of thing.",
-                        hint="give a word for something cats do, eat, chase or have, not a relative of theirs")
-    if lower in _CATEGORIES:
-        return _Verdict(False, f"{text!r} is a category the cat belongs to, not something cats do, eat, chase or "
-                        "have: a category lands near every one of its members, so it says nothing about cats.",
-                        hint="give a word for something cats do, eat, chase or have, not a group they belong to")
+                        hint="give a word for something that goes with cats, not another spelling of a word for them")
+    if is_empty(predicted):
+        return _Verdict(False, f"your prediction for {text!r} is still empty (None or ...): write True or False.",
+                        hint=f"predict before you look: will the animal be among the {NEAR} nearest names?")
+    if not isinstance(predicted, (bool, np.bool_)):
+        return _Verdict(False, f"expected your prediction as True or False, got {predicted!r}.",
+                        hint=f"write {_PREDICTION} = True or {_PREDICTION} = False (no quotes)")
     scores = (model.encode_text([text], progress=False) @ vectors.T)[0]
     order = np.argsort(-scores, kind="stable")
     top = int(order[0])
-    # another animal: its emoji's name, or a word whose nearest emoji is an animal at cosine 0.75 or more ('puppy')
-    animal = _other_animal(lower) or (_other_animal(names[top]) if scores[top] >= 0.75 else None)
-    if animal and lower not in _PREY and not set(animal.split()) & _PREY:
-        return _Verdict(False, f"{text!r} is another animal (the emoji {animal!r}), one cats do not hunt or eat: "
-                        "about 150 of the emoji are animals, and any animal word brings the cat near, so it says "
-                        "nothing about cats.",
-                        hint="an animal counts only if cats hunt or eat it; otherwise give something cats do, eat, "
-                        "chase or have")
     best_cat = next(int(i) for i in order if names[i] in ANIMAL)
     rank = int(np.flatnonzero(order == best_cat)[0]) + 1
-    where = (f"for {text!r} MiniLM puts {names[top]!r} first ({scores[top]:.2f}) and the animal, "
-             f"{names[best_cat]!r}, {_ordinal(rank)} ({scores[best_cat]:.2f})")
-    if names[top] in ANIMAL:
-        return _Verdict(False, f"your prediction turned out wrong: for {text!r} MiniLM puts the animal, "
-                        f"{names[top]!r}, first ({scores[top]:.2f}). {text!r} does not mean the animal, yet "
-                        "it lands on it: a word merely associated with a thing can come first too, which is why "
-                        "rule 2 asks for a word that puts the animal first and also means it.",
-                        hint="pick another word that goes with cats, predict where it lands, and look with "
-                        "rank_of before you run the check again")
-    if rank > NEAR:
-        pieces = model.model.tokenizer.tokenize(text)
+    near = rank <= NEAR
+    where = (f"for {text!r} MiniLM puts " + (f"the animal, {names[top]!r}, first ({scores[top]:.2f}), " if rank == 1 else
+             f"{names[top]!r} first ({scores[top]:.2f}) and the animal, {names[best_cat]!r}, {_ordinal(rank)} "
+             f"({scores[best_cat]:.2f}), ") +
+             f"{'among' if near else 'beyond'} the {NEAR} nearest of the 1,870 names")
+    if bool(predicted) == near:
+        return _Verdict(True, f"{where}, as you predicted.")
+    pieces = model.model.tokenizer.tokenize(text)
+    if near:
+        shows = ("a word that merely goes with cats brought the animal this near: MiniLM's closeness mixes same "
+                 "topic with same meaning.")
+    else:
         unknown = (f" MiniLM does not have {text!r} in its vocabulary and reads it in pieces ({', '.join(pieces)}), "
                    "by its letters (if it is a typo, check the spelling)." if len(pieces) > 1 else "")
-        return _Verdict(False, f"your prediction turned out wrong the other way: {where}, so to this model "
-                        f"{text!r} is hardly about cats, whatever it is to you.{unknown}",
-                        hint=f"the rule asks for the animal among the {NEAR} nearest names: pick a word that "
-                        "goes with cats more closely, and look with rank_of first")
-    return _Verdict(True, f"{where}: near, but not first, as you predicted (the check judges where MiniLM puts "
-                    "your word; that it goes with cats is yours to say).")
+        shows = f"to this model {text!r} is hardly about cats, whatever it is to you.{unknown}"
+    return _Verdict(False, f"your prediction turned out wrong: {where}. What that shows: {shows}",
+                    hint="a wrong prediction teaches something: keep the word and say why the model put the animal "
+                    "where it did, or try another word, predicting before you look with rank_of")
 
 
-def nb00_cat_without_saying_cat(query, associated) -> CheckResult:
-    """Exercise 0: a query for the animal that does not name it, and a word associated with it.
+#: The name of the prediction in the exercise's stub (quoted in hints).
+_PREDICTION = "cat_in_top_60"
+
+
+def nb00_cat_without_saying_cat(query, associated, cat_in_top_60) -> CheckResult:
+    """Exercise 0: a query for the animal that does not name it, and a prediction about a word associated with it.
 
     The search is the notebook's: MiniLM embeds a text and the 1,870 emoji names, and the emoji
     with the highest cosine similarity comes first.
@@ -425,17 +385,17 @@ def nb00_cat_without_saying_cat(query, associated) -> CheckResult:
     Args:
         query: the learner's query, a string. Passes when its nearest emoji name is one of ``ANIMAL``,
             it names no cat, and at least one word of it, on its own, also puts the animal first.
-        associated: one word the learner predicts goes with cats without naming them. Passes when it
-            names no cat, is no word for the animal, is no relative of it, no group it belongs to and no
-            animal cats do not hunt or eat, and puts the animal among the ``NEAR`` nearest names but not
-            first. Whether the word goes with cats is the learner's to say; the check judges the rank.
+        associated: one word that goes with cats in the learner's view, which names no cat (no name,
+            synonym, breed, rare word, cartoon cat or misspelling of one).
+        cat_in_top_60: the learner's prediction, True or False: is the animal among the ``NEAR``
+            nearest names for ``associated``? The check measures the rank and grades the prediction.
     Returns:
         A CheckResult, truthy when both parts pass; the query is judged first.
     """
     verdict = _judge_query(query)
     if not verdict.ok:
         return report(False, "", verdict.text, hint=verdict.hint)
-    second = _judge_associated(associated, query)
+    second = _judge_associated(associated, query, cat_in_top_60)
     if not second.ok:
         return report(False, "", f"your query passes, but your associated word does not: {second.text}",
                       hint=second.hint)
