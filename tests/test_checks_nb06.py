@@ -299,6 +299,11 @@ def _first_occurrence_only(text, allowed):
         m.group(0) if not re.search(r"[0-9]", m.group(1)) else _each_id(re.split(r"[\s,;]+", m.group(1).strip()),
                                                                       {x.upper() for x in a})), t),
      "not for the bracket as a whole"),
+    # outside review 14: an id required to start with a decimal digit keeps [E002] and [BEEF1]
+    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9][0-9A-Fa-f-]*(?:[\s,;]+[0-9][0-9A-Fa-f-]*)*)\s*\]"),
+     "may start with a letter A-F"),
+    # outside review 14: ids matched as [\w-]+ with a digit delete [v2] and [step_1]
+    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([\w-]+(?:[\s,;]+[\w-]+)*)\s*\]"), "hex digits (0-9, A-F)"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False

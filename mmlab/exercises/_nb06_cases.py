@@ -18,9 +18,13 @@ GROUP_CASES = [
     ("Sleep in a [bed], a [cafe] or [add] [-] tea [2615].", ["2615"]),
     ("Tea [ 99999 ] or [ 2615 ] hot.", ["2615"]),
     ("Tea [2615 cafe] or [bed 99999].", ["2615"]),
+    # an id may start with a hex letter ([E002] is the worked example's, [BEEF1] a made-up one: both go);
+    # a bracket with a letter outside a-f ([v2], [2nd], [step_1]) is text, not an id, and stays
+    ("As in the example [E002], tea [2615] or [BEEF1]; see [v2], the [2nd] and [step_1].", ["2615"]),
 ]
 
 _WORDS = ("[bed]", "[cafe]", "[add]", "[-]")
+_NOT_HEX = ("[v2]", "[2nd]", "[step_1]")
 
 
 def _is_citation(group: str) -> bool:
@@ -48,9 +52,17 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
         return (f"the bracket [2615 cafe] was changed in {text!r}: {out!r}.",
                 "the digit rule holds for each item of a bracket, not for the bracket as a whole: a bracket "
                 "with a word in it is not a citation and stays as written.")
+    if any(i[0].isalpha() for i in bad):
+        return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
+                "a hex id may start with a letter A-F ([E002], [BEEF1]): do not require a decimal digit first.")
     if bad:
         return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
                 "a bracket can hold several ids ([2615, 99999]): check each id in it, not the bracket as a whole.")
+    not_hex = [w for w in _NOT_HEX if w in text and w not in out]
+    if not_hex:
+        return (f"the brackets {not_hex} were removed from {text!r}: {out!r}.",
+                "an id is made of hex digits (0-9, A-F) and hyphens only; a bracket with another letter or an "
+                "underscore (\\w matches both) is text, not a citation, so it stays.")
     gone = [w for w in _WORDS if w in text and w not in out]
     if gone:
         return (f"the words {gone} were removed from {text!r}: {out!r}.",
