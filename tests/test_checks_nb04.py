@@ -92,7 +92,8 @@ def test_more_classes_wrong_answers(capsys, p_cat, ratio, says):
     (("same", "same"), "does not say what they show"),
     (("down", "up"), "does not say what they show"),
     (("same", "down"), "does not say what they show"),
-    ("down same", "expected two words"),
+    ("same down", "does not say what they show"),
+    ("down", "expected two words"),
     (("lower", "same"), "expected two words"),
 ])
 def test_more_classes_prediction_is_recorded(capsys, prediction, says):
@@ -102,6 +103,13 @@ def test_more_classes_prediction_is_recorded(capsys, prediction, says):
     # review 12: the hint must not give the direction away (the learner could copy it in on a second try)
     assert "went down" not in out and "stayed" not in out and "0.979" not in out and "46.4" not in out, out
     ok, out = verdict(capsys, checks.nb04_more_classes(_P[0], _RATIO, COS3, 10, prediction=["Down", "SAME"]))
+    assert ok, out
+
+
+@pytest.mark.parametrize("prediction", ["down same", "Down, same", " down  SAME "])
+def test_more_classes_prediction_as_one_string(capsys, prediction):
+    """Review 15: two words written as one string, as the stub's comment reads, are a right answer too."""
+    ok, out = verdict(capsys, checks.nb04_more_classes(_P[0], _RATIO, COS3, 10, prediction=prediction))
     assert ok, out
 
 

@@ -153,9 +153,11 @@ def nb04_more_classes(answer_p_cat, answer_ratio=None, cosines=None, logit_scale
 
 
 def _prediction_words(prediction) -> tuple[str, ...] | None:
-    """("down", "same") from a pair of words (any case, any sequence); None if unreadable."""
-    if prediction is None or isinstance(prediction, str):
+    """("down", "same") from a pair of words (any case; a sequence or one string); None if unreadable."""
+    if prediction is None:
         return None
+    if isinstance(prediction, str):  # "down same" or "down, same" is as natural as a tuple
+        prediction = prediction.replace(",", " ").split()
     try:
         words = tuple(str(w).strip().lower() for w in prediction)
     except TypeError:
