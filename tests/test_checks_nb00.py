@@ -325,6 +325,16 @@ WRONG_ASSOCIATED = [
     ("Tom", "the name of a cartoon cat"),
     ("Sylvester", "the name of a cartoon cat"),
     ("kitties", "it is a word for the animal"),
+    # review 17: more cartoon cats, possessives, breeds of two words
+    ("Heathcliff", "the name of a cartoon cat"),
+    ("Salem", "the name of a cartoon cat"),
+    ("Cheshire", "the name of a cartoon cat"),
+    ("Doraemon", "the name of a cartoon cat"),
+    ("Tigger", "the name of a cartoon cat"),
+    ("Garfield's", "the name of a cartoon cat"),
+    ("maine-coon", "a kind (breed, coat) of cat"),
+    ("maine coon", "a kind (breed, coat) of cat"),
+    ("Maine Coons", "a kind (breed, coat) of cat"),
 ]
 
 
@@ -337,7 +347,8 @@ def test_wrong_associated_words_are_rejected_with_a_hint_that_names_the_mistake(
     assert "Not yet" in out and "your query passes" in out and needle in out and "Correct" not in out
 
 
-# Wrong predictions learners write, on both sides of the cut: each is told the measured rank and what it shows.
+# Wrong predictions learners write, on both sides of the cut: the prediction is recorded, not graded (review 17: a
+# graded one was flipped after the first report), so each passes, told it was wrong, the measured rank and what it shows.
 WRONG_PREDICTIONS = [
     ("milk", True, "the animal, 'cat', 160th (0.34), beyond the 60 nearest"),  # goes with cats, far to MiniLM
     ("yarn", True, "hardly about cats"),
@@ -357,10 +368,11 @@ WRONG_PREDICTIONS = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("associated, predicted, needle", WRONG_PREDICTIONS, ids=[repr(a) for a, _, _ in WRONG_PREDICTIONS])
-def test_wrong_predictions_are_rejected_with_the_measured_rank(capsys, associated, predicted, needle):
-    assert checks.nb00_cat_without_saying_cat("kitten", associated, predicted).passed is False
+def test_wrong_predictions_pass_and_are_told_the_measured_rank(capsys, associated, predicted, needle):
+    result = checks.nb00_cat_without_saying_cat("kitten", associated, predicted)
     out = capsys.readouterr().out
-    assert "your prediction turned out wrong" in out and needle in out and "What that shows" in out
+    assert result and result.message.startswith("✅ Passes, with a wrong prediction:") and "Correct" not in out
+    assert "your prediction was wrong" in out and needle in out and "What that shows" in out
     assert checks.nb00_cat_without_saying_cat("kitten", associated, not predicted)  # the other prediction passes
     assert "as you predicted" in capsys.readouterr().out
 
@@ -402,7 +414,7 @@ def test_a_pass_under_its_own_header_is_recorded_for_the_grader(tmp_path, monkey
 
 # Words that go with cats, on both sides of the cut: the right prediction passes and the message gives the rank.
 @pytest.mark.parametrize("associated, predicted", [("mouse", True), ("purr", True), ("tuna", True), ("claws", True),
-                                                   ("hiss", True), ("bunny", True), ("litter", True), ("scat", True),
+                                                   ("hiss", True), ("bunny", True), ("litter", True), ("scat", True), ("banana", False),
                                                    ("milk", False), ("yarn", False), ("whiskers", False)])
 def test_a_right_prediction_passes_with_the_measured_rank(capsys, associated, predicted):
     assert checks.nb00_cat_without_saying_cat("kitten", associated, predicted)

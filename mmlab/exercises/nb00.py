@@ -50,7 +50,8 @@ _OTHER_FELIDS = frozenset({"lynx", "lynxes", "ocelot", "ocelots", "puma", "pumas
                            "servals", "caracal", "caracals", "tiger", "tigers", "lion", "lions", "margay", "wildcat",
                            "lioness", "lionesses", "tigress", "tigresses"})
 #: Cartoon cats: their names name the animal (refused as the associated word).
-_CHARACTERS = frozenset({"garfield", "felix", "tom", "sylvester", "tomcat"})
+_CHARACTERS = frozenset({"garfield", "felix", "tom", "sylvester", "tomcat", "heathcliff", "salem", "cheshire",
+                         "doraemon", "tigger", "scratchy", "azrael", "snowball", "stimpy", "hello kitty", "hellokitty"})
 #: Words that negate: MiniLM barely registers them, so a query with one lands where its other words do.
 _NEGATIONS = frozenset({"not", "no", "never", "without", "nor", "isn", "aren", "don", "doesn", "non", "neither"})
 #: Words that work, used only to recognise a misspelling of one (never shown to the learner).
@@ -66,7 +67,10 @@ _ASSOCIATED = re.compile(r"m+i?[ae]+o+w\w*|mia+o+w\w*|\bmew(?:s|ing|ed)?\b|purr\
 #: Kinds (breeds, coats) of the animal whose names mean something else first to MiniLM (a nationality, a fabric).
 _BREEDS = frozenset({"siamese", "persian", "persians", "burmese", "calico", "sphynx", "sphinx", "ragdoll", "bengal",
                      "abyssinian", "manx", "birman", "himalayan", "bombay", "chartreux", "korat", "savannah",
-                     "tortoiseshell", "tortie", "ginger", "tuxedo", "siberian", "russian", "scottish", "british"})
+                     "tortoiseshell", "tortie", "ginger", "tuxedo", "siberian", "russian", "scottish", "british",
+                     # names of two words, compared with spaces and hyphens removed ("maine coon", "maine-coon")
+                     "mainecoon", "mainecoons", "russianblue", "scottishfold", "britishshorthair", "norwegianforest",
+                     "devonrex", "cornishrex", "turkishvan", "turkishangora", "exoticshorthair", "americanshorthair"})
 
 
 class _Verdict(NamedTuple):
@@ -292,9 +296,22 @@ def _names_it(text: str, model) -> str | None:
     return f"MiniLM reads {text!r} with the piece {pieces[0]!r}, the animal's name" if pieces else None
 
 
+def _named_kind(text: str, forms: set[str]) -> _Verdict | None:
+    """The refusal of a word (or its singular, possessive or unspaced form) that names the animal, else None."""
+    if not forms & (_RARE_NAMES | _BREEDS | _CHARACTERS | set(_SYNONYMS)):
+        return None
+    kind = ("the name of a kind (breed, coat) of cat" if forms & _BREEDS else
+            "the name of a cartoon cat" if forms & _CHARACTERS else
+            "a word for the animal" if forms & set(_SYNONYMS) else "a rare word for the animal")
+    return _Verdict(False, f"{text!r} is {kind}, so it names the animal: it is not a word merely associated with cats.",
+                    hint="a rare word, a plural, a kind of cat or a cat's name still names the animal; give a word "
+                    "for something that goes with cats")
+
+
 def _judge_associated(word, query, predicted) -> _Verdict:
     """The prediction part: one word that goes with cats without naming them, and the learner's prediction of
-    whether MiniLM puts the animal among the ``NEAR`` nearest names for it. The check grades the prediction."""
+    whether MiniLM puts the animal among the ``NEAR`` nearest names for it. The prediction is recorded and compared
+    with the measured rank, not graded: only a name for the cat or a malformed answer fails."""
     if is_empty(word):
         return _Verdict(False, "your associated word is still empty (None or ...): fill it in above and run the cell.")
     if not isinstance(word, str):
@@ -303,6 +320,15 @@ def _judge_associated(word, query, predicted) -> _Verdict:
     text = word.strip()
     if not text:
         return _Verdict(False, "your associated word is empty.", hint="type one word between the quotes")
+    lower = re.sub(r"[\s-]+", "", text.casefold())
+    for suffix in ("'s", "’s", "'", "’"):  # a possessive ("Garfield's") names the cat too
+        lower = lower.removesuffix(suffix)
+    # the word and its singular, if it looks like a plural ('tabbies' -> 'tabby', 'felixes' -> 'felix')
+    forms = {lower, lower[:-1] if lower.endswith("s") else lower, lower[:-2] if lower.endswith("es") else lower,
+             lower[:-3] + "y" if lower.endswith("ies") else lower, lower[:-3] + "f" if lower.endswith("ves") else lower}
+    named_kind = _named_kind(text, forms)
+    if named_kind and re.search(r"[\s-]", text):  # a name of two words ("maine coon"), before the one-word rule
+        return named_kind
     if len(re.findall(r"[^\W_]+(?:['-][^\W_]+)*", text)) != 1:
         negation = next((w for w in re.findall(r"\w+", text.lower()) if w in _NEGATIONS), None)
         if negation:
@@ -324,18 +350,8 @@ def _judge_associated(word, query, predicted) -> _Verdict:
                         "animal, not one merely associated with it.",
                         hint="your two answers should be of different kinds: a word for the animal, then a word "
                         "that goes with cats without meaning one")
-    lower = text.casefold()
-    # the word and its singular, if it looks like a plural ('tabbies' -> 'tabby', 'felixes' -> 'felix')
-    forms = {lower, lower[:-1] if lower.endswith("s") else lower, lower[:-2] if lower.endswith("es") else lower,
-             lower[:-3] + "y" if lower.endswith("ies") else lower, lower[:-3] + "f" if lower.endswith("ves") else lower}
-    if forms & (_RARE_NAMES | _BREEDS | _CHARACTERS | set(_SYNONYMS)):
-        kind = ("the name of a kind (breed, coat) of cat" if forms & _BREEDS else
-                "the name of a cartoon cat" if forms & _CHARACTERS else
-                "a word for the animal" if forms & set(_SYNONYMS) else "a rare word for the animal")
-        return _Verdict(False, f"{text!r} is {kind}, so it names the animal: it is not a word merely "
-                        "associated with cats.",
-                        hint="a rare word, a plural, a kind of cat or a cat's name still names the animal; give a "
-                        "word for something that goes with cats")
+    if named_kind:
+        return named_kind
     if (len(lower) >= 4 and lower not in _SYNONYMS and len(model.model.tokenizer.tokenize(lower)) > 1
             and any(lower[0] == s[0] and _edits(lower, s) <= (1 if len(lower) < 6 else 2) for s in _SYNONYMS)):
         return _Verdict(False, f"{text!r} reads as a misspelling of a word for the animal, and a misspelled name "
@@ -358,7 +374,8 @@ def _judge_associated(word, query, predicted) -> _Verdict:
              f"({scores[best_cat]:.2f}), ") +
              f"{'among' if near else 'beyond'} the {NEAR} nearest of the 1,870 names")
     if bool(predicted) == near:
-        return _Verdict(True, f"{where}, as you predicted.")
+        return _Verdict(True, f"{where}, as you predicted. (The check records your prediction and measures the "
+                        "rank; it does not judge whether the word goes with cats.)")
     pieces = model.model.tokenizer.tokenize(text)
     if near:
         shows = ("a word that merely goes with cats brought the animal this near: MiniLM's closeness mixes same "
@@ -367,9 +384,9 @@ def _judge_associated(word, query, predicted) -> _Verdict:
         unknown = (f" MiniLM does not have {text!r} in its vocabulary and reads it in pieces ({', '.join(pieces)}), "
                    "by its letters (if it is a typo, check the spelling)." if len(pieces) > 1 else "")
         shows = f"to this model {text!r} is hardly about cats, whatever it is to you.{unknown}"
-    return _Verdict(False, f"your prediction turned out wrong: {where}. What that shows: {shows}",
-                    hint="a wrong prediction teaches something: keep the word and say why the model put the animal "
-                    "where it did, or try another word, predicting before you look with rank_of")
+    # Not graded: a wrong prediction is a lesson, not a failure (re-running with the other value would prove nothing).
+    return _Verdict(True, f"your prediction was wrong, a lesson rather than a failure: {where}. What that shows: "
+                    f"{shows}", header="✅ Passes")
 
 
 #: The name of the prediction in the exercise's stub (quoted in hints).
@@ -388,9 +405,11 @@ def nb00_cat_without_saying_cat(query, associated, cat_in_top_60) -> CheckResult
         associated: one word that goes with cats in the learner's view, which names no cat (no name,
             synonym, breed, rare word, cartoon cat or misspelling of one).
         cat_in_top_60: the learner's prediction, True or False: is the animal among the ``NEAR``
-            nearest names for ``associated``? The check measures the rank and grades the prediction.
+            nearest names for ``associated``? The check measures the rank and says whether the
+            prediction matched; it does not grade it.
     Returns:
-        A CheckResult, truthy when both parts pass; the query is judged first.
+        A CheckResult, truthy when the query passes and the second part is well formed (any honest
+        prediction, right or wrong); the query is judged first.
     """
     verdict = _judge_query(query)
     if not verdict.ok:
@@ -399,7 +418,13 @@ def nb00_cat_without_saying_cat(query, associated, cat_in_top_60) -> CheckResult
     if not second.ok:
         return report(False, "", f"your query passes, but your associated word does not: {second.text}",
                       hint=second.hint)
-    header = "✅ Passes:" if verdict.header == "✅ Correct!" and _NEUTRAL.search(query) else verdict.header
+    plain = verdict.header == "✅ Correct!"
+    if plain and second.header != "✅ Correct!":
+        header = "✅ Passes, with a wrong prediction:"
+    elif plain and _NEUTRAL.search(query):
+        header = "✅ Passes:"
+    else:
+        header = verdict.header
     return _passes(f"{header} {verdict.text}\n   And {second.text}")
 
 
