@@ -304,6 +304,13 @@ def _first_occurrence_only(text, allowed):
      "may start with a letter A-F"),
     # outside review 14: ids matched as [\w-]+ with a digit delete [v2] and [step_1]
     (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([\w-]+(?:[\s,;]+[\w-]+)*)\s*\]"), "hex digits (0-9, A-F)"),
+    # outside review 15: a loose character class with empty pieces dropped deletes [ ] and [,]
+    (lambda t, a: re.sub(r"\[([0-9A-Fa-f\-\s,;]+)\]", lambda m: (
+        lambda ids: m.group(0) if not all(re.search(r"[0-9]", i) for i in ids)
+        else _each_id(ids, {x.upper() for x in a}))([i for i in re.split(r"[\s,;]+", m.group(1)) if i]), t),
+     "no hex digit in it"),
+    # outside review 15: the whitespace normalised afterwards joins a multi-line answer into one line
+    (lambda t, a: " ".join(solution_filter(t, a).split()), "line breaks"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False

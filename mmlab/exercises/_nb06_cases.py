@@ -21,10 +21,14 @@ GROUP_CASES = [
     # an id may start with a hex letter ([E002] is the worked example's, [BEEF1] a made-up one: both go);
     # a bracket with a letter outside a-f ([v2], [2nd], [step_1]) is text, not an id, and stays
     ("As in the example [E002], tea [2615] or [BEEF1]; see [v2], the [2nd] and [step_1].", ["2615"]),
+    # a bracket with no id in it ([ ], [,]) is text and stays; the answer's line breaks stay too
+    ("Tea [2615] or [,] or [ ], not [99999].", ["2615"]),
+    ("Green tea [1F375].\n\nOr a cat [99999].", ["1F375"]),
 ]
 
 _WORDS = ("[bed]", "[cafe]", "[add]", "[-]")
 _NOT_HEX = ("[v2]", "[2nd]", "[step_1]")
+_NO_ID = ("[,]", "[ ]")
 
 
 def _is_citation(group: str) -> bool:
@@ -74,6 +78,15 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
         return (f"allowed citations {lost} were removed from {text!r}: {out!r}.",
                 "keep the allowed ids of a bracket and drop only the others; ids in one bracket are separated "
                 "by commas, semicolons" + (" or spaces ([1F9C9 1F37A])." if spaced else " or spaces."))
+    no_id = [w for w in _NO_ID if w in text and w not in out]
+    if no_id:
+        return (f"the brackets {no_id} were removed from {text!r}: {out!r}.",
+                "a bracket with no hex digit in it is not a citation: spaces, commas and semicolons separate "
+                "ids but are not ids themselves, so require at least one id in the bracket.")
+    if out.count("\n") != text.count("\n"):
+        return (f"the line breaks of {text!r} changed: {out!r}.",
+                "remove only the citations and leave the rest as the model wrote it: splitting on whitespace "
+                "and joining with ' ' turns a multi-line answer into one line.")
     rest = re.sub(r"\s+", " ", _drop_citations(out)).strip(" .")
     want = re.sub(r"\s+", " ", _drop_citations(text)).strip(" .")
     if rest != want:
