@@ -198,10 +198,10 @@ def _judge_query(query) -> _Verdict:
                               f"word about cats, {associated[0]!r}, is merely associated with cats (a sound it makes, "
                               f"its fur, a body part), not a word that means the animal, and {others}: the lesson "
                               "of this exercise is the difference.",
-                              hint="an associated word reaches the cat only when the rest of the query happens to "
-                              "help, and alone it can land anywhere (try rank_of('fluffy', ...) or rank_of('meow', "
-                              "...)); the rule: at least one other word of your query must, on its own, put the "
-                              "animal first: find a word with the same meaning as the animal's name")
+                              hint="a word for the cat's sounds, fur or body never counts, even where it puts the "
+                              "cat first on its own: it gets there by topic, not by meaning (compare rank_of('fluffy', "
+                              "...) with rank_of('meow', ...)); the rule: another word of your query must, on its "
+                              "own, put the animal first: find a word with the same meaning as the animal's name")
             return _Verdict(False, f"{text!r} puts {names[top]!r} first (cosine {scores[top]:.2f}), but no word "
                           f"of it does on its own ({landed}): the words reach the animal only together, by "
                           "association, not because one of them means the animal (the lesson of this exercise).",
@@ -273,8 +273,8 @@ def _judge_query(query) -> _Verdict:
                 "is the animal itself.")
     elif associated:
         hint = (f"{associated[0]!r} is merely associated with cats (a sound it makes, its fur, a body part), not a "
-                "word that means the animal, and alone it can land anywhere. Rule 2 asks that at least one word of "
-                "your query, on its own, puts the animal first: find a word that means the animal.")
+                "word that means the animal: it never counts, wherever it lands on its own. Rule 2 asks that at least "
+                "one other word of your query, on its own, puts the animal first: find a word that means the animal.")
     else:
         hint = (f"your query lands on {names[top]!r}, not on the animal. Rule 2 asks that at least one word of your "
                 "query, on its own, puts the animal first: try rank_of on each of your words to see where each one "
