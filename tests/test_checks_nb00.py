@@ -335,6 +335,13 @@ WRONG_ASSOCIATED = [
     ("maine-coon", "a kind (breed, coat) of cat"),
     ("maine coon", "a kind (breed, coat) of cat"),
     ("Maine Coons", "a kind (breed, coat) of cat"),
+    # review 18: names that still passed
+    ("Meowth", "the name of a cartoon cat"),
+    ("Pusheen", "the name of a cartoon cat"),
+    ("Crookshanks", "the name of a cartoon cat"),
+    ("Tonkinese", "a kind (breed, coat) of cat"),
+    ("Ragamuffin", "a kind (breed, coat) of cat"),
+    ("kitling", "a rare word for the animal"),
 ]
 
 

@@ -41,9 +41,9 @@ _OTHER_LANGUAGES = frozenset({"gato", "gata", "gatos", "gatto", "gatti", "gatta"
                               "kočička", "kocicka", "poesje", "chatons", "pisică", "gattina", "gattini",
                               "gatinhos", "gatitos", "kissat", "koty", "kotki", "katje", "katten", "paka", "pusa",
                               "felino", "felina", "felinos", "felinas", "félin", "félins", "felin", "felins",
-                              "félina", "felinae"})
+                              "félina", "felinae", "koshka", "kass", "mao"})
 #: Real words for the animal that MiniLM barely knows (it reads them as pieces of other words).
-_RARE_NAMES = frozenset({"puss", "moggy", "moggie", "mog", "grimalkin", "felis", "mouser", "malkin"})
+_RARE_NAMES = frozenset({"puss", "moggy", "moggie", "mog", "grimalkin", "felis", "mouser", "malkin", "kitling", "kitlings"})
 #: Other animals of the cat family: the emoji set has none of most of them, so some land on 'cat' without meaning it.
 _OTHER_FELIDS = frozenset({"lynx", "lynxes", "ocelot", "ocelots", "puma", "pumas", "cougar", "cougars", "panther",
                            "panthers", "jaguar", "jaguars", "leopard", "leopards", "cheetah", "cheetahs", "serval",
@@ -51,7 +51,8 @@ _OTHER_FELIDS = frozenset({"lynx", "lynxes", "ocelot", "ocelots", "puma", "pumas
                            "lioness", "lionesses", "tigress", "tigresses"})
 #: Cartoon cats: their names name the animal (refused as the associated word).
 _CHARACTERS = frozenset({"garfield", "felix", "tom", "sylvester", "tomcat", "heathcliff", "salem", "cheshire",
-                         "doraemon", "tigger", "scratchy", "azrael", "snowball", "stimpy", "hello kitty", "hellokitty"})
+                         "doraemon", "tigger", "scratchy", "azrael", "snowball", "stimpy", "hello kitty", "hellokitty",
+                         "meowth", "nermal", "figaro", "snagglepuss", "pusheen", "crookshanks", "bagpuss", "jiji"})
 #: Words that negate: MiniLM barely registers them, so a query with one lands where its other words do.
 _NEGATIONS = frozenset({"not", "no", "never", "without", "nor", "isn", "aren", "don", "doesn", "non", "neither"})
 #: Words that work, used only to recognise a misspelling of one (never shown to the learner).
@@ -66,7 +67,7 @@ _ASSOCIATED = re.compile(r"m+i?[ae]+o+w\w*|mia+o+w\w*|\bmew(?:s|ing|ed)?\b|purr\
                          re.IGNORECASE)
 #: Kinds (breeds, coats) of the animal whose names mean something else first to MiniLM (a nationality, a fabric).
 _BREEDS = frozenset({"siamese", "persian", "persians", "burmese", "calico", "sphynx", "sphinx", "ragdoll", "bengal",
-                     "abyssinian", "manx", "birman", "himalayan", "bombay", "chartreux", "korat", "savannah",
+                     "abyssinian", "manx", "tonkinese", "balinese", "ragamuffin", "bobtail", "munchkin", "angora", "birman", "himalayan", "bombay", "chartreux", "korat", "savannah",
                      "tortoiseshell", "tortie", "ginger", "tuxedo", "siberian", "russian", "scottish", "british",
                      # names of two words, compared with spaces and hyphens removed ("maine coon", "maine-coon")
                      "mainecoon", "mainecoons", "russianblue", "scottishfold", "britishshorthair", "norwegianforest",
