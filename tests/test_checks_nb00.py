@@ -388,7 +388,10 @@ def test_wrong_predictions_pass_and_are_told_the_measured_rank(capsys, associate
                                                ("True", "True or False"), (1, "True or False")])
 def test_a_prediction_that_is_not_true_or_false_is_refused(capsys, predicted, needle):
     assert checks.nb00_cat_without_saying_cat("kitten", "mouse", predicted).passed is False
-    assert needle in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert needle in out
+    # review 19: the word is fine, so the message must blame the prediction, not the associated word
+    assert "your prediction does not" in out and "associated word does not" not in out, out
 
 
 def test_a_wrong_query_is_judged_before_the_associated_word(capsys):

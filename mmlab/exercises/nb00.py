@@ -417,8 +417,8 @@ def nb00_cat_without_saying_cat(query, associated, cat_in_top_60) -> CheckResult
         return report(False, "", verdict.text, hint=verdict.hint)
     second = _judge_associated(associated, query, cat_in_top_60)
     if not second.ok:
-        return report(False, "", f"your query passes, but your associated word does not: {second.text}",
-                      hint=second.hint)
+        about = "your prediction" if "your prediction" in second.text.split(":")[0] else "your associated word"
+        return report(False, "", f"your query passes, but {about} does not: {second.text}", hint=second.hint)
     plain = verdict.header == "✅ Correct!"
     if plain and second.header != "✅ Correct!":
         header = "✅ Passes, with a wrong prediction:"
