@@ -158,6 +158,14 @@ def _rrf_max(rankings, rrf_k=60):
     return scores
 
 
+def _rrf_overwrite(rankings, rrf_k=60):
+    scores = {}
+    for ranking in rankings:
+        for rank, doc in enumerate(ranking, start=1):
+            scores[doc] = 1.0 / (rrf_k + rank)
+    return scores
+
+
 def _rrf_no_k(rankings, rrf_k=60):
     return solution_rrf(rankings, rrf_k=0)
 
@@ -205,6 +213,7 @@ def _rrf_mutable_default():
     (stub, "NotImplementedError"),
     (_rrf_from_zero, "start at 0"),
     (_rrf_max, "best single score"),
+    (_rrf_overwrite, "overwrite each id's score"),   # outside review 15: s[d] = ... instead of +=
     (lambda r, c=60: {i: v / len(r) for i, v in solution_rrf(r, c).items()}, "divided by the number of rankings"),
     (_rrf_no_k, "constant rrf_k"),
     (_rrf_hard_coded_60, "ignores its rrf_k argument"),
@@ -362,11 +371,43 @@ def _choose_variant(how):
     return choose
 
 
+def _choose_ascending(runs, relevant, options):
+    """Review 15: RRF by hand, its ranking sorted without reverse=True (lowest fused score first)."""
+    best, best_value = None, -1.0
+    for views, rrf_k in options:
+        rows = []
+        for q in range(len(relevant)):
+            s = {}
+            for v in views:
+                for rank, d in enumerate(runs[v][q].tolist(), start=1):
+                    if d >= 0:
+                        s[d] = s.get(d, 0.0) + 1 / (rrf_k + rank)
+            top = sorted(s, key=s.get)[:10]
+            rows.append(top + [-1] * (10 - len(top)))
+        value = mm.search.ndcg_at_k(np.array(rows), relevant, 10)
+        if value > best_value:
+            best, best_value = (views, rrf_k), value
+    return best
+
+
+def _choose_ndcg_plus_mrr(runs, relevant, options):
+    """Review 15: options scored by nDCG@10 + MRR@10."""
+    def value(views, rrf_k):
+        fused = mm.search.reciprocal_rank_fusion([runs[v] for v in views], rrf_k=rrf_k, limit=10).ids
+        return mm.search.ndcg_at_k(fused, relevant, 10) + mm.search.mrr_at_k(fused, relevant, 10)
+    return max(options, key=lambda o: value(*o))
+
+
 @pytest.mark.parametrize("answer, message", [
     (..., "still empty"),
     (stub, "NotImplementedError"),
-    (lambda runs, rel, options: (("bm25", "text"), 20), "does not come from the runs"),    # read off the table
-    (lambda runs, rel, options: options[0], "does not come from the runs"),               # always text alone
+    (lambda runs, rel, options: (("bm25", "text"), 20), "read off a table"),    # read off the table
+    (lambda runs, rel, options: options[0], "read off a table"),               # always text alone
+    # outside review 15: an own RRF sorted ascending, and nDCG@10 + MRR@10, were given other slips' messages
+    (_choose_ascending, "upside down"),
+    (_choose_ndcg_plus_mrr, "you add MRR@10 to nDCG@10"),
+    (lambda runs, rel, options: max(options, key=lambda o: mm.search.ndcg_at_k(mm.search.reciprocal_rank_fusion(
+        [runs[v] for v in o[0]], rrf_k=o[1], limit=20).ids, rel, 20)), "more than the top 10"),   # review 15: nDCG@20
     (_choose_variant("argmin"), "lowest score"),
     (_choose_variant("no_rrf_k"), "ignores each option's rrf_k"),
     (_choose_variant("all_views"), "fuse every view"),
@@ -378,7 +419,7 @@ def _choose_variant(how):
 
     (_choose_variant("ties_last"), "on a tie you keep the later option"),
     (_choose_variant("rank0"), "counts ranks from 0"),
-    (_choose_variant("ndcg_all"), "whole fused ranking"),
+    (_choose_variant("ndcg_all"), "more than the top 10"),
     (_choose_variant("score"), "not its score or its position"),
     (_choose_variant("index"), "not its score or its position"),
     (lambda runs, rel, options: mm.search.best_fusion(runs, rel, options), "calls mm.search.best_fusion"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import numpy as np
+
 #: A bracket holding one or more ids (commas, semicolons or spaces between them) and its ids.
 _GROUP = re.compile(r"\[\s*([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*(?:[\s,;]+[0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)*)\s*\]")
 _ID = re.compile(r"[0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*")
@@ -109,4 +111,67 @@ def rrf_state_problem(my_rrf, rankings: list[list[int]]) -> tuple[str, str] | No
         return ("two calls with the same rankings and rrf_k = 60 gave different scores: your scores carry over "
                 "from one call to the next.", "create the dict inside the function (not at module level, not as "
                 "a default argument such as scores={}).")
+    return None
+
+
+def rrf_variant(rankings, c, *, start=1, combine="sum", constant=True, global_rank=False) -> dict[int, float]:
+    """Exercise 2's typical slips: ranks from 0, max/mean/last instead of the sum, no constant, one running rank."""
+    scores: dict[int, float] = {}
+    offset = 0
+    for r in rankings:
+        for rank, i in enumerate(r, start=start):
+            value = 1 / ((c if constant else 0) + rank + (offset if global_rank else 0))
+            if combine == "last":  # scores[i] = ... instead of +=: the last ranking's contribution only
+                scores[i] = value
+            else:
+                scores[i] = scores.get(i, 0.0) + value if combine in ("sum", "mean") else max(scores.get(i, 0.0), value)
+        offset += len(r)
+    if combine == "mean":
+        scores = {i: v / len(rankings) for i, v in scores.items()}
+    return scores
+
+
+# --------------------------------------------------------------------------- exercise 3: slips that the
+# five query sets alone cannot tell apart are told apart on more sets (one kind of query each, and all of them)
+# and on two single views
+
+_SLIPS = {
+    "ascending": ("your fusion's ranking is upside down: the documents with the lowest fused scores come first "
+                  "(sorted without reverse=True).", "sort by fused score from high to low before cutting at 10."),
+    "ndcg_mrr": ("you add MRR@10 to nDCG@10; the exercise asks for the mean nDCG@10 alone.",
+                 "score each option by the mean nDCG@10 over the queries, nothing added."),
+    "ndcg_all": ("you score more than the top 10 of each fused ranking (nDCG@20, or all of it); the exercise "
+                 "asks for nDCG at 10.",
+                 "cut each fused ranking at 10 (k=10)."),
+}
+
+
+def _slip_choice(runs, relevant, options, how: str):
+    from ..search import mrr_at_k, ndcg_at_k, reciprocal_rank_fusion
+
+    values = []
+    for views, c in options:
+        fused = reciprocal_rank_fusion([runs[v] for v in views], rrf_k=c).ids
+        if how == "ascending":
+            fused = np.array([[d for d in row if d >= 0][::-1] + [-1] * int((row < 0).sum()) for row in fused])
+        fused = np.hstack([fused, np.full((fused.shape[0], max(0, 10 - fused.shape[1])), -1, np.int64)])
+        value = ndcg_at_k(fused, relevant, fused.shape[1] if how == "ndcg_all" else 10)
+        values.append(value + (mrr_at_k(fused, relevant, 10) if how == "ndcg_mrr" else 0.0))
+    return options[int(np.argmax(values))]
+
+
+def choose_slip(call, runs, relevant, kinds, free, parts, answers, options) -> tuple[str, str] | None:
+    """(problem, hint) for a slip of exercise 3 whose choices match the learner's on every set tried.
+
+    ``call(runs, relevant, options)`` runs the learner's function (None when it fails); ``parts`` are the
+    check's five (runs, relevant) sets and ``answers`` the learner's choices on them."""
+    sets = [np.flatnonzero(free & (kinds == k)) for k in range(4)] + [np.flatnonzero(free)]
+    more = [({v: r[rows] for v, r in runs.items()}, [relevant[i] for i in rows]) for rows in sets]
+    probes = [(r, rel, options) for r, rel in parts] + [(r, rel, options) for r, rel in more] + \
+             [(more[0][0], more[0][1], [(("image",), 60), (("bm25",), 60)])]   # short keyword lists: a reversed
+    # ranking still holds their hits, so an upside-down fusion is told from a fixed choice
+    got = answers + [call(r, rel, o) for r, rel, o in probes[len(parts):]]
+    for how, (problem, hint) in _SLIPS.items():
+        if all(_slip_choice(r, rel, o, how) == g for (r, rel, o), g in zip(probes, got)):
+            return problem, hint
     return None

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._feedback import EMPTY_MESSAGE, CheckResult, call_learner, is_empty, report
+from ._nb06_cases import choose_slip, rrf_variant
 
 __all__: list[str] = ["nb06_choose_fusion", "nb06_citation_filter", "nb06_ndcg", "nb06_rrf"]
 
@@ -199,18 +200,7 @@ _RRF_RANKINGS = [[4, 2, 9, 7], [2, 8, 4], [9, 2, 5, 1, 4, 11, 12, 13, 14, 15, 16
 _RRF_CONSTANTS = (60, 2)  # the default, and a small one where a hard-coded 60 shows
 
 
-def _rrf_variant(rankings, c, *, start=1, combine="sum", constant=True, global_rank=False) -> dict[int, float]:
-    scores: dict[int, float] = {}
-    offset = 0
-    for r in rankings:
-        for rank, i in enumerate(r, start=start):
-            rank_used = rank + offset if global_rank else rank
-            value = 1 / ((c if constant else 0) + rank_used)
-            scores[i] = scores.get(i, 0.0) + value if combine in ("sum", "mean") else max(scores.get(i, 0.0), value)
-        offset += len(r)
-    if combine == "mean":
-        scores = {i: v / len(rankings) for i, v in scores.items()}
-    return scores
+_rrf_variant = rrf_variant
 
 
 def nb06_rrf(my_rrf) -> CheckResult:
@@ -264,6 +254,8 @@ def nb06_rrf(my_rrf) -> CheckResult:
          "enumerate(ranking, start=1), or add 1 to the position."),
         (dict(combine="max"), "you kept each id's best single score; RRF adds the contributions of all rankings.",
          "scores[i] = scores.get(i, 0) + 1 / (rrf_k + rank)."),
+        (dict(combine="last"), "you overwrite each id's score (scores[i] = ...), so only its last ranking counts; RRF "
+                               "adds the contributions of all rankings.", "scores[i] = scores.get(i, 0) + 1 / (rrf_k + rank)."),
         (dict(combine="mean"), "you divided by the number of rankings: RRF adds the contributions, it does not "
                                "average them.",
          "return the sum: scores[i] = scores.get(i, 0) + 1 / (rrf_k + rank), with no division after."),
@@ -551,9 +543,17 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
     if answers == wants:
         return report(True, f"Your selection picks the best fusion of whatever queries it is given ({len(set(wants))} "
                             f"different choices on {len(wants)} sets of queries): a choice made by the data passed in.")
+    def call(r, rel, opts):
+        value = _call_watching(choose_fusion, library, {v: x.copy() for v, x in r.items()}, [set(x) for x in rel],
+                               list(opts))[0]
+        return (tuple(value[0]), value[1]) if isinstance(value, list) and len(value) == 2 else value
+    if slip := choose_slip(call, runs, relevant, np.arange(len(relevant)) % 4, _tie_free(runs, relevant, options),
+                           parts, answers, options):
+        return report(False, "", *slip)
     if len(set(answers)) == 1:
-        return report(False, "", f"you return {answers[0]} for {len(answers)} different sets of queries whose best "
-                                 f"fusions differ: the choice does not come from the runs and relevant sets passed in.",
+        return report(False, "", f"you return {answers[0]} for all {len(answers)} sets of queries, whose best fusions "
+                                 f"differ: for example, a choice read off a table, or scores that do not follow the "
+                                 f"queries passed in.",
                       "measure every option on the queries given (not on a table read above, and never on "
                       "the test queries) and return the best.")
     mistakes = [
@@ -576,7 +576,8 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
          "enumerate(ranking, start=1), or add 1 to the position."),
         ("recall", "you compare options by recall@10, which ignores where in the top 10 the hits are.",
          "score each option by the mean nDCG@10 over the queries."),
-        ("ndcg_all", "you score the whole fused ranking; the exercise asks for nDCG at 10.",
+        ("ndcg_all", "you score more than the top 10 of each fused ranking (nDCG@20, or all of it); the exercise "
+                     "asks for nDCG at 10.",
          "cut each fused ranking at 10 (k=10)."),
     ]
     if "mm.search.reciprocal_rank_fusion" in called:  # the library's RRF skips the padding: not that slip
