@@ -593,3 +593,38 @@ def test_choose_fusion_query_sets_have_no_ties_that_matter():
     free = nb06._tie_free(runs, relevant, options)
     for rows in subsets:
         assert free[rows].all()
+
+
+def test_citation_filter_that_closes_the_space_before_punctuation_passes(capsys):
+    """Review 16: mm.rag.filter_output closes the gap a removed citation leaves before "," or "."; a learner's
+    filter that does the same is right, not "an empty bracket left behind"."""
+    def closing(text, allowed):
+        return re.sub(r"\s+([.,;:!?])", r"\1", solution_filter(text, allowed))
+
+    assert checks.nb06_citation_filter(closing).passed is True
+
+
+@pytest.mark.parametrize("global_options, message", [
+    # the notebook's OPTIONS (with bm25_stop, which the check's runs do not have)
+    ([(("text",), 60)] + [(v, c) for v in [("bm25", "text"), ("bm25_stop", "text"), ("text", "image"),
+                                           ("bm25", "text", "image")] for c in (5, 20, 60)], "not the notebook's OPTIONS"),
+    # a list like it without the fourth view: found by the probe with three other options (review 16)
+    ([(("text",), 60)] + [(v, c) for v in [("bm25", "text"), ("text", "image"), ("bm25", "text", "image")]
+                          for c in (5, 20, 60)], "not one of the options passed in"),
+])
+def test_choose_fusion_over_the_global_options_is_named(global_options, message, capsys):
+    def choose(runs, relevant, options):
+        return _choose_ndcg(runs, relevant, global_options)   # the global list, not the argument
+
+    assert checks.nb06_choose_fusion(choose).passed is False
+    assert message in capsys.readouterr().out
+
+
+def _choose_ndcg(runs, relevant, options):
+    best, best_value = None, -1.0
+    for views, rrf_k in options:
+        fused = mm.search.reciprocal_rank_fusion([runs[v] for v in views], rrf_k=rrf_k, limit=10).ids
+        value = mm.search.ndcg_at_k(fused, relevant, 10)
+        if value > best_value:
+            best, best_value = (views, rrf_k), value
+    return best

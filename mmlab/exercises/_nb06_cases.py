@@ -89,12 +89,17 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
         return (f"the line breaks of {text!r} changed: {out!r}.",
                 "remove only the citations and leave the rest as the model wrote it: splitting on whitespace "
                 "and joining with ' ' turns a multi-line answer into one line.")
-    rest = re.sub(r"\s+", " ", _drop_citations(out)).strip(" .")
-    want = re.sub(r"\s+", " ", _drop_citations(text)).strip(" .")
+    rest, want = tidy(_drop_citations(out)), tidy(_drop_citations(text))
     if rest != want:
         return (f"the words around the citations changed: {out!r} (from {text!r}).",
                 "when no id of a bracket is allowed, remove the whole bracket: no empty [] or [, ] left behind.")
     return None
+
+
+def tidy(text: str) -> str:
+    """Text compared without its spacing: runs of whitespace as one space, none before punctuation (the library's
+    filter closes the gap a removed citation leaves before "," or "."), no space or full stop at either end."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s+", " ", text)).strip(" .")
 
 
 def _copy(scores):

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._feedback import EMPTY_MESSAGE, CheckResult, call_learner, is_empty, report
-from ._nb06_cases import choose_slip, rrf_variant
+from ._nb06_cases import choose_slip, rrf_variant, tidy
 
 __all__: list[str] = ["nb06_choose_fusion", "nb06_citation_filter", "nb06_ndcg", "nb06_rrf"]
 
@@ -351,8 +351,7 @@ def nb06_citation_filter(my_filter) -> CheckResult:
         if found != [m.upper() for m in _CITE.findall(_reference_filter(text, allowed))]:
             return report(False, "", f"the citations you keep were rewritten: {out!r} (from {text!r}).",
                           "keep each allowed citation where the model wrote it (either case is fine).")
-        rest = re.sub(r"\s+", " ", _CITE.sub("", out)).strip(" .")
-        want_rest = re.sub(r"\s+", " ", _CITE.sub("", text)).strip(" .")
+        rest, want_rest = tidy(_CITE.sub("", out)), tidy(_CITE.sub("", text))
         if rest != want_rest:
             hint = ("[sic] and [note: ...] are not citations: match only the shape of an id (hex digits, hyphens)."
                     if "[sic]" in text and "[sic]" not in out else
@@ -512,7 +511,8 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
         if "mm.search.best_fusion" in called:
             return _helper_problem("mm.search.best_fusion", "the selection")
         if problem:
-            return report(False, "", problem, "the function gets (runs, relevant, options) and returns one of options.")
+            return report(False, "", problem, "the function gets (runs, relevant, options): loop over that options "
+                                              "argument (not the notebook's OPTIONS) and return one of them.")
         if isinstance(value, list) and len(value) == 2 and isinstance(value[0], (tuple, list)):
             value = (tuple(value[0]), value[1])
         if value not in options:
@@ -532,6 +532,10 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
                                               [set(r) for r in parts[2][1]], list(probe), seen=called)
     if isinstance(probe_answer, list) and len(probe_answer) == 2 and isinstance(probe_answer[0], (tuple, list)):
         probe_answer = (tuple(probe_answer[0]), probe_answer[1])
+    if answers == wants and not problem and probe_answer not in probe:
+        return report(False, "", f"with the options {probe} your function returns {probe_answer!r}, which is not one "
+                                 "of the options passed in.", "loop over the options argument (not the notebook's "
+                                 "OPTIONS) and return one of them.")
     if answers == wants and probe_answer == probe[2]:
         return report(False, "", "on a tie you keep the later option (>= instead of >); the exercise asks for the "
                                  "earlier one.", "replace the best only when an option is strictly better (>).")
