@@ -208,6 +208,16 @@ def _rrf_mutable_default():
     return my_rrf
 
 
+def _rrf_skips_falsy(rankings, rrf_k=60):
+    scores = {}
+    for ranking in rankings:
+        for rank, doc in enumerate(ranking, start=1):
+            if not doc:   # meant to skip the -1 padding of exercise 3
+                continue
+            scores[doc] = scores.get(doc, 0.0) + 1.0 / (rrf_k + rank)
+    return scores
+
+
 @pytest.mark.parametrize("answer, message", [
     (..., "still empty"),
     (stub, "NotImplementedError"),
@@ -227,6 +237,8 @@ def _rrf_mutable_default():
     # outside review 12: a dict kept between calls (module level, mutable default) was told "ignores rrf_k"
     (_rrf_kept_dict(), "carry over from one call to the next"),
     (_rrf_mutable_default(), "carry over from one call to the next"),
+    # outside review 17: a truthiness test meant to skip padding drops document 0
+    (_rrf_skips_falsy, "0 is a document id like any other"),
 ])
 def test_rrf_mistakes(answer, message, capsys):
     assert checks.nb06_rrf(answer).passed is False
@@ -320,6 +332,13 @@ def _first_occurrence_only(text, allowed):
      "no hex digit in it"),
     # outside review 15: the whitespace normalised afterwards joins a multi-line answer into one line
     (lambda t, a: " ".join(solution_filter(t, a).split()), "line breaks"),
+    # outside review 17: ids limited to 4-6 (or 2-6) hex digits keep a short [23] or a long [1F9C9A0]
+    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{4,6}(?:-[0-9A-Fa-f]{4,6})*"
+                                                     r"(?:[\s,;]+[0-9A-Fa-f]{4,6}(?:-[0-9A-Fa-f]{4,6})*)*)\s*\]"),
+     "do not limit the number of hex digits"),
+    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{2,6}(?:-[0-9A-Fa-f]{2,6})*"
+                                                     r"(?:[\s,;]+[0-9A-Fa-f]{2,6}(?:-[0-9A-Fa-f]{2,6})*)*)\s*\]"),
+     "do not limit the number of hex digits"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False

@@ -26,6 +26,8 @@ GROUP_CASES = [
     # a bracket with no id in it ([ ], [,]) is text and stays; the answer's line breaks stay too
     ("Tea [2615] or [,] or [ ], not [99999].", ["2615"]),
     ("Green tea [1F375].\n\nOr a cat [99999].", ["1F375"]),
+    # an id has any number of hex digits: a short [23] and a long [1F9C9A0] that were not retrieved go too
+    ("Ids [23], [2615] or [1F9C9A0].", ["2615"]),
 ]
 
 _WORDS = ("[bed]", "[cafe]", "[add]", "[-]")
@@ -58,6 +60,10 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
         return (f"the bracket [2615 cafe] was changed in {text!r}: {out!r}.",
                 "the digit rule holds for each item of a bracket, not for the bracket as a whole: a bracket "
                 "with a word in it is not a citation and stays as written.")
+    if any(not 4 <= len(part) <= 6 for i in bad for part in i.split("-")):
+        return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
+                "the rule sets no length for an id: [23] and [1F9C9A0] are ids too; do not limit the number of "
+                "hex digits (as {4,6} would).")
     if any(i[0].isalpha() for i in bad):
         return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
                 "a hex id may start with a letter A-F ([E002], [BEEF1]): do not require a decimal digit first.")
@@ -117,6 +123,14 @@ def rrf_state_problem(my_rrf, rankings: list[list[int]]) -> tuple[str, str] | No
                 "from one call to the next.", "create the dict inside the function (not at module level, not as "
                 "a default argument such as scores={}).")
     return None
+
+
+def missing_hint(missing: list[int]) -> str:
+    """The hint for ids missing from exercise 2's dict: id 0 dropped by a truthiness test is named."""
+    if missing == [0]:
+        return ("0 is a document id like any other: a test such as `if not doc` or `if doc` drops it; skip only "
+                "the padding, with `if doc < 0`.")
+    return "loop over every ranking and every id in it."
 
 
 def rrf_variant(rankings, c, *, start=1, combine="sum", constant=True, global_rank=False) -> dict[int, float]:

@@ -196,7 +196,7 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
 
 # --------------------------------------------------------------------------- exercise: reciprocal rank fusion
 
-_RRF_RANKINGS = [[4, 2, 9, 7], [2, 8, 4], [9, 2, 5, 1, 4, 11, 12, 13, 14, 15, 16]]  # 12 ids: more than a top 10
+_RRF_RANKINGS = [[4, 2, 9, 7], [2, 8, 0, 4], [9, 2, 5, 1, 4, 11, 12, 13, 14, 15, 16]]  # 12 ids; id 0 is an id
 _RRF_CONSTANTS = (60, 2)  # the default, and a small one where a hard-coded 60 shows
 
 
@@ -206,6 +206,7 @@ _rrf_variant = rrf_variant
 def nb06_rrf(my_rrf) -> CheckResult:
     """Write RRF for one query: ``my_rrf(rankings, rrf_k=60) -> dict {id: fused score}``."""
     from ..search import metrics, reciprocal_rank_fusion
+    from ._nb06_cases import missing_hint, rrf_state_problem
 
     results = {}
     for c in _RRF_CONSTANTS:
@@ -228,7 +229,7 @@ def nb06_rrf(my_rrf) -> CheckResult:
             missing = sorted(set(expected) - set(scores))
             if missing:
                 return report(False, "", f"ids {missing} are missing: every id in any ranking gets a score.",
-                              "loop over every ranking and every id in it.")
+                              missing_hint(missing))
             return report(False, "", f"unexpected ids {sorted(set(scores) - set(expected))}.",
                           "score only ids that appear.")
         try:
@@ -242,7 +243,6 @@ def nb06_rrf(my_rrf) -> CheckResult:
 
     if all(all(abs(got[i] - want[i]) < 1e-6 for i in want) for got, want in results.values()):
         return report(True, "Your RRF matches mm.search.reciprocal_rank_fusion: sum over rankings of 1 / (rrf_k + rank).")
-    from ._nb06_cases import rrf_state_problem
     if state := rrf_state_problem(my_rrf, _RRF_RANKINGS):
         return report(False, "", *state)
     got60, want60 = results[60]
