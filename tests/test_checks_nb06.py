@@ -339,6 +339,13 @@ def _first_occurrence_only(text, allowed):
     (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{2,6}(?:-[0-9A-Fa-f]{2,6})*"
                                                      r"(?:[\s,;]+[0-9A-Fa-f]{2,6}(?:-[0-9A-Fa-f]{2,6})*)*)\s*\]"),
      "do not limit the number of hex digits"),
+    # exactly 5 digits keeps [1F37] too: named as a length limit, not as a prefix match; {2,} keeps [7]
+    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{5}(?:-[0-9A-Fa-f]{5})*"
+                                                     r"(?:[\s,;]+[0-9A-Fa-f]{5}(?:-[0-9A-Fa-f]{5})*)*)\s*\]"),
+     "do not limit the number of hex digits"),
+    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{2,}(?:-[0-9A-Fa-f]{2,})*"
+                                                     r"(?:[\s,;]+[0-9A-Fa-f]{2,}(?:-[0-9A-Fa-f]{2,})*)*)\s*\]"),
+     "do not limit the number of hex digits"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False

@@ -27,8 +27,24 @@ GROUP_CASES = [
     ("Tea [2615] or [,] or [ ], not [99999].", ["2615"]),
     ("Green tea [1F375].\n\nOr a cat [99999].", ["1F375"]),
     # an id has any number of hex digits: a short [23] and a long [1F9C9A0] that were not retrieved go too
-    ("Ids [23], [2615] or [1F9C9A0].", ["2615"]),
+    ("Ids [7], [23], [2615] or [1F9C9A0].", ["2615"]),
 ]
+
+_LENGTH_HINT = ("the rule sets no length for an id: [7], [23] and [1F9C9A0] are ids too; do not limit the number of "
+                "hex digits (as {4,6} or {5} would).")
+
+
+def prefix_hint(my_filter) -> str:
+    """The hint when [1F37] survives: a substring match, or ids of limited length (probed on short and long ids)."""
+    try:
+        out = my_filter("See [23] or [1F9C9A0].", ["2615"])
+    except Exception:   # other problems are named elsewhere
+        out = ""
+    if isinstance(out, str) and ("[23]" in out or "[1F9C9A0]" in out):
+        return _LENGTH_HINT
+    return ("compare whole ids: '1F37' is a prefix of '1F375' but not the same document; match the id between the "
+            "brackets and look it up in a set.")
+
 
 _WORDS = ("[bed]", "[cafe]", "[add]", "[-]")
 _NOT_HEX = ("[v2]", "[2nd]", "[step_1]")
@@ -60,10 +76,8 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
         return (f"the bracket [2615 cafe] was changed in {text!r}: {out!r}.",
                 "the digit rule holds for each item of a bracket, not for the bracket as a whole: a bracket "
                 "with a word in it is not a citation and stays as written.")
-    if any(not 4 <= len(part) <= 6 for i in bad for part in i.split("-")):
-        return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
-                "the rule sets no length for an id: [23] and [1F9C9A0] are ids too; do not limit the number of "
-                "hex digits (as {4,6} would).")
+    if any(not 4 <= len(part) <= 6 for i in bad for part in i.split("-")):   # [7], [23], [1F9C9A0]
+        return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.", _LENGTH_HINT)
     if any(i[0].isalpha() for i in bad):
         return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
                 "a hex id may start with a letter A-F ([E002], [BEEF1]): do not require a decimal digit first.")

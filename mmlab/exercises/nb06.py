@@ -301,6 +301,7 @@ def _reference_filter(text: str, allowed: list[str], count: int = 0) -> str:
 def nb06_citation_filter(my_filter) -> CheckResult:
     """Write the citation filter: ``my_filter(text, allowed_ids) -> text`` without citations of other ids."""
     from ..rag import prompts
+    from ._nb06_cases import GROUP_CASES, group_problem, prefix_hint
 
     for text, allowed in _FILTER_CASES:
         out, problem, helper = _call_watching(my_filter, {"mm.rag.filter_output": prompts.filter_output},
@@ -328,8 +329,7 @@ def nb06_citation_filter(my_filter) -> CheckResult:
                           "make; pass flags=re.I by name (or match both cases in the pattern).")
         bad = [c for c in found if c not in {a.upper() for a in allowed}]
         if bad:
-            hint = ("compare whole ids: '1F37' is a prefix of '1F375' but not the same document; match the id "
-                    "between the brackets and look it up in a set." if "1F37" in bad else
+            hint = (prefix_hint(my_filter) if "1F37" in bad else
                     "a ZWJ sequence id such as 1F408-200D-2B1B contains hyphens: match the whole bracketed id."
                     if any("-" in c for c in bad) else
                     "the model may write an id in lower case ([1f37a]): match hex digits of either case, [0-9A-Fa-f], "
@@ -360,7 +360,6 @@ def nb06_citation_filter(my_filter) -> CheckResult:
                     "remove a disallowed citation whole, brackets too: no empty [] left behind." if "[]" in out
                     else "only the disallowed [ID] citations go; keep the rest of the text.")
             return report(False, "", f"the words around the citations changed: {out!r}.", hint)
-    from ._nb06_cases import GROUP_CASES, group_problem
 
     for text, allowed in GROUP_CASES:
         out, problem, _ = _call_watching(my_filter, {}, text, list(allowed))
