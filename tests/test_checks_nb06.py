@@ -346,6 +346,15 @@ def _first_occurrence_only(text, allowed):
     (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{2,}(?:-[0-9A-Fa-f]{2,})*"
                                                      r"(?:[\s,;]+[0-9A-Fa-f]{2,}(?:-[0-9A-Fa-f]{2,})*)*)\s*\]"),
      "do not limit the number of hex digits"),
+    # found passing by review 18: upper-casing kept ids, sorting a group into allowed_ids' order, collapsing spaces
+    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(i.upper() for i in ids if i.upper() in ok) + "]"
+                               if any(i.upper() in ok for i in ids) else "", t, a), "same case"),
+    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(x for x in a if x.upper() in {i.upper() for i in ids})
+                               + "]" if any(i.upper() in ok for i in ids) else "", t, a), "same order"),
+    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(sorted((i for i in ids if i.upper() in ok),
+                               key=lambda i: [x.upper() for x in a].index(i.upper()))) + "]"
+                               if any(i.upper() in ok for i in ids) else "", t, a), "same order"),
+    (lambda t, a: re.sub(" +", " ", solution_filter(t, a)), "do not collapse every run of spaces"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False
@@ -475,12 +484,13 @@ def test_choose_fusion_data_has_empty_keyword_lists():
     assert all(empty[rows].any() for rows in subsets)
 
 
-def test_citation_filter_that_upper_cases_kept_citations_passes(capsys):
-    """Review 9: mm.rag.filter_output writes kept citations in upper case, so either case is accepted."""
+def test_citation_filter_that_upper_cases_kept_citations_is_refused(capsys):
+    """Review 18: the rule keeps allowed citations as written (unlike mm.rag.filter_output, which upper-cases)."""
     def upper(text, allowed):
         return group_filter(lambda ids, ok: "".join(f"[{i.upper()}]" for i in ids if i.upper() in ok), text, allowed)
 
-    assert checks.nb06_citation_filter(upper)
+    assert not checks.nb06_citation_filter(upper)
+    assert "same case" in capsys.readouterr().out
 
 
 def test_citation_filter_that_drops_a_kept_citation_for_another_is_refused(capsys):

@@ -28,6 +28,9 @@ GROUP_CASES = [
     ("Green tea [1F375].\n\nOr a cat [99999].", ["1F375"]),
     # an id has any number of hex digits: a short [23] and a long [1F9C9A0] that were not retrieved go too
     ("Ids [7], [23], [2615] or [1F9C9A0].", ["2615"]),
+    # kept ids stay as written: a lower-case id, a group not in allowed_ids' order; and spaces elsewhere stay
+    ("Ice [2615 1f9ca] or tea [1f375].", ["1F9CA", "2615", "1F375"]),
+    ("Tea is  hot [99999], ice  cold.", ["2615"]),
 ]
 
 _LENGTH_HINT = ("the rule sets no length for an id: [7], [23] and [1F9C9A0] are ids too; do not limit the number of "
@@ -100,6 +103,16 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
         return (f"allowed citations {lost} were removed from {text!r}: {out!r}.",
                 "keep the allowed ids of a bracket and drop only the others; ids in one bracket are separated "
                 "by commas, semicolons" + (" or spaces ([1F9C9 1F37A])." if spaced else " or spaces."))
+    written = [i for g in _GROUP.findall(text) if _is_citation(g) for i in _ID.findall(g) if i.upper() in ok]
+    if [i for g in _GROUP.findall(out) if _is_citation(g) for i in _ID.findall(g)] != written:
+        return (f"the citations you keep were rewritten: {out!r} (from {text!r}).",
+                "keep the allowed ids exactly as the model wrote them: the same case, in the same order "
+                "(not upper-cased, not sorted into allowed_ids' order).")
+    spaces = [r for r in re.findall(r"\w {2,}\w", text) if r not in out]
+    if spaces:
+        return (f"the spacing {spaces} away from any citation changed: {out!r} (from {text!r}).",
+                "leave the text around the citations exactly as written: only the space a removed bracket "
+                "leaves may go; do not collapse every run of spaces.")
     no_id = [w for w in _NO_ID if w in text and w not in out]
     if no_id:
         return (f"the brackets {no_id} were removed from {text!r}: {out!r}.",

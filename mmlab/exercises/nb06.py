@@ -348,9 +348,9 @@ def nb06_citation_filter(my_filter) -> CheckResult:
                     "allowed_ids may come in either case." if any(w.lower() in text or w not in allowed for w in lost) else
                     "keep every occurrence of an allowed citation; only disallowed ones go.")
             return report(False, "", f"allowed citations {lost} were removed from {text!r}.", hint)
-        if found != [m.upper() for m in _CITE.findall(_reference_filter(text, allowed))]:
+        if _CITE.findall(out) != _CITE.findall(_reference_filter(text, allowed)):
             return report(False, "", f"the citations you keep were rewritten: {out!r} (from {text!r}).",
-                          "keep each allowed citation where the model wrote it (either case is fine).")
+                          "keep each allowed citation where and as the model wrote it: same case, same order.")
         rest, want_rest = tidy(_CITE.sub("", out)), tidy(_CITE.sub("", text))
         if rest != want_rest:
             hint = ("[sic] and [note: ...] are not citations: match only the shape of an id (hex digits, hyphens)."
@@ -367,7 +367,7 @@ def nb06_citation_filter(my_filter) -> CheckResult:
             group_problem(text, allowed, out if isinstance(out, str) else repr(out))
         if trouble:
             return report(False, "", *trouble)
-    return report(True, "Your filter keeps exactly the retrieved ids (whole ids, any case) and drops the rest.")
+    return report(True, "Your filter keeps exactly the retrieved ids (whole ids, either case), as written, and drops the rest.")
 
 
 # --------------------------------------------------------------------------- exercise: choose the fusion on train queries
