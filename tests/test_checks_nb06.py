@@ -125,6 +125,9 @@ def _ndcg_with_sklearn(found, rel, k):
     (_ndcg_variant(start=1), "division by zero"),
     (_ndcg_variant(cut=False), "after position k"),                 # forgot found_ids[:k]
     (_ndcg_variant(ideal_found=True), "only the relevant items that were *found*"),
+    # review 18: the same slip with a guard against 0 / 0 (a query with no hit scores 0)
+    (lambda f, r, k: _ndcg_variant(ideal_found=True)(f, r, k) if any(x in r for x in f[:k]) else 0.0,
+     "only the relevant items that were *found*"),
     (_ndcg_variant(cap_len=True), "capped by the length of the list found"),
     # found caught only by a generic hint in outside review 5: now each is named
     (_ndcg_packed, "ignores where the hits are"),                   # hits counted as the top positions
@@ -458,6 +461,11 @@ def _choose_ndcg_plus_mrr(runs, relevant, options):
     (_choose_variant("score"), "not its score or its position"),
     (_choose_variant("index"), "not its score or its position"),
     (lambda runs, rel, options: mm.search.best_fusion(runs, rel, options), "calls mm.search.best_fusion"),
+    # review 18: each view cut to its top 10 before fusing, and ranks from 0 written as rrf_k - 1
+    (lambda runs, rel, options: max(options, key=lambda o: mm.search.ndcg_at_k(mm.search.reciprocal_rank_fusion(
+        [runs[v][:, :10] for v in o[0]], rrf_k=o[1], limit=10).ids, rel, 10)), "top 10 before fusing"),
+    (lambda runs, rel, options: max(options, key=lambda o: mm.search.ndcg_at_k(mm.search.reciprocal_rank_fusion(
+        [runs[v] for v in o[0]], rrf_k=o[1] - 1, limit=10).ids, rel, 10)), "counts ranks from 0"),
 ])
 def test_choose_fusion_mistakes(answer, message, capsys):
     assert checks.nb06_choose_fusion(answer).passed is False

@@ -189,6 +189,10 @@ _SLIPS = {
     "ndcg_all": ("you score more than the top 10 of each fused ranking (nDCG@20, or all of it); the exercise "
                  "asks for nDCG at 10.",
                  "cut each fused ranking at 10 (k=10)."),
+    "view_top10": ("you cut each view's list to its top 10 before fusing; a document ranked 11th-20th by two "
+                   "views can rise into the fused top 10.", "fuse the views' whole lists (20 each), then cut at 10."),
+    "rank0": ("your fusion counts ranks from 0 (as with rrf_k - 1): RRF's ranks start at 1, 1 / (rrf_k + 1) "
+              "for the top document.", "use each option's rrf_k as given, with ranks from 1."),
 }
 
 
@@ -197,7 +201,8 @@ def _slip_choice(runs, relevant, options, how: str):
 
     values = []
     for views, c in options:
-        fused = reciprocal_rank_fusion([runs[v] for v in views], rrf_k=c).ids
+        fused = reciprocal_rank_fusion([runs[v][:, :10] if how == "view_top10" else runs[v] for v in views],
+                                       rrf_k=c - 1 if how == "rank0" else c).ids
         if how == "ascending":
             fused = np.array([[d for d in row if d >= 0][::-1] + [-1] * int((row < 0).sum()) for row in fused])
         fused = np.hstack([fused, np.full((fused.shape[0], max(0, 10 - fused.shape[1])), -1, np.int64)])

@@ -81,7 +81,7 @@ _NDCG_CASES = [
 ]
 
 
-def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True, cut=True, ideal_found=False,
+def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True, cut=True, ideal_found: bool | str = False,
           ideal_len=False, packed=False, cut_at=None, ideal_k=False) -> float:
     top = found[:k] if cut else found
     if cut_at is not None:  # an off-by-one cut, e.g. found[:k - 1]
@@ -98,7 +98,7 @@ def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True, cut=True, idea
     if ideal_len:  # the ideal capped by the length of the list found, too
         n_ideal = min(k, len(rel), len(found))
     ideal = sum(1 / math.log2(i + start) for i in range(n_ideal))
-    return dcg / ideal if normalise else dcg
+    return (dcg / ideal if ideal or ideal_found != "guarded" else 0.0) if normalise else dcg   # guarded: 0 / 0 = 0
 
 
 def _first_failing_case(**kwargs) -> int | None:
@@ -156,8 +156,8 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
          "with positions i = 0, 1, 2, ... the discount is 1 / log2(i + 2): the top position counts 1."),
         (dict(cut=False), "relevant ids found after position k count in your DCG.",
          "only the first k ids of the ranking count: found_ids[:k]."),
-        (dict(ideal_found=True), "your ideal DCG puts only the relevant items that were *found* at the top, so a "
-                                 "ranking that misses relevant items can still score 1.",
+        (dict(ideal_found="guarded"), "your ideal DCG puts only the relevant items that were *found* at the top, so a "
+                                      "ranking that misses relevant items can still score 1.",
          "the ideal ranking holds min(k, number relevant) relevant items, found or not."),
         (dict(ideal_len=True), "your ideal DCG is capped by the length of the list found, so a short list that "
                                "misses relevant items can still score 1.",
