@@ -358,6 +358,9 @@ def _first_occurrence_only(text, allowed):
                                key=lambda i: [x.upper() for x in a].index(i.upper()))) + "]"
                                if any(i.upper() in ok for i in ids) else "", t, a), "same order"),
     (lambda t, a: re.sub(" +", " ", solution_filter(t, a)), "do not collapse every run of spaces"),
+    # found passing by review 19: a repeated id in one bracket de-duplicated ([2615 2615] -> [2615])
+    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(dict.fromkeys(i for i in ids if i.upper() in ok)) + "]"
+                               if any(i.upper() in ok for i in ids) else "", t, a), "do not de-duplicate"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False
@@ -428,6 +431,32 @@ def _choose_ascending(runs, relevant, options):
     return best
 
 
+def _choose_padding_removed_after_cut(runs, relevant, options):
+    """Review 19: exercise 2's loop (it scores -1), then -1 dropped from the fused top 10 after the cut."""
+    def value(views, rrf_k):
+        rows = []
+        for q in range(len(relevant)):
+            scores = {}
+            for v in views:
+                for rank, doc in enumerate(runs[v][q].tolist(), start=1):
+                    scores[doc] = scores.get(doc, 0.0) + 1.0 / (rrf_k + rank)
+            top = [d for d in sorted(scores, key=lambda d: (-scores[d], d))[:10] if d >= 0]
+            rows.append(top + [-1] * (10 - len(top)))
+        return mm.search.ndcg_at_k(np.array(rows), relevant, 10)
+    return max(options, key=lambda o: value(*o))
+
+
+def test_choose_fusion_extra_sets_tell_the_slips_apart():
+    """Each of the two added query sets: the right choice differs from the named slip's."""
+    from mmlab.exercises._nb06_cases import EXTRA_SETS, _slip_choice
+    from mmlab.exercises.nb06 import FUSION_OPTIONS, _fusion_data
+    runs, relevant, _ = _fusion_data()
+    options = [(tuple(v), c) for v, c in FUSION_OPTIONS]
+    for how, rows in EXTRA_SETS.items():
+        part_runs, part_rel = {v: r[list(rows)] for v, r in runs.items()}, [relevant[i] for i in rows]
+        assert _slip_choice(part_runs, part_rel, options, how) != mm.search.best_fusion(part_runs, part_rel, options)
+
+
 def _choose_ndcg_plus_mrr(runs, relevant, options):
     """Review 15: options scored by nDCG@10 + MRR@10."""
     def value(views, rrf_k):
@@ -466,6 +495,12 @@ def _choose_ndcg_plus_mrr(runs, relevant, options):
         [runs[v][:, :10] for v in o[0]], rrf_k=o[1], limit=10).ids, rel, 10)), "top 10 before fusing"),
     (lambda runs, rel, options: max(options, key=lambda o: mm.search.ndcg_at_k(mm.search.reciprocal_rank_fusion(
         [runs[v] for v in o[0]], rrf_k=o[1] - 1, limit=10).ids, rel, 10)), "counts ranks from 0"),
+    # review 19: exercise 2's loop (scores -1) with -1 removed after the cut; nDCG@9; limit=5 (a ValueError)
+    (lambda runs, rel, options: _choose_padding_removed_after_cut(runs, rel, options), "only after the cut"),
+    (lambda runs, rel, options: max(options, key=lambda o: mm.search.ndcg_at_k(mm.search.reciprocal_rank_fusion(
+        [runs[v] for v in o[0]], rrf_k=o[1], limit=10).ids, rel, 9)), "nDCG at 9"),
+    (lambda runs, rel, options: max(options, key=lambda o: mm.search.ndcg_at_k(mm.search.reciprocal_rank_fusion(
+        [runs[v] for v in o[0]], rrf_k=o[1], limit=5).ids, rel, 10)), "fewer than 10 columns"),
 ])
 def test_choose_fusion_mistakes(answer, message, capsys):
     assert checks.nb06_choose_fusion(answer).passed is False

@@ -31,6 +31,8 @@ GROUP_CASES = [
     # kept ids stay as written: a lower-case id, a group not in allowed_ids' order; and spaces elsewhere stay
     ("Ice [2615 1f9ca] or tea [1f375].", ["1F9CA", "2615", "1F375"]),
     ("Tea is  hot [99999], ice  cold.", ["2615"]),
+    # an id repeated in one bracket stays repeated: kept as written, not de-duplicated
+    ("Tea [2615 2615] or [2615, 99999, 2615].", ["2615"]),
 ]
 
 _LENGTH_HINT = ("the rule sets no length for an id: [7], [23] and [1F9C9A0] are ids too; do not limit the number of "
@@ -98,6 +100,11 @@ def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | 
                 "an id has at least one decimal digit: a bracketed word made of the letters a-f (or a lone "
                 "hyphen) is not a citation, so it stays.")
     lost = sorted(i for i, n in Counter(g for g in given if g in ok).items() if found[i] < n)
+    if lost and any(len(ids) > len({i.upper() for i in ids}) for g in _GROUP.findall(text)
+                    if _is_citation(g) and (ids := [i for i in _ID.findall(g) if i.upper() in ok])):
+        return (f"a repeated allowed id was kept once in {text!r}: {out!r}.",
+                "keep the allowed ids of a bracket as the model wrote them, a repeated one too ([2615 2615] "
+                "stays): do not de-duplicate them (no set()).")
     if lost:
         spaced = any(" " in g.strip() and "," not in g and ";" not in g for g in _GROUP.findall(text))
         return (f"allowed citations {lost} were removed from {text!r}: {out!r}.",
@@ -181,32 +188,66 @@ def rrf_variant(rankings, c, *, start=1, combine="sum", constant=True, global_ra
 # five query sets alone cannot tell apart are told apart on more sets (one kind of query each, and all of them)
 # and on two single views
 
+_NDCG_ALL = ("you score more than the top 10 of each fused ranking (nDCG@20, or all of it); the exercise asks for "
+             "nDCG at 10.", "cut each fused ranking at 10 (k=10).")
 _SLIPS = {
     "ascending": ("your fusion's ranking is upside down: the documents with the lowest fused scores come first "
                   "(sorted without reverse=True).", "sort by fused score from high to low before cutting at 10."),
     "ndcg_mrr": ("you add MRR@10 to nDCG@10; the exercise asks for the mean nDCG@10 alone.",
                  "score each option by the mean nDCG@10 over the queries, nothing added."),
-    "ndcg_all": ("you score more than the top 10 of each fused ranking (nDCG@20, or all of it); the exercise "
-                 "asks for nDCG at 10.",
-                 "cut each fused ranking at 10 (k=10)."),
+    "ndcg_all": _NDCG_ALL,
+    "ndcg20": _NDCG_ALL,
     "view_top10": ("you cut each view's list to its top 10 before fusing; a document ranked 11th-20th by two "
                    "views can rise into the fused top 10.", "fuse the views' whole lists (20 each), then cut at 10."),
     "rank0": ("your fusion counts ranks from 0 (as with rrf_k - 1): RRF's ranks start at 1, 1 / (rrf_k + 1) "
               "for the top document.", "use each option's rrf_k as given, with ranks from 1."),
+    "pad_after": ("your fusion scores the padding id -1 like a document and you remove it only after the cut at "
+                  "10: it has already taken a slot, so a query whose views returned fewer than 20 ids keeps 9 "
+                  "documents in its top 10.", "skip ids < 0 while you fuse, before cutting at 10."),
+    "ndcg9": ("you score nDCG at 9, not at 10 (an off-by-one in k, e.g. K - 1 or range(9)).",
+              "score the first 10 positions of each fused ranking (k=10)."),
 }
+
+# Two more query sets (rows of nb06._fusion_data's tie-free queries), chosen so that the right selection and a
+# slip the five sets cannot tell apart pick different options (by more than 0.006 of mean nDCG@10): padding
+# scored and removed after the cut ("pad_after"), and nDCG@9 ("ndcg9"). tests/test_checks_nb06.py asserts both.
+EXTRA_SETS = {
+    "pad_after": (12, 20, 30, 42, 60, 69, 73, 82, 91, 102, 112, 114, 130, 143, 150, 154, 158, 175, 177, 193, 200,
+                  217, 220, 224, 282, 290, 295, 304, 310, 311, 317, 331, 341, 344, 350, 353, 373, 379, 382, 398),
+    "ndcg9": (4, 11, 30, 37, 44, 66, 82, 85, 112, 113, 134, 143, 151, 155, 161, 166, 181, 194, 198, 235, 281, 290,
+              300, 304, 306, 314, 321, 324, 326, 327, 334, 340, 341, 364, 366, 368, 373, 382, 386, 390),
+}
+
+
+def with_extra_sets(runs, relevant, subsets):
+    """_fusion_data's output with the two sets above added to its five."""
+    return runs, relevant, list(subsets) + [np.array(rows, np.int64) for rows in EXTRA_SETS.values()]
+
+
+def problem_hint(problem: str) -> str:
+    """The hint when the learner's selection raised ``problem``."""
+    if "expected at least k=" in problem:
+        return ("a fused ranking has fewer than 10 columns, so nDCG@10 cannot be computed: fuse with limit=10 "
+                "(or more) and score with k=10.")
+    return "the function gets (runs, relevant, options): loop over that options argument (not the notebook's " \
+           "OPTIONS) and return one of them."
 
 
 def _slip_choice(runs, relevant, options, how: str):
     from ..search import mrr_at_k, ndcg_at_k, reciprocal_rank_fusion
+    from .nb06 import _rrf_counting_padding
 
     values = []
     for views, c in options:
         fused = reciprocal_rank_fusion([runs[v][:, :10] if how == "view_top10" else runs[v] for v in views],
-                                       rrf_k=c - 1 if how == "rank0" else c).ids
+                                       rrf_k=c - 1 if how == "rank0" else c, limit=20 if how == "ndcg20" else None).ids
+        if how == "pad_after":
+            fused = np.array([[d for d in row if d >= 0] + [-1] * int((row < 0).sum())
+                              for row in _rrf_counting_padding([runs[v] for v in views], c)], np.int64)
         if how == "ascending":
             fused = np.array([[d for d in row if d >= 0][::-1] + [-1] * int((row < 0).sum()) for row in fused])
         fused = np.hstack([fused, np.full((fused.shape[0], max(0, 10 - fused.shape[1])), -1, np.int64)])
-        value = ndcg_at_k(fused, relevant, fused.shape[1] if how == "ndcg_all" else 10)
+        value = ndcg_at_k(fused, relevant, fused.shape[1] if how in ("ndcg_all", "ndcg20") else 9 if how == "ndcg9" else 10)
         values.append(value + (mrr_at_k(fused, relevant, 10) if how == "ndcg_mrr" else 0.0))
     return options[int(np.argmax(values))]
 
@@ -223,6 +264,7 @@ def choose_slip(call, runs, relevant, kinds, free, parts, answers, options) -> t
     # ranking still holds their hits, so an upside-down fusion is told from a fixed choice
     got = answers + [call(r, rel, o) for r, rel, o in probes[len(parts):]]
     for how, (problem, hint) in _SLIPS.items():
-        if all(_slip_choice(r, rel, o, how) == g for (r, rel, o), g in zip(probes, got)):
+        if all(g is None or _slip_choice(r, rel, o, how) == g for (r, rel, o), g in zip(probes, got)):   # None:
+            # the learner's function failed on that probe (nDCG@20 on a view of fewer than 20 ids)
             return problem, hint
     return None

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._feedback import EMPTY_MESSAGE, CheckResult, call_learner, is_empty, report
-from ._nb06_cases import choose_slip, rrf_variant, tidy
+from ._nb06_cases import choose_slip, problem_hint, rrf_variant, tidy, with_extra_sets
 
 __all__: list[str] = ["nb06_choose_fusion", "nb06_citation_filter", "nb06_ndcg", "nb06_rrf"]
 
@@ -490,7 +490,7 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
     """Choose a fusion from the queries given: ``choose_fusion(runs, relevant, options) -> one of options``."""
     from ..search import best_fusion, metrics
 
-    runs, relevant, subsets = _fusion_data()
+    runs, relevant, subsets = with_extra_sets(*_fusion_data())
     called: list[str] = []  # helpers the learner's code called
     library: dict[str, Callable] = {"mm.search.best_fusion": metrics.best_fusion,
                "mm.search.reciprocal_rank_fusion": metrics.reciprocal_rank_fusion}
@@ -510,8 +510,7 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
         if "mm.search.best_fusion" in called:
             return _helper_problem("mm.search.best_fusion", "the selection")
         if problem:
-            return report(False, "", problem, "the function gets (runs, relevant, options): loop over that options "
-                                              "argument (not the notebook's OPTIONS) and return one of them.")
+            return report(False, "", problem, problem_hint(problem))
         if isinstance(value, list) and len(value) == 2 and isinstance(value[0], (tuple, list)):
             value = (tuple(value[0]), value[1])
         if value not in options:
