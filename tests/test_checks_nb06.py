@@ -707,3 +707,43 @@ def _choose_ndcg(runs, relevant, options):
         if value > best_value:
             best, best_value = (views, rrf_k), value
     return best
+
+
+def _choose_by_metric(how):
+    """Review 20: exercise 3 with a slip in the metric: mean DCG@10 (not normalised), an ideal DCG over all of R
+    (no min(10, |R|) cap), only queries with >= 2 relevant documents, means rounded to 3 decimals."""
+    def choose(runs, relevant, options):
+        best, best_value = None, -1.0
+        for views, rrf_k in options:
+            fused = mm.search.reciprocal_rank_fusion([runs[v] for v in views], rrf_k=rrf_k, limit=10).ids
+            per = []
+            for row, rel in zip(fused, relevant):
+                if how == "min2" and len(rel) < 2:
+                    continue
+                dcg = sum(1 / np.log2(i + 2) for i, d in enumerate(row[:10].tolist()) if d in rel)
+                n_ideal = len(rel) if how == "uncapped" else min(10, len(rel))
+                per.append(dcg if how == "dcg" else dcg / sum(1 / np.log2(i + 2) for i in range(n_ideal)))
+            value = round(float(np.mean(per)), 3) if how == "round3" else float(np.mean(per))
+            if value > best_value:
+                best, best_value = (views, rrf_k), value
+        return best
+    return choose
+
+
+@pytest.mark.parametrize("how, message", [("dcg", "not normalised"), ("uncapped", "beyond the 10th"),
+                                          ("min2", "you leave out some queries"), ("round3", "round the means")])
+def test_choose_fusion_metric_slips(how, message, capsys):
+    assert checks.nb06_choose_fusion(_choose_by_metric(how)).passed is False
+    assert message in capsys.readouterr().out
+
+
+def test_choose_fusion_metric_sets_tell_the_slips_apart():
+    """Each slip chooses otherwise than the right selection on some metric set, and no two slips agree on all."""
+    from mmlab.exercises._nb06_cases import METRIC_OPTIONS, METRIC_SETS, metric_choice, metric_set
+    slips = ("dcg", "uncapped", "min2", "round3")
+    picks = {h: [metric_choice(*metric_set(n), h) for n in METRIC_SETS] for h in ("", *slips)}
+    assert picks[""] == [mm.search.best_fusion(*metric_set(n), METRIC_OPTIONS) for n in METRIC_SETS]
+    assert all(picks[h] != picks[""] for h in slips)
+    assert len({tuple(picks[h]) for h in slips}) == len(slips)
+    sizes = [n for s, _ in METRIC_SETS.values() for n in s]
+    assert min(sizes) == 1 and max(sizes) > 10

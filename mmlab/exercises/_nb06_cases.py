@@ -268,3 +268,71 @@ def choose_slip(call, runs, relevant, kinds, free, parts, answers, options) -> t
             # the learner's function failed on that probe (nDCG@20 on a view of fewer than 20 ids)
             return problem, hint
     return None
+
+
+# --------------------------------------------------------------------------- exercise 3: slips in the metric
+# Two hand-made query sets, one ranking of 10 per view and query, scored with single-view options (so fusing changes
+# no order and no tie can arise). Query q's relevant documents are 0 .. |R|-1, with |R| from 1 to 15 (the synthetic
+# queries above all have 2-5). On "metric" the right choice differs from mean DCG@10, from an ideal DCG over all of
+# R (no min(10, |R|) cap) and from dropping the one-answer queries (as on "one_answer", where mean DCG@10
+# picks right); on "near_tie" the best two options are < 5e-4
+# apart, so means rounded to 3 decimals tie and the earlier one is kept. tests/test_checks_nb06.py asserts this.
+METRIC_SETS = {
+    "metric": ((1, 8, 15, 1, 11, 1), {
+        "text": [[23, 34, 19, 36, 26, 31, 22, 0, 18, 25], [0, 29, 6, 22, 23, 5, 33, 4, 38, 32], [10, 7, 13, 23, 9, 4, 39, 12, 6, 29], [26, 35, 31, 21, 25, 36, 23, 17, 34, 22], [23, 6, 10, 2, 34, 38, 33, 26, 29, 32], [35, 37, 39, 38, 30, 25, 29, 23, 15, 34]],
+        "bm25": [[20, 0, 26, 24, 37, 28, 23, 19, 22, 36], [16, 21, 27, 4, 20, 19, 31, 1, 5, 6], [26, 29, 39, 36, 33, 3, 1, 6, 14, 7], [31, 28, 25, 21, 39, 18, 35, 20, 22, 16], [25, 3, 1, 26, 30, 7, 37, 21, 17, 5], [30, 28, 17, 32, 0, 35, 19, 26, 39, 23]],
+        "image": [[39, 34, 31, 30, 27, 37, 28, 33, 22, 17], [29, 37, 24, 3, 22, 6, 27, 16, 0, 28], [10, 4, 8, 0, 11, 5, 30, 1, 38, 7], [38, 32, 31, 24, 19, 30, 35, 0, 21, 17], [35, 1, 9, 34, 20, 26, 5, 6, 29, 32], [23, 34, 27, 32, 29, 0, 30, 38, 26, 35]],
+    }),
+    "near_tie": ((13, 15, 5, 15, 11, 1), {
+        "text": [[33, 1, 9, 27, 5, 17, 6, 7, 34, 24], [9, 8, 11, 27, 20, 1, 7, 5, 2, 10], [30, 28, 17, 32, 4, 31, 26, 19, 24, 23], [3, 20, 8, 38, 23, 10, 33, 14, 2, 0], [22, 9, 35, 19, 15, 26, 32, 31, 23, 10], [33, 36, 23, 29, 15, 16, 22, 25, 19, 39]],
+        "bm25": [[36, 33, 7, 29, 5, 21, 4, 10, 15, 34], [22, 10, 37, 12, 13, 1, 24, 0, 27, 14], [39, 4, 30, 1, 28, 23, 20, 0, 36, 16], [13, 39, 12, 19, 8, 10, 0, 23, 20, 9], [30, 17, 1, 36, 8, 32, 9, 2, 0, 15], [0, 29, 22, 24, 18, 23, 37, 38, 34, 21]],
+        "image": [[5, 33, 3, 0, 7, 17, 12, 6, 2, 9], [0, 8, 10, 9, 2, 26, 7, 4, 30, 35], [27, 35, 4, 2, 33, 24, 1, 38, 23, 31], [21, 1, 3, 28, 6, 11, 12, 26, 9, 0], [6, 25, 37, 38, 30, 3, 0, 23, 8, 33], [20, 35, 25, 21, 38, 29, 36, 0, 39, 19]],
+    }),
+    "one_answer": ((1, 15, 13, 3, 2, 1), {
+        "text": [[33, 32, 25, 15, 17, 29, 31, 21, 35, 27], [8, 21, 15, 34, 9, 14, 39, 11, 25, 17], [11, 6, 5, 31, 37, 23, 8, 38, 22, 3], [26, 28, 21, 30, 22, 36, 16, 18, 2, 38], [37, 29, 0, 39, 35, 33, 28, 15, 21, 17], [18, 19, 38, 34, 20, 33, 30, 26, 35, 21]],
+        "bm25": [[19, 18, 39, 22, 25, 21, 15, 28, 26, 0], [39, 14, 16, 31, 26, 38, 8, 7, 5, 10], [39, 9, 23, 6, 35, 8, 11, 10, 36, 38], [34, 22, 36, 26, 32, 1, 31, 37, 29, 0], [21, 34, 24, 0, 31, 25, 18, 1, 16, 35], [35, 22, 34, 26, 20, 25, 31, 24, 36, 39]],
+        "image": [[26, 0, 38, 29, 20, 37, 18, 32, 35, 16], [1, 18, 8, 14, 2, 27, 11, 28, 5, 33], [30, 11, 32, 20, 10, 5, 18, 25, 37, 2], [25, 37, 30, 19, 28, 1, 33, 35, 31, 36], [22, 26, 38, 15, 29, 18, 33, 34, 28, 37], [30, 16, 0, 26, 27, 36, 37, 31, 38, 20]],
+    }),
+}
+METRIC_OPTIONS = [(("text",), 60), (("bm25",), 60), (("image",), 60)]
+_METRIC_SLIPS = {
+    "dcg": ("you compare mean DCG@10, not normalised: a query with many relevant documents then outweighs one with "
+            "a single answer.", "divide each query's DCG@10 by its ideal DCG@10, then average (nDCG@10)."),
+    "uncapped": ("your ideal DCG counts every relevant document, also beyond the 10th: a query with more than 10 "
+                 "answers can then never reach nDCG 1.", "the ideal ranking has min(10, |R|) hits: cap it at k."),
+    "min2": ("you leave out some queries (those with a single relevant document?); the mean runs over every query "
+             "given.", "average nDCG@10 over all the queries passed in."),
+    "round3": ("you round the means before comparing them: two options less than 0.0005 apart then tie, and the earlier one "
+               "wins although the later is better.", "compare the unrounded means; round only what you print."),
+}
+
+
+def metric_set(name: str) -> tuple[dict[str, np.ndarray], list[set[int]]]:
+    """(runs, relevant) of one of the sets above."""
+    sizes, rankings = METRIC_SETS[name]
+    return {v: np.array(r, np.int64) for v, r in rankings.items()}, [set(range(n)) for n in sizes]
+
+
+def metric_choice(runs, relevant, how: str = ""):
+    """The option a slip (or, with how="", the right selection) picks on a metric set."""
+    def ideal(n):
+        return sum(1 / np.log2(i + 2) for i in range(n if how == "uncapped" else min(10, n)))
+    values = []
+    for (view,), _ in METRIC_OPTIONS:
+        per = [sum(1 / np.log2(i + 2) for i, d in enumerate(row[:10].tolist()) if d in rel) / (1 if how == "dcg"
+               else ideal(len(rel))) for row, rel in zip(runs[view], relevant) if how != "min2" or len(rel) >= 2]
+        values.append(round(float(np.mean(per)), 3) if how == "round3" else float(np.mean(per)))
+    return METRIC_OPTIONS[max(range(len(values)), key=lambda i: (values[i], -i))]
+
+
+def metric_slip(call) -> tuple[str, str] | None:
+    """(problem, hint) when the learner's selection ``call(runs, relevant, options)`` errs on a metric set."""
+    got = {name: call(*metric_set(name), list(METRIC_OPTIONS)) for name in METRIC_SETS}
+    if all(got[n] == metric_choice(*metric_set(n)) for n in got):
+        return None
+    for how, slip in _METRIC_SLIPS.items():
+        if all(got[n] == metric_choice(*metric_set(n), how) for n in got):
+            return slip
+    return ("on a query set with 1 to 15 relevant documents per query your choice is not the best option.",
+            "score each query by DCG@10 over its ideal DCG@10 (min(10, |R|) hits), average over all queries, and "
+            "compare the unrounded means.")
