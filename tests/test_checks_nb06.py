@@ -242,6 +242,8 @@ def _rrf_skips_falsy(rankings, rrf_k=60):
     (_rrf_mutable_default(), "carry over from one call to the next"),
     # outside review 17: a truthiness test meant to skip padding drops document 0
     (_rrf_skips_falsy, "0 is a document id like any other"),
+    # outside review 20: a dict keyed by str(id) was told only that the ids are missing
+    (lambda r, c=60: {str(i): v for i, v in solution_rrf(r, c).items()}, "your keys are strings"),
 ])
 def test_rrf_mistakes(answer, message, capsys):
     assert checks.nb06_rrf(answer).passed is False

@@ -159,8 +159,11 @@ def rrf_state_problem(my_rrf, rankings: list[list[int]]) -> tuple[str, str] | No
     return None
 
 
-def missing_hint(missing: list[int]) -> str:
-    """The hint for ids missing from exercise 2's dict: id 0 dropped by a truthiness test is named."""
+def missing_hint(missing: list[int], keys=()) -> str:
+    """The hint for ids missing from exercise 2's dict: string keys, and id 0 dropped by a truthiness test, named."""
+    if any(isinstance(k, str) for k in keys):
+        return ("your keys are strings (such as '3'), so the ids look missing: key the dict by the ids themselves "
+                "(ints, as in the rankings), not str(id).")
     if missing == [0]:
         return ("0 is a document id like any other: a test such as `if not doc` or `if doc` drops it; skip only "
                 "the padding, with `if doc < 0`.")

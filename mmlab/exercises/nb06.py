@@ -229,7 +229,7 @@ def nb06_rrf(my_rrf) -> CheckResult:
             missing = sorted(set(expected) - set(scores))
             if missing:
                 return report(False, "", f"ids {missing} are missing: every id in any ranking gets a score.",
-                              missing_hint(missing))
+                              missing_hint(missing, scores))
             return report(False, "", f"unexpected ids {sorted(set(scores) - set(expected))}.",
                           "score only ids that appear.")
         try:
