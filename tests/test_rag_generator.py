@@ -39,3 +39,20 @@ def test_a_padded_batch_gives_the_answers_of_single_calls(generator):
     prompts = ["Name one hot drink.", "What is the capital of France? Answer in one word."]
     single = [generator.generate(p, max_new_tokens=6, progress=False) for p in prompts]
     assert generator.generate_many(prompts, max_new_tokens=6, batch_size=2) == single
+
+
+def test_score_continuations_rates_given_answers(generator):
+    prompt = "What is the capital of France? Answer in one word."
+    options = ["Paris", "Banana split", "Paris is"]
+    scores = generator.score_continuations(prompt, options)
+    assert scores.shape == (3,) and (scores <= 0).all()
+    assert scores[0] > scores[1]   # the likely answer above the unlikely one
+    assert (generator.score_continuations(prompt, options) == scores).all()   # deterministic
+    one_by_one = [generator.score_continuations(prompt, [c])[0] for c in options]
+    assert scores == pytest.approx(one_by_one, abs=1e-3)   # padding does not change a score
+
+
+@pytest.mark.parametrize("bad, error", [([], TypeError), ("Paris", TypeError), ([3], TypeError), ([" "], ValueError)])
+def test_score_continuations_names_bad_input(generator, bad, error):
+    with pytest.raises(error, match="continuations"):
+        generator.score_continuations("Name a city.", bad)

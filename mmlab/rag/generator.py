@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from .._quiet import quiet_loading
 from .._validate import check_int, describe
 
@@ -223,6 +225,57 @@ class Generator:
             for row, i in enumerate(chunk):
                 out[i] = self.tokenizer.decode(gen[row, width:], skip_special_tokens=True).strip()
         return out
+
+
+    def score_continuations(self, prompt: str, continuations: list[str]) -> np.ndarray:
+        """The total log-probability of each continuation as the answer to ``prompt`` (chat-wrapped).
+
+        Multiple choice by likelihood: the model writes nothing, it rates given answers. The prompt
+        runs once; the continuations run as one padded batch on its cache, and only their tokens'
+        log-probabilities are computed and summed. Divide by the token counts for the per-token (length-normalised) score.
+
+        Args:
+            prompt: the user message.
+            continuations: n >= 1 non-empty strings, each tokenized on its own after the prompt.
+        Returns:
+            float array of shape (n,): the summed log-probabilities (<= 0), in the order given.
+        Raises:
+            TypeError: continuations not a non-empty list of strings, or prompt not a string.
+            ValueError: an empty continuation, or prompt + continuation over the context window.
+        """
+        import torch
+
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise TypeError(f"prompt: expected a non-empty string, got {describe(prompt)}")
+        if isinstance(continuations, str) or not isinstance(continuations, (list, tuple)) or not continuations:
+            raise TypeError(f"continuations: expected a non-empty list of strings, got {describe(continuations)}")
+        for i, c in enumerate(continuations):
+            if not isinstance(c, str):
+                raise TypeError(f"continuations[{i}]: expected a string, got {describe(c)}")
+            if not c.strip():
+                raise ValueError(f"continuations[{i}]: expected a non-empty string")
+        head = self._chat_ids(prompt)[0]
+        tails = [torch.tensor(self.tokenizer(c, add_special_tokens=False).input_ids, dtype=head.dtype)
+                 for c in continuations]
+        longest = max(t.shape[0] for t in tails)
+        if head.shape[0] + longest > self.context_window:
+            raise ValueError(f"prompt + continuation: {head.shape[0] + longest} tokens exceed the context window "
+                             f"of {self.name} ({self.context_window} tokens)")
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        ids = torch.full((len(tails), longest), pad, dtype=head.dtype)
+        for row, t in enumerate(tails):   # right padding: a token only sees the ones before it
+            ids[row, :t.shape[0]] = t
+        with torch.inference_mode():   # the prompt once (its cache shared by all rows), then the continuations
+            out = self.model(input_ids=head[None], use_cache=True, logits_to_keep=1)
+            cache = out.past_key_values
+            cache.batch_repeat_interleave(len(tails))
+            logits = torch.cat([out.logits.float().expand(len(tails), -1, -1),
+                                self.model(input_ids=ids, past_key_values=cache).logits.float()], dim=1)
+        scores = np.zeros(len(tails))
+        for row, t in enumerate(tails):   # logits[:, j] predicts continuation token j
+            n = t.shape[0]
+            scores[row] = float(torch.log_softmax(logits[row, :n], dim=-1).gather(1, t[:, None]).sum())
+        return scores
 
 
 class _ProgressStreamer:
