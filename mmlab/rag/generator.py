@@ -267,10 +267,10 @@ class Generator:
             ids[row, :t.shape[0]] = t
         with torch.inference_mode():   # the prompt once (its cache shared by all rows), then the continuations
             out = self.model(input_ids=head[None], use_cache=True, logits_to_keep=1)
-            cache = out.past_key_values
+            cache = out.cache if hasattr(out, "cache") else out.past_key_values
             cache.batch_repeat_interleave(len(tails))
             logits = torch.cat([out.logits.float().expand(len(tails), -1, -1),
-                                self.model(input_ids=ids, past_key_values=cache).logits.float()], dim=1)
+                                self.model(input_ids=ids, cache=cache).logits.float()], dim=1)
         scores = np.zeros(len(tails))
         for row, t in enumerate(tails):   # logits[:, j] predicts continuation token j
             n = t.shape[0]
