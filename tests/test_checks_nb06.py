@@ -416,21 +416,7 @@ def _choose_variant(how):
 
 def _choose_ascending(runs, relevant, options):
     """Review 15: RRF by hand, its ranking sorted without reverse=True (lowest fused score first)."""
-    best, best_value = None, -1.0
-    for views, rrf_k in options:
-        rows = []
-        for q in range(len(relevant)):
-            s = {}
-            for v in views:
-                for rank, d in enumerate(runs[v][q].tolist(), start=1):
-                    if d >= 0:
-                        s[d] = s.get(d, 0.0) + 1 / (rrf_k + rank)
-            top = sorted(s, key=s.get)[:10]
-            rows.append(top + [-1] * (10 - len(top)))
-        value = mm.search.ndcg_at_k(np.array(rows), relevant, 10)
-        if value > best_value:
-            best, best_value = (views, rrf_k), value
-    return best
+    return _choose_with_own_rrf(lambda s: sorted(s, key=s.get))(runs, relevant, options)
 
 
 def _choose_padding_removed_after_cut(runs, relevant, options):
