@@ -56,3 +56,16 @@ def test_score_continuations_rates_given_answers(generator):
 def test_score_continuations_names_bad_input(generator, bad, error):
     with pytest.raises(error, match="continuations"):
         generator.score_continuations("Name a city.", bad)
+
+
+def test_per_token_score_is_the_total_over_the_continuation_s_token_count(generator):
+    prompt = "What is the capital of France? Answer in one word."
+    options = ["Paris", "Banana split", "hot beverage [2615]"]
+    total = generator.score_continuations(prompt, options)
+    mean = generator.score_continuations(prompt, options, per_token=True)
+    counts = [len(generator.tokenizer(c, add_special_tokens=False).input_ids) for c in options]
+    assert counts[2] > counts[0]   # the options really differ in length
+    assert mean.shape == (3,) and (mean <= 0).all()
+    assert mean == pytest.approx(total / counts, rel=1e-6)
+    with pytest.raises(TypeError, match="per_token: expected True or False"):
+        generator.score_continuations(prompt, options, per_token=1)

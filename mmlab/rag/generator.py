@@ -227,20 +227,24 @@ class Generator:
         return out
 
 
-    def score_continuations(self, prompt: str, continuations: list[str]) -> np.ndarray:
-        """The total log-probability of each continuation as the answer to ``prompt`` (chat-wrapped).
+    def score_continuations(self, prompt: str, continuations: list[str], *, per_token: bool = False) -> np.ndarray:
+        """The log-probability of each continuation as the answer to ``prompt`` (chat-wrapped).
 
         Multiple choice by likelihood: the model writes nothing, it rates given answers. The prompt
         runs once; the continuations run as one padded batch on its cache, and only their tokens'
-        log-probabilities are computed and summed. Divide by the token counts for the per-token (length-normalised) score.
+        log-probabilities are computed and summed.
 
         Args:
             prompt: the user message.
             continuations: n >= 1 non-empty strings, each tokenized on its own after the prompt.
+            per_token: divide each total by its continuation's token count (as tokenized here), so
+                a long option is not penalised for its length alone.
         Returns:
-            float array of shape (n,): the summed log-probabilities (<= 0), in the order given.
+            float array of shape (n,), in the order given: the summed log-probabilities (<= 0), or
+            with ``per_token=True`` their mean per continuation token (<= 0).
         Raises:
-            TypeError: continuations not a non-empty list of strings, or prompt not a string.
+            TypeError: continuations not a non-empty list of strings, prompt not a string, or
+                per_token not a bool.
             ValueError: an empty continuation, or prompt + continuation over the context window.
         """
         import torch
@@ -254,6 +258,8 @@ class Generator:
                 raise TypeError(f"continuations[{i}]: expected a string, got {describe(c)}")
             if not c.strip():
                 raise ValueError(f"continuations[{i}]: expected a non-empty string")
+        if not isinstance(per_token, bool):
+            raise TypeError(f"per_token: expected True or False, got {describe(per_token)}")
         head = self._chat_ids(prompt)[0]
         tails = [torch.tensor(self.tokenizer(c, add_special_tokens=False).input_ids, dtype=head.dtype)
                  for c in continuations]
@@ -275,6 +281,8 @@ class Generator:
         for row, t in enumerate(tails):   # logits[:, j] predicts continuation token j
             n = t.shape[0]
             scores[row] = float(torch.log_softmax(logits[row, :n], dim=-1).gather(1, t[:, None]).sum())
+            if per_token:
+                scores[row] /= n
         return scores
 
 
