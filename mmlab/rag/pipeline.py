@@ -204,6 +204,42 @@ def build_retriever(ids: Sequence[str], texts: Sequence[str], text_vectors, imag
 
 # --------------------------------------------------------------------------- stages
 
+MODES = ("write", "choose")
+
+
+def _check_mode(mode, generator) -> None:
+    """``mode`` is one of MODES, and the generator can do it."""
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ValueError(f"mode: expected one of {list(MODES)}, got {mode!r}")
+    if mode == "choose" and not callable(getattr(generator, "score_continuations", None)):
+        raise TypeError(f"generator: mode=\"choose\" needs an object with score_continuations(prompt, continuations) "
+                        f"(called with per_token=True; e.g. mmlab.rag.load_generator()), got {describe(generator)}")
+    if mode == "write":
+        _check_generator(generator)
+
+
+def _choose(generator, prompt: str, sources: Sequence[tuple[str, str]]) -> tuple[str, list[float]]:
+    """Multiple choice by likelihood: the generator rates each source as the answer "text [id]".
+
+    Args:
+        generator: any object with ``score_continuations(prompt, continuations, per_token=True)``.
+        prompt: the prompt (as built for writing).
+        sources: k (id, text) documents that were in the prompt, best first.
+    Returns:
+        The chosen option "text [id]" (the highest mean log-probability per token; a tie goes to
+        the better-ranked document) and the k per-token scores in source order ("" and [] for no
+        sources).
+    """
+    if not sources:
+        return "", []
+    options = [f"{text} [{sid}]" for sid, text in sources]
+    scores = [float(x) for x in np.asarray(generator.score_continuations(prompt, options, per_token=True),
+                                           dtype=np.float64).reshape(-1)]
+    if len(scores) != len(options):
+        raise ValueError(f"generator: score_continuations returned {len(scores)} scores for {len(options)} options")
+    return options[int(np.argmax(scores))], scores   # argmax: the first of equal maxima
+
+
 def _check_generator(generator) -> None:
     if not callable(getattr(generator, "generate", None)):
         raise TypeError(f"generator: expected an object with generate(prompt, max_new_tokens=...) -> str "
@@ -322,12 +358,14 @@ class Answer:
         sources: (id, text) of the documents given to the generator, best first.
         cited: ids cited in the answer (all among ``sources``).
         dropped: ids the model cited that were not retrieved (removed from ``text``).
-        raw: the generator's unfiltered output.
+        raw: the generator's unfiltered output (mode "choose": the chosen option "text [id]").
         prompt: the prompt that was sent.
-        seconds: time spent in each stage.
+        seconds: time spent in each stage ("generate", or "choose" in that mode).
         settings: what ran: the view searched, ``candidates`` as used (capped at the corpus
-            size, see ``notes``), whether a reranker ran.
+            size, see ``notes``), whether a reranker ran, the mode.
         notes: anything the pipeline changed from what was asked (e.g. a capped ``candidates``).
+        choice_scores: mode "choose": the mean log-probability per token of each source's option,
+            in source order; ``None`` in mode "write".
     """
 
     question: str
@@ -340,6 +378,7 @@ class Answer:
     seconds: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    choice_scores: list[float] | None = None
 
     def __repr__(self) -> str:
         return f"Answer({self.text!r}, cited={self.cited}, dropped={self.dropped})"
@@ -381,13 +420,14 @@ def _check_planted(documents) -> list[tuple[int, tuple[str, str]]] | None:
 
 def answer(question: str, *, retriever: Retriever, generator, reranker=None, image=None, k: int = 5,
            candidates: int | None = None, view: str = DEFAULT_VIEW, rrf_k: int = 60, max_new_tokens: int = 48,
-           delimit: bool = True, instructions: str = "full", documents=None) -> Answer:
-    """Retrieve, (rerank,) prompt, generate and filter: one grounded answer.
+           delimit: bool = True, instructions: str = "full", documents=None, mode: str = "write") -> Answer:
+    """Retrieve, (rerank,) prompt, generate (or choose) and filter: one grounded answer.
 
     Args:
         question: the user's question.
         retriever: where the documents are (``build_retriever``).
-        generator: any object with ``generate(prompt, max_new_tokens=...) -> str``.
+        generator: any object with ``generate(prompt, max_new_tokens=...) -> str`` (mode "write")
+            or ``score_continuations(prompt, continuations, per_token=True)`` (mode "choose").
         reranker: a cross-encoder; ``None`` keeps the first stage's order.
         image: an optional photo (PIL), searched in the image view together with the question.
         k: documents given to the generator, 1..len(retriever).
@@ -401,33 +441,39 @@ def answer(question: str, *, retriever: Retriever, generator, reranker=None, ima
         instructions: "full" or "short" (see ``mmlab.rag.build_prompt``).
         documents: planted (rank from 0, (id, text)) documents inserted at that rank of the
             retrieved list (to study prompt injection); their ids need not be in the corpus.
+        mode: "write" (the generator writes the answer) or "choose" (it picks the likeliest of the
+            sources as "text [id]", per token), since a small model that writes poorly can still
+            rate; the answer then always cites one retrieved document.
     Returns:
         An ``Answer``.
     """
     return answer_many([question], retriever=retriever, generator=generator, reranker=reranker,
                        images=None if image is None else [image], k=k, candidates=candidates, view=view,
                        rrf_k=rrf_k, max_new_tokens=max_new_tokens, delimit=delimit, instructions=instructions,
-                       documents=documents)[0]
+                       documents=documents, mode=mode)[0]
 
 
 def answer_many(questions: Sequence[str], *, retriever: Retriever, generator, reranker=None, images=None,
                 k: int = 5, candidates: int | None = None, view: str = DEFAULT_VIEW, rrf_k: int = 60,
                 max_new_tokens: int = 48, delimit: bool = True, instructions: str = "full",
-                documents=None) -> list[Answer]:
+                documents=None, mode: str = "write") -> list[Answer]:
     """``answer`` for several questions, with one batched generation (``generate_many``).
 
     Args:
         questions: Q questions.
         images: None, or Q photos (None entries allowed) searched with their questions.
         documents: planted documents, the same for every question (see ``answer``).
+        mode: "write" (one batched generation) or "choose" (one ``score_continuations`` call per
+            question), since a small model rates the retrieved documents better than it writes.
         (the rest as in ``answer``)
     Returns:
-        Q ``Answer`` objects; ``seconds["generate"]`` is the batch's time divided by Q.
+        Q ``Answer`` objects; ``seconds["generate"]`` is the batch's time divided by Q (mode
+        "choose": ``seconds["choose"]``, each question's own time).
     """
     if isinstance(questions, str) or not isinstance(questions, Sequence) or not questions:
         raise TypeError(f"questions: expected a non-empty list of questions, got {describe(questions)}")
     questions = [_check_question(q) for q in questions]
-    _check_generator(generator)
+    _check_mode(mode, generator)
     if images is None:
         images = [None] * len(questions)
     elif isinstance(images, (str, bytes)) or not isinstance(images, Sequence) or len(images) != len(questions):
@@ -456,20 +502,30 @@ def answer_many(questions: Sequence[str], *, retriever: Retriever, generator, re
         prompt = build_prompt(question, sources, delimit=delimit, instructions=instructions, max_tokens=budget,
                               count_tokens=count)
         prepared.append((question, image, sources, prompt, seconds))
-    start = time.perf_counter()
     prompts = [p for _, _, _, p, _ in prepared]
-    raws = [generate(generator, prompts[0], max_new_tokens)] if len(prompts) == 1 else \
-        generate_many(generator, prompts, max_new_tokens)
-    per_answer = (time.perf_counter() - start) / len(prompts)
+    choices: list[list[float] | None] = [None] * len(prompts)
+    if mode == "choose":
+        raws: list[str] = []
+        for i, (_, _, sources, prompt, seconds) in enumerate(prepared):
+            start = time.perf_counter()
+            raw, choices[i] = _choose(generator, prompt, sources)
+            raws.append(raw)
+            seconds["choose"] = time.perf_counter() - start
+    else:
+        start = time.perf_counter()
+        raws = [generate(generator, prompts[0], max_new_tokens)] if len(prompts) == 1 else \
+            generate_many(generator, prompts, max_new_tokens)
+        per_answer = (time.perf_counter() - start) / len(prompts)
+        for *_, seconds in prepared:
+            seconds["generate"] = per_answer
     answers = []
-    for (question, image, sources, prompt, seconds), raw in zip(prepared, raws):
-        seconds["generate"] = per_answer
+    for (question, image, sources, prompt, seconds), raw, scores in zip(prepared, raws, choices):
         filtered = filter_output(raw, [sid for sid, _ in sources])
         used = view if image is None else "+".join(v for v in VIEWS if v in _parse_view(view) or v == "image")
         answers.append(Answer(question=question, text=filtered.text, sources=sources, cited=filtered.cited,
                               dropped=filtered.dropped, raw=raw, prompt=prompt, seconds=seconds,
                               settings={"view": used, "k": k, "candidates": candidates,
                                         "reranker": reranker is not None, "delimit": delimit,
-                                        "instructions": instructions},
-                              notes=list(notes)))
+                                        "instructions": instructions, "mode": mode},
+                              notes=list(notes), choice_scores=scores))
     return answers
