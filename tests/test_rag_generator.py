@@ -69,3 +69,15 @@ def test_per_token_score_is_the_total_over_the_continuation_s_token_count(genera
     assert mean == pytest.approx(total / counts, rel=1e-6)
     with pytest.raises(TypeError, match="per_token: expected True or False"):
         generator.score_continuations(prompt, options, per_token=1)
+
+
+def test_real_choose_mode_answers_with_one_retrieved_citation(generator):
+    from test_rag import IDS, TEXTS, FakeEncoder, FakeStore
+
+    retriever = rag.Retriever(FakeStore(len(IDS)), list(IDS), list(TEXTS), FakeEncoder(), FakeEncoder())
+    result = rag.answer("What can I drink when it is cold?", retriever=retriever, generator=generator, k=3,
+                        mode="choose")
+    assert result.raw in [f"{text} [{i}]" for i, text in result.sources] and result.text == result.raw
+    assert len(result.cited) == 1 and result.dropped == [] and len(result.choice_scores) == 3
+    best = max(range(3), key=lambda j: result.choice_scores[j])
+    assert result.cited == [result.sources[best][0]]
