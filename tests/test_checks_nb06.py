@@ -33,33 +33,25 @@ def solution_choose(runs, relevant, options):
     return best
 
 
-def single_id_filter(text, allowed_ids):
-    allowed = {a.upper() for a in allowed_ids}
-    return re.sub(r"\[([0-9A-Fa-f-]+)\]", lambda m: m.group(0) if m.group(1).upper() in allowed else "", text)
+# Exercise 4 gives the learner this pattern above the stub (test_the_notebook_gives_the_checks_citation_pattern).
+ID = r"(?=[0-9A-Fa-f-]*[0-9])[0-9A-Fa-f]{4,6}(?:-[0-9A-Fa-f]{4,6})*"
+CITATION = re.compile(rf"\[\s*({ID}(?:[\s,;]+{ID})*)[\s,;]*\]")
 
 
-def group_filter(keep_group, text, allowed_ids, separators=r"[\s,;]+", digit_rule=True,
-                 pattern=r"\[\s*([0-9A-Fa-f-]+(?:[\s,;]+[0-9A-Fa-f-]+)*)\s*\]"):
-    """A bracket of ids, split on ``separators``; ``keep_group(ids, allowed) -> replacement``. With
-    ``digit_rule``, a bracket whose items are not all ids with a decimal digit ([cafe], [-]) stays."""
-    allowed = {a.upper() for a in allowed_ids}
-
-    def replace(m):
-        ids = re.split(separators, m.group(1).strip())
-        if digit_rule and not all(re.search(r"[0-9]", i) for i in ids):
-            return m.group(0)
-        return keep_group(ids, allowed)
-
-    return re.sub(pattern, replace, text)
+def decide_each(decide):
+    """A filter that replaces each citation by ``decide(ids as written, allowed upper-cased)``."""
+    def my_filter(text, allowed_ids):
+        allowed = {a.upper() for a in allowed_ids}
+        return CITATION.sub(lambda m: decide(re.split(r"[\s,;]+", m.group(1)), allowed), text)
+    return my_filter
 
 
-def _each_id(ids, allowed):
+def _keep_allowed(ids, allowed):
     kept = [i for i in ids if i.upper() in allowed]
     return "[" + ", ".join(kept) + "]" if kept else ""
 
 
-def solution_filter(text, allowed_ids):
-    return group_filter(_each_id, text, allowed_ids)
+solution_filter = decide_each(_keep_allowed)
 
 
 def stub(*args):
@@ -250,123 +242,113 @@ def test_rrf_mistakes(answer, message, capsys):
     assert message in capsys.readouterr().out
 
 
-def _first_occurrence_only(text, allowed):
-    import re
+def _replace_everywhere(text, allowed_ids):
+    """str.replace on each unretrieved id (and then on the empty brackets): it also hits the id in the prose."""
+    allowed = {a.upper() for a in allowed_ids}
+    for m in CITATION.finditer(text):
+        for i in re.split(r"[\s,;]+", m.group(1)):
+            if i.upper() not in allowed:
+                text = text.replace(i, "")
+    return re.sub(r"\[[\s,;]*\]", "", text)
 
-    ok, seen = {x.upper() for x in allowed}, set()
 
-    def keep(m):
-        cid = m.group(1).upper()
-        if cid in ok and cid not in seen:
-            seen.add(cid)
-            return m.group(0)
-        return ""
+def _delete_inside(text, allowed_ids):
+    """Deletes the unretrieved ids inside each bracket, leaving their commas."""
+    allowed = {a.upper() for a in allowed_ids}
 
-    return re.sub(r"\[([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)\]", keep, text)
+    def cut(m):
+        kept = m.group(0)
+        for i in re.split(r"[\s,;]+", m.group(1)):
+            if i.upper() not in allowed:
+                kept = kept.replace(i, "", 1)
+        return "" if re.fullmatch(r"\[[\s,;]*\]", kept) else kept
+    return CITATION.sub(cut, text)
 
 
 @pytest.mark.parametrize("answer, message", [
     (..., "still empty"),
     (stub, "NotImplementedError"),
-    (lambda t, a: t, "survived the filter"),                                        # no filtering at all
-    (lambda t, a: re.sub(r"\[([0-9A-F-]+)\]", lambda m: m.group(0) if any(m.group(1) in x for x in a) else "", t),
-     "prefix"),                                                                   # substring match
-    (lambda t, a: re.sub(r"\[([0-9A-Fa-f-]+)\]", lambda m: m.group(0) if m.group(1) in a else "", t),
-     "case-insensitively"),                                                       # case-sensitive
-    (lambda t, a: re.sub(r"\[[^\]]*\]", "", t), "were removed"),                  # removes every citation
-    # outside review 5: any bracketed text taken for an id eats [sic] and [note: ...]
-    (lambda t, a: re.sub(r"\[([^\]]+)\]", lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a} else "", t),
-     "are not citations"),
-    (lambda t, a: re.sub(r"\[([0-9A-Fa-f]+)\]", lambda m: m.group(0) if m.group(1).upper() in a else "", t),
-     "hyphens"),                                                                  # ZWJ ids not matched whole
-    (lambda t, a: solution_filter(t, a).upper(), "words around"),
-    (lambda t, a: ["2615"], "expected the filtered text"),
-    (lambda t, a: mm.rag.filter_output(t, a).text, "calls mm.rag.filter_output"),   # the helper
-    # the text's ids upper-cased, the allowed list left as given (found passing by an outside reader)
-    (lambda t, a: re.sub(r"\[([0-9A-Fa-f-]+)\]", lambda m: m.group(0) if m.group(1).upper() in a else "", t),
-     "on both sides"),
-    # found passing by outside review 3: an upper-case-only id pattern leaves lower-case unretrieved ids in place
-    (lambda t, a: re.sub(r"\[([0-9A-F]+(?:-[0-9A-F]+)*)\]", lambda m: m.group(0) if m.group(1) in {x.upper() for x in a}
-                         else "", t), "lower case"),
-    # found passing by outside review 3: a filter over whitespace-separated words misses adjacent citations
-    (lambda t, a: " ".join(w for w in t.split() if not re.fullmatch(r"\[([0-9A-Fa-f-]+)\][.,]?", w)
-                           or re.fullmatch(r"\[([0-9A-Fa-f-]+)\][.,]?", w).group(1).upper() in {x.upper() for x in a}),
-     "side by side"),
-    # found passing by outside review 9: the library's citation pattern, under any alias or through re.sub
-    (lambda t, a: mm.rag.CITATION.sub(lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a} else "", t),
-     "uses mm.rag.CITATION"),
-    (lambda t, a: re.sub(mm.rag.CITATION, lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a}
-                         else "", t), "uses mm.rag.CITATION"),
-    # outside review 9: keeping only the first occurrence of each allowed id is named as such
-    (lambda t, a: _first_occurrence_only(t, a), "keep every occurrence"),
-    # a filter that also removes round-bracket ids, as the library's pattern does
-    (lambda t, a: re.sub(r"[\[(]([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)[\])]",
-                         lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a} else "", t),
-     "round brackets"),
-    # review 10: a bracket may hold several ids, [2615, 99999]; each must be checked
-    (single_id_filter, "check each id in it"),                                    # [ID] only: the group passes
-    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(ids) + "]" if any(i.upper() in ok for i in ids)
-                               else "", t, a), "check each id in it"),            # kept if any id allowed
-    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(ids) + "]" if all(i.upper() in ok for i in ids)
-                               else "", t, a), "drop only the others"),           # dropped unless all allowed
-    (lambda t, a: group_filter(_each_id, t, a, separators=r"\s*,\s*"), "or spaces ([1F9C9 1F37A])"),  # commas only
-    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(i for i in ids if i.upper() in ok) + "]", t, a),
-     "no empty []"),                                                              # an empty [] left behind
-    # review 11: a hex-letter word in brackets ([cafe], [bed], [-]) taken for an id and deleted
-    (lambda t, a: group_filter(_each_id, t, a, digit_rule=False), "at least one decimal digit"),
-    # review 11: no spaces allowed inside the brackets: '[ 99999 ]' survives
-    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[([0-9A-Fa-f-]+(?:[\s,;]+[0-9A-Fa-f-]+)*)\]"),
-     "spaces inside the brackets"),
-    # both at once, as the outside reader wrote it: re.I, grouped ids, no \s*
-    (lambda t, a: group_filter(_each_id, t, a, digit_rule=False, pattern=r"(?i)\[([0-9A-F-]+(?:[\s,;]+[0-9A-F-]+)*)\]"),
-     "decimal digit"),
-    # outside review 12: the digit rule applied to the bracket as a whole turns [2615 cafe] into [2615]
-    (lambda t, a: re.sub(r"\[\s*([0-9A-Fa-f-]+(?:[\s,;]+[0-9A-Fa-f-]+)*)\s*\]", lambda m: (
-        m.group(0) if not re.search(r"[0-9]", m.group(1)) else _each_id(re.split(r"[\s,;]+", m.group(1).strip()),
-                                                                      {x.upper() for x in a})), t),
-     "not for the bracket as a whole"),
-    # outside review 14: an id required to start with a decimal digit keeps [E002] and [BEEF1]
-    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9][0-9A-Fa-f-]*(?:[\s,;]+[0-9][0-9A-Fa-f-]*)*)\s*\]"),
-     "may start with a letter A-F"),
-    # outside review 14: ids matched as [\w-]+ with a digit delete [v2] and [step_1]
-    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([\w-]+(?:[\s,;]+[\w-]+)*)\s*\]"), "hex digits (0-9, A-F)"),
-    # outside review 15: a loose character class with empty pieces dropped deletes [ ] and [,]
-    (lambda t, a: re.sub(r"\[([0-9A-Fa-f\-\s,;]+)\]", lambda m: (
-        lambda ids: m.group(0) if not all(re.search(r"[0-9]", i) for i in ids)
-        else _each_id(ids, {x.upper() for x in a}))([i for i in re.split(r"[\s,;]+", m.group(1)) if i]), t),
-     "no hex digit in it"),
-    # outside review 15: the whitespace normalised afterwards joins a multi-line answer into one line
+    (lambda t, a: t, "not in allowed_ids"),                                            # no filtering at all
+    (lambda t, a: mm.rag.filter_output(t, a).text, "calls mm.rag.filter_output"),      # the helper as the answer
+    # case-sensitive comparison: as given, or the text's ids upper-cased but allowed_ids left as given
+    (decide_each(lambda ids, ok: "[" + ", ".join(i for i in ids if i in ok) + "]" if any(i in ok for i in ids) else ""),
+     "case-insensitively"),
+    (lambda t, a: CITATION.sub(lambda m: (lambda kept: "[" + ", ".join(kept) + "]" if kept else "")(
+        [i for i in re.split(r"[\s,;]+", m.group(1)) if i in a]), t), "case-insensitively"),
+    (lambda t, a: CITATION.sub(lambda m: (lambda kept: "[" + ", ".join(kept) + "]" if kept else "")(
+        [i for i in re.split(r"[\s,;]+", m.group(1)) if i.upper() in a]), t), "on both sides"),
+    # the whole citation dropped when any id is not allowed / kept when any id is allowed
+    (decide_each(lambda ids, ok: "[" + ", ".join(ids) + "]" if all(i.upper() in ok for i in ids) else ""),
+     "you drop the whole citation"),
+    (decide_each(lambda ids, ok: "[" + ", ".join(ids) + "]" if any(i.upper() in ok for i in ids) else ""),
+     "you keep the whole citation"),
+    # multi-id citations ignored: group(1) taken for one id, or a pattern of one id per bracket
+    (lambda t, a: CITATION.sub(lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a} else "", t),
+     "match.group(1) is not one id"),
+    (lambda t, a: re.sub(r"\[([0-9A-Fa-f-]+)\]", lambda m: m.group(0) if m.group(1).upper() in {x.upper() for x in a}
+                         else "", t), "several ids"),
+    # str.replace of each unretrieved id: the same number in the prose goes too
+    (_replace_everywhere, "str.replace"),
+    (_delete_inside, "leaves its comma behind"),
+    # the words around a removed citation removed with it
+    (lambda t, a: re.sub(r"\w+ *" + CITATION.pattern, lambda m: m.group(0) if all(
+        i.upper() in {x.upper() for x in a} for i in re.split(r"[\s,;]+", m.group(1))) else "", t), "words around"),
+    (lambda t, a: [i for i in re.findall(ID, t) if i.upper() in {x.upper() for x in a}], "got a list"),
+    (decide_each(lambda ids, ok: "[" + ", ".join(i for i in ids if i.upper() in ok) + "]"), "empty []"),
+    (decide_each(lambda ids, ok: _keep_allowed(list(dict.fromkeys(ids)), ok)), "do not de-duplicate"),
     (lambda t, a: " ".join(solution_filter(t, a).split()), "line breaks"),
-    # outside review 17: ids limited to 4-6 (or 2-6) hex digits keep a short [23] or a long [1F9C9A0]
-    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{4,6}(?:-[0-9A-Fa-f]{4,6})*"
-                                                     r"(?:[\s,;]+[0-9A-Fa-f]{4,6}(?:-[0-9A-Fa-f]{4,6})*)*)\s*\]"),
-     "do not limit the number of hex digits"),
-    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{2,6}(?:-[0-9A-Fa-f]{2,6})*"
-                                                     r"(?:[\s,;]+[0-9A-Fa-f]{2,6}(?:-[0-9A-Fa-f]{2,6})*)*)\s*\]"),
-     "do not limit the number of hex digits"),
-    # exactly 5 digits keeps [1F37] too: named as a length limit, not as a prefix match; {2,} keeps [7]
-    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{5}(?:-[0-9A-Fa-f]{5})*"
-                                                     r"(?:[\s,;]+[0-9A-Fa-f]{5}(?:-[0-9A-Fa-f]{5})*)*)\s*\]"),
-     "do not limit the number of hex digits"),
-    (lambda t, a: group_filter(_each_id, t, a, pattern=r"\[\s*([0-9A-Fa-f]{2,}(?:-[0-9A-Fa-f]{2,})*"
-                                                     r"(?:[\s,;]+[0-9A-Fa-f]{2,}(?:-[0-9A-Fa-f]{2,})*)*)\s*\]"),
-     "do not limit the number of hex digits"),
-    # found passing by review 18: upper-casing kept ids, sorting a group into allowed_ids' order, collapsing spaces
-    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(i.upper() for i in ids if i.upper() in ok) + "]"
-                               if any(i.upper() in ok for i in ids) else "", t, a), "same case"),
-    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(x for x in a if x.upper() in {i.upper() for i in ids})
-                               + "]" if any(i.upper() in ok for i in ids) else "", t, a), "same order"),
-    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(sorted((i for i in ids if i.upper() in ok),
-                               key=lambda i: [x.upper() for x in a].index(i.upper()))) + "]"
-                               if any(i.upper() in ok for i in ids) else "", t, a), "same order"),
-    (lambda t, a: re.sub(" +", " ", solution_filter(t, a)), "do not collapse every run of spaces"),
-    # found passing by review 19: a repeated id in one bracket de-duplicated ([2615 2615] -> [2615])
-    (lambda t, a: group_filter(lambda ids, ok: "[" + ", ".join(dict.fromkeys(i for i in ids if i.upper() in ok)) + "]"
-                               if any(i.upper() in ok for i in ids) else "", t, a), "do not de-duplicate"),
+    # a substring test instead of a whole-id lookup
+    (decide_each(lambda ids, ok: (lambda kept: "[" + ", ".join(kept) + "]" if kept else "")(
+        [i for i in ids if any(i.upper() in x for x in ok)])), "compare whole ids"),
+    # the learner's own looser patterns, and the library's (round brackets too)
+    (lambda t, a: re.sub(r"\[([^\]]+)\]", lambda m: _keep_allowed(re.split(r"[\s,;]+", m.group(1).strip()),
+                                                                   {x.upper() for x in a}), t), "not citations"),
+    (lambda t, a: mm.rag.CITATION.sub(lambda m: _keep_allowed(re.findall(ID, m.group(1) or ""),
+                                                              {x.upper() for x in a}), t), "round brackets"),
+    # sorted into allowed_ids' order
+    (decide_each(lambda ids, ok: _keep_allowed(sorted(ids, key=lambda i: i.upper()), ok)), "another order"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False
     assert message in capsys.readouterr().out
+
+
+def _loop_filter(text, allowed_ids):
+    """A right answer by hand: a loop over the citations, their ids found with the given ID pattern."""
+    allowed, pieces, end = {a.upper() for a in allowed_ids}, [], 0
+    for m in CITATION.finditer(text):
+        kept = [i for i in re.findall(ID, m.group(1)) if i.upper() in allowed]
+        pieces += [text[end:m.start()], "[" + ", ".join(kept) + "]" if kept else ""]
+        end = m.end()
+    return "".join(pieces) + text[end:]
+
+
+@pytest.mark.parametrize("answer", [
+    solution_filter,
+    # the library's style: each kept id upper-cased in its own brackets
+    decide_each(lambda ids, ok: "".join(f"[{i.upper()}]" for i in ids if i.upper() in ok)),
+    # kept ids joined by a space; the gap before punctuation closed afterwards
+    decide_each(lambda ids, ok: "[" + " ".join(i for i in ids if i.upper() in ok) + "]"
+                if any(i.upper() in ok for i in ids) else ""),
+    lambda t, a: re.sub(r"\s+([.,;:!?])", r"\1", solution_filter(t, a)),
+    _loop_filter,
+])
+def test_citation_filter_right_answers_pass(answer, capsys):
+    assert checks.nb06_citation_filter(answer).passed is True
+
+
+def test_the_notebook_gives_the_checks_citation_pattern():
+    """Exercise 4's stub cell defines ID and CITATION outside the solution: the same pattern the check reads."""
+    import json
+    from pathlib import Path
+
+    from mmlab.exercises import _nb06_cases
+
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "06_multimodal_rag.ipynb").read_text())
+    cell = next("".join(c["source"]) for c in nb["cells"] if "def my_filter" in "".join(c["source"]))
+    given: dict = {"re": re}
+    exec(cell.split("def my_filter")[0], given)
+    assert given["CITATION"].pattern == _nb06_cases.CITATION.pattern == CITATION.pattern
 
 
 def test_ndcg_in_any_log_base_passes(capsys):
@@ -515,58 +497,12 @@ def test_choose_fusion_data_has_empty_keyword_lists():
     assert all(empty[rows].any() for rows in subsets)
 
 
-def test_citation_filter_that_upper_cases_kept_citations_is_refused(capsys):
-    """Review 18: the rule keeps allowed citations as written (unlike mm.rag.filter_output, which upper-cases)."""
-    def upper(text, allowed):
-        return group_filter(lambda ids, ok: "".join(f"[{i.upper()}]" for i in ids if i.upper() in ok), text, allowed)
-
-    assert not checks.nb06_citation_filter(upper)
-    assert "same case" in capsys.readouterr().out
-
-
-def test_citation_filter_that_drops_a_kept_citation_for_another_is_refused(capsys):
-    """A kept citation replaced by a different allowed id is still refused."""
-    import re
-
-    def swapped(text, allowed):
-        ok = {a.upper() for a in allowed}
-        return re.sub(r"\[([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)\]",
-                      lambda m: f"[{sorted(ok)[0]}]" if m.group(1).upper() in ok else "", text)
-
-    assert not checks.nb06_citation_filter(swapped)
-
-
-def test_citation_filter_that_removes_every_bracket_is_refused(capsys):
-    """Found passing by an outside reader: a filter that drops [sic] and [note] along with the citations."""
-    import re
-
-    def every_bracket(text, allowed):
-        ok = {a.upper() for a in allowed}
-        return re.sub(r"\[([^\]]+)\]", lambda m: m.group(0) if m.group(1).upper() in ok else "", text)
-
-    assert not checks.nb06_citation_filter(every_bracket)
-    assert "[sic] and [note: ...] are not citations" in capsys.readouterr().out
-
-
 def test_choose_fusion_with_the_library_rrf_is_not_told_about_padding(capsys):
     """Found by an outside reader: recall@10 with the library's RRF got the padding message first.
     mm.search.reciprocal_rank_fusion skips -1, so that hint cannot apply."""
     assert checks.nb06_choose_fusion(_choose_variant("recall")).passed is False
     out = capsys.readouterr().out
     assert "by recall@10" in out and "padding" not in out
-
-
-@pytest.mark.parametrize("hexdigit", ["0-9a-f", "0-9A-F"])
-def test_citation_filter_flags_passed_as_count_is_named(hexdigit, capsys):
-    """Found by outside review 4: re.sub(p, r, t, re.I) passes re.I (= 2) as count; the hint named a prefix slip."""
-    def flags_as_count(text, allowed):
-        ok = {a.upper() for a in allowed}
-        pattern = rf"\[([{hexdigit}]+(?:-[{hexdigit}]+)*)\]"
-        return re.sub(pattern, lambda m: m.group(0) if m.group(1).upper() in ok else "", text, re.I)  # noqa: B034
-
-    assert not checks.nb06_citation_filter(flags_as_count)
-    out = capsys.readouterr().out
-    assert "only the first citations" in out and "count" in out and "prefix" not in out
 
 
 def test_choose_fusion_with_exercise_2s_loop_gets_only_the_padding_diagnosis(capsys):
@@ -660,15 +596,6 @@ def test_choose_fusion_query_sets_have_no_ties_that_matter():
     free = nb06._tie_free(runs, relevant, options)
     for rows in subsets:
         assert free[rows].all()
-
-
-def test_citation_filter_that_closes_the_space_before_punctuation_passes(capsys):
-    """Review 16: mm.rag.filter_output closes the gap a removed citation leaves before "," or "."; a learner's
-    filter that does the same is right, not "an empty bracket left behind"."""
-    def closing(text, allowed):
-        return re.sub(r"\s+([.,;:!?])", r"\1", solution_filter(text, allowed))
-
-    assert checks.nb06_citation_filter(closing).passed is True
 
 
 @pytest.mark.parametrize("global_options, message", [

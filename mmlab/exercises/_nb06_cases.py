@@ -1,4 +1,4 @@
-"""Grouped-citation cases of notebook 06's citation-filter check (apart from nb06.py, near the size limit)."""
+"""Check cases of notebook 06 (apart from nb06.py, which is at the size limit): the citation filter, RRF, the fusion choice."""
 from __future__ import annotations
 
 import re
@@ -6,140 +6,120 @@ from collections import Counter
 
 import numpy as np
 
-#: A bracket holding one or more ids (commas, semicolons or spaces between them) and its ids.
-_GROUP = re.compile(r"\[\s*([0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*(?:[\s,;]+[0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*)*)\s*\]")
-_ID = re.compile(r"[0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*")
+# --------------------------------------------------------------------------- exercise 4: the citation filter
 
-#: (text, allowed ids): a model may put several ids in one bracket.
-GROUP_CASES = [
-    ("Tea [2615, 99999] is hot.", ["2615"]),                          # one allowed id, one not
-    ("Mate [1F9C9 1F37A] or ice [1F9CA; 2615].", ["1F9CA", "2615", "1f9c9"]),   # spaces, semicolons
-    ("Beer [1F37A, 99999] only, tea [2615].", ["2615"]),              # no id allowed: the bracket goes
-    # hex-letter words in brackets are not ids (an id has a decimal digit), and a model may put spaces
-    # inside a bracket; a bracket with a word in it is text, kept as written (as mm.rag.filter_output does)
-    ("Sleep in a [bed], a [cafe] or [add] [-] tea [2615].", ["2615"]),
-    ("Tea [ 99999 ] or [ 2615 ] hot.", ["2615"]),
-    ("Tea [2615 cafe] or [bed 99999].", ["2615"]),
-    # an id may start with a hex letter ([E002] is the worked example's, [BEEF1] a made-up one: both go);
-    # a bracket with a letter outside a-f ([v2], [2nd], [step_1]) is text, not an id, and stays
-    ("As in the example [E002], tea [2615] or [BEEF1]; see [v2], the [2nd] and [step_1].", ["2615"]),
-    # a bracket with no id in it ([ ], [,]) is text and stays; the answer's line breaks stay too
-    ("Tea [2615] or [,] or [ ], not [99999].", ["2615"]),
-    ("Green tea [1F375].\n\nOr a cat [99999].", ["1F375"]),
-    # an id has any number of hex digits: a short [23] and a long [1F9C9A0] that were not retrieved go too
-    ("Ids [7], [23], [2615] or [1F9C9A0].", ["2615"]),
-    # kept ids stay as written: a lower-case id, a group not in allowed_ids' order; and spaces elsewhere stay
-    ("Ice [2615 1f9ca] or tea [1f375].", ["1F9CA", "2615", "1F375"]),
-    ("Tea is  hot [99999], ice  cold.", ["2615"]),
-    # an id repeated in one bracket stays repeated: kept as written, not de-duplicated
-    ("Tea [2615 2615] or [2615, 99999, 2615].", ["2615"]),
+#: The notebook's citation pattern, given to the learner above the stub (the two must stay equal; a test
+#: compares them): square brackets holding one or more ids separated by commas, semicolons or spaces. An id
+#: is 4 to 6 hex digits with at least one decimal digit, or such codes joined by hyphens: the id shape
+#: mm.rag.filter_output reads.
+ID = r"(?=[0-9A-Fa-f-]*[0-9])[0-9A-Fa-f]{4,6}(?:-[0-9A-Fa-f]{4,6})*"
+CITATION = re.compile(rf"\[\s*({ID}(?:[\s,;]+{ID})*)[\s,;]*\]")
+
+#: (text, allowed ids), each built so that one slip shows; the first comes first so that str.replace is named.
+FILTER_CASES = [
+    ("Room 99999 has tea [99999] and [2615]; dial 2615.", ["2615"]),          # ids in the prose too
+    ("Tea [2615] or beer [1F37A].", ["2615"]),
+    ("A teacup [1f375] or mate [1F9C9].", ["1F375", "1f9c9"]),                 # case, on both sides
+    # one allowed id and one not; none allowed; all allowed (spaces between them)
+    ("Tea [99999, 2615], beer [1F37A; 99999] or ice [2615 1f9ca].", ["2615", "1F9CA"]),
+    ("Tea [1F375] or [1F37]; [2615] [2615], [2615, 2615].", ["1F375", "2615"]),  # a prefix; repeats
+    ("Tea (1F37A), a [cafe], [23] or [1F9C9A0] stay; [E002] goes.", ["2615"]),   # not citations, one that is
+    ("Tea [99999].\n\nOr mate [2615].", ["2615"]),                               # line breaks stay
 ]
-
-_LENGTH_HINT = ("the rule sets no length for an id: [7], [23] and [1F9C9A0] are ids too; do not limit the number of "
-                "hex digits (as {4,6} or {5} would).")
+_NOT_CITATIONS = ("(1F37A)", "[cafe]", "[23]", "[1F9C9A0]")
 
 
-def prefix_hint(my_filter) -> str:
-    """The hint when [1F37] survives: a substring match, or ids of limited length (probed on short and long ids)."""
-    try:
-        out = my_filter("See [23] or [1F9C9A0].", ["2615"])
-    except Exception:   # other problems are named elsewhere
-        out = ""
-    if isinstance(out, str) and ("[23]" in out or "[1F9C9A0]" in out):
-        return _LENGTH_HINT
-    return ("compare whole ids: '1F37' is a prefix of '1F375' but not the same document; match the id between the "
-            "brackets and look it up in a set.")
+def _brackets(text: str) -> list[tuple[str, list[str]]]:
+    """Each citation of ``text``: (as written, its ids as written)."""
+    return [(m.group(0), re.findall(ID, m.group(1))) for m in CITATION.finditer(text)]
 
 
-_WORDS = ("[bed]", "[cafe]", "[add]", "[-]")
-_NOT_HEX = ("[v2]", "[2nd]", "[step_1]")
-_NO_ID = ("[,]", "[ ]")
+def _outside(text: str) -> str:
+    """The text with its citations removed, compared without spacing: runs of spaces as one, none before
+    punctuation or around a line break (the library closes the gap a removed citation leaves); line breaks stay."""
+    out = re.sub(r"[ \t]+", " ", CITATION.sub("", text))
+    return re.sub(r" ?\n ?", "\n", re.sub(r" ([.,;:!?])", r"\1", out)).strip(" ")
 
 
-def _is_citation(group: str) -> bool:
-    """A bracket is a citation when each of its ids has a decimal digit ([cafe], [bed] are words)."""
-    return all(re.search(r"[0-9]", i) for i in _ID.findall(group))
+def _free_ids(text: str) -> list[str]:
+    """Ids written in the prose, outside any bracket (a str.replace of an id hits them too)."""
+    return re.findall(r"\b(?=[0-9A-Fa-f]*[0-9])[0-9A-Fa-f]{4,6}\b", re.sub(r"[\[(][^\])]*[\])]", " ", text))
 
 
-def _ids(text: str) -> list[str]:
-    return [i.upper() for group in _GROUP.findall(text) if _is_citation(group) for i in _ID.findall(group)]
+def citation_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | None:
+    """(problem, hint) when ``out`` is not ``text`` filtered by the allow-list rule, else None.
 
-
-def _drop_citations(text: str) -> str:
-    return _GROUP.sub(lambda m: "" if _is_citation(m.group(1)) else m.group(0), text)
-
-
-def group_problem(text: str, allowed: list[str], out: str) -> tuple[str, str] | None:
-    """(problem, hint) when ``out`` mishandles a grouped citation of ``text``, else None."""
+    The rule: in each citation keep the ids that are in ``allowed`` (case-insensitive), drop a citation with
+    none left, leave the rest of the text as written. How a kept citation is written is free ([2615, 1F9CA],
+    [2615 1f9ca] or [2615][1F9CA]), and so is the spacing a removed one leaves.
+    """
     ok = {a.upper() for a in allowed}
-    found, given = Counter(_ids(out)), _ids(text)
-    bad = sorted(i for i in found if i not in ok)
-    if "[ 99999 ]" in text and "99999" in out:
-        return (f"the citation [ 99999 ] survived the filter in {text!r}, though not retrieved: {out!r}.",
-                "a model may put spaces inside the brackets ([ 99999 ]): allow them after [ and before ].")
-    if "[2615 cafe]" in text and "[2615 cafe]" not in out:
-        return (f"the bracket [2615 cafe] was changed in {text!r}: {out!r}.",
-                "the digit rule holds for each item of a bracket, not for the bracket as a whole: a bracket "
-                "with a word in it is not a citation and stays as written.")
-    if any(not 4 <= len(part) <= 6 for i in bad for part in i.split("-")):   # [7], [23], [1F9C9A0]
-        return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.", _LENGTH_HINT)
-    if any(i[0].isalpha() for i in bad):
-        return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
-                "a hex id may start with a letter A-F ([E002], [BEEF1]): do not require a decimal digit first.")
+    given = _brackets(text)
+    want = [i.upper() for _, ids in given for i in ids if i.upper() in ok]
+    got = [i.upper() for _, ids in _brackets(out) for i in ids]
+    prose = Counter(_free_ids(text))
+    hit = sorted(w for w, n in prose.items() if Counter(_free_ids(out))[w] < n)
+    if hit:
+        return (f"{hit[0]}, written outside any citation, was removed from {text!r}: {out!r}.",
+                "str.replace(id, '') removes the id everywhere in the text, not only in the citation: decide "
+                "inside each citation (CITATION.sub(function, text) replaces each match by what the function "
+                "returns).")
+    bad = [i for i in got if i not in ok]
+    groups = [(written, ids) for written, ids in given if len(ids) > 1]
     if bad:
+        if any(written in out and not any(i.upper() in ok for i in ids) for written, ids in groups):
+            return (f"{bad} survived the filter in {text!r}: {out!r}.",
+                    "a citation can hold several ids ([1F37A; 99999]): take match.group(1) apart into its ids (they "
+                    "are separated by commas, semicolons or spaces) and decide for each.")
+        if any(written in out and not all(i.upper() in ok for i in ids) for written, ids in groups):
+            return (f"{bad} survived the filter in {text!r}: {out!r}.",
+                    "you keep the whole citation when one of its ids is allowed: keep only its allowed ids "
+                    "([99999, 2615] becomes [2615]).")
+        if any(b in a and b != a for b in bad for a in ok):
+            return (f"{bad} survived the filter in {text!r}: {out!r}.",
+                    "compare whole ids: 1F37 is part of 1F375 but another document; look each id up in a set.")
         return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
-                "a bracket can hold several ids ([2615, 99999]): check each id in it, not the bracket as a whole.")
-    not_hex = [w for w in _NOT_HEX if w in text and w not in out]
-    if not_hex:
-        return (f"the brackets {not_hex} were removed from {text!r}: {out!r}.",
-                "an id is made of hex digits (0-9, A-F) and hyphens only; a bracket with another letter or an "
-                "underscore (\\w matches both) is text, not a citation, so it stays.")
-    gone = [w for w in _WORDS if w in text and w not in out]
-    if gone:
-        return (f"the words {gone} were removed from {text!r}: {out!r}.",
-                "an id has at least one decimal digit: a bracketed word made of the letters a-f (or a lone "
-                "hyphen) is not a citation, so it stays.")
-    lost = sorted(i for i, n in Counter(g for g in given if g in ok).items() if found[i] < n)
-    if lost and any(len(ids) > len({i.upper() for i in ids}) for g in _GROUP.findall(text)
-                    if _is_citation(g) and (ids := [i for i in _ID.findall(g) if i.upper() in ok])):
-        return (f"a repeated allowed id was kept once in {text!r}: {out!r}.",
-                "keep the allowed ids of a bracket as the model wrote them, a repeated one too ([2615 2615] "
-                "stays): do not de-duplicate them (no set()).")
+                "drop every id of a citation that is not in allowed_ids.")
+    lost = sorted((Counter(want) - Counter(got)).elements())
     if lost:
-        spaced = any(" " in g.strip() and "," not in g and ";" not in g for g in _GROUP.findall(text))
-        return (f"allowed citations {lost} were removed from {text!r}: {out!r}.",
-                "keep the allowed ids of a bracket and drop only the others; ids in one bracket are separated "
-                "by commas, semicolons" + (" or spaces ([1F9C9 1F37A])." if spaced else " or spaces."))
-    written = [i for g in _GROUP.findall(text) if _is_citation(g) for i in _ID.findall(g) if i.upper() in ok]
-    if [i for g in _GROUP.findall(out) if _is_citation(g) for i in _ID.findall(g)] != written:
-        return (f"the citations you keep were rewritten: {out!r} (from {text!r}).",
-                "keep the allowed ids exactly as the model wrote them: the same case, in the same order "
-                "(not upper-cased, not sorted into allowed_ids' order).")
-    spaces = [r for r in re.findall(r"\w {2,}\w", text) if r not in out]
-    if spaces:
-        return (f"the spacing {spaces} away from any citation changed: {out!r} (from {text!r}).",
-                "leave the text around the citations exactly as written: only the space a removed bracket "
-                "leaves may go; do not collapse every run of spaces.")
-    no_id = [w for w in _NO_ID if w in text and w not in out]
-    if no_id:
-        return (f"the brackets {no_id} were removed from {text!r}: {out!r}.",
-                "a bracket with no hex digit in it is not a citation: spaces, commas and semicolons separate "
-                "ids but are not ids themselves, so require at least one id in the bracket.")
+        exact = {i for _, ids in given for i in ids} & set(allowed)   # written exactly as allowed_ids has it
+        if all(i not in {e.upper() for e in exact} for i in lost):
+            hint = ("compare ids case-insensitively, on both sides: the model may write [1f375] for 1F375, and "
+                    "allowed_ids may hold 1f9c9 for [1F9C9] (upper-case both).")
+        elif re.search(r"\[\s*[,;]", out):
+            hint = ("build the kept citation again from its kept ids: deleting an id inside the brackets leaves its "
+                    "comma behind, and [, 2615] is no citation.")
+        elif any(len(set(ids)) > 1 and all(i.upper() in ok and i.upper() in lost for i in ids) for _, ids in groups):
+            hint = ("a citation can hold several ids ([2615 1f9ca]): match.group(1) is not one id; take it apart "
+                    "into its ids and decide for each.")
+        elif any(all(i.upper() in lost for i in ids if i.upper() in ok) for _, ids in groups
+                 if any(i.upper() in ok for i in ids) and not all(i.upper() in ok for i in ids)):
+            hint = ("you drop the whole citation when one of its ids is not allowed: keep its allowed ids and drop "
+                    "only the others ([99999, 2615] becomes [2615]).")
+        elif any(want.count(i) > 1 and i in got for i in lost):
+            hint = "keep every allowed id as often as the model wrote it: do not de-duplicate (no set())."
+        else:
+            hint = "keep every id that is in allowed_ids, in every citation."
+        return f"allowed ids {lost} were removed from {text!r}: {out!r}.", hint
+    if got != want:
+        return (f"the kept ids are in another order: {out!r} (from {text!r}).",
+                "keep the ids in the order the model wrote them.")
+    if _outside(out) == _outside(text):
+        return None
+    if "[]" in out and "[]" not in text:
+        return (f"an empty [] was left in {out!r} (from {text!r}).",
+                "when no id of a citation is allowed, remove the whole citation, brackets too.")
     if out.count("\n") != text.count("\n"):
         return (f"the line breaks of {text!r} changed: {out!r}.",
-                "remove only the citations and leave the rest as the model wrote it: splitting on whitespace "
-                "and joining with ' ' turns a multi-line answer into one line.")
-    rest, want = tidy(_drop_citations(out)), tidy(_drop_citations(text))
-    if rest != want:
-        return (f"the words around the citations changed: {out!r} (from {text!r}).",
-                "when no id of a bracket is allowed, remove the whole bracket: no empty [] or [, ] left behind.")
-    return None
-
-
-def tidy(text: str) -> str:
-    """Text compared without its spacing: runs of whitespace as one space, none before punctuation (the library's
-    filter closes the gap a removed citation leaves before "," or "."), no space or full stop at either end."""
-    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s+", " ", text)).strip(" .")
+                "leave the text around the citations as written: joining the words with ' ' turns a "
+                "multi-line answer into one line.")
+    gone = [w for w in _NOT_CITATIONS if w in text and w not in out]
+    if gone:
+        return (f"{gone} were removed from {text!r}: {out!r}.",
+                "these are not citations: use the CITATION pattern above (square brackets; an id has 4 to 6 hex "
+                "digits, one of them a decimal digit); round brackets and words stay.")
+    return (f"the words around the citations changed: {out!r} (from {text!r}).",
+            "only the citations are decided; every other character of the text stays as written.")
 
 
 def _copy(scores):
