@@ -305,6 +305,11 @@ def _delete_inside(text, allowed_ids):
                                                                    {x.upper() for x in a}), t), "not citations"),
     (lambda t, a: mm.rag.CITATION.sub(lambda m: _keep_allowed(re.findall(ID, m.group(1) or ""),
                                                               {x.upper() for x in a}), t), "round brackets"),
+    # the kept ids written back without their brackets
+    (decide_each(lambda ids, ok: " ".join(i for i in ids if i.upper() in ok)), "inside square brackets"),
+    # re.I passed where sub takes count: only the first two citations are decided
+    (lambda t, a: CITATION.sub(lambda m: _keep_allowed(re.split(r"[\s,;]+", m.group(1)), {x.upper() for x in a}),
+                               t, re.I), "only the first citations"),
     # sorted into allowed_ids' order
     (decide_each(lambda ids, ok: _keep_allowed(sorted(ids, key=lambda i: i.upper()), ok)), "another order"),
 ])

@@ -22,7 +22,7 @@ FILTER_CASES = [
     ("A teacup [1f375] or mate [1F9C9].", ["1F375", "1f9c9"]),                 # case, on both sides
     # one allowed id and one not; none allowed; all allowed (spaces between them)
     ("Tea [99999, 2615], beer [1F37A; 99999] or ice [2615 1f9ca].", ["2615", "1F9CA"]),
-    ("Tea [1F375] or [1F37]; [2615] [2615], [2615, 2615].", ["1F375", "2615"]),  # a prefix; repeats
+    ("Tea [1F375] or [1F37]; [2615] [2615], [2615, 2615] or [99999].", ["1F375", "2615"]),  # a prefix; repeats
     ("Tea (1F37A), a [cafe], [23] or [1F9C9A0] stay; [E002] goes.", ["2615"]),   # not citations, one that is
     ("Tea [99999].\n\nOr mate [2615].", ["2615"]),                               # line breaks stay
 ]
@@ -39,6 +39,12 @@ def _outside(text: str) -> str:
     punctuation or around a line break (the library closes the gap a removed citation leaves); line breaks stay."""
     out = re.sub(r"[ \t]+", " ", CITATION.sub("", text))
     return re.sub(r" ?\n ?", "\n", re.sub(r" ([.,;:!?])", r"\1", out)).strip(" ")
+
+
+def _kept_ids(text: str, ok: set[str], count: int = 0) -> list[str]:
+    """The ids (upper case) a right filter keeps when it decides only the first ``count`` citations (0: all)."""
+    return [i.upper() for n, (_, ids) in enumerate(_brackets(text)) for i in ids
+            if i.upper() in ok or (count and n >= count)]
 
 
 def _free_ids(text: str) -> list[str]:
@@ -66,6 +72,10 @@ def citation_problem(text: str, allowed: list[str], out: str) -> tuple[str, str]
                 "returns).")
     bad = [i for i in got if i not in ok]
     groups = [(written, ids) for written, ids in given if len(ids) > 1]
+    if bad and any(got == _kept_ids(text, ok, count=n) for n in range(1, len(given))):
+        return (f"only the first citations of {text!r} were decided: {out!r}.",
+                "the third argument of sub is count, the most replacements to make: CITATION.sub(function, "
+                "text, re.I) passes re.I (= 2) as count. CITATION is compiled already: CITATION.sub(function, text).")
     if bad:
         if any(written in out and not any(i.upper() in ok for i in ids) for written, ids in groups):
             return (f"{bad} survived the filter in {text!r}: {out!r}.",
@@ -86,6 +96,8 @@ def citation_problem(text: str, allowed: list[str], out: str) -> tuple[str, str]
         if all(i not in {e.upper() for e in exact} for i in lost):
             hint = ("compare ids case-insensitively, on both sides: the model may write [1f375] for 1F375, and "
                     "allowed_ids may hold 1f9c9 for [1F9C9] (upper-case both).")
+        elif Counter(_free_ids(out)) - Counter(_free_ids(text)):
+            hint = "write the kept ids back inside square brackets: without them they are no citation."
         elif re.search(r"\[\s*[,;]", out):
             hint = ("build the kept citation again from its kept ids: deleting an id inside the brackets leaves its "
                     "comma behind, and [, 2615] is no citation.")
