@@ -310,6 +310,21 @@ def _delete_inside(text, allowed_ids):
     # re.I passed where sub takes count: only the first two citations are decided
     (lambda t, a: CITATION.sub(lambda m: _keep_allowed(re.split(r"[\s,;]+", m.group(1)), {x.upper() for x in a}),
                                t, re.I), "only the first citations"),
+    # hyphen-joined ids taken apart: a ZWJ id's first part kept as a made-up citation, or a whole allowed one lost
+    (decide_each(lambda ids, ok: _keep_allowed([p for i in ids for p in re.findall(r"\w+", i)], ok)), "hyphen"),
+    (lambda t, a: CITATION.sub(lambda m: _keep_allowed(re.findall(r"\w+", m.group(1)), {x.upper() for x in a}), t),
+     "hyphen-joined"),
+    (lambda t, a: CITATION.sub(lambda m: _keep_allowed(re.findall(r"[0-9A-Fa-f]+", m.group(1)),
+                                                       {x.upper() for x in a}), t), "not at hyphens"),
+    (lambda t, a: CITATION.sub(lambda m: _keep_allowed(re.findall(r"[0-9A-Fa-f]{4,6}", m.group(1)),
+                                                       {x.upper() for x in a}), t), "not at hyphens"),
+    (lambda t, a: CITATION.sub(lambda m: _keep_allowed(re.split(r"[\s,;\-]+", m.group(1)),
+                                                       {x.upper() for x in a}), t), "not at hyphens"),
+    # ";" not taken for a separator: an allowed id before it is lost
+    (lambda t, a: CITATION.sub(lambda m: _keep_allowed(m.group(1).replace(",", " ").split(),
+                                                       {x.upper() for x in a}), t), "semicolon separates"),
+    (lambda t, a: CITATION.sub(lambda m: _keep_allowed(re.split(r"[, ]+", m.group(1)), {x.upper() for x in a}), t),
+     "semicolon separates"),
     # sorted into allowed_ids' order
     (decide_each(lambda ids, ok: _keep_allowed(sorted(ids, key=lambda i: i.upper()), ok)), "another order"),
 ])

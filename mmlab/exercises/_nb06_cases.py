@@ -25,6 +25,10 @@ FILTER_CASES = [
     ("Tea [1F375] or [1F37]; [2615] [2615], [2615, 2615] or [99999].", ["1F375", "2615"]),  # a prefix; repeats
     ("Tea (1F37A), a [cafe], [23] or [1F9C9A0] stay; [E002] goes.", ["2615"]),   # not citations, one that is
     ("Tea [99999].\n\nOr mate [2615].", ["2615"]),                               # line breaks stay
+    # hyphen-joined ids (121 of the 849): one allowed whole; one whose first part only is allowed (it goes)
+    ("A service dog [1F415-200D-1F9BA] is a dog [1F415].", ["1F415", "1F415-200D-1F9BA"]),
+    ("A black cat [1F408-200D-2B1B] is a cat [1F408].", ["1F408"]),
+    ("Tea [2615; 1F9CA] or beer [1F37A].", ["2615", "1F9CA"]),                  # an allowed id before ";"
 ]
 _NOT_CITATIONS = ("(1F37A)", "[cafe]", "[23]", "[1F9C9A0]")
 
@@ -70,6 +74,13 @@ def citation_problem(text: str, allowed: list[str], out: str) -> tuple[str, str]
                 "str.replace(id, '') removes the id everywhere in the text, not only in the citation: decide "
                 "inside each citation (CITATION.sub(function, text) replaces each match by what the function "
                 "returns).")
+    parts = {p for _, ids in given for i in ids if "-" in i for p in i.upper().split("-")}
+    lost = sorted((Counter(want) - Counter(got)).elements())
+    if parts and (any(i in parts for i in Counter(got) - Counter(want)) or any("-" in i for i in lost)):
+        return (f"a hyphen-joined id was taken apart in {text!r}: {out!r}.",
+                "1F415-200D-1F9BA (service dog) is one id, another document than 1F415 (dog): keeping its part "
+                "[1F415] makes up a citation. Take group(1) apart at commas, semicolons and spaces only (or find "
+                "its ids with the ID pattern above), not at hyphens.")
     bad = [i for i in got if i not in ok]
     groups = [(written, ids) for written, ids in given if len(ids) > 1]
     if bad and any(got == _kept_ids(text, ok, count=n) for n in range(1, len(given))):
@@ -90,7 +101,6 @@ def citation_problem(text: str, allowed: list[str], out: str) -> tuple[str, str]
                     "compare whole ids: 1F37 is part of 1F375 but another document; look each id up in a set.")
         return (f"{bad} survived the filter in {text!r}, though not retrieved: {out!r}.",
                 "drop every id of a citation that is not in allowed_ids.")
-    lost = sorted((Counter(want) - Counter(got)).elements())
     if lost:
         exact = {i for _, ids in given for i in ids} & set(allowed)   # written exactly as allowed_ids has it
         if all(i not in {e.upper() for e in exact} for i in lost):
@@ -101,6 +111,9 @@ def citation_problem(text: str, allowed: list[str], out: str) -> tuple[str, str]
         elif re.search(r"\[\s*[,;]", out):
             hint = ("build the kept citation again from its kept ids: deleting an id inside the brackets leaves its "
                     "comma behind, and [, 2615] is no citation.")
+        elif any(re.search(rf"(?i)\b{re.escape(i)}\s*;", written) for written, _ in groups for i in lost):
+            hint = ("a semicolon separates ids too: [2615; 1F9CA] holds 2615 and 1F9CA, and '2615;' is no id. "
+                    "Take group(1) apart at commas, semicolons and spaces.")
         elif any(len(set(ids)) > 1 and all(i.upper() in ok and i.upper() in lost for i in ids) for _, ids in groups):
             hint = ("a citation can hold several ids ([2615 1f9ca]): match.group(1) is not one id; take it apart "
                     "into its ids and decide for each.")
