@@ -89,6 +89,11 @@ def _ndcg_cut_early(found, rel, k):
     return dcg / sum(1 / math.log2(i + 2) for i in range(min(k, len(rel))))
 
 
+def _ndcg_cut_late(found, rel, k):
+    dcg = sum(1 / math.log2(i + 2) for i, x in enumerate(found[:k + 1]) if x in rel)
+    return dcg / sum(1 / math.log2(i + 2) for i in range(min(k, len(rel))))
+
+
 def _ndcg_ideal_k(found, rel, k):
     dcg = sum(1 / math.log2(i + 2) for i, x in enumerate(found[:k]) if x in rel)
     return dcg / sum(1 / math.log2(i + 2) for i in range(k))
@@ -124,6 +129,8 @@ def _ndcg_with_sklearn(found, rel, k):
     # found caught only by a generic hint in outside review 5: now each is named
     (_ndcg_packed, "ignores where the hits are"),                   # hits counted as the top positions
     (_ndcg_cut_early, "stops one position early"),                  # found_ids[:k - 1]
+    # review 27: the cut one too late was told to check its ideal DCG; the hint now names the cut
+    (_ndcg_cut_late, "one position too many: found_ids[:k + 1]"),   # found_ids[:k + 1]
     (_ndcg_ideal_k, "has k relevant items even when"),              # ideal over k positions, |R| ignored
     (_ndcg_with_the_helper, "calls mm.search.ndcg_at_k"),
     (lambda f, r, k: mm.search.ndcg_per_query(np.array([f]), [r], k)[0], "calls mm.search.ndcg_per_query"),

@@ -83,7 +83,7 @@ _NDCG_CASES = [
 def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True, cut=True, ideal_found: bool | str = False,
           ideal_len=False, packed=False, cut_at=None, ideal_k=False) -> float:
     top = found[:k] if cut else found
-    if cut_at is not None:  # an off-by-one cut, e.g. found[:k - 1]
+    if cut_at is not None:  # an off-by-one cut, found[:k - 1] or found[:k + 1]
         top = found[:k + cut_at]
     hits = [i for i, x in enumerate(top) if x in rel]
     if packed:  # positions ignored: the hits counted as if they were the top ones
@@ -166,6 +166,9 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
          "discount each hit by its own position i in found_ids: 1 / log2(i + 2)."),
         (dict(cut_at=-1), "your DCG stops one position early: found_ids[:k - 1] has only k - 1 ids.",
          "the first k ids are found_ids[:k]."),
+        (dict(cut_at=+1), "your DCG counts one position too many: found_ids[:k + 1] has k + 1 ids, so a hit at "
+                          "position k counts (and a perfect ranking can score above 1).",
+         "the first k ids are found_ids[:k], positions 0 to k - 1."),
         (dict(ideal_k=True), "your ideal DCG has k relevant items even when the query has fewer, so a perfect "
                              "ranking of 2 relevant items scores below 1.",
          "the ideal ranking holds min(k, number relevant) relevant items."),
