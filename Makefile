@@ -22,7 +22,7 @@ CELL_TIMEOUT ?= 180
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: help install lab lint test unit nbval notebooks student bench clean wheel wheel-check wheelhouse milvus-server book book-check
+.PHONY: help install lab lint test unit nbval nbval-portable notebooks student bench clean wheel wheel-check wheelhouse milvus-server book book-check
 
 help:
 	@echo "Learners:"
@@ -33,6 +33,7 @@ help:
 	@echo "  make student    write student/: the exercise copies to hand out, and manifest.json for the grader"
 	@echo "  make test       install if needed, then lint, the unit tests and every notebook (offline)"
 	@echo "  make lint       ruff and mypy (configured in pyproject.toml)"
+	@echo "  make nbval-portable  the notebooks under nbval on other CPU code paths: are the tagged cells portable?"
 	@echo "  make notebooks  re-execute every reference notebook in notebooks/ in place"
 	@echo "  make bench      run the benchmarks in benchmarks/"
 	@echo "  make milvus-server  a Milvus 2.3.5 server in the foreground on 127.0.0.1:19530 (README: A Milvus server)"
@@ -96,6 +97,21 @@ unit: install
 nbval: install
 	MMLAB_JOINT_MODEL=conse $(BIN)/python -m pytest $(NOTEBOOKS) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+		--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+
+# CI runs on Intel (AVX-512) or AMD (AVX2) machines, and a tagged cell must print the same on both.
+# This runs every notebook under nbval with the numeric kernels forced onto other code paths (torch,
+# MKL, oneDNN, OpenBLAS, FAISS) and a cold cache (embeddings and the reranker recomputed under them):
+# a tagged cell that fails here prints numbers that depend on the CPU, so it must not be tagged
+# (CONTRIBUTING.md, "Notebooks"). Slower than `make nbval` (~30 min on 2 cores).
+PORTABLE_CACHE := build/portable-cache
+PORTABLE_ENV := MMLAB_CACHE=$(abspath $(PORTABLE_CACHE)) ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE \
+	OPENBLAS_CORETYPE=Sandybridge ONEDNN_MAX_CPU_ISA=SSE41 FAISS_SIMD_LEVEL=NONE
+nbval-portable: install
+	rm -rf $(PORTABLE_CACHE) && mkdir -p $(PORTABLE_CACHE)
+	$(PORTABLE_ENV) $(BIN)/python -c 'import mmlab.rag; mmlab.rag.load_generator(); mmlab.rag.keyword_reranker(progress=False)'
+	$(PORTABLE_ENV) MMLAB_JOINT_MODEL=conse $(BIN)/python -m pytest $(NOTEBOOKS) \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
 notebooks: install
