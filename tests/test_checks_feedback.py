@@ -33,6 +33,21 @@ def test_fallback_for_an_empty_answer(empty, capsys):
     assert "exercise 3" in capsys.readouterr().out
 
 
+def test_fallback_uses_the_reference_when_the_function_returns_nothing(capsys):
+    def half_written(x):
+        x * 2  # the learner forgot `return`
+
+    fn = checks.fallback(half_written, lambda x: x * 10, exercise="exercise 5")
+    assert fn(2) == 20 and fn(3) == 30
+    out = capsys.readouterr().out
+    assert out.count("exercise 5 is not solved yet (it returns None: is a `return` missing?)") == 1
+
+
+def test_fallback_keeps_a_falsy_answer_that_is_not_none(capsys):
+    fn = checks.fallback(lambda x: 0, lambda x: x * 10, exercise="exercise 6")
+    assert fn(2) == 0 and capsys.readouterr().out == ""
+
+
 def test_fallback_lets_a_learners_real_error_through():
     def buggy(x):
         raise ValueError("my bug")

@@ -150,7 +150,9 @@ def fallback(mine, reference, *, exercise: str):
 
     Later sections of a notebook call what an exercise asked the learner to write. In a
     student copy that function still raises ``NotImplementedError``; wrapped here, the
-    call falls back to ``reference`` and says so once, so Run All reaches the end.
+    call falls back to ``reference`` and says so once, so Run All reaches the end. A function
+    that returns ``None`` (a missing ``return``) falls back the same way, so the next line does not
+    fail on a ``None`` far from the mistake; any other error of the learner's function is raised.
 
     Args:
         mine: the learner's function (or ``None`` / ``...`` while empty).
@@ -176,9 +178,12 @@ def fallback(mine, reference, *, exercise: str):
         if is_empty(mine) or not callable(mine):
             return use_reference("no function yet")(*args, **kwargs)
         try:
-            return mine(*args, **kwargs)
+            result = mine(*args, **kwargs)
         except NotImplementedError:
             return use_reference("it raises NotImplementedError")(*args, **kwargs)
+        if result is None:  # a half-written function without its return: fail here, not in a later line
+            return use_reference("it returns None: is a `return` missing?")(*args, **kwargs)
+        return result
 
     call.__name__ = getattr(mine, "__name__", "fallback")
     call.__doc__ = getattr(mine, "__doc__", None)
