@@ -137,7 +137,11 @@ def _ndcg_with_sklearn(found, rel, k):
     (_ndcg_with_sklearn, "calls sklearn's ndcg_score"),
     (lambda f, r, k: "0.5", "must score 0"),
     (lambda f, r, k: solution_ndcg(f, r, k) * 0.9, "differ"),
-    (lambda f, r, k: round(solution_ndcg(f, r, k), 3), "rounded"),   # outside review 12
+    (lambda f, r, k: round(solution_ndcg(f, r, k), 3), "rounded to 3 decimals"),   # outside review 12
+    # review 28: an answer rounded to 4 decimals was told "3 decimals"; the message names what was done
+    (lambda f, r, k: round(solution_ndcg(f, r, k), 4), "rounded to 4 decimals"),
+    (lambda f, r, k: round(solution_ndcg(f, r, k), 2), "rounded to 2 decimals"),
+    (lambda f, r, k: math.floor(solution_ndcg(f, r, k) * 10_000) / 10_000, "within 0.0005 of the right ones"),
 ])
 def test_ndcg_mistakes(answer, message, capsys):
     assert checks.nb06_ndcg(answer).passed is False

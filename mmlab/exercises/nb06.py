@@ -190,8 +190,13 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
     if got[2] != 0 or got[4] == 0:
         return report(False, "", "a query with no relevant item in its top k must score 0, and one with a hit must not.",
                       "count a position only when its id is in the relevant set (and -1 is padding, never relevant).")
+    for decimals in range(1, 6):   # a rounded answer: say to how many decimals (review 28: not always 3)
+        if np.allclose(got, np.round(want, decimals), rtol=0, atol=1e-9):
+            return report(False, "", f"your values are the right ones rounded to {decimals} decimals.",
+                          "return the unrounded value.")
     if np.allclose(got, want, atol=5.1e-4):
-        return report(False, "", "your values agree to 3 decimals only: they are rounded.", "return the unrounded value.")
+        return report(False, "", "your values are within 0.0005 of the right ones but not equal: rounded or cut "
+                                 "short somewhere.", "return the unrounded value, computed in full precision.")
     return report(False, "", f"your values {np.round(got, 3).tolist()} differ from the expected ones on small cases.",
                   "DCG = sum over the first k positions i (from 0) holding a relevant id of 1 / log2(i + 2).")
 
