@@ -190,7 +190,7 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
     if got[2] != 0 or got[4] == 0:
         return report(False, "", "a query with no relevant item in its top k must score 0, and one with a hit must not.",
                       "count a position only when its id is in the relevant set (and -1 is padding, never relevant).")
-    for decimals in range(1, 6):   # a rounded answer: say to how many decimals (review 28: not always 3)
+    for decimals in range(1, 6):  # a rounded answer: say to how many decimals
         if np.allclose(got, np.round(want, decimals), rtol=0, atol=1e-9):
             return report(False, "", f"your values are the right ones rounded to {decimals} decimals.",
                           "return the unrounded value.")
