@@ -114,6 +114,16 @@ def _ndcg_with_sklearn(found, rel, k):
     return ndcg_score(y_true, y_score, k=k)
 
 
+def _ndcg_with_sklearn_dcg(found, rel, k):
+    """Review 29: the DCG and the ideal DCG both from sklearn's dcg_score (passed before dcg_score was watched)."""
+    from sklearn.metrics import dcg_score
+
+    ids = sorted({x for x in found if x >= 0} | set(rel))
+    y_true = np.array([[float(i in rel) for i in ids]])
+    y_score = np.array([[float(len(found) - found.index(i)) if i in found else 0.0 for i in ids]])
+    return dcg_score(y_true, y_score, k=k) / dcg_score(y_true, y_true, k=k)
+
+
 @pytest.mark.parametrize("answer, message", [
     (..., "still empty"),
     (stub, "NotImplementedError"),
@@ -135,6 +145,7 @@ def _ndcg_with_sklearn(found, rel, k):
     (_ndcg_with_the_helper, "calls mm.search.ndcg_at_k"),
     (lambda f, r, k: mm.search.ndcg_per_query(np.array([f]), [r], k)[0], "calls mm.search.ndcg_per_query"),
     (_ndcg_with_sklearn, "calls sklearn's ndcg_score"),
+    (_ndcg_with_sklearn_dcg, "calls sklearn's dcg_score"),
     (lambda f, r, k: "0.5", "must score 0"),
     (lambda f, r, k: solution_ndcg(f, r, k) * 0.9, "differ"),
     (lambda f, r, k: round(solution_ndcg(f, r, k), 3), "rounded to 3 decimals"),   # outside review 12
@@ -247,6 +258,9 @@ def _rrf_skips_falsy(rankings, rrf_k=60):
     (_rrf_skips_falsy, "0 is a document id like any other"),
     # outside review 20: a dict keyed by str(id) was told only that the ids are missing
     (lambda r, c=60: {str(i): v for i, v in solution_rrf(r, c).items()}, "your keys are strings"),
+    # review 29: a rounded answer got the generic message; it is named with its number of decimals
+    (lambda r, c=60: {i: round(v, 5) for i, v in solution_rrf(r, c).items()}, "rounded to 5 decimals"),
+    (lambda r, c=60: {i: round(v, 3) for i, v in solution_rrf(r, c).items()}, "rounded to 3 decimals"),
 ])
 def test_rrf_mistakes(answer, message, capsys):
     assert checks.nb06_rrf(answer).passed is False
@@ -338,6 +352,11 @@ def _delete_inside(text, allowed_ids):
      "semicolon separates"),
     # sorted into allowed_ids' order
     (decide_each(lambda ids, ok: _keep_allowed(sorted(ids, key=lambda i: i.upper()), ok)), "another order"),
+    # review 29: a split at spaces only, the separators stripped off each token: "[2615,1F9CA]" stays one token
+    (lambda t, a: CITATION.sub(lambda m: _keep_allowed([x.strip(",;") for x in m.group(1).split()],
+                                                       {x.upper() for x in a}), t), "with no space after it"),
+    (lambda t, a: CITATION.sub(lambda m: _keep_allowed(re.split(r", |; | ", m.group(1)), {x.upper() for x in a}), t),
+     "with no space after it"),
 ])
 def test_citation_filter_mistakes(answer, message, capsys):
     assert checks.nb06_citation_filter(answer).passed is False
@@ -366,6 +385,20 @@ def _loop_filter(text, allowed_ids):
 ])
 def test_citation_filter_right_answers_pass(answer, capsys):
     assert checks.nb06_citation_filter(answer).passed is True
+
+
+def test_citation_cases_without_a_space_are_citations_the_library_reads_alike():
+    """Review 29: the cases with "," or ";" and no space are citations of the given pattern, and
+    mm.rag.filter_output keeps the same ids there as the check expects."""
+    from mmlab.exercises._nb06_cases import FILTER_CASES, _kept_ids
+
+    cases = [(t, a) for t, a in FILTER_CASES if re.search(r"\w[,;]\w", t)]
+    assert len(cases) >= 2
+    for text, allowed in cases:
+        assert all(re.search(r"\w[,;]\w", m.group(0)) for m in CITATION.finditer(text))
+        ok = {x.upper() for x in allowed}
+        assert _kept_ids(mm.rag.filter_output(text, allowed).text, ok) == _kept_ids(text, ok)
+        assert _kept_ids(solution_filter(text, allowed), ok) == _kept_ids(text, ok)
 
 
 def test_the_notebook_gives_the_checks_citation_pattern():
@@ -657,7 +690,7 @@ def _choose_ndcg(runs, relevant, options):
 
 def _choose_by_metric(how):
     """Review 20: exercise 3 with a slip in the metric: mean DCG@10 (not normalised), an ideal DCG over all of R
-    (no min(10, |R|) cap), only queries with >= 2 relevant documents, means rounded to 3 decimals."""
+    (no min(10, |R|) cap), only queries with >= 2 relevant documents, means rounded to 3 (or, review 29, 4) decimals."""
     def choose(runs, relevant, options):
         best, best_value = None, -1.0
         for views, rrf_k in options:
@@ -669,7 +702,7 @@ def _choose_by_metric(how):
                 dcg = sum(1 / np.log2(i + 2) for i, d in enumerate(row[:10].tolist()) if d in rel)
                 n_ideal = len(rel) if how == "uncapped" else min(10, len(rel))
                 per.append(dcg if how == "dcg" else dcg / sum(1 / np.log2(i + 2) for i in range(n_ideal)))
-            value = round(float(np.mean(per)), 3) if how == "round3" else float(np.mean(per))
+            value = round(float(np.mean(per)), int(how[5:])) if how.startswith("round") else float(np.mean(per))
             if value > best_value:
                 best, best_value = (views, rrf_k), value
         return best
@@ -677,7 +710,9 @@ def _choose_by_metric(how):
 
 
 @pytest.mark.parametrize("how, message", [("dcg", "not normalised"), ("uncapped", "beyond the 10th"),
-                                          ("min2", "you leave out some queries"), ("round3", "round the means")])
+                                          ("min2", "you leave out some queries"), ("round3", "round the means"),
+                                          # review 29: rounding to 4 decimals passed; a near-tie of 3.1e-5 shows it
+                                          ("round4", "round the means before comparing them, to 4 decimals")])
 def test_choose_fusion_metric_slips(how, message, capsys):
     assert checks.nb06_choose_fusion(_choose_by_metric(how)).passed is False
     assert message in capsys.readouterr().out
@@ -686,10 +721,22 @@ def test_choose_fusion_metric_slips(how, message, capsys):
 def test_choose_fusion_metric_sets_tell_the_slips_apart():
     """Each slip chooses otherwise than the right selection on some metric set, and no two slips agree on all."""
     from mmlab.exercises._nb06_cases import METRIC_OPTIONS, METRIC_SETS, metric_choice, metric_set
-    slips = ("dcg", "uncapped", "min2", "round3")
+    slips = ("dcg", "uncapped", "min2", "round3", "round4")
     picks = {h: [metric_choice(*metric_set(n), h) for n in METRIC_SETS] for h in ("", *slips)}
     assert picks[""] == [mm.search.best_fusion(*metric_set(n), METRIC_OPTIONS) for n in METRIC_SETS]
     assert all(picks[h] != picks[""] for h in slips)
     assert len({tuple(picks[h]) for h in slips}) == len(slips)
     sizes = [n for s, _ in METRIC_SETS.values() for n in s]
     assert min(sizes) == 1 and max(sizes) > 10
+
+
+def test_choose_fusion_near_tie4_is_a_tie_at_4_decimals():
+    """Review 29: on "near_tie4" the best option beats the earlier runner-up by less than 5e-5 (so 4-decimal
+    rounding ties them and keeps the earlier) but by far more than float error (so a right answer is safe)."""
+    from mmlab.exercises._nb06_cases import METRIC_OPTIONS, metric_set
+    runs, relevant = metric_set("near_tie4")
+    means = [mm.search.ndcg_at_k(runs[v], relevant, 10) for (v,), _ in METRIC_OPTIONS]
+    best = int(np.argmax(means))
+    runner_up = max((i for i in range(len(means)) if i != best), key=lambda i: means[i])
+    assert runner_up < best and 1e-5 < means[best] - means[runner_up] < 5e-5
+    assert round(means[best], 4) == round(means[runner_up], 4)

@@ -124,12 +124,12 @@ def _zero_division(case: int) -> CheckResult:
 
 def nb06_ndcg(my_ndcg) -> CheckResult:
     """Write nDCG@k for one query: ``my_ndcg(found_ids, relevant, k) -> float``."""
-    from sklearn.metrics import ndcg_score
+    from sklearn.metrics import dcg_score, ndcg_score
 
     from ..search import metrics, ndcg_at_k
 
     helpers = {"mm.search.ndcg_at_k": metrics.ndcg_at_k, "mm.search.ndcg_per_query": metrics.ndcg_per_query,
-               "sklearn's ndcg_score": ndcg_score}
+               "sklearn's ndcg_score": ndcg_score, "sklearn's dcg_score": dcg_score}
     got: list[float] = []
     for found, rel, k in _NDCG_CASES:
         value, problem, helper = _call_watching(my_ndcg, helpers, list(found), set(rel), k)
@@ -274,6 +274,11 @@ def nb06_rrf(my_rrf) -> CheckResult:
     for kwargs, problem, hint in mistakes:
         if same(kwargs):
             return report(False, "", problem, hint)
+    for decimals in range(1, 7):  # a rounded answer: say to how many decimals (as exercise 1's check does)
+        if all(all(abs(got[i] - round(want[i], decimals)) < 1e-9 for i in want) for got, want in results.values()):
+            return report(False, "", f"your scores are the right ones rounded to {decimals} decimals; fused scores "
+                                     "are small (1 / 61 = 0.0164), so rounding changes them and can tie them.",
+                          "return the unrounded sums.")
     return report(False, "", "some fused scores differ from sum over rankings of 1 / (rrf_k + rank).",
                   "for each ranking, for each (rank from 1, id): scores[id] += 1 / (rrf_k + rank).")
 
