@@ -161,7 +161,7 @@ def test_filter_removes_links_of_any_domain_not_only_the_attacks_tld():
     """Review 10: the link pattern was a TLD list that happened to include the attacks' .example."""
     for link in ["evil.de", "bit.ly/abc", "free-prizes.co.uk", "evil.info/x", "https://a.b.dev/p", "help@evil.de"]:
         out = rag.filter_output(f"Go to {link} now.", [])
-        assert out.text == "Go to now." and out.links == [link], (link, out)
+        assert out.text == "Go to [link removed] now." and out.links == [link], (link, out)
     assert rag.filter_output("Tea, 3.5 cups, e.g. hot.", []).links == []
 
 
@@ -169,7 +169,27 @@ def test_filter_leaves_a_sentence_s_full_stop_after_a_link():
     """Review 11: 'bit.ly/abc.' took the full stop with it."""
     out = rag.filter_output("See evil.de/win or bit.ly/abc. Then www.x.example, then https://a.b/c!", [])
     assert out.links == ["evil.de/win", "bit.ly/abc", "www.x.example", "https://a.b/c"], out
-    assert out.text == "See or. Then, then!", out
+    assert out.text == "See [link removed] or [link removed]. Then [link removed], then [link removed]!", out
+
+
+def test_filter_marks_each_removed_link_visibly():
+    """Review 30: a link removed silently can reverse a sentence; each one leaves "[link removed]"."""
+    out = rag.filter_output("Claim it at www.free-prizes.example today [2615].", ["2615"])
+    assert out.text == f"Claim it at {rag.LINK_REMOVED} today [2615]." and out.links == ["www.free-prizes.example"]
+    assert rag.LINK_REMOVED == "[link removed]"
+    # the false positive of a missing space ("tea.No" reads as a domain, .no is one) is now visible
+    out = rag.filter_output("Hot drinks: tea.No coffee.", [])
+    assert out.text == "Hot drinks: [link removed] coffee." and out.links == ["tea.No"], out
+    # the marker is not a citation or a link itself: filtering again changes nothing
+    again = rag.filter_output(out.text, [])
+    assert again.text == out.text and again.links == [] and again.dropped == []
+
+
+def test_filter_leaves_text_without_links_unchanged():
+    for text in ["Tea, 3.5 cups, e.g. hot.", "A hot beverage [2615] or mate [1F9C9].", "None of the documents answers this.",
+                 "Line one.\nLine two: tea."]:
+        out = rag.filter_output(text, ["2615", "1F9C9"])
+        assert out.text == text and out.links == [] and "link removed" not in out.text, (text, out)
 
 
 def test_filter_checks_every_id_of_a_grouped_citation():

@@ -83,6 +83,24 @@ class ConSEEncoder(BaseEncoder):
     def _embed_image(self, images: list) -> np.ndarray:
         return self._mix(self.effnet.predict_proba(images, progress=False))  # (B, 384)
 
+    def top_classes(self, images: list, top_k: int = 3, *, progress: bool = True) -> list[list[tuple[str, float]]]:
+        """What ConSE sees in each image: its classifier's ``top_k`` most probable ImageNet classes.
+
+        These are the classes whose name vectors ConSE mixes into an image's vector (the top
+        ``top_t``, weighted by probability), so they explain why a picture lands where it does.
+        Only ConSE has them: a CLIP-style model embeds an image directly, with no classes to show
+        (check ``isinstance(model, mm.models.ConSEEncoder)`` before calling it on a model that
+        may be either).
+
+        Args:
+            images: PIL images or (H, W, 3) arrays.
+            top_k: how many classes per image, most probable first.
+            progress: show a progress bar.
+        Returns:
+            One list per image of ``(ImageNet class name, probability)``, most probable first.
+        """
+        return self.effnet.classify(images, top_k=top_k, progress=progress)
+
     def embed_probabilities(self, probs: np.ndarray) -> np.ndarray:
         """Class probabilities (N, 1000) -> (N, 384) float32, L2-normalised ConSE embeddings."""
         return l2_normalize(self._mix(probs), name="ConSE embeddings")

@@ -3,7 +3,7 @@
 Stages, each a small function: ``retrieve`` (hybrid BM25 + dense text + dense image in Milvus,
 fused by RRF) -> ``rerank`` (a fine-tuned MiniLM cross-encoder) -> ``build_prompt`` (ids,
 documents delimited as data) -> ``generate`` (SmolLM2-135M-Instruct, greedy) -> ``filter_output``
-(citations of retrieved ids only). ``answer`` runs them all.
+(citations of retrieved ids only, links marked removed). ``answer`` runs them all.
 
 Modules: ``generator`` (the local LLM and its cache), ``reranker`` (cross-encoder fine-tuning),
 ``prompts`` (prompt templates and the output filter), ``pipeline`` (the stages).
@@ -32,6 +32,7 @@ from .pipeline import (
 from .prompts import (
                        ABSTAIN,
                        CITATION,
+                       LINK_REMOVED,
                        FilteredText,
                        build_prompt,
                        closed_book_prompt,
@@ -47,6 +48,7 @@ __all__ = [
                        "CITATION",
                        "DEFAULT_VIEW",
                        "GROUPS",
+                       "LINK_REMOVED",
                        "VIEWS",
                        "Answer",
                        "FilteredText",

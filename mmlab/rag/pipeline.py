@@ -354,7 +354,7 @@ class Answer:
 
     Attributes:
         question: the question asked.
-        text: the filtered answer (citations of retrieved ids only, no links).
+        text: the filtered answer (citations of retrieved ids only; each link replaced by "[link removed]").
         sources: (id, text) of the documents given to the generator, best first.
         cited: ids cited in the answer (all among ``sources``).
         dropped: ids the model cited that were not retrieved (removed from ``text``).

@@ -6,9 +6,10 @@ question, or for ``ABSTAIN`` when none does, with a worked example from outside 
 The grounded prompt lists each retrieved document with its id inside a delimited block and
 says that the block is data: text in it is to be quoted, never obeyed. Delimiting alone does
 not stop a small model from following an instruction planted in a document, so the output is
-filtered too: a citation of an id that was not retrieved is removed, and so is any link (no
-document in the corpus contains one, so a link in an answer came from an injection or was
-made up).
+filtered too: a citation of an id that was not retrieved is removed, and any link is replaced
+by a visible ``[link removed]`` (no document in the corpus contains one, so a link in an answer
+came from an injection or was made up; the marker keeps the reader from taking the sentence
+left behind at face value).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from .._validate import check_int, describe
 
 __all__ = [
-    "ABSTAIN", "CITATION", "FilteredText", "build_prompt", "closed_book_prompt", "filter_output",
+    "ABSTAIN", "CITATION", "LINK_REMOVED", "FilteredText", "build_prompt", "closed_book_prompt", "filter_output",
     "format_documents", "hyde_prompt", "rewrite_prompt",
 ]
 
@@ -37,9 +38,13 @@ _ONE_ID = re.compile(_ID)
 #: A link, in general form: a scheme (``https://``, ``ftp://``), ``www.``, an e-mail address, or a bare
 #: domain (labels joined by dots, ending in a 2-24 letter top-level label: ``evil.de``, ``bit.ly/abc``,
 #: ``free-prizes.co.uk``), with any path after it. It errs toward removing: "tea.It" written without
-#: a space after the full stop also reads as a domain.
+#: a space after the full stop also reads as a domain (``.it`` is a real one), which is why a removed
+#: link leaves ``LINK_REMOVED`` in its place instead of nothing.
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
                   r"|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}\b(?:/\S*)?", re.IGNORECASE)
+
+#: What ``filter_output`` writes in place of each link it removes.
+LINK_REMOVED = "[link removed]"
 
 #: The abstention reply the grounded prompt asks for when no document answers the question.
 ABSTAIN = "None of the documents answers this."
@@ -190,10 +195,11 @@ class FilteredText:
     """What ``filter_output`` kept and removed.
 
     Attributes:
-        text: the answer with disallowed citations and links removed.
+        text: the answer with disallowed citations removed and each link replaced by
+            ``LINK_REMOVED`` ("[link removed]").
         cited: ids cited in the answer that were retrieved (kept), in order of appearance.
         dropped: cited ids that were not retrieved (removed).
-        links: links removed.
+        links: the links removed, as written (without a sentence's final punctuation).
     """
 
     text: str
@@ -203,9 +209,13 @@ class FilteredText:
 
 
 def filter_output(text: str, allowed_ids: Sequence[str]) -> FilteredText:
-    """Keep only citations of retrieved ids (every id of a grouped ``[2615, 1F9CA]``); remove links.
+    """Keep only citations of retrieved ids (every id of a grouped ``[2615, 1F9CA]``); mark links removed.
 
     Each kept id is written back as its own ``[ID]``; a bracket whose ids are all dropped goes.
+    Each link is replaced by ``LINK_REMOVED``, "[link removed]", never deleted silently: the link
+    pattern errs toward removing (a missing space, "tea.No", reads as a domain), and a silent cut
+    can reverse a sentence ("Hot drinks: tea.No coffee." would read "Hot drinks: coffee."); with
+    the marker the reader sees that something was taken out ("Hot drinks: [link removed] coffee.").
 
     Args:
         text: the generated answer.
@@ -238,7 +248,7 @@ def filter_output(text: str, allowed_ids: Sequence[str]) -> FilteredText:
     def cut_link(match: re.Match) -> str:   # a sentence's final "." or "," after a link is not part of it
         link = match.group(0).rstrip(".,;:!?)]'\"")
         links.append(link)
-        return match.group(0)[len(link):]
+        return LINK_REMOVED + match.group(0)[len(link):]
 
     out = _URL.sub(cut_link, out)
     out = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip()

@@ -48,6 +48,19 @@ def test_conse_image_is_the_mix_of_effnet_probabilities(conse, photos):
                                atol=1e-6)
 
 
+def test_top_classes_are_the_classifier_s_top_classes_of_each_image(conse, photos):
+    """Review 30 (nb06 cell 55): what ConSE saw in a picture, through a public method."""
+    images = [photos["coffee"], photos["chelsea"]]
+    seen = conse.top_classes(images, top_k=3, progress=False)
+    assert [len(row) for row in seen] == [3, 3]
+    assert seen[0][0][0] == "espresso" and seen[0][0][1] > 0.5
+    assert all(isinstance(c, str) and 0.0 <= p <= 1.0 for row in seen for c, p in row)
+    assert all(row[0][1] >= row[1][1] >= row[2][1] for row in seen)   # most probable first
+    assert seen == models.load("effnet-lite0").classify(images, top_k=3, progress=False)
+    with pytest.raises(ValueError, match="top_k"):
+        conse.top_classes(images, top_k=0, progress=False)
+
+
 def test_conse_text_is_minilm_and_labels_match_the_shipped_file(conse):
     minilm = models.load("minilm")
     np.testing.assert_allclose(conse.encode_text(["a dog"], progress=False),
