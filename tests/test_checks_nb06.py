@@ -740,3 +740,277 @@ def test_choose_fusion_near_tie4_is_a_tie_at_4_decimals():
     runner_up = max((i for i in range(len(means)) if i != best), key=lambda i: means[i])
     assert runner_up < best and 1e-5 < means[best] - means[runner_up] < 5e-5
     assert round(means[best], 4) == round(means[runner_up], 4)
+
+
+# --------------------------------------------------------------------------- exercise 3b: keep or adopt
+
+def _fuse(runs, option, limit=10):
+    views, rrf_k = option
+    return mm.search.reciprocal_rank_fusion([runs[v] for v in views], rrf_k=rrf_k, limit=limit).ids
+
+
+def solution_keep_or_adopt(chosen, default, held_out):
+    """The stub cell's solution: return default as soon as one held-out set fails."""
+    for runs, relevant in held_out:
+        mine = mm.search.ndcg_per_query(_fuse(runs, chosen), relevant, 10)
+        theirs = mm.search.ndcg_per_query(_fuse(runs, default), relevant, 10)
+        _, low, _ = mm.search.paired_bootstrap(mine, theirs)   # (mean difference, lower bound, upper bound)
+        if low <= 0:
+            return default
+    return chosen
+
+
+def _keep_or_adopt_flag(chosen, default, held_out):
+    adopt = True
+    for runs, relevant in held_out:
+        low = mm.search.paired_bootstrap(mm.search.ndcg_per_query(_fuse(runs, chosen), relevant, 10),
+                                         mm.search.ndcg_per_query(_fuse(runs, default), relevant, 10))[1]
+        adopt = adopt and low > 0
+    return chosen if adopt else default
+
+
+def _keep_or_adopt_all(chosen, default, held_out):
+    def low(runs, relevant):
+        per = [mm.search.ndcg_per_query(_fuse(runs, option), relevant, 10) for option in (chosen, default)]
+        return mm.search.paired_bootstrap(*per)[1]
+    return chosen if all(low(runs, rel) > 0 for runs, rel in held_out) else default
+
+
+def _keep_or_adopt_ndcg_at_k(chosen, default, held_out):
+    """nDCG@10 per query through ndcg_at_k on one row at a time."""
+    for runs, relevant in held_out:
+        per = []
+        for option in (chosen, default):
+            fused = _fuse(runs, option)
+            per.append(np.array([mm.search.ndcg_at_k(fused[q:q + 1], [relevant[q]], 10) for q in range(len(relevant))]))
+        if not mm.search.paired_bootstrap(per[0], per[1])[1] > 0:
+            return default
+    return chosen
+
+
+def _keep_or_adopt_limit20(chosen, default, held_out):
+    """The notebook's fuse() keeps 20; nDCG@10 reads the first 10 of them."""
+    lows = [mm.search.paired_bootstrap(*(mm.search.ndcg_per_query(_fuse(runs, o, limit=20), rel, 10)
+                                         for o in (chosen, default)))[1] for runs, rel in held_out]
+    return chosen if min(lows) > 0 else default
+
+
+@pytest.mark.parametrize("answer", [solution_keep_or_adopt, _keep_or_adopt_flag, _keep_or_adopt_all,
+                                    _keep_or_adopt_ndcg_at_k, _keep_or_adopt_limit20])
+def test_keep_or_adopt_right_answers_pass(answer, capsys):
+    assert checks.nb06_keep_or_adopt(answer).passed is True
+    assert capsys.readouterr().out.startswith("✅ Correct!")
+
+
+def _intervals(chosen, default, held_out, score=None, against=None, swap=False):
+    """Per held-out set: (mean, low, high) of chosen minus ``against`` (default) by ``score`` (nDCG@10 per query)."""
+    score = score or (lambda runs, rel, option: mm.search.ndcg_per_query(_fuse(runs, option), rel, 10))
+    out = []
+    for runs, rel in held_out:
+        a, b = score(runs, rel, chosen), score(runs, rel, against or default)
+        out.append(mm.search.paired_bootstrap(b, a) if swap else mm.search.paired_bootstrap(a, b))
+    return out
+
+
+def _by_mean(chosen, default, held_out):                    # 1: the mean difference, not the interval
+    return chosen if all(mean > 0 for mean, _, _ in _intervals(chosen, default, held_out)) else default
+
+
+def _any_set(chosen, default, held_out):                    # 2: one set passing is enough
+    for _, low, _ in _intervals(chosen, default, held_out):
+        if low > 0:
+            return chosen
+    return default
+
+
+def _pooled(chosen, default, held_out):                     # 3: one bootstrap over all held-out queries
+    a = np.concatenate([mm.search.ndcg_per_query(_fuse(r, chosen), rel, 10) for r, rel in held_out])
+    b = np.concatenate([mm.search.ndcg_per_query(_fuse(r, default), rel, 10) for r, rel in held_out])
+    return chosen if mm.search.paired_bootstrap(a, b)[1] > 0 else default
+
+
+def _swapped(chosen, default, held_out):                    # 4: paired_bootstrap(default, chosen)
+    return chosen if all(low > 0 for _, low, _ in _intervals(chosen, default, held_out, swap=True)) else default
+
+
+def _upper(chosen, default, held_out):                      # 5: the upper bound
+    return chosen if all(high > 0 for _, _, high in _intervals(chosen, default, held_out)) else default
+
+
+def _at_least_0(chosen, default, held_out):                 # 6: >= 0
+    return chosen if all(low >= 0 for _, low, _ in _intervals(chosen, default, held_out)) else default
+
+
+def _mrr(runs, rel, option):
+    return np.array([next((1 / (i + 1) for i, d in enumerate(row[:10].tolist()) if d in r), 0.0)
+                     for row, r in zip(_fuse(runs, option), rel)])
+
+
+def _recall(runs, rel, option):
+    return np.array([len(set(row[:10].tolist()) & r) / len(r) for row, r in zip(_fuse(runs, option), rel)])
+
+
+def _by_score(score):                                       # 7: another metric
+    def answer(chosen, default, held_out):
+        return chosen if all(low > 0 for _, low, _ in _intervals(chosen, default, held_out, score)) else default
+    return answer
+
+
+def _ndcg_at(k, limit):
+    return lambda runs, rel, option: mm.search.ndcg_per_query(f := _fuse(runs, option, limit), rel, k or f.shape[1])
+
+
+def _unpaired(chosen, default, held_out):                   # 8: chosen's own interval against default's mean
+    for runs, rel in held_out:
+        a, b = (mm.search.ndcg_per_query(_fuse(runs, o), rel, 10) for o in (chosen, default))
+        if mm.search.paired_bootstrap(a, np.zeros_like(a))[1] <= b.mean():
+            return default
+    return chosen
+
+
+def _unpaired_intervals(chosen, default, held_out):         # 8: two intervals that must not overlap
+    for runs, rel in held_out:
+        a, b = (mm.search.ndcg_per_query(_fuse(runs, o), rel, 10) for o in (chosen, default))
+        if mm.search.paired_bootstrap(a, 0 * a)[1] <= mm.search.paired_bootstrap(b, 0 * b)[2]:
+            return default
+    return chosen
+
+
+def _higher_mean(chosen, default, held_out):                # 10: re-chosen on the held-out queries
+    def mean(option):
+        return np.mean(np.concatenate([mm.search.ndcg_per_query(_fuse(r, option), rel, 10) for r, rel in held_out]))
+    return max((default, chosen), key=mean)
+
+
+def _mean_of_set_means(chosen, default, held_out):          # 10: the same, the sets' means averaged
+    return chosen if np.mean([m for m, _, _ in _intervals(chosen, default, held_out)]) > 0 else default
+
+
+def _first_view(chosen, default, held_out):                 # 11: against chosen's first view alone
+    against = ((chosen[0][0],), 60)
+    return chosen if all(low > 0 for _, low, _ in _intervals(chosen, default, held_out, against=against)) else default
+
+
+def _text_alone(chosen, default, held_out):                 # 11: against dense text, hard-coded
+    def score(runs, rel, option):
+        ids = runs["text"] if option == default else _fuse(runs, option)
+        return mm.search.ndcg_per_query(ids, rel, 10)
+    return chosen if all(low > 0 for _, low, _ in _intervals(chosen, default, held_out, score)) else default
+
+
+def _first_set_only(chosen, default, held_out):             # a return inside the loop, on the first set
+    for _, low, _ in _intervals(chosen, default, held_out):
+        return chosen if low > 0 else default
+
+
+def _last_set_only(chosen, default, held_out):              # a flag overwritten in the loop
+    for _, low, _ in _intervals(chosen, default, held_out):
+        adopt = low > 0
+    return chosen if adopt else default
+
+
+def _in_place(chosen, default, held_out):
+    for runs, _ in held_out:
+        for v in runs:
+            runs[v][runs[v] < 0] = 0
+    return solution_keep_or_adopt(chosen, default, held_out)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (..., "still empty"),
+    (stub, "NotImplementedError"),
+    (lambda chosen, default, held_out: mm.search.keep_or_adopt(chosen, default, held_out),
+     "calls mm.search.keep_or_adopt"),
+    (_by_mean, "you adopt when the mean difference is above 0"),                                   # 1
+    (_any_set, "you adopt when one held-out set passes"),                                           # 2
+    (_pooled, "you pool the held-out sets into one bootstrap"),                                     # 3
+    (_swapped, "paired_bootstrap's arguments swapped"),                                             # 4
+    (_upper, "you test the upper bound"),                                                           # 5
+    (_at_least_0, "you adopt on a lower bound of exactly 0"),                                       # 6
+    (_by_score(_mrr), "you compare by MRR"),                                                        # 7
+    (_by_score(_recall), "you compare by recall@10"),
+    (_by_score(_ndcg_at(20, 20)), "more than the top 10"),
+    (_by_score(_ndcg_at(None, None)), "more than the top 10"),                                      # the whole list
+    (_by_score(_ndcg_at(5, 10)), "fewer than 10 positions"),
+    (_by_score(_ndcg_at(9, 10)), "fewer than 10 positions"),
+    (_unpaired, "you compare the chosen fusion's own interval"),                                    # 8
+    (_unpaired_intervals, "you compare the chosen fusion's own interval"),
+    (lambda chosen, default, held_out: "+".join(_keep_or_adopt_all(chosen, default, held_out)[0]),
+     "you return the name 'bm25+text'"),                                                                       # 9
+    (lambda chosen, default, held_out: _keep_or_adopt_all(chosen, default, held_out) == chosen, "you return True"),
+    (lambda chosen, default, held_out: _keep_or_adopt_all(chosen, default, held_out)[0], "without their rrf_k"),
+    (_higher_mean, "whichever of the two has the higher mean"),                                     # 10
+    (_mean_of_set_means, "whichever of the two has the higher mean"),
+    (_first_view, "you compare with the first view of chosen alone"),                               # 11
+    (_text_alone, "you compare with dense text alone"),
+    (_first_set_only, "only the first held-out set decides"),
+    (_last_set_only, "only the last held-out set decides"),
+    (lambda chosen, default, held_out: default, "you return default whatever"),
+    (lambda chosen, default, held_out: chosen, "you return chosen whatever"),
+    (lambda chosen, default, held_out: None, "is a `return` missing?"),
+    (lambda chosen, default, held_out: (chosen[0], 60), "neither chosen"),
+    (_in_place, "changed the runs it was given"),
+])
+def test_keep_or_adopt_mistakes(answer, message, capsys):
+    assert checks.nb06_keep_or_adopt(answer).passed is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌ Not yet") and message in out, out
+
+
+def test_keep_or_adopt_stub_says_not_yet_without_raising(capsys):
+    def keep_or_adopt(chosen, default, held_out):
+        raise NotImplementedError
+
+    result = checks.nb06_keep_or_adopt(keep_or_adopt)
+    assert not result and "Not yet" in capsys.readouterr().out
+
+
+def test_keep_or_adopt_slips_are_told_apart_on_the_probes():
+    """Each slip answers otherwise than the rule on some probe, and no two slips answer alike on all of them (the
+    variants of one slip share its message and may agree)."""
+    from mmlab.exercises._nb06_cases import _SLIP_VARIANTS, ADOPT_SLIPS, adopt_decision, adopt_probes
+
+    probes, cache = adopt_probes(), {}    # cache: per-query values, shared between the calls
+    rule = [mm.search.keep_or_adopt(c, d, h) for _, c, d, h, _ in probes]
+    assert rule == [adopt_decision(c, d, h, "", cache) for _, c, d, h, _ in probes]
+    picks = {slip: {tuple(map(repr, (adopt_decision(c, d, h, how, cache) for _, c, d, h, _ in probes)))
+                    for how in _SLIP_VARIANTS.get(slip, (slip,))} for slip in ADOPT_SLIPS}
+    assert all(tuple(map(repr, rule)) not in p for p in picks.values())
+    for a, b in [(a, b) for a in picks for b in picks if a < b]:
+        assert not picks[a] & picks[b], (a, b)
+    adopted = sum(r == c != d for r, (_, c, d, _, _) in zip(rule, probes))
+    assert 3 <= adopted <= len(probes) - 3     # neither "always keep" nor "always adopt" comes close
+
+
+def test_keep_or_adopt_probes_do_not_hang_on_the_resampling_seed(monkeypatch):
+    """The rule's and every slip's answers stay the same with other bootstrap seeds: no probe's decision rests on a
+    bound within resampling noise of 0 (the [0, 0] probes are exactly 0 whatever the seed)."""
+    import mmlab
+    from mmlab.exercises._nb06_cases import _SLIP_VARIANTS, ADOPT_SLIPS, adopt_decision, adopt_probes
+
+    probes, cache = adopt_probes(), {}    # per-query values do not depend on the seed: computed once
+    hows = [""] + [h for s in ADOPT_SLIPS for h in _SLIP_VARIANTS.get(s, (s,))]
+
+    def answers():
+        return {h: [adopt_decision(c, d, held, h, cache) for _, c, d, held, _ in probes] for h in hows}
+    base = answers()
+    for seed in (1, 2):
+        monkeypatch.setattr(mmlab, "SEED", mmlab.SEED + seed)
+        assert answers() == base
+
+
+def test_keep_or_adopt_probes_are_tie_free_and_far_from_0():
+    """No option's fused top 10 holds a relevant and a non-relevant document with equal RRF scores (no tie-break
+    moves an nDCG@10), every view of every set has 10 ids on some query (a fusion with limit=10 can be scored at 10),
+    and each set's paired interval is [0, 0] or has its lower bound at least 0.04 from 0."""
+    from mmlab.exercises._nb06_cases import _per_query, adopt_probes
+    from mmlab.exercises.nb06 import _tie_free
+
+    for name, chosen, default, held_out, _ in adopt_probes():
+        for runs, rel in held_out:
+            options = [chosen, default, (("text",), 60), (("bm25",), 60), (("image",), 60)]
+            assert _tie_free(runs, rel, options).all(), name
+            assert all(((r >= 0).sum(axis=1) >= 10).any() for r in runs.values()), name
+            if chosen != default:
+                _, low, high = mm.search.paired_bootstrap(_per_query(runs, rel, chosen), _per_query(runs, rel, default))
+                assert (low, high) == (0.0, 0.0) or abs(low) >= 0.04, (name, low)

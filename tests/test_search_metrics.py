@@ -184,3 +184,105 @@ def test_paired_bootstrap_interval_excludes_zero_only_for_a_real_gap():
         mm.search.paired_bootstrap(b, b[:10])
     with pytest.raises(ValueError, match="confidence: expected a number < 1"):
         mm.search.paired_bootstrap(b, b, confidence=1.0)
+
+
+# --------------------------------------------------------------------------- keep or adopt a fusion
+
+FUSED, TEXT = (("bm25", "text"), 5), (("text",), 60)
+
+
+def _held_out_set(better: int, worse: int, same: int, seed: int = 0):
+    """One held-out set of ``better + worse + same`` queries, one relevant id each, 20 ids per view (bm25 padded):
+    bm25 + text (rrf_k 5) beats text alone on ``better`` (bm25 has the relevant id 1st, text 10th), loses on
+    ``worse`` (text has it 1st; bm25 lifts 6 of text's next ids above it) and ties on ``same`` (one list)."""
+    rng = np.random.default_rng(seed)
+    runs: dict[str, list[list[int]]] = {"bm25": [], "text": []}
+    relevant = []
+    for kind in ["better"] * better + ["worse"] * worse + ["same"] * same:
+        ids = rng.permutation(200).tolist()
+        r, others = ids[0], ids[1:]
+        text = [*others[:9], r, *others[9:19]] if kind == "better" else [r, *others[:19]]
+        bm25 = {"better": [r, *others[20:39]], "worse": text[1:7] + [-1] * 14, "same": text}[kind]
+        runs["text"].append(text)
+        runs["bm25"].append(bm25)
+        relevant.append({r})
+    return {v: np.array(rows, np.int64) for v, rows in runs.items()}, relevant
+
+
+def _keep_or_adopt_loop(chosen, default, held_out, k=10):
+    """The rule written out: per set, per-query nDCG@k of each option's fusion and the paired interval."""
+    for runs, relevant in held_out:
+        values = []
+        for views, rrf_k in (chosen, default):
+            fused = reciprocal_rank_fusion([runs[v] for v in views], rrf_k=rrf_k, limit=max(k, 20)).ids
+            values.append(mm.search.ndcg_per_query(fused, relevant, k))
+        if mm.search.paired_bootstrap(values[0], values[1])[1] <= 0:
+            return default
+    return chosen
+
+
+def test_keep_or_adopt_adopts_only_when_every_lower_bound_is_above_0():
+    wins, loses = _held_out_set(25, 0, 10, seed=1), _held_out_set(0, 25, 10, seed=2)
+    assert mm.search.keep_or_adopt(FUSED, TEXT, [wins, _held_out_set(20, 0, 5, seed=3)]) is FUSED
+    assert mm.search.keep_or_adopt(FUSED, TEXT, [wins, loses]) is TEXT          # every set, not any
+    assert mm.search.keep_or_adopt(FUSED, TEXT, [loses, wins]) is TEXT
+    # a mean above 0 whose interval reaches below 0: the default stays
+    noisy = _held_out_set(7, 6, 0, seed=4)
+    per = [mm.search.ndcg_per_query(reciprocal_rank_fusion([noisy[0][v] for v in views], rrf_k=c, limit=10).ids,
+                                    noisy[1], 10) for views, c in (FUSED, TEXT)]
+    mean, low, _ = mm.search.paired_bootstrap(*per)
+    assert mean > 0 > low
+    assert mm.search.keep_or_adopt(FUSED, TEXT, [wins, noisy]) is TEXT
+    # the same nDCG@10 on every query: the interval is [0, 0], no gain
+    assert mm.search.keep_or_adopt(FUSED, TEXT, [wins, _held_out_set(0, 0, 20, seed=5)]) is TEXT
+    # chosen equal to default: default (an equal tuple, not chosen itself)
+    equal = (("bm25", "text"), 5)
+    assert mm.search.keep_or_adopt(FUSED, equal, [wins]) is equal
+    # the other way round: text alone, chosen against the fusion, is adopted where the fusion loses on every set
+    assert mm.search.keep_or_adopt(TEXT, FUSED, [loses, _held_out_set(0, 15, 0, seed=6)]) is TEXT
+    assert mm.search.keep_or_adopt(TEXT, FUSED, [loses, wins]) is FUSED
+
+
+def test_keep_or_adopt_matches_the_rule_written_out():
+    """Random views and relevant sets; options with lists for views and runs as nested lists are accepted."""
+    rng = np.random.default_rng(7)
+    options = [TEXT, FUSED, (["bm25", "text"], 60), (("image",), 60), (("bm25", "image", "text"), 20)]
+    for trial in range(6):
+        held_out = []
+        for _ in range(2):
+            n_q = int(rng.integers(8, 30))
+            runs = {v: [rng.permutation(30)[:20].tolist() for _ in range(n_q)] for v in ("bm25", "text", "image")}
+            relevant = [set(rng.choice(30, size=int(rng.integers(1, 5)), replace=False).tolist()) for _ in range(n_q)]
+            held_out.append((runs, relevant))
+        chosen, default = options[trial % len(options)], options[(trial + 1) % len(options)]
+        for k in (10, 5):
+            want = _keep_or_adopt_loop(chosen, default, [({v: np.array(r) for v, r in runs.items()}, rel)
+                                                         for runs, rel in held_out], k)
+            assert mm.search.keep_or_adopt(chosen, default, held_out, k=k) is want
+
+
+def test_keep_or_adopt_rejects_bad_inputs():
+    runs, relevant = _held_out_set(3, 3, 3)
+    ok = [(runs, relevant)]
+    with pytest.raises(ValueError, match=r"held_out: expected a non-empty list of \(runs, relevant\) pairs"):
+        mm.search.keep_or_adopt(FUSED, TEXT, [])
+    with pytest.raises(ValueError, match="held_out: expected a non-empty list"):
+        mm.search.keep_or_adopt(FUSED, TEXT, {"test": (runs, relevant)})
+    with pytest.raises(TypeError, match=r"held_out\[1\]: expected a \(runs, relevant\) pair"):
+        mm.search.keep_or_adopt(FUSED, TEXT, [(runs, relevant), runs])
+    with pytest.raises(ValueError, match=r"held_out\[1\]: chosen's views \['image'\] are not in its runs"):
+        mm.search.keep_or_adopt((("text", "image"), 60), TEXT, [(runs | {"image": runs["text"]}, relevant), *ok])
+    with pytest.raises(ValueError, match=r"held_out\[0\]: default's views \['image'\] are not in its runs"):
+        mm.search.keep_or_adopt(FUSED, (("image",), 60), ok)
+    with pytest.raises(ValueError, match=r"held_out\[0\]: runs\['bm25'\] has 9 query rows but relevant has 8"):
+        mm.search.keep_or_adopt(FUSED, TEXT, [(runs, relevant[:8])])
+    with pytest.raises(TypeError, match=r"held_out\[0\]: expected relevant as a sequence"):
+        mm.search.keep_or_adopt(FUSED, TEXT, [(runs, "123")])
+    with pytest.raises(TypeError, match=r"chosen: expected an option \(tuple of view names, rrf_k\)"):
+        mm.search.keep_or_adopt("bm25+text", TEXT, ok)
+    with pytest.raises(TypeError, match="default: expected an option"):
+        mm.search.keep_or_adopt(FUSED, ((), 60), ok)
+    with pytest.raises(ValueError, match=r"default\[1\] \(rrf_k\): expected a number >= 0"):
+        mm.search.keep_or_adopt(FUSED, (("text",), -1), ok)
+    with pytest.raises(ValueError, match="k: expected an int >= 1"):
+        mm.search.keep_or_adopt(FUSED, TEXT, ok, k=0)

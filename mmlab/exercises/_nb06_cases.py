@@ -1,4 +1,5 @@
-"""Check cases of notebook 06 (apart from nb06.py, which is at the size limit): the citation filter, RRF, the fusion choice."""
+"""Check cases of notebook 06 (apart from nb06.py, which is at the size limit): the citation filter, RRF, the fusion
+choice, keep or adopt."""
 from __future__ import annotations
 
 import re
@@ -363,3 +364,219 @@ def metric_slip(call) -> tuple[str, str] | None:
     return ("on a query set with 1 to 15 relevant documents per query your choice is not the best option.",
             "score each query by DCG@10 over its ideal DCG@10 (min(10, |R|) hits), average over all queries, and "
             "compare the unrounded means.")
+
+
+# --------------------------------------------------------------------------- exercise 3b: keep or adopt
+# Synthetic held-out sets built from query patterns whose per-query outcome is fixed by construction. A pattern:
+# (number relevant, {view: its top 20}) written as tokens: rN the N-th relevant document, nN a non-relevant
+# document shared between views, "9f" nine fresh non-relevant ones, "-" padding from there on, "=text" the text
+# list again; a list is filled up to 20 with fresh non-relevant documents. Against text alone, the fusion
+# bm25+text (rrf_k 5) gains +0.82 nDCG@10 on "up", loses 0.60 on "down", is equal on "same1" (both 1) and
+# "same0" (both 0); bm25 alone gains +0.25 on "w" (same first hit, same recall@10), +0.11 on "k" (but loses at
+# nDCG@20, and is equal at nDCG@9), loses on "v" (though its first hit comes earlier) and on "rc" (though it
+# finds more in its top 10), and is equal at nDCG@10 on "e20" (it finds more at ranks 11-20).
+ADOPT_PATTERNS = {
+    "up": (2, {"text": "9f r0 4f r1", "bm25": "r0 r1"}),
+    "down": (2, {"text": "r0 r1 n0 n1 n2 n3 n4 n5", "bm25": "n0 n1 n2 n3 n4 n5 -"}),
+    "same1": (2, {"text": "r0 r1", "bm25": "=text"}),
+    "same0": (2, {"text": "", "bm25": "=text"}),
+    "w": (3, {"text": "r0 7f r1 r2", "bm25": "r0 r1 r2"}),
+    "k": (4, {"text": "10f r0 r1 r2 r3", "bm25": "9f r0"}),
+    "v": (2, {"text": "f r0 r1", "bm25": "r0"}),
+    "rc": (2, {"text": "r0", "bm25": "8f r0 r1"}),
+    "e20": (2, {"text": "r0", "bm25": "r0 10f r1"}),
+}
+_FUSED, _TEXT, _BM25 = (("bm25", "text"), 5), (("text",), 60), (("bm25",), 20)
+#: (name, chosen, default, held-out sets as (pattern, count) lists, what the probe is like, for messages).
+ADOPT_PROBES = [
+    ("win", _FUSED, _TEXT, [[("up", 20), ("same0", 10), ("same1", 10)], [("up", 15), ("same1", 10)]],
+     "the chosen fusion is clearly better on both held-out sets"),
+    ("loss", _FUSED, _TEXT, [[("down", 20), ("same1", 10)], [("down", 15), ("same0", 10)]],
+     "the chosen fusion is clearly worse on both held-out sets"),
+    ("one_each", _FUSED, _TEXT, [[("up", 12), ("same1", 13)], [("down", 40), ("same0", 3)]],
+     "the chosen fusion is clearly better on the first held-out set and clearly worse on the second"),
+    ("pool", _FUSED, _TEXT, [[("up", 60), ("same1", 20)], [("down", 8), ("same1", 4)]],
+     "the chosen fusion is clearly better on a large first set (80 queries), clearly worse on a small second (12)"),
+    ("noisy_up", _FUSED, _TEXT, [[("up", 6), ("down", 6), ("same0", 2)], [("up", 20), ("same1", 10)]],
+     "on the first held-out set the mean difference is above 0 but its interval reaches below 0"),
+    ("noisy_down", _FUSED, _TEXT, [[("up", 5), ("down", 11)], [("up", 20), ("same1", 10)]],
+     "on the first held-out set the mean difference is below 0 and its interval reaches above 0"),
+    ("noisy_both", _FUSED, _TEXT, [[("up", 6), ("down", 6), ("same0", 2)], [("up", 7), ("down", 6), ("same0", 2)]],
+     "on both held-out sets the mean difference is above 0 but its interval reaches below 0 (also pooled)"),
+    ("zero", _FUSED, _TEXT, [[("same1", 15), ("same0", 15)], [("up", 20), ("same1", 10)]],
+     "on the first held-out set the chosen fusion has the default's nDCG@10 on every query (interval [0, 0])"),
+    ("small_gain", _BM25, _TEXT, [[("w", 12), ("same1", 12), ("same0", 12)]] * 2,
+     "a small gain on a third of the queries of both sets, whose nDCG@10 varies from 0 to 1 (paired interval > 0)"),
+    ("k", _BM25, _TEXT, [[("k", 20)], [("k", 25)]],
+     "the chosen option gains at nDCG@10 on both sets, but loses at nDCG@20 and ties at nDCG@9"),
+    ("mrr", _BM25, _TEXT, [[("v", 20)]] * 2, "the chosen option's first hit comes earlier, but its nDCG@10 is lower"),
+    ("recall", _BM25, _TEXT, [[("rc", 20)]] * 2,
+     "the chosen option has more relevant documents in its top 10, but lower in the list: its nDCG@10 is lower"),
+    ("deeper", _BM25, _TEXT, [[("e20", 20)]] * 2,
+     "the chosen option has the default's top 10 and finds more at ranks 11-20 (nDCG@10 equal, interval [0, 0])"),
+    ("image", _FUSED, (("image",), 60), [[("down", 25), ("up", 5)], [("down", 20), ("up", 5)]],
+     "the default is the image view alone, (('image',), 60): the chosen fusion beats it (but not dense text)"),
+    ("equal", _FUSED, (("bm25", "text"), 5), [[("up", 10), ("down", 10)]] * 2, "chosen and default are equal"),
+]
+
+
+def _adopt_row(n_relevant: int, views: dict[str, str], rng) -> tuple[set[int], dict[str, list[int]]]:
+    ids = iter(rng.permutation(500).tolist())
+    rel = [next(ids) for _ in range(n_relevant)]
+    shared: dict[str, int] = {}
+    rows: dict[str, list[int]] = {}
+    for view in ("text", "bm25", "image"):
+        tokens = views.get(view, "")
+        if tokens.startswith("="):
+            rows[view] = list(rows[tokens[1:]])
+            continue
+        row = []
+        for t in tokens.split():
+            if t == "-":
+                break
+            if t.endswith("f"):
+                row += [next(ids) for _ in range(int(t[:-1] or 1))]
+            else:
+                row.append(rel[int(t[1:])] if t[0] == "r" else shared.setdefault(t, next(ids)))
+        else:
+            row += [next(ids) for _ in range(20 - len(row))]
+        rows[view] = row + [-1] * (20 - len(row))
+    return set(rel), rows
+
+
+def adopt_probes() -> list[tuple[str, tuple, tuple, list, str]]:
+    """The check's probes: (name, chosen, default, held_out [(runs, relevant), ...], description)."""
+    probes = []
+    for p, (name, chosen, default, sets, about) in enumerate(ADOPT_PROBES):
+        held_out = []
+        for s, spec in enumerate(sets):
+            rng = np.random.default_rng(1000 + 10 * p + s)
+            made = [_adopt_row(*ADOPT_PATTERNS[kind], rng) for kind, n in spec for _ in range(n)]
+            order = rng.permutation(len(made))   # the patterns mixed, not in blocks
+            runs = {v: np.array([made[i][1][v] for i in order], np.int64) for v in ("bm25", "text", "image")}
+            held_out.append((runs, [made[i][0] for i in order]))
+        probes.append((name, chosen, default, held_out, about))
+    return probes
+
+
+def _per_query(runs, relevant, option, metric: str = "ndcg10") -> np.ndarray:
+    """Per-query values of ``option``'s fusion: nDCG@k ("ndcgK", "ndcg_all": the whole fused list), MRR@10, recall@10."""
+    from ..search import ndcg_per_query, reciprocal_rank_fusion
+
+    fused = reciprocal_rank_fusion([runs[v] for v in option[0]], rrf_k=option[1]).ids
+    fused = np.hstack([fused, np.full((fused.shape[0], max(0, 20 - fused.shape[1])), -1, np.int64)])
+    if metric == "mrr":
+        return np.array([next((1 / (i + 1) for i, d in enumerate(row[:10].tolist()) if d in rel), 0.0)
+                         for row, rel in zip(fused, relevant)])
+    if metric == "recall":
+        return np.array([len(set(row[:10].tolist()) & rel) / len(rel) for row, rel in zip(fused, relevant)])
+    return ndcg_per_query(fused, relevant, fused.shape[1] if metric == "ndcg_all" else int(metric[4:]))
+
+
+def adopt_decision(chosen, default, held_out, how: str = "", cache: dict | None = None):
+    """What the rule (how="") or one of the slips below returns; ``cache`` keeps per-query values between calls."""
+    from ..search import paired_bootstrap as boot
+
+    cache = {} if cache is None else cache
+    against = {"first_view": ((chosen[0][0],), 60), "text": (("text",), 60)}.get(how, default)
+    metric = how if how in ("mrr", "recall", "ndcg20", "ndcg_all", "ndcg9", "ndcg5") else "ndcg10"
+
+    def values(i, option):
+        key = (id(held_out), i, repr(option), metric)
+        if key not in cache:
+            cache[key] = (held_out, _per_query(*held_out[i], option, metric))   # held_out kept: its id stays unique
+        return cache[key][1]
+    pairs = [(values(i, chosen), values(i, against)) for i in range(len(held_out))]
+    ci = [boot(c, d) for c, d in pairs]
+    pooled = [np.concatenate(x) for x in zip(*pairs)]
+    rule = {"mean": lambda: all(m > 0 for m, _, _ in ci), "pooled_mean": lambda: pooled[0].mean() > pooled[1].mean(),
+            "mean_of_means": lambda: np.mean([m for m, _, _ in ci]) > 0, "any": lambda: any(lo > 0 for _, lo, _ in ci), "pool": lambda: boot(*pooled)[1] > 0,
+            "first": lambda: ci[0][1] > 0, "last": lambda: ci[-1][1] > 0, "upper": lambda: all(hi > 0 for *_, hi in ci),
+            "swapped": lambda: all(boot(d, c)[1] > 0 for c, d in pairs), "ge": lambda: all(lo >= 0 for _, lo, _ in ci),
+            "unpaired": lambda: all(boot(c, 0 * c)[1] > d.mean() for c, d in pairs),
+            "unpaired_ci": lambda: all(boot(c, 0 * c)[1] > boot(d, 0 * d)[2] for c, d in pairs)}
+    adopt = rule[how]() if how in rule else all(lo > 0 for _, lo, _ in ci)
+    return chosen if adopt and chosen != default else default
+
+
+_RULE = "adopt only if on every held-out set the paired interval's lower bound is > 0."
+_METRIC_HINT = ("score each query by nDCG@10 of each option's fusion (ndcg_per_query(fused, relevant, 10)), then "
+                "paired_bootstrap(chosen's values, default's values).")
+ADOPT_SLIPS = {
+    "mean": ("you adopt when the mean difference is above 0 on every set; a mean above 0 can be noise (its interval "
+             "reaching below 0).", "use paired_bootstrap's interval: " + _RULE),
+    "pooled_mean": ("you adopt whichever of the two has the higher mean over the held-out queries: that re-chooses "
+                    "on the held-out data, and a higher mean can be noise.",
+                    "the held-out sets do not choose; they decide keep or adopt: " + _RULE),
+    "any": ("you adopt when one held-out set passes; the rule asks for every set.",
+            "adopt only if all lower bounds are > 0 (all(...), or return default as soon as one fails)."),
+    "first": ("only the first held-out set decides (a return inside the loop?); the rule asks for every set.",
+              "return default as soon as a set fails; return chosen only after the loop."),
+    "last": ("only the last held-out set decides (a variable overwritten in the loop?); the rule asks for every set.",
+             "combine the sets: adopt only if all lower bounds are > 0."),
+    "pool": ("you pool the held-out sets into one bootstrap: a large set where the chosen fusion wins hides a small "
+             "one where it loses.", "one paired_bootstrap per held-out set; " + _RULE),
+    "swapped": ("your interval is of default - chosen (paired_bootstrap's arguments swapped): you adopt the chosen "
+                "fusion where it is worse.", "paired_bootstrap(chosen's values, default's values): a - b."),
+    "upper": ("you test the upper bound of the interval; an interval reaching above 0 can be all noise.",
+              "the lower bound, the middle value of what paired_bootstrap returns (mean, low, high), must be > 0."),
+    "ge": ("you adopt on a lower bound of exactly 0: where the chosen fusion has the default's nDCG on every query, "
+           "the interval is [0, 0] and there is no gain.", "adopt only on a lower bound > 0 (not >= 0)."),
+    "mrr": ("you compare by MRR (the first hit only); the rule is about nDCG@10.", _METRIC_HINT),
+    "recall": ("you compare by recall@10, which ignores where in the top 10 the hits are; the rule is about "
+               "nDCG@10.", _METRIC_HINT),
+    "ndcg20": ("you score more than the top 10 (nDCG@20, or the whole fused list); the rule is about nDCG@10.",
+               _METRIC_HINT),
+    "ndcg9": ("you score fewer than 10 positions (nDCG@9, nDCG@5?); the rule is about nDCG@10.", _METRIC_HINT),
+    "unpaired": ("you compare the chosen fusion's own interval with the default's mean (or interval): unpaired, it "
+                 "misses a small gain on the same queries whose values vary a lot.",
+                 "take the difference per query: paired_bootstrap(chosen's values, default's values)."),
+    "first_view": ("you compare with the first view of chosen alone, not with default.",
+                   "score default's own fusion (its views, its rrf_k) on each held-out set."),
+    "text": ("you compare with dense text alone, not with the default passed in (here the image view).",
+             "score default's own fusion (its views, its rrf_k): default is an argument."),
+}
+_SLIP_VARIANTS = {"pooled_mean": ("pooled_mean", "mean_of_means"), "ndcg20": ("ndcg20", "ndcg_all"), "ndcg9": ("ndcg9", "ndcg5"), "unpaired": ("unpaired", "unpaired_ci")}
+
+
+def adopt_slip(answers, probes) -> tuple[str, str]:
+    """(problem, hint) for the learner's answers on ``probes``, which differ from the rule's somewhere."""
+    cache: dict = {}
+    for slip, message in ADOPT_SLIPS.items():
+        for how in _SLIP_VARIANTS.get(slip, (slip,)):
+            if all(adopt_decision(c, d, h, how, cache) == a for (_, c, d, h, _), a in zip(probes, answers)):
+                return message
+    for i, which in ((2, "default"), (1, "chosen")):
+        if all(a == probe[i] for probe, a in zip(probes, answers)):
+            return (f"you return {which} whatever the held-out data say.",
+                    "for each held-out set, the paired interval of chosen's nDCG@10 minus default's; " + _RULE)
+    for (_, chosen, default, held_out, about), got in zip(probes, answers):
+        want = adopt_decision(chosen, default, held_out, "", cache)
+        if got != want:
+            return (f"where {about}, you return {got!r}; the rule returns {want!r}.",
+                    "per held-out set: nDCG@10 per query of each option's fusion, paired_bootstrap(chosen's, "
+                    "default's); " + _RULE)
+    return "your answers differ from the rule's.", _RULE[0].upper() + _RULE[1:]
+
+
+def adopt_answer(value, chosen, default) -> tuple[object, tuple[str, str] | None]:
+    """(the learner's answer as an option, or a problem and hint when it is not chosen or default)."""
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], (tuple, list)):
+        value = (tuple(value[0]), value[1])
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], list):
+        value = (tuple(value[0]), value[1])
+    if value == chosen or value == default:
+        return value, None
+    back = "return the option itself, chosen or default, a (views, rrf_k) pair the notebook fuses with."
+    if value is None:
+        return None, ("your function returns None: is a `return` missing?", back)
+    if isinstance(value, (bool, np.bool_)):
+        return None, (f"you return {value}: the question is which option to use, not whether.", back)
+    if isinstance(value, str):
+        return None, (f"you return the name {value!r}, not the option.", back)
+    if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+        return None, (f"you return the views {value!r} without their rrf_k.", back)
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], tuple):
+        return None, (f"{value!r} is neither chosen {chosen!r} nor default {default!r}.",
+                      "return one of the two options passed in, as given.")
+    return None, (f"expected chosen or default, got {type(value).__name__} {value!r:.60}.", back)

@@ -11,7 +11,7 @@ import numpy as np
 from ._feedback import EMPTY_MESSAGE, CheckResult, call_learner, is_empty, report
 from ._nb06_cases import choose_slip, metric_slip, problem_hint, rrf_variant, with_extra_sets
 
-__all__: list[str] = ["nb06_choose_fusion", "nb06_citation_filter", "nb06_ndcg", "nb06_rrf"]
+__all__: list[str] = ["nb06_choose_fusion", "nb06_citation_filter", "nb06_keep_or_adopt", "nb06_ndcg", "nb06_rrf"]
 
 
 # --------------------------------------------------------------------------- the helper called instead of written
@@ -537,3 +537,37 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
                              f"of {len(answers)}).",
                   "for each option: fuse its views with its rrf_k (RRF, limit 10), mean nDCG@10; return the best "
                   "(the first of equals).")
+
+
+# --------------------------------------------------------------------------- exercise 3b: keep the default or adopt the choice
+
+def nb06_keep_or_adopt(keep_or_adopt) -> CheckResult:
+    """Decide on held-out sets: ``keep_or_adopt(chosen, default, held_out) -> chosen or default`` (cases in _nb06_cases)."""
+    from ..search import metrics
+    from ._nb06_cases import adopt_answer, adopt_probes, adopt_slip
+
+    probes, answers, wants = adopt_probes(), [], []
+    called: list[str] = []   # the helpers the learner's code called
+    for _, chosen, default, held_out, _ in probes:
+        given = [({v: r.copy() for v, r in runs.items()}, [set(x) for x in rel]) for runs, rel in held_out]
+        value, problem, _ = _call_watching(keep_or_adopt, {"mm.search.keep_or_adopt": metrics.keep_or_adopt},
+                                           chosen, default, given, seen=called)
+        if called:
+            return _helper_problem("mm.search.keep_or_adopt", "the decision")
+        if problem:
+            return report(False, "", problem, problem_hint(problem) if "expected at least k=" in problem else
+                          "the function gets (chosen, default, held_out): held_out is a list of (runs, relevant) "
+                          "pairs, one per held-out query set; loop over it.")
+        if any(not np.array_equal(g[v], r[v]) for (g, _), (r, _) in zip(given, held_out) for v in r):
+            return report(False, "", "your function changed the runs it was given; in the notebook that rewrites "
+                                     "the test runs, which later cells reuse.", "leave the arrays passed in as they are.")
+        value, trouble = adopt_answer(value, chosen, default)
+        if trouble:
+            return report(False, "", *trouble)
+        answers.append(value)
+        wants.append(metrics.keep_or_adopt(chosen, default, held_out))
+    if answers == wants:
+        adopted = sum(w == c != d for w, (_, c, d, _, _) in zip(wants, probes))
+        return report(True, f"Your rule adopts the chosen option only where its paired interval is above 0 on every "
+                            f"held-out set (adopted in {adopted} of {len(probes)} cases, the default kept in the others).")
+    return report(False, "", *adopt_slip(answers, probes))

@@ -6,7 +6,8 @@ best first, padded with NaN / -1, and takes the same setting names (``M``,
 
 Modules: ``exact`` (the readable reference), ``faiss_index`` (FAISS by name),
 ``milvus`` (``MilvusStore``: filters, BM25, hybrid search; ``milvus_uri``: a Lite file or
-``$MMLAB_MILVUS_URI``), ``metrics`` (recall, nDCG, MRR, reciprocal rank fusion, a paired bootstrap), ``result``
+``$MMLAB_MILVUS_URI``), ``metrics`` (recall, nDCG, MRR, reciprocal rank fusion, a paired bootstrap, choosing and
+adopting a fusion), ``result``
 (``SearchResult(scores, ids)``, the shape of every search-like result).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .faiss_index import INDEX_KINDS, FaissIndex, build_index
 from .filters import filter_tokens
 from .metrics import (
     best_fusion,
+    keep_or_adopt,
     mrr_at_k,
     ndcg_at_k,
     ndcg_per_query,
@@ -37,6 +39,7 @@ __all__ = [
     "exact_topk",
     "filter_expression",
     "filter_tokens",
+    "keep_or_adopt",
     "milvus_uri",
     "mrr_at_k",
     "ndcg_at_k",

@@ -7,15 +7,15 @@ padding (the contract of every backend in ``mmlab.search``), and returns plain n
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
 from .._validate import as_array, check_float, check_int, check_same_length, describe, resolve_seed
 from .result import SearchResult
 
-__all__ = ["best_fusion", "mrr_at_k", "ndcg_at_k", "ndcg_per_query", "paired_bootstrap", "recall_at_k",
-           "reciprocal_rank_fusion"]
+__all__ = ["best_fusion", "keep_or_adopt", "mrr_at_k", "ndcg_at_k", "ndcg_per_query", "paired_bootstrap",
+           "recall_at_k", "reciprocal_rank_fusion"]
 
 
 def _id_matrix(ids, name: str) -> np.ndarray:
@@ -269,3 +269,82 @@ def best_fusion(runs, relevant, options, k: int = 10):
         if value > best_value + 1e-12:
             best, best_value = option, value
     return best
+
+
+#: A fusion option: (view names, rrf_k), e.g. (("bm25", "text"), 5).
+FusionOption = tuple[Sequence[str], float]
+#: One held-out query set: ({view: (Q, n) int ids}, Q sets of relevant ids).
+HeldOutSet = tuple[dict[str, np.ndarray], Sequence[Collection[int]]]
+
+
+def _option(option, name: str) -> tuple[tuple[str, ...], float]:
+    """(views, rrf_k) of a fusion option, its views as a tuple; ``name`` is the argument's name in errors."""
+    if not (isinstance(option, (tuple, list)) and len(option) == 2 and isinstance(option[0], (tuple, list))
+            and option[0] and all(isinstance(v, str) for v in option[0])):
+        raise TypeError(f"{name}: expected an option (tuple of view names, rrf_k), e.g. (('text',), 60), "
+                        f"got {describe(option)}")
+    return tuple(option[0]), check_float(option[1], f"{name}[1] (rrf_k)", low=0.0)
+
+
+def keep_or_adopt(chosen: FusionOption, default: FusionOption, held_out: Sequence[HeldOutSet],
+                  k: int = 10) -> FusionOption:
+    """Keep the default fusion or adopt the chosen one: adopt only if it wins on every held-out set, by a paired interval.
+
+    ``chosen`` was picked on training queries (e.g. by ``best_fusion``); the held-out query sets
+    never choose among options, they only decide between keeping ``default`` and adopting
+    ``chosen``. On each set both options are fused (RRF, each with its own views and rrf_k) and
+    scored per query by nDCG@k, and ``paired_bootstrap(chosen's values, default's values)`` (its
+    defaults: 2000 resamples, 95 %, seeded) gives the mean difference and its interval. A mean
+    above 0 can be noise; a lower bound above 0 says the gain is larger than what the choice of
+    queries alone produces. An interval of exactly [0, 0] (the same nDCG on every query) is no gain.
+
+    Args:
+        chosen: the option chosen on training queries, (tuple of view names, rrf_k).
+        default: the option in use, e.g. ``(("text",), 60)``.
+        held_out: a non-empty list of (runs, relevant) pairs, one per held-out query set: runs
+            {view: (Q, n) int ids, best first, padded with -1}, holding every view of both
+            options; relevant: Q sets of relevant ids (Q may differ between sets).
+        k: the nDCG cut-off.
+    Returns:
+        ``chosen`` (as given) if on **every** held-out set the interval's lower bound is > 0;
+        otherwise ``default`` (as given), also when the two options are equal.
+
+    Example:
+        ``keep_or_adopt(best_fusion(train_runs, train_rel, options), (("text",), 60),
+        [(test_runs, test_rel), (question_runs, question_rel)])``: the training choice, or dense text.
+    """
+    options = [_option(chosen, "chosen"), _option(default, "default")]
+    k = check_int(k, "k", low=1)
+    if isinstance(held_out, (str, bytes, dict)) or not isinstance(held_out, Sequence) or not held_out:
+        raise ValueError(f"held_out: expected a non-empty list of (runs, relevant) pairs, one per held-out "
+                         f"query set, got {describe(held_out)}")
+    sets = []
+    for i, pair in enumerate(held_out):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], dict)):
+            raise TypeError(f"held_out[{i}]: expected a (runs, relevant) pair with runs a dict "
+                            f"{{view: (Q, n) ids}}, got {describe(pair)}")
+        runs, relevant = pair
+        for (views, _), name in zip(options, ("chosen", "default")):
+            missing = [v for v in views if v not in runs]
+            if missing:
+                raise ValueError(f"held_out[{i}]: {name}'s views {missing} are not in its runs (it has {sorted(runs)})")
+        if isinstance(relevant, (str, bytes, dict)) or not isinstance(relevant, (Sequence, np.ndarray)):
+            raise TypeError(f"held_out[{i}]: expected relevant as a sequence of Q sets of ids, got {describe(relevant)}")
+        used = {v: _id_matrix(runs[v], f"held_out[{i}] runs[{v!r}]") for views, _ in options for v in views}
+        for v, ids in used.items():
+            if ids.shape[0] != len(relevant):
+                raise ValueError(f"held_out[{i}]: runs[{v!r}] has {ids.shape[0]} query rows but relevant has "
+                                 f"{len(relevant)} entries: expected one set of relevant ids per query row")
+        sets.append((used, relevant))
+    if options[0] == options[1]:
+        return default
+    for used, relevant in sets:
+        per_query = []
+        for views, rrf_k in options:
+            fused = reciprocal_rank_fusion([used[v] for v in views], rrf_k=rrf_k, limit=k).ids
+            if fused.shape[1] < k:  # fewer distinct ids than k: pad so nDCG@k is defined
+                fused = np.hstack([fused, np.full((fused.shape[0], k - fused.shape[1]), -1, np.int64)])
+            per_query.append(ndcg_per_query(fused, relevant, k))
+        if paired_bootstrap(per_query[0], per_query[1])[1] <= 0:
+            return default
+    return chosen
