@@ -795,8 +795,20 @@ def _keep_or_adopt_limit20(chosen, default, held_out):
     return chosen if min(lows) > 0 else default
 
 
+def _keep_or_adopt_bootstrap(**kwargs):
+    """The solution with other bootstrap settings that are not wrong: fewer resamples, another seed."""
+    def answer(chosen, default, held_out):
+        for runs, relevant in held_out:
+            per = [mm.search.ndcg_per_query(_fuse(runs, o), relevant, 10) for o in (chosen, default)]
+            if mm.search.paired_bootstrap(*per, **kwargs)[1] <= 0:
+                return default
+        return chosen
+    return answer
+
+
 @pytest.mark.parametrize("answer", [solution_keep_or_adopt, _keep_or_adopt_flag, _keep_or_adopt_all,
-                                    _keep_or_adopt_ndcg_at_k, _keep_or_adopt_limit20])
+                                    _keep_or_adopt_ndcg_at_k, _keep_or_adopt_limit20,
+                                    _keep_or_adopt_bootstrap(n_resamples=200), _keep_or_adopt_bootstrap(seed=1)])
 def test_keep_or_adopt_right_answers_pass(answer, capsys):
     assert checks.nb06_keep_or_adopt(answer).passed is True
     assert capsys.readouterr().out.startswith("✅ Correct!")
@@ -909,6 +921,66 @@ def _last_set_only(chosen, default, held_out):              # a flag overwritten
     return chosen if adopt else default
 
 
+def _default_scored(how):                                   # 12: default not fused with its own views and rrf_k
+    def answer(chosen, default, held_out):
+        for runs, rel in held_out:
+            if how == "first_view":
+                theirs = runs[default[0][0]]                    # the raw list of default's first view, not fused
+            else:
+                theirs = _fuse(runs, (default[0], chosen[1] if how == "chosen_k" else 60))
+            mine = mm.search.ndcg_per_query(_fuse(runs, chosen), rel, 10)
+            if mm.search.paired_bootstrap(mine, mm.search.ndcg_per_query(theirs, rel, 10))[1] <= 0:
+                return default
+        return chosen
+    return answer
+
+
+def _with_confidence(confidence):                           # 13: another interval than the 95 % one
+    def answer(chosen, default, held_out):
+        for runs, rel in held_out:
+            per = [mm.search.ndcg_per_query(_fuse(runs, o), rel, 10) for o in (chosen, default)]
+            if mm.search.paired_bootstrap(*per, confidence=confidence)[1] <= 0:
+                return default
+        return chosen
+    return answer
+
+
+def _quartiles(chosen, default, held_out):                  # 13: a bootstrap of its own, np.percentile(m, [25, 75])
+    rng = np.random.default_rng(0)
+    for runs, rel in held_out:
+        diff = np.subtract(*(mm.search.ndcg_per_query(_fuse(runs, o), rel, 10) for o in (chosen, default)))
+        means = diff[rng.integers(0, diff.size, size=(2000, diff.size))].mean(axis=1)
+        if np.percentile(means, [25, 75])[0] <= 0:
+            return default
+    return chosen
+
+
+def _rrf_scoring_padding(rankings, rrf_k, after_cut):
+    """Exercise 2's loop (no skip of -1) on each query, sorted and cut at 10; -1 kept or removed after the cut."""
+    rows = []
+    for q in range(len(rankings[0])):
+        scores = {}
+        for ranking in rankings:
+            for rank, i in enumerate(ranking[q].tolist(), start=1):
+                scores[i] = scores.get(i, 0.0) + 1 / (rrf_k + rank)
+        top = sorted(scores, key=scores.get, reverse=True)[:10]
+        if after_cut:
+            top = [d for d in top if d >= 0]
+        rows.append(top + [-1] * (10 - len(top)))
+    return np.array(rows, np.int64)
+
+
+def _padding_scored(after_cut):                             # 14: -1 scored as a document
+    def answer(chosen, default, held_out):
+        for runs, rel in held_out:
+            per = [mm.search.ndcg_per_query(_rrf_scoring_padding([runs[v] for v in o[0]], o[1], after_cut), rel, 10)
+                   for o in (chosen, default)]
+            if mm.search.paired_bootstrap(*per)[1] <= 0:
+                return default
+        return chosen
+    return answer
+
+
 def _in_place(chosen, default, held_out):
     for runs, _ in held_out:
         for v in runs:
@@ -950,6 +1022,14 @@ def _in_place(chosen, default, held_out):
     (lambda chosen, default, held_out: None, "is a `return` missing?"),
     (lambda chosen, default, held_out: (chosen[0], 60), "neither chosen"),
     (_in_place, "changed the runs it was given"),
+    (_default_scored("chosen_k"), "you fuse default's views with chosen's rrf_k"),                 # 12
+    (_default_scored("60"), "you fuse default with rrf_k = 60"),
+    (_default_scored("first_view"), "by its first view's list alone"),
+    *[(_with_confidence(c), "your interval is narrower than the 95 % one") for c in (0.5, 0.6, 0.7, 0.8, 0.9)],  # 13
+    (_quartiles, "your interval is narrower than the 95 % one"),
+    *[(_with_confidence(c), "your interval is wider than the 95 % one") for c in (0.99, 0.999)],
+    (_padding_scored(after_cut=False), "your fusion scores the padding id -1 as a document"),               # 14
+    (_padding_scored(after_cut=True), "your fusion scores the padding id -1 as a document"),
 ])
 def test_keep_or_adopt_mistakes(answer, message, capsys):
     assert checks.nb06_keep_or_adopt(answer).passed is False
@@ -983,34 +1063,69 @@ def test_keep_or_adopt_slips_are_told_apart_on_the_probes():
 
 
 def test_keep_or_adopt_probes_do_not_hang_on_the_resampling_seed(monkeypatch):
-    """The rule's and every slip's answers stay the same with other bootstrap seeds: no probe's decision rests on a
-    bound within resampling noise of 0 (the [0, 0] probes are exactly 0 whatever the seed)."""
+    """The rule's and every slip's answers on every probe (those of the default's rrf_k and views, the confidence
+    levels and the padding included) stay the same with other bootstrap seeds: no probe's decision rests on a bound
+    within resampling noise of 0 (the [0, 0] probes are exactly 0 whatever the seed). The two confidence probes sit
+    nearest, 2.7 binomial SDs or more from their tails (the next test): the rule is also tried on them with 20 more
+    seeds."""
     import mmlab
     from mmlab.exercises._nb06_cases import _SLIP_VARIANTS, ADOPT_SLIPS, adopt_decision, adopt_probes
 
     probes, cache = adopt_probes(), {}    # per-query values do not depend on the seed: computed once
     hows = [""] + [h for s in ADOPT_SLIPS for h in _SLIP_VARIANTS.get(s, (s,))]
 
-    def answers():
+    def answers(probes=probes, hows=hows):
         return {h: [adopt_decision(c, d, held, h, cache) for _, c, d, held, _ in probes] for h in hows}
-    base = answers()
+    base, seed0 = answers(), mmlab.SEED
     for seed in (1, 2):
-        monkeypatch.setattr(mmlab, "SEED", mmlab.SEED + seed)
+        monkeypatch.setattr(mmlab, "SEED", seed0 + seed)
         assert answers() == base
+    near = [i for i, probe in enumerate(probes) if probe[0] in _CONFIDENCE_PROBES]
+    for seed in range(3, 23):
+        monkeypatch.setattr(mmlab, "SEED", seed0 + seed)
+        assert answers([probes[i] for i in near], [""])[""] == [base[""][i] for i in near], seed
 
 
-def test_keep_or_adopt_probes_are_tie_free_and_far_from_0():
+#: The probes whose first held-out set a bootstrap of another confidence level decides otherwise: (name, the tails
+#: (1 - confidence) / 2 its share of resample means <= 0 lies between: 95 % and 90 %; 99 % and 95 %).
+_CONFIDENCE_PROBES = {"conf90": (0.025, 0.05), "conf99": (0.005, 0.025)}
+
+
+def test_keep_or_adopt_probes_are_tie_free_and_decided_beyond_resampling_noise():
     """No option's fused top 10 holds a relevant and a non-relevant document with equal RRF scores (no tie-break
     moves an nDCG@10), every view of every set has 10 ids on some query (a fusion with limit=10 can be scored at 10),
-    and each set's paired interval is [0, 0] or has its lower bound at least 0.04 from 0."""
+    and every set's decision lies beyond resampling noise:
+    - its paired interval is [0, 0], or its 95 % lower bound is at least 0.04 from 0, and the 80 % and 99.9 % lower
+      bounds are on the same side of 0 (every level from 80 % to 99.9 % decides the set alike),
+    - except the first set of the two confidence probes, built so that 95 % decides otherwise than 80-90 % ("conf90")
+      or than 99-99.9 % ("conf99"). There the share of resample means <= 0 (which a percentile interval's lower
+      bound compares with its tail, (1 - confidence) / 2; estimated on 200 000 resamples) lies between the two tails,
+      at least 2.5 binomial SDs of a 2000-resample bootstrap from each: a bootstrap with another seed decides as the
+      check's about 299 times in 300 (one with 200 resamples is too noisy for any such set; at the check's seed it
+      decides alike, test_keep_or_adopt_right_answers_pass)."""
     from mmlab.exercises._nb06_cases import _per_query, adopt_probes
     from mmlab.exercises.nb06 import _tie_free
 
     for name, chosen, default, held_out, _ in adopt_probes():
-        for runs, rel in held_out:
+        for s, (runs, rel) in enumerate(held_out):
             options = [chosen, default, (("text",), 60), (("bm25",), 60), (("image",), 60)]
             assert _tie_free(runs, rel, options).all(), name
             assert all(((r >= 0).sum(axis=1) >= 10).any() for r in runs.values()), name
-            if chosen != default:
-                _, low, high = mm.search.paired_bootstrap(_per_query(runs, rel, chosen), _per_query(runs, rel, default))
+            if chosen == default:
+                continue
+            a, b = _per_query(runs, rel, chosen), _per_query(runs, rel, default)
+            _, low, high = mm.search.paired_bootstrap(a, b)
+            if name not in _CONFIDENCE_PROBES or s > 0:
                 assert (low, high) == (0.0, 0.0) or abs(low) >= 0.04, (name, low)
+                lows = [mm.search.paired_bootstrap(a, b, confidence=c)[1] for c in (0.8, 0.999)]
+                assert all((x > 0) == (low > 0) for x in lows), (name, low, lows)
+                continue
+            diff = a - b
+            means = diff[np.random.default_rng(0).integers(0, diff.size, size=(200_000, diff.size))].mean(axis=1)
+            share = (means <= 0).mean()
+            sd = np.sqrt(share * (1 - share) / 2000)
+            lower, upper = _CONFIDENCE_PROBES[name]
+            assert lower + 2.5 * sd <= share <= upper - 2.5 * sd, (name, share)
+            wider, narrower = (0.95, 0.9) if name == "conf90" else (0.99, 0.95)
+            assert mm.search.paired_bootstrap(a, b, confidence=wider)[1] < 0 < \
+                mm.search.paired_bootstrap(a, b, confidence=narrower)[1], name

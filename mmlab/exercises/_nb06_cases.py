@@ -292,31 +292,23 @@ def choose_slip(call, runs, relevant, kinds, free, parts, answers, options) -> t
 # Two hand-made query sets, one ranking of 10 per view and query, scored with single-view options (so fusing changes
 # no order and no tie can arise). Query q's relevant documents are 0 .. |R|-1, with |R| from 1 to 15 (the synthetic
 # queries above all have 2-5). On "metric" the right choice differs from mean DCG@10, from an ideal DCG over all of
-# R (no min(10, |R|) cap) and from dropping the one-answer queries (as on "one_answer", where mean DCG@10
-# picks right); on "near_tie" the best two options are < 5e-4
-# apart, so means rounded to 3 decimals tie and the earlier one is kept; on "near_tie4" they are 3.1e-5 apart (text
-# 0.280910, image 0.280941), so means rounded to 4 decimals tie too. tests/test_checks_nb06.py asserts this.
+# R (no min(10, |R|) cap) and from dropping the one-answer queries (as on "one_answer", where mean DCG@10 picks
+# right); on "near_tie" the best two options are < 5e-4 apart, so means rounded to 3 decimals tie and the earlier one
+# is kept; on "near_tie4" they are 3.1e-5 apart (text 0.280910, image 0.280941), so means rounded to 4 decimals tie
+# too. tests/test_checks_nb06.py asserts this.
 METRIC_SETS = {
-    "metric": ((1, 8, 15, 1, 11, 1), {
-        "text": [[23, 34, 19, 36, 26, 31, 22, 0, 18, 25], [0, 29, 6, 22, 23, 5, 33, 4, 38, 32], [10, 7, 13, 23, 9, 4, 39, 12, 6, 29], [26, 35, 31, 21, 25, 36, 23, 17, 34, 22], [23, 6, 10, 2, 34, 38, 33, 26, 29, 32], [35, 37, 39, 38, 30, 25, 29, 23, 15, 34]],
+    "metric": ((1, 8, 15, 1, 11, 1), {"text": [[23, 34, 19, 36, 26, 31, 22, 0, 18, 25], [0, 29, 6, 22, 23, 5, 33, 4, 38, 32], [10, 7, 13, 23, 9, 4, 39, 12, 6, 29], [26, 35, 31, 21, 25, 36, 23, 17, 34, 22], [23, 6, 10, 2, 34, 38, 33, 26, 29, 32], [35, 37, 39, 38, 30, 25, 29, 23, 15, 34]],
         "bm25": [[20, 0, 26, 24, 37, 28, 23, 19, 22, 36], [16, 21, 27, 4, 20, 19, 31, 1, 5, 6], [26, 29, 39, 36, 33, 3, 1, 6, 14, 7], [31, 28, 25, 21, 39, 18, 35, 20, 22, 16], [25, 3, 1, 26, 30, 7, 37, 21, 17, 5], [30, 28, 17, 32, 0, 35, 19, 26, 39, 23]],
-        "image": [[39, 34, 31, 30, 27, 37, 28, 33, 22, 17], [29, 37, 24, 3, 22, 6, 27, 16, 0, 28], [10, 4, 8, 0, 11, 5, 30, 1, 38, 7], [38, 32, 31, 24, 19, 30, 35, 0, 21, 17], [35, 1, 9, 34, 20, 26, 5, 6, 29, 32], [23, 34, 27, 32, 29, 0, 30, 38, 26, 35]],
-    }),
-    "near_tie": ((13, 15, 5, 15, 11, 1), {
-        "text": [[33, 1, 9, 27, 5, 17, 6, 7, 34, 24], [9, 8, 11, 27, 20, 1, 7, 5, 2, 10], [30, 28, 17, 32, 4, 31, 26, 19, 24, 23], [3, 20, 8, 38, 23, 10, 33, 14, 2, 0], [22, 9, 35, 19, 15, 26, 32, 31, 23, 10], [33, 36, 23, 29, 15, 16, 22, 25, 19, 39]],
+        "image": [[39, 34, 31, 30, 27, 37, 28, 33, 22, 17], [29, 37, 24, 3, 22, 6, 27, 16, 0, 28], [10, 4, 8, 0, 11, 5, 30, 1, 38, 7], [38, 32, 31, 24, 19, 30, 35, 0, 21, 17], [35, 1, 9, 34, 20, 26, 5, 6, 29, 32], [23, 34, 27, 32, 29, 0, 30, 38, 26, 35]]}),
+    "near_tie": ((13, 15, 5, 15, 11, 1), {"text": [[33, 1, 9, 27, 5, 17, 6, 7, 34, 24], [9, 8, 11, 27, 20, 1, 7, 5, 2, 10], [30, 28, 17, 32, 4, 31, 26, 19, 24, 23], [3, 20, 8, 38, 23, 10, 33, 14, 2, 0], [22, 9, 35, 19, 15, 26, 32, 31, 23, 10], [33, 36, 23, 29, 15, 16, 22, 25, 19, 39]],
         "bm25": [[36, 33, 7, 29, 5, 21, 4, 10, 15, 34], [22, 10, 37, 12, 13, 1, 24, 0, 27, 14], [39, 4, 30, 1, 28, 23, 20, 0, 36, 16], [13, 39, 12, 19, 8, 10, 0, 23, 20, 9], [30, 17, 1, 36, 8, 32, 9, 2, 0, 15], [0, 29, 22, 24, 18, 23, 37, 38, 34, 21]],
-        "image": [[5, 33, 3, 0, 7, 17, 12, 6, 2, 9], [0, 8, 10, 9, 2, 26, 7, 4, 30, 35], [27, 35, 4, 2, 33, 24, 1, 38, 23, 31], [21, 1, 3, 28, 6, 11, 12, 26, 9, 0], [6, 25, 37, 38, 30, 3, 0, 23, 8, 33], [20, 35, 25, 21, 38, 29, 36, 0, 39, 19]],
-    }),
-    "one_answer": ((1, 15, 13, 3, 2, 1), {
-        "text": [[33, 32, 25, 15, 17, 29, 31, 21, 35, 27], [8, 21, 15, 34, 9, 14, 39, 11, 25, 17], [11, 6, 5, 31, 37, 23, 8, 38, 22, 3], [26, 28, 21, 30, 22, 36, 16, 18, 2, 38], [37, 29, 0, 39, 35, 33, 28, 15, 21, 17], [18, 19, 38, 34, 20, 33, 30, 26, 35, 21]],
+        "image": [[5, 33, 3, 0, 7, 17, 12, 6, 2, 9], [0, 8, 10, 9, 2, 26, 7, 4, 30, 35], [27, 35, 4, 2, 33, 24, 1, 38, 23, 31], [21, 1, 3, 28, 6, 11, 12, 26, 9, 0], [6, 25, 37, 38, 30, 3, 0, 23, 8, 33], [20, 35, 25, 21, 38, 29, 36, 0, 39, 19]]}),
+    "one_answer": ((1, 15, 13, 3, 2, 1), {"text": [[33, 32, 25, 15, 17, 29, 31, 21, 35, 27], [8, 21, 15, 34, 9, 14, 39, 11, 25, 17], [11, 6, 5, 31, 37, 23, 8, 38, 22, 3], [26, 28, 21, 30, 22, 36, 16, 18, 2, 38], [37, 29, 0, 39, 35, 33, 28, 15, 21, 17], [18, 19, 38, 34, 20, 33, 30, 26, 35, 21]],
         "bm25": [[19, 18, 39, 22, 25, 21, 15, 28, 26, 0], [39, 14, 16, 31, 26, 38, 8, 7, 5, 10], [39, 9, 23, 6, 35, 8, 11, 10, 36, 38], [34, 22, 36, 26, 32, 1, 31, 37, 29, 0], [21, 34, 24, 0, 31, 25, 18, 1, 16, 35], [35, 22, 34, 26, 20, 25, 31, 24, 36, 39]],
-        "image": [[26, 0, 38, 29, 20, 37, 18, 32, 35, 16], [1, 18, 8, 14, 2, 27, 11, 28, 5, 33], [30, 11, 32, 20, 10, 5, 18, 25, 37, 2], [25, 37, 30, 19, 28, 1, 33, 35, 31, 36], [22, 26, 38, 15, 29, 18, 33, 34, 28, 37], [30, 16, 0, 26, 27, 36, 37, 31, 38, 20]],
-    }),
-    "near_tie4": ((14, 1, 8, 10, 13, 4), {
-        "text": [[2, 38, 33, 4, 32, 3, 13, 11, 10, 6], [21, 1, 25, 11, 36, 35, 14, 12, 30, 16], [24, 34, 9, 29, 5, 4, 2, 37, 23, 39], [37, 3, 17, 14, 8, 34, 13, 29, 26, 9], [31, 5, 27, 15, 25, 19, 8, 26, 7, 10], [23, 35, 37, 19, 12, 21, 5, 10, 2, 30]],
+        "image": [[26, 0, 38, 29, 20, 37, 18, 32, 35, 16], [1, 18, 8, 14, 2, 27, 11, 28, 5, 33], [30, 11, 32, 20, 10, 5, 18, 25, 37, 2], [25, 37, 30, 19, 28, 1, 33, 35, 31, 36], [22, 26, 38, 15, 29, 18, 33, 34, 28, 37], [30, 16, 0, 26, 27, 36, 37, 31, 38, 20]]}),
+    "near_tie4": ((14, 1, 8, 10, 13, 4), {"text": [[2, 38, 33, 4, 32, 3, 13, 11, 10, 6], [21, 1, 25, 11, 36, 35, 14, 12, 30, 16], [24, 34, 9, 29, 5, 4, 2, 37, 23, 39], [37, 3, 17, 14, 8, 34, 13, 29, 26, 9], [31, 5, 27, 15, 25, 19, 8, 26, 7, 10], [23, 35, 37, 19, 12, 21, 5, 10, 2, 30]],
         "bm25": [[9, 12, 13, 25, 14, 27, 26, 0, 36, 30], [26, 2, 35, 36, 18, 20, 11, 30, 15, 1], [24, 16, 2, 29, 8, 1, 5, 19, 38, 32], [18, 28, 0, 4, 31, 16, 10, 39, 22, 20], [15, 38, 13, 26, 22, 7, 17, 16, 18, 19], [13, 12, 33, 9, 34, 38, 2, 8, 18, 27]],
-        "image": [[7, 6, 38, 5, 11, 31, 35, 3, 22, 36], [3, 38, 0, 21, 28, 27, 25, 2, 15, 7], [24, 18, 22, 39, 27, 13, 15, 14, 30, 36], [13, 37, 0, 34, 11, 3, 7, 28, 22, 6], [33, 19, 34, 24, 28, 39, 22, 15, 35, 32], [26, 24, 25, 29, 7, 1, 31, 38, 39, 0]],
-    }),
+        "image": [[7, 6, 38, 5, 11, 31, 35, 3, 22, 36], [3, 38, 0, 21, 28, 27, 25, 2, 15, 7], [24, 18, 22, 39, 27, 13, 15, 14, 30, 36], [13, 37, 0, 34, 11, 3, 7, 28, 22, 6], [33, 19, 34, 24, 28, 39, 22, 15, 35, 32], [26, 24, 25, 29, 7, 1, 31, 38, 39, 0]]}),
 }
 METRIC_OPTIONS = [(("text",), 60), (("bm25",), 60), (("image",), 60)]
 _METRIC_SLIPS = {
@@ -374,7 +366,9 @@ def metric_slip(call) -> tuple[str, str] | None:
 # bm25+text (rrf_k 5) gains +0.82 nDCG@10 on "up", loses 0.60 on "down", is equal on "same1" (both 1) and
 # "same0" (both 0); bm25 alone gains +0.25 on "w" (same first hit, same recall@10), +0.11 on "k" (but loses at
 # nDCG@20, and is equal at nDCG@9), loses on "v" (though its first hit comes earlier) and on "rc" (though it
-# finds more in its top 10), and is equal at nDCG@10 on "e20" (it finds more at ranks 11-20).
+# finds more in its top 10), and is equal at nDCG@10 on "e20" (it finds more at ranks 11-20). bm25+text scores on
+# "k5" 0.33 at rrf_k 5 and 0 at 60 (bm25 alone 1), on "k60" 1 at rrf_k 60 and 0.33 at 5; on "pad" (no keyword list)
+# it is text alone, but an RRF that scores -1 puts it first and the hit at rank 10 drops out. "down20": unpadded.
 ADOPT_PATTERNS = {
     "up": (2, {"text": "9f r0 4f r1", "bm25": "r0 r1"}),
     "down": (2, {"text": "r0 r1 n0 n1 n2 n3 n4 n5", "bm25": "n0 n1 n2 n3 n4 n5 -"}),
@@ -385,6 +379,10 @@ ADOPT_PATTERNS = {
     "v": (2, {"text": "f r0 r1", "bm25": "r0"}),
     "rc": (2, {"text": "r0", "bm25": "8f r0 r1"}),
     "e20": (2, {"text": "r0", "bm25": "r0 10f r1"}),
+    "k5": (1, {"text": "n0 n1 n2 n3 n4 n5 n6 n7 n8 n9", "bm25": "r0 n0 n1 n2 n3 n4 n5 n6 n7 n8 n9"}),
+    "k60": (1, {"text": "11f r0", "bm25": "11f r0"}),
+    "pad": (1, {"text": "9f r0", "bm25": "-"}),
+    "down20": (2, {"text": "r0 r1 n0 n1 n2 n3 n4 n5", "bm25": "n0 n1 n2 n3 n4 n5"}),
 }
 _FUSED, _TEXT, _BM25 = (("bm25", "text"), 5), (("text",), 60), (("bm25",), 20)
 #: (name, chosen, default, held-out sets as (pattern, count) lists, what the probe is like, for messages).
@@ -417,6 +415,18 @@ ADOPT_PROBES = [
     ("image", _FUSED, (("image",), 60), [[("down", 25), ("up", 5)], [("down", 20), ("up", 5)]],
      "the default is the image view alone, (('image',), 60): the chosen fusion beats it (but not dense text)"),
     ("equal", _FUSED, (("bm25", "text"), 5), [[("up", 10), ("down", 10)]] * 2, "chosen and default are equal"),
+    ("rrf_k", _FUSED, (("bm25", "text"), 60), [[("k5", 20), ("same1", 10)], [("k5", 15), ("same0", 10)]],
+     "chosen and default fuse the same views, chosen with rrf_k 5 and better on both sets (bm25 alone is better)"),
+    ("default_rrf_k", (("bm25", "text"), 60), _FUSED, [[("k60", 15), ("same1", 10)], [("k60", 12), ("same0", 8)]],
+     "the default is (('bm25', 'text'), 5): chosen, the same views with rrf_k 60, is better on both sets"),
+    # 3.6 % / 1.6 % of the first set's resample means are <= 0: between the tails (1 - confidence) / 2 of 95 % and 90 %
+    # (2.5 %, 5 %) / of 99 % and 95 % (0.5 %, 2.5 %), 2.7+ binomial SDs of 2000 resamples from each (a test asserts it)
+    ("conf90", _FUSED, _TEXT, [[("up", 12), ("down20", 7), ("same1", 33)], [("up", 20), ("same1", 10)]],
+     "on the first held-out set the 95 % interval reaches below 0, while a 90 % or 80 % one stays above 0"),
+    ("conf99", _FUSED, _TEXT, [[("w", 28), ("down20", 5), ("same0", 2)], [("up", 20), ("same1", 10)]],
+     "on the first held-out set the 95 % interval is above 0, while a 99 % one reaches below 0"),
+    ("padding", _FUSED, _TEXT, [[("up", 12), ("pad", 40), ("same1", 5)], [("up", 20), ("same1", 10)]],
+     "the first held-out set has many empty keyword lists (all padding, -1), where the chosen fusion is dense text"),
 ]
 
 
@@ -460,9 +470,16 @@ def adopt_probes() -> list[tuple[str, tuple, tuple, list, str]]:
 
 
 def _per_query(runs, relevant, option, metric: str = "ndcg10") -> np.ndarray:
-    """Per-query values of ``option``'s fusion: nDCG@k ("ndcgK", "ndcg_all": the whole fused list), MRR@10, recall@10."""
+    """Per-query values of ``option``'s fusion: nDCG@k ("ndcgK", "ndcg_all": the whole fused list), MRR@10, recall@10;
+    "pad_kept" / "pad_after": nDCG@10 of exercise 2's loop (-1 scored), -1 kept in the top 10 or removed after it."""
     from ..search import ndcg_per_query, reciprocal_rank_fusion
+    from .nb06 import _rrf_counting_padding
 
+    if metric.startswith("pad_"):
+        top = np.maximum(_rrf_counting_padding([runs[v] for v in option[0]], option[1]), -1)   # its top 10
+        if metric == "pad_after":
+            top = np.array([[d for d in row if d >= 0] + [-1] * int((row < 0).sum()) for row in top], np.int64)
+        return ndcg_per_query(top, relevant, 10)
     fused = reciprocal_rank_fusion([runs[v] for v in option[0]], rrf_k=option[1]).ids
     fused = np.hstack([fused, np.full((fused.shape[0], max(0, 20 - fused.shape[1])), -1, np.int64)])
     if metric == "mrr":
@@ -478,8 +495,10 @@ def adopt_decision(chosen, default, held_out, how: str = "", cache: dict | None 
     from ..search import paired_bootstrap as boot
 
     cache = {} if cache is None else cache
-    against = {"first_view": ((chosen[0][0],), 60), "text": (("text",), 60)}.get(how, default)
-    metric = how if how in ("mrr", "recall", "ndcg20", "ndcg_all", "ndcg9", "ndcg5") else "ndcg10"
+    against = {"first_view": ((chosen[0][0],), 60), "text": (("text",), 60), "chosen_k": (default[0], chosen[1]),
+               "k60": (default[0], 60), "default_first": ((default[0][0],), 60)}.get(how, default)
+    metric = how if how in ("mrr", "recall") or how.startswith(("ndcg", "pad_")) else "ndcg10"
+    confidence = float("0." + how[4:]) if how.startswith("conf") else 0.95   # conf90: 0.90
 
     def values(i, option):
         key = (id(held_out), i, repr(option), metric)
@@ -487,7 +506,7 @@ def adopt_decision(chosen, default, held_out, how: str = "", cache: dict | None 
             cache[key] = (held_out, _per_query(*held_out[i], option, metric))   # held_out kept: its id stays unique
         return cache[key][1]
     pairs = [(values(i, chosen), values(i, against)) for i in range(len(held_out))]
-    ci = [boot(c, d) for c, d in pairs]
+    ci = [boot(c, d, confidence=confidence) for c, d in pairs]
     pooled = [np.concatenate(x) for x in zip(*pairs)]
     rule = {"mean": lambda: all(m > 0 for m, _, _ in ci), "pooled_mean": lambda: pooled[0].mean() > pooled[1].mean(),
             "mean_of_means": lambda: np.mean([m for m, _, _ in ci]) > 0, "any": lambda: any(lo > 0 for _, lo, _ in ci), "pool": lambda: boot(*pooled)[1] > 0,
@@ -500,6 +519,7 @@ def adopt_decision(chosen, default, held_out, how: str = "", cache: dict | None 
 
 
 _RULE = "adopt only if on every held-out set the paired interval's lower bound is > 0."
+_BOOT_HINT = "keep paired_bootstrap's defaults (95 %, 2000 resamples): no confidence argument."
 _METRIC_HINT = ("score each query by nDCG@10 of each option's fusion (ndcg_per_query(fused, relevant, 10)), then "
                 "paired_bootstrap(chosen's values, default's values).")
 ADOPT_SLIPS = {
@@ -535,8 +555,24 @@ ADOPT_SLIPS = {
                    "score default's own fusion (its views, its rrf_k) on each held-out set."),
     "text": ("you compare with dense text alone, not with the default passed in (here the image view).",
              "score default's own fusion (its views, its rrf_k): default is an argument."),
+    "chosen_k": ("you fuse default's views with chosen's rrf_k: where the two differ only in rrf_k (bm25+text at 5 "
+                 "against 60) you compare chosen with itself.", "fuse default with its own rrf_k, default[1]."),
+    "k60": ("you fuse default with rrf_k = 60 whatever its own rrf_k (here default is bm25+text at rrf_k 5).",
+            "use default's own rrf_k, default[1], not the number 60."),
+    "default_first": ("you score default by its first view's list alone (runs[default[0][0]]), not by the fusion of "
+                      "its views (here bm25+text).", "fuse all of default's views with its rrf_k, as for chosen."),
+    "conf_low": ("your interval is narrower than the 95 % one (confidence=0.9, read as 'one-sided 95 %', 0.8, or the "
+                 "25th to 75th percentiles?): it adopts a gain whose 95 % interval reaches below 0.", _BOOT_HINT),
+    "conf_high": ("your interval is wider than the 95 % one (confidence=0.99?): it keeps the default where the 95 % "
+                  "interval is above 0.", _BOOT_HINT),
+    "padding": ("your fusion scores the padding id -1 as a document (exercise 2's loop): -1 collects 1 / (rrf_k + "
+                "rank) at every padded position, comes first where the keyword list is empty and takes a top-10 slot "
+                "(removing it after the cut does not give the slot back).", "skip ids < 0 while you fuse, before "
+                "cutting at 10 (mm.search.reciprocal_rank_fusion skips them)."),
 }
-_SLIP_VARIANTS = {"pooled_mean": ("pooled_mean", "mean_of_means"), "ndcg20": ("ndcg20", "ndcg_all"), "ndcg9": ("ndcg9", "ndcg5"), "unpaired": ("unpaired", "unpaired_ci")}
+_SLIP_VARIANTS = {"pooled_mean": ("pooled_mean", "mean_of_means"), "ndcg20": ("ndcg20", "ndcg_all"), "ndcg9": ("ndcg9", "ndcg5"), "unpaired": ("unpaired", "unpaired_ci"),
+                  "conf_low": ("conf50", "conf80", "conf90"), "conf_high": ("conf99", "conf999"),
+                  "padding": ("pad_kept", "pad_after")}
 
 
 def adopt_slip(answers, probes) -> tuple[str, str]:
@@ -558,25 +594,3 @@ def adopt_slip(answers, probes) -> tuple[str, str]:
                     "default's); " + _RULE)
     return "your answers differ from the rule's.", _RULE[0].upper() + _RULE[1:]
 
-
-def adopt_answer(value, chosen, default) -> tuple[object, tuple[str, str] | None]:
-    """(the learner's answer as an option, or a problem and hint when it is not chosen or default)."""
-    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], (tuple, list)):
-        value = (tuple(value[0]), value[1])
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], list):
-        value = (tuple(value[0]), value[1])
-    if value == chosen or value == default:
-        return value, None
-    back = "return the option itself, chosen or default, a (views, rrf_k) pair the notebook fuses with."
-    if value is None:
-        return None, ("your function returns None: is a `return` missing?", back)
-    if isinstance(value, (bool, np.bool_)):
-        return None, (f"you return {value}: the question is which option to use, not whether.", back)
-    if isinstance(value, str):
-        return None, (f"you return the name {value!r}, not the option.", back)
-    if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
-        return None, (f"you return the views {value!r} without their rrf_k.", back)
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], tuple):
-        return None, (f"{value!r} is neither chosen {chosen!r} nor default {default!r}.",
-                      "return one of the two options passed in, as given.")
-    return None, (f"expected chosen or default, got {type(value).__name__} {value!r:.60}.", back)

@@ -382,7 +382,7 @@ def _tie_free(runs, relevant, options) -> np.ndarray:
                     if d >= 0:
                         score[d] = score.get(d, 0.0) + 1.0 / (c + rank)
             level = {d: round(x, 9) for d, x in score.items()}  # equal up to float summation order
-            cut = sorted(level.values(), reverse=True)[:10][-1]
+            cut = sorted(level.values(), reverse=True)[:10][-1] if level else 0.0   # {}: an empty list
             mixed = {lv for d, lv in level.items() if lv >= cut and d in rel} & \
                     {lv for d, lv in level.items() if lv >= cut and d not in rel}
             ok[q] &= not mixed
@@ -541,10 +541,31 @@ def nb06_choose_fusion(choose_fusion) -> CheckResult:
 
 # --------------------------------------------------------------------------- exercise 3b: keep the default or adopt the choice
 
+def _adopt_answer(value, chosen, default) -> tuple[object, tuple[str, str] | None]:
+    """(the learner's answer as an option, or a problem and hint when it is not chosen or default)."""
+    if isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], (tuple, list)):
+        value = (tuple(value[0]), value[1])
+    if value == chosen or value == default:
+        return value, None
+    back = "return the option itself, chosen or default, a (views, rrf_k) pair the notebook fuses with."
+    if value is None:
+        return None, ("your function returns None: is a `return` missing?", back)
+    if isinstance(value, (bool, np.bool_)):
+        return None, (f"you return {value}: the question is which option to use, not whether.", back)
+    if isinstance(value, str):
+        return None, (f"you return the name {value!r}, not the option.", back)
+    if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+        return None, (f"you return the views {value!r} without their rrf_k.", back)
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], tuple):
+        return None, (f"{value!r} is neither chosen {chosen!r} nor default {default!r}.",
+                      "return one of the two options passed in, as given.")
+    return None, (f"expected chosen or default, got {type(value).__name__} {value!r:.60}.", back)
+
+
 def nb06_keep_or_adopt(keep_or_adopt) -> CheckResult:
     """Decide on held-out sets: ``keep_or_adopt(chosen, default, held_out) -> chosen or default`` (cases in _nb06_cases)."""
     from ..search import metrics
-    from ._nb06_cases import adopt_answer, adopt_probes, adopt_slip
+    from ._nb06_cases import adopt_probes, adopt_slip
 
     probes, answers, wants = adopt_probes(), [], []
     called: list[str] = []   # the helpers the learner's code called
@@ -561,7 +582,7 @@ def nb06_keep_or_adopt(keep_or_adopt) -> CheckResult:
         if any(not np.array_equal(g[v], r[v]) for (g, _), (r, _) in zip(given, held_out) for v in r):
             return report(False, "", "your function changed the runs it was given; in the notebook that rewrites "
                                      "the test runs, which later cells reuse.", "leave the arrays passed in as they are.")
-        value, trouble = adopt_answer(value, chosen, default)
+        value, trouble = _adopt_answer(value, chosen, default)
         if trouble:
             return report(False, "", *trouble)
         answers.append(value)
