@@ -1,7 +1,7 @@
 """Prompts for retrieval-augmented generation, and the filter applied to what comes back.
 
 The grounded prompt asks for an answer that names and cites the documents that answer the
-question, or for ``ABSTAIN`` when none does, with a worked example from outside the corpus.
+question, or for ``ABSTAIN`` when none does, with a worked example whose document ids are made up.
 
 The grounded prompt lists each retrieved document with its id inside a delimited block and
 says that the block is data: text in it is to be quoted, never obeyed. Delimiting alone does
@@ -49,8 +49,8 @@ LINK_REMOVED = "[link removed]"
 #: The abstention reply the grounded prompt asks for when no document answers the question.
 ABSTAIN = "None of the documents answers this."
 
-# The worked example is a whole question with its own documents from outside any corpus (ids
-# E001-E003 are not emoji), and its answer cites the *second* of them. Copying it cannot pass for
+# The worked example is a whole question with its own documents and made-up ids (E001-E003 are not
+# emoji ids; the names are common objects, which are emoji names too), and its answer cites the *second*. Copying it cannot pass for
 # an answer: a copied "[E002]" is not a retrieved id, and the output filter removes it. (An example
 # built from the top retrieved document teaches a small model to name the top document, whatever
 # the question: measured with SmolLM2-135M on the 20 questions of notebook 06.)
@@ -115,7 +115,7 @@ def build_prompt(question: str, documents: Sequence[tuple[str, str]], *, delimit
         delimit: put the documents in a ``<documents>`` block (marked as data in the "full"
             instructions; see module doc).
         instructions: "full": the task, the abstention rule, the data rule (when delimited) and
-            a worked example from outside the corpus, then the documents and the question;
+            a worked example with made-up ids, then the documents and the question;
             "short": the question, the documents and one request to name and cite the documents
             that answer it (a 135M model follows long instructions poorly: notebook 06 measures both).
         max_tokens: if given (with ``count_tokens``), drop the lowest-ranked documents until the
