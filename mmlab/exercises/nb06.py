@@ -563,9 +563,9 @@ def _adopt_answer(value, chosen, default) -> tuple[object, tuple[str, str] | Non
 
 
 def nb06_keep_or_adopt(keep_or_adopt) -> CheckResult:
-    """Decide on held-out sets: ``keep_or_adopt(chosen, default, held_out) -> chosen or default`` (cases in _nb06_cases)."""
+    """Decide on held-out sets: ``keep_or_adopt(chosen, default, held_out) -> chosen or default`` (cases in _nb06_adopt)."""
     from ..search import metrics
-    from ._nb06_cases import adopt_probes, adopt_slip
+    from ._nb06_adopt import adopt_probes, adopt_slip
 
     probes, answers, wants = adopt_probes(), [], []
     called: list[str] = []   # the helpers the learner's code called
