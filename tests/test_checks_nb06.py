@@ -981,7 +981,7 @@ def _default_scored(how):                                   # 12: default not fu
                 theirs = runs[default[0][0]]                    # the raw list of default's first view, not fused
             else:
                 theirs = _fuse(runs, (default[0], chosen[1] if how == "chosen_k" else 60))
-            mine = mm.search.ndcg_per_query(_fuse(runs, chosen), rel, 10)
+            mine = mm.search.ndcg_per_query(_fuse(runs, (chosen[0], 60) if how == "both60" else chosen), rel, 10)
             if mm.search.paired_bootstrap(mine, mm.search.ndcg_per_query(theirs, rel, 10))[1] <= 0:
                 return default
         return chosen
@@ -1087,6 +1087,7 @@ def _in_place(chosen, default, held_out):
     (_in_place, "changed the runs it was given"),
     (_default_scored("chosen_k"), "you fuse default's views with chosen's rrf_k"),                 # 12
     (_default_scored("60"), "you fuse default with rrf_k = 60"),
+    (_default_scored("both60"), "you fuse both options with rrf_k = 60"),
     (_default_scored("first_view"), "by its first view's list alone"),
     *[(_with_confidence(c), "your interval is narrower than the 95 % one") for c in (0.5, 0.6, 0.7, 0.8, 0.9)],  # 13
     (_quartiles, "your interval is narrower than the 95 % one"),

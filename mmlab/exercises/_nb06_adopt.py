@@ -75,6 +75,9 @@ ADOPT_PROBES = [
      "the first held-out set has many empty keyword lists (all padding, -1), where the chosen fusion is dense text"),
     # review 32: each view cut to its top 10 before fusing loses the hit both views rank 12th (the default, rrf_k 60,
     # is fused as given, so the slip "k60" decides as the rule here and the two are told apart)
+    # chosen fused at rrf_k 5 gains over dense text; fused at 60 it does not: "both at 60" keeps, "chosen_k" adopts
+    ("both60", _FUSED, _TEXT, [[("k5", 20), ("same1", 10)], [("k5", 15), ("same0", 10)]],
+     "chosen (bm25+text, rrf_k 5) beats dense text alone on both sets; fused at rrf_k 60 it would not"),
     ("view_top10", (("bm25", "text"), 60), _TEXT, [[("k60", 15), ("same1", 10)], [("k60", 12), ("same0", 8)]],
      "chosen (bm25+text, rrf_k 60) finds the relevant document both views rank 12th, which dense text alone misses"),
 ]
@@ -148,8 +151,9 @@ def adopt_decision(chosen, default, held_out, how: str = "", cache: dict | None 
     from ..search import paired_bootstrap as boot
 
     cache = {} if cache is None else cache
+    scored = (chosen[0], 60) if how == "both60" else chosen
     against = {"first_view": ((chosen[0][0],), 60), "text": (("text",), 60), "chosen_k": (default[0], chosen[1]),
-               "k60": (default[0], 60), "default_first": ((default[0][0],), 60)}.get(how, default)
+               "k60": (default[0], 60), "both60": (default[0], 60), "default_first": ((default[0][0],), 60)}.get(how, default)
     metric = how if how in ("mrr", "recall", "view_top10") or how.startswith(("ndcg", "pad_")) else "ndcg10"
     confidence = float("0." + how[4:]) if how.startswith("conf") else 0.95   # conf90: 0.90
 
@@ -158,7 +162,7 @@ def adopt_decision(chosen, default, held_out, how: str = "", cache: dict | None 
         if key not in cache:
             cache[key] = (held_out, _per_query(*held_out[i], option, metric))   # held_out kept: its id stays unique
         return cache[key][1]
-    pairs = [(values(i, chosen), values(i, against)) for i in range(len(held_out))]
+    pairs = [(values(i, scored), values(i, against)) for i in range(len(held_out))]
     ci = [boot(c, d, confidence=confidence) for c, d in pairs]
     pooled = [np.concatenate(x) for x in zip(*pairs)]
     rule = {"mean": lambda: all(m > 0 for m, _, _ in ci), "pooled_mean": lambda: pooled[0].mean() > pooled[1].mean(),
@@ -208,6 +212,8 @@ ADOPT_SLIPS = {
                    "score default's own fusion (its views, its rrf_k) on each held-out set."),
     "text": ("you compare with dense text alone, not with the default passed in (here the image view).",
              "score default's own fusion (its views, its rrf_k): default is an argument."),
+    "both60": ("you fuse both options with rrf_k = 60 whatever their own rrf_k: the chosen fusion at rrf_k 5 is then "
+               "scored as another fusion.", "use each option's own rrf_k (chosen[1], default[1]), never the number 60."),
     "chosen_k": ("you fuse default's views with chosen's rrf_k: where the two differ only in rrf_k (bm25+text at 5 "
                  "against 60) you compare chosen with itself.", "fuse default with its own rrf_k, default[1]."),
     "view_top10": ("you cut each view's list to its top 10 before fusing (runs[v][:, :10]); a document ranked 11th-20th "
