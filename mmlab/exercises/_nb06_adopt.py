@@ -237,8 +237,8 @@ _SLIP_VARIANTS = {"pooled_mean": ("pooled_mean", "mean_of_means"), "ndcg20": ("n
                   "padding": ("pad_kept", "pad_after")}
 
 
-def adopt_slip(answers, probes) -> tuple[str, str]:
-    """(problem, hint) for the learner's answers on ``probes``, which differ from the rule's somewhere."""
+def adopt_slip(answers, probes, wants) -> tuple[str, str]:
+    """(problem, hint) for the learner's answers on ``probes``, which differ from the rule's (``wants``) somewhere."""
     cache: dict = {}
     for slip, message in ADOPT_SLIPS.items():
         for how in _SLIP_VARIANTS.get(slip, (slip,)):
@@ -248,8 +248,7 @@ def adopt_slip(answers, probes) -> tuple[str, str]:
         if all(a == probe[i] for probe, a in zip(probes, answers)):
             return (f"you return {which} whatever the held-out data say.",
                     "for each held-out set, the paired interval of chosen's nDCG@10 minus default's; " + _RULE)
-    for (_, chosen, default, held_out, about), got in zip(probes, answers):
-        want = adopt_decision(chosen, default, held_out, "", cache)
+    for (*_, about), got, want in zip(probes, answers, wants):
         if got != want:
             return (f"where {about}, you return {got!r}; the rule returns {want!r}.",
                     "per held-out set: nDCG@10 per query of each option's fusion, paired_bootstrap(chosen's, "

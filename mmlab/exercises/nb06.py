@@ -591,4 +591,4 @@ def nb06_keep_or_adopt(keep_or_adopt) -> CheckResult:
         adopted = sum(w == c != d for w, (_, c, d, _, _) in zip(wants, probes))
         return report(True, f"Your rule adopts the chosen option only where its paired interval is above 0 on every "
                             f"held-out set (adopted in {adopted} of {len(probes)} cases, the default kept in the others).")
-    return report(False, "", *adopt_slip(answers, probes))
+    return report(False, "", *adopt_slip(answers, probes, wants))
