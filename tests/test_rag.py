@@ -498,10 +498,20 @@ def test_keywords_and_questions_join_the_emoji():
     emoji_ids = set(mm.data.load_emoji().ids)
     keywords = mm.data.load_emoji_keywords()
     assert "coffee" in keywords["2615"] and set(keywords) <= emoji_ids
-    questions = mm.data.load_rag_questions()
-    assert len(questions) == 20
-    for question, relevant in questions:
+    dev, unseen = mm.data.load_rag_questions(), mm.data.load_rag_questions("unseen")
+    assert len(dev) == len(unseen) == 20
+    assert not {q for q, _ in dev} & {q for q, _ in unseen}   # two separate sets
+    for question, relevant in dev + unseen:
         assert question.strip() and relevant and set(relevant) <= emoji_ids
+
+
+def test_load_rag_questions_names_a_wrong_set():
+    import mmlab as mm
+
+    with pytest.raises(ValueError, match=r"which: expected one of \['dev', 'unseen'\], got 'test'"):
+        mm.data.load_rag_questions("test")
+    with pytest.raises(TypeError, match="which: expected one of"):
+        mm.data.load_rag_questions(True)
 
 
 def test_answer_with_a_reranker_gives_its_top_k(retriever):
