@@ -124,9 +124,22 @@ def _ndcg_with_sklearn_dcg(found, rel, k):
     return dcg_score(y_true, y_score, k=k) / dcg_score(y_true, y_true, k=k)
 
 
+def _ndcg_discarding(found, rel, k):
+    """Review 34: counts hits by removing them from `relevant` (failed with a vague "division by zero?")."""
+    n_relevant = len(rel)
+    dcg = 0.0
+    for i, x in enumerate(found[:k]):
+        if x in rel:
+            dcg += 1 / np.log2(i + 2)
+            rel.discard(x)
+    return dcg / sum(1 / np.log2(i + 2) for i in range(min(k, n_relevant)))
+
+
 @pytest.mark.parametrize("answer, message", [
     (..., "still empty"),
     (stub, "NotImplementedError"),
+    (_ndcg_discarding, "changed `found_ids` or `relevant`"),
+    (lambda f, r, k: solution_ndcg(f, r, k) + 0 * len(f.sort() or []), "changed `found_ids` or `relevant`"),
     (_ndcg_variant(norm=False), "DCG itself"),
     (_ndcg_variant(cap=False), "even beyond position k"),
     (_ndcg_variant(start=1), "division by zero"),

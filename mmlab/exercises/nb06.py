@@ -132,9 +132,13 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
                "sklearn's ndcg_score": ndcg_score, "sklearn's dcg_score": dcg_score}
     got: list[float] = []
     for found, rel, k in _NDCG_CASES:
-        value, problem, helper = _call_watching(my_ndcg, helpers, list(found), set(rel), k)
+        found_arg, rel_arg = list(found), set(rel)
+        value, problem, helper = _call_watching(my_ndcg, helpers, found_arg, rel_arg, k)
         if helper:
             return _helper_problem(helper, "nDCG")
+        if found_arg != list(found) or rel_arg != set(rel):
+            return report(False, "", "your function changed `found_ids` or `relevant`, the arguments it was given.",
+                          "read them; count in a new variable, e.g. hits = [x in relevant for x in found_ids[:k]].")
         if problem and "ZeroDivisionError" in problem:
             return _zero_division(len(got))
         if problem:
