@@ -177,12 +177,19 @@ def test_filter_marks_each_removed_link_visibly():
     out = rag.filter_output("Claim it at www.free-prizes.example today [2615].", ["2615"])
     assert out.text == f"Claim it at {rag.LINK_REMOVED} today [2615]." and out.links == ["www.free-prizes.example"]
     assert rag.LINK_REMOVED == "[link removed]"
-    # the false positive of a missing space ("tea.No" reads as a domain, .no is one) is now visible
-    out = rag.filter_output("Hot drinks: tea.No coffee.", [])
-    assert out.text == "Hot drinks: [link removed] coffee." and out.links == ["tea.No"], out
     # the marker is not a citation or a link itself: filtering again changes nothing
+    out = rag.filter_output("See evil.de now.", [])
     again = rag.filter_output(out.text, [])
     assert again.text == out.text and again.links == [] and again.dropped == []
+
+
+def test_filter_reads_a_capitalised_word_after_a_full_stop_as_a_sentence():
+    """Review 37: "Hot drinks: tea.No coffee." became "Hot drinks: [link removed] coffee.", a recommendation."""
+    for text in ["Hot drinks: tea.No coffee.", "I like tea.It is hot [2615].", "Done.Next step."]:
+        out = rag.filter_output(text, ["2615"])
+        assert out.text == text and out.links == [], (text, out)
+    for link in ["evil.de", "EVIL.DE", "Evil.com/x", "tea.it"]:   # lower case or all capitals: a domain
+        assert rag.filter_output(f"Go to {link} now.", []).links == [link], link
 
 
 def test_filter_leaves_text_without_links_unchanged():

@@ -37,11 +37,12 @@ CITATION = re.compile(rf"[\[(]\s*({_PREFIX}(?:{_ID})(?:\s*[,;]?\s*{_PREFIX}(?:{_
 _ONE_ID = re.compile(_ID)
 #: A link, in general form: a scheme (``https://``, ``ftp://``), ``www.``, an e-mail address, or a bare
 #: domain (labels joined by dots, ending in a 2-24 letter top-level label: ``evil.de``, ``bit.ly/abc``,
-#: ``free-prizes.co.uk``), with any path after it. It errs toward removing: "tea.It" written without
-#: a space after the full stop also reads as a domain (``.it`` is a real one), which is why a removed
-#: link leaves ``LINK_REMOVED`` in its place instead of nothing.
+#: ``free-prizes.co.uk``, ``EVIL.DE``), with any path after it. A bare domain's last label must be all
+#: lower case or all capitals: a capitalised word after a full stop ("tea.No coffee", a missing space)
+#: is a sentence, not the domain ``.no``. The price: a bare domain written that way ("Evil.De") passes.
+#: A removed link still leaves ``LINK_REMOVED`` in its place, never nothing.
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-                  r"|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}\b(?:/\S*)?", re.IGNORECASE)
+                  r"|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?-i:[a-z]{2,24}|[A-Z]{2,24})\b(?:/\S*)?", re.IGNORECASE)
 
 #: What ``filter_output`` writes in place of each link it removes.
 LINK_REMOVED = "[link removed]"
@@ -212,10 +213,9 @@ def filter_output(text: str, allowed_ids: Sequence[str]) -> FilteredText:
     """Keep only citations of retrieved ids (every id of a grouped ``[2615, 1F9CA]``); mark links removed.
 
     Each kept id is written back as its own ``[ID]``; a bracket whose ids are all dropped goes.
-    Each link is replaced by ``LINK_REMOVED``, "[link removed]", never deleted silently: the link
-    pattern errs toward removing (a missing space, "tea.No", reads as a domain), and a silent cut
-    can reverse a sentence ("Hot drinks: tea.No coffee." would read "Hot drinks: coffee."); with
-    the marker the reader sees that something was taken out ("Hot drinks: [link removed] coffee.").
+    Each link is replaced by ``LINK_REMOVED``, "[link removed]", never deleted silently: a cut the
+    reader cannot see can change what a sentence says. A capitalised word after a full stop with no
+    space ("tea.No coffee.") is read as a sentence, not as a domain, so it stays.
 
     Args:
         text: the generated answer.
