@@ -35,6 +35,17 @@ def test_real_answer_cites_only_retrieved_ids(generator):
     assert not set(result.dropped) & {i for i, _ in result.sources}
 
 
+def test_chat_messages_reach_the_model_as_turns(generator):
+    prompt = "Name one hot drink."
+    as_text = generator.generate(prompt, max_new_tokens=6, progress=False)
+    assert generator.generate([{"role": "user", "content": prompt}], max_new_tokens=6, progress=False) == as_text
+    turns = [{"role": "user", "content": "Name one cold drink."}, {"role": "assistant", "content": "Iced tea."},
+             {"role": "user", "content": prompt}]
+    assert generator.count_tokens(turns) > generator.count_tokens(prompt)   # the earlier turns are in the context
+    scores = generator.score_continuations(turns, ["Tea.", "Iced tea."], per_token=True)
+    assert scores.shape == (2,) and (scores <= 0).all()
+
+
 def test_a_padded_batch_gives_the_answers_of_single_calls(generator):
     prompts = ["Name one hot drink.", "What is the capital of France? Answer in one word."]
     single = [generator.generate(p, max_new_tokens=6, progress=False) for p in prompts]

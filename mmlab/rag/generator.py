@@ -129,23 +129,24 @@ class Generator:
         params = sum(p.numel() for p in self.model.parameters()) / 1e6
         return f"Generator({self.name}, {params:.0f}M parameters, context {self.context_window} tokens)"
 
-    def _chat_ids(self, prompt: str):
-        messages = [{"role": "user", "content": prompt}]
-        if self.system is not None:
+    def _chat_ids(self, prompt):
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+        if self.system is not None and messages[0]["role"] != "system":
             messages.insert(0, {"role": "system", "content": self.system})
         ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                                  return_dict=True)["input_ids"]
         return ids
 
-    def count_tokens(self, prompt: str) -> int:
-        """How many tokens ``prompt`` takes once wrapped in the chat template."""
-        return int(self._chat_ids(prompt).shape[1])
+    def count_tokens(self, prompt: str | list[dict[str, str]]) -> int:
+        """How many tokens ``prompt`` (a user message, or chat messages) takes once wrapped in the chat template."""
+        return int(self._chat_ids(_check_prompt(prompt, "prompt")).shape[1])
 
-    def generate(self, prompt: str, max_new_tokens: int = 64, *, progress: bool = True) -> str:
+    def generate(self, prompt: str | list[dict[str, str]], max_new_tokens: int = 64, *, progress: bool = True) -> str:
         """Greedy decoding (no sampling): the same prompt always gives the same text.
 
         Args:
-            prompt: the user message (the chat template is applied here).
+            prompt: the user message, or chat messages ``{"role": "user" | "assistant" | "system",
+                "content": str}`` ending with a user message (the chat template is applied here).
             max_new_tokens: the most tokens to generate, 1..1024.
             progress: show a progress bar of generated tokens.
         Returns:
@@ -155,10 +156,7 @@ class Generator:
         """
         import torch
 
-        if not isinstance(prompt, str):
-            raise TypeError(f"prompt: expected a string, got {describe(prompt)}")
-        if not prompt.strip():
-            raise ValueError("prompt: expected a non-empty string, got only whitespace")
+        prompt = _check_prompt(prompt, "prompt")
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1, high=1024)
         ids = self._chat_ids(prompt)
         if ids.shape[1] + max_new_tokens > self.context_window:
@@ -176,7 +174,7 @@ class Generator:
         return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
 
 
-    def generate_many(self, prompts: list[str], max_new_tokens: int = 64, *, batch_size: int = 16) -> list[str]:
+    def generate_many(self, prompts: list, max_new_tokens: int = 64, *, batch_size: int = 16) -> list[str]:
         """Greedy decoding of several prompts, ``batch_size`` at a time in one padded batch.
 
         On 2 CPU cores the 135M model is mostly compute-bound, so a batch saves a modest share of
@@ -186,7 +184,7 @@ class Generator:
         answer can differ from ``generate``'s by a token now and then; it is still deterministic.)
 
         Args:
-            prompts: the user messages.
+            prompts: the prompts, each a user message or chat messages (as in ``generate``).
             max_new_tokens: the most tokens per answer, 1..1024.
             batch_size: prompts per forward pass, >= 1.
         Returns:
@@ -196,9 +194,7 @@ class Generator:
 
         if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)) or not prompts:
             raise TypeError(f"prompts: expected a non-empty list of strings, got {describe(prompts)}")
-        for i, p in enumerate(prompts):
-            if not isinstance(p, str) or not p.strip():
-                raise ValueError(f"prompts[{i}]: expected a non-empty string, got {describe(p)}")
+        prompts = [_check_prompt(p, f"prompts[{i}]") for i, p in enumerate(prompts)]
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1, high=1024)
         batch_size = check_int(batch_size, "batch_size", low=1)
         seqs = [self._chat_ids(p)[0] for p in prompts]
@@ -227,7 +223,8 @@ class Generator:
         return out
 
 
-    def score_continuations(self, prompt: str, continuations: list[str], *, per_token: bool = False) -> np.ndarray:
+    def score_continuations(self, prompt: str | list[dict[str, str]], continuations: list[str], *,
+                            per_token: bool = False) -> np.ndarray:
         """The log-probability of each continuation as the answer to ``prompt`` (chat-wrapped).
 
         Multiple choice by likelihood: the model writes nothing, it rates given answers. The prompt
@@ -235,7 +232,7 @@ class Generator:
         log-probabilities are computed and summed.
 
         Args:
-            prompt: the user message.
+            prompt: the user message, or chat messages (as in ``generate``).
             continuations: n >= 1 non-empty strings, each tokenized on its own after the prompt.
             per_token: divide each total by its continuation's token count (as tokenized here), so
                 a long option is not penalised for its length alone.
@@ -249,8 +246,7 @@ class Generator:
         """
         import torch
 
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise TypeError(f"prompt: expected a non-empty string, got {describe(prompt)}")
+        prompt = _check_prompt(prompt, "prompt")
         if isinstance(continuations, str) or not isinstance(continuations, (list, tuple)) or not continuations:
             raise TypeError(f"continuations: expected a non-empty list of strings, got {describe(continuations)}")
         for i, c in enumerate(continuations):
@@ -284,6 +280,27 @@ class Generator:
             if per_token:
                 scores[row] /= n
         return scores
+
+
+_ROLES = ("system", "user", "assistant")
+
+
+def _check_prompt(prompt, name: str):
+    """A non-empty user message, or chat messages with known roles and string contents, ending with the user's."""
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            raise ValueError(f"{name}: expected a non-empty string, got only whitespace")
+        return prompt
+    if not isinstance(prompt, (list, tuple)) or not prompt:
+        raise TypeError(f"{name}: expected a string or a non-empty list of chat messages, got {describe(prompt)}")
+    for i, m in enumerate(prompt):
+        if not (isinstance(m, dict) and m.get("role") in _ROLES and isinstance(m.get("content"), str)):
+            raise TypeError(f"{name}[{i}]: expected {{'role': one of {list(_ROLES)}, 'content': a string}}, "
+                            f"got {describe(m)}")
+    if prompt[-1]["role"] != "user":
+        raise ValueError(f"{name}: expected the last message to be the user's (the model answers it), "
+                         f"got role {prompt[-1]['role']!r}")
+    return list(prompt)
 
 
 class _ProgressStreamer:

@@ -20,7 +20,17 @@ import numpy as np
 from .._validate import check_images, check_int, describe
 from ..embeddings import l2_normalize
 from ..search.result import SearchResult
-from .prompts import _check_question, build_prompt, filter_output, hyde_prompt, rewrite_prompt
+from .prompts import (
+    DOC_STYLES,
+    EXAMPLE_PLACES,
+    INSTRUCTIONS,
+    Prompt,
+    _check_question,
+    build_prompt,
+    filter_output,
+    hyde_prompt,
+    rewrite_prompt,
+)
 from .reranker import score_pairs
 
 __all__ = [
@@ -218,7 +228,7 @@ def _check_mode(mode, generator) -> None:
         _check_generator(generator)
 
 
-def _choose(generator, prompt: str, sources: Sequence[tuple[str, str]]) -> tuple[str, list[float]]:
+def _choose(generator, prompt: Prompt, sources: Sequence[tuple[str, str]]) -> tuple[str, list[float]]:
     """Multiple choice by likelihood: the generator rates each source as the answer "text [id]".
 
     Args:
@@ -295,7 +305,7 @@ def rerank(reranker, question: str, positions, texts: Sequence[str], k: int = 10
     return SearchResult(scores[order], cand[order])
 
 
-def generate(generator, prompt: str, max_new_tokens: int = 48) -> str:
+def generate(generator, prompt: Prompt, max_new_tokens: int = 48) -> str:
     """Call the generator (any object with ``generate(prompt, max_new_tokens=...)``); mmlab's own
     ``Generator`` also takes ``progress=``, which turns its token bar off inside the pipeline."""
     _check_generator(generator)
@@ -309,7 +319,7 @@ def generate(generator, prompt: str, max_new_tokens: int = 48) -> str:
     return method(prompt, max_new_tokens=max_new_tokens)
 
 
-def generate_many(generator, prompts: Sequence[str], max_new_tokens: int = 48) -> list[str]:
+def generate_many(generator, prompts: Sequence[Prompt], max_new_tokens: int = 48) -> list[str]:
     """Several prompts at once: one batched call when the generator has ``generate_many``
     (``mmlab.rag.Generator`` pads them into one batch), else one ``generate`` call each."""
     _check_generator(generator)
@@ -359,7 +369,7 @@ class Answer:
         cited: ids cited in the answer (all among ``sources``).
         dropped: ids the model cited that were not retrieved (removed from ``text``).
         raw: the generator's unfiltered output (mode "choose": the chosen option "text [id]").
-        prompt: the prompt that was sent.
+        prompt: the prompt that was sent (a string, or chat messages; ``mmlab.rag.prompt_text`` prints either).
         seconds: time spent in each stage ("generate", or "choose" in that mode).
         settings: what ran: the view searched, ``candidates`` as used (capped at the corpus
             size, see ``notes``), whether a reranker ran, the mode.
@@ -374,7 +384,7 @@ class Answer:
     cited: list[str]
     dropped: list[str]
     raw: str
-    prompt: str
+    prompt: Prompt
     seconds: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -420,7 +430,8 @@ def _check_planted(documents) -> list[tuple[int, tuple[str, str]]] | None:
 
 def answer(question: str, *, retriever: Retriever, generator, reranker=None, image=None, k: int = 5,
            candidates: int | None = None, view: str = DEFAULT_VIEW, rrf_k: int = 60, max_new_tokens: int = 48,
-           delimit: bool = True, instructions: str = "full", documents=None, mode: str = "write") -> Answer:
+           delimit: bool = True, instructions: str = "full", documents=None, mode: str = "write",
+           example: str = "inline", doc_style: str = "tag") -> Answer:
     """Retrieve, (rerank,) prompt, generate (or choose) and filter: one grounded answer.
 
     Args:
@@ -444,19 +455,22 @@ def answer(question: str, *, retriever: Retriever, generator, reranker=None, ima
         mode: "write" (the generator writes the answer) or "choose" (it picks the likeliest of the
             sources as "text [id]", per token), since a small model that writes poorly can still
             rate; the answer then always cites one retrieved document.
+        example: where the prompt's worked example sits, "inline" or "turn" (an earlier chat
+            turn; see ``mmlab.rag.build_prompt``).
+        doc_style: how the documents are shown, "tag" or "cited" (``hot beverage [2615]``).
     Returns:
         An ``Answer``.
     """
     return answer_many([question], retriever=retriever, generator=generator, reranker=reranker,
                        images=None if image is None else [image], k=k, candidates=candidates, view=view,
                        rrf_k=rrf_k, max_new_tokens=max_new_tokens, delimit=delimit, instructions=instructions,
-                       documents=documents, mode=mode)[0]
+                       documents=documents, mode=mode, example=example, doc_style=doc_style)[0]
 
 
 def answer_many(questions: Sequence[str], *, retriever: Retriever, generator, reranker=None, images=None,
                 k: int = 5, candidates: int | None = None, view: str = DEFAULT_VIEW, rrf_k: int = 60,
                 max_new_tokens: int = 48, delimit: bool = True, instructions: str = "full",
-                documents=None, mode: str = "write") -> list[Answer]:
+                documents=None, mode: str = "write", example: str = "inline", doc_style: str = "tag") -> list[Answer]:
     """``answer`` for several questions, with one batched generation (``generate_many``).
 
     Args:
@@ -488,8 +502,12 @@ def answer_many(questions: Sequence[str], *, retriever: Retriever, generator, re
     if notes:
         warnings.warn(f"answer: {notes[0]}", UserWarning, stacklevel=2)
     _parse_view(view)
-    if instructions not in ("full", "short"):
-        raise ValueError(f"instructions: expected 'full' or 'short', got {instructions!r}")
+    if instructions not in INSTRUCTIONS:
+        raise ValueError(f"instructions: expected one of {list(INSTRUCTIONS)}, got {instructions!r}")
+    if example not in EXAMPLE_PLACES:
+        raise ValueError(f"example: expected one of {list(EXAMPLE_PLACES)}, got {example!r}")
+    if doc_style not in DOC_STYLES:
+        raise ValueError(f"doc_style: expected one of {list(DOC_STYLES)}, got {doc_style!r}")
     planted = _check_planted(documents)
     count = getattr(generator, "count_tokens", None)
     window = getattr(generator, "context_window", None)
@@ -500,7 +518,7 @@ def answer_many(questions: Sequence[str], *, retriever: Retriever, generator, re
         sources = _sources(retriever, question, reranker=reranker, image=image, k=k, candidates=candidates,
                            view=view, rrf_k=rrf_k, documents=planted, seconds=seconds)
         prompt = build_prompt(question, sources, delimit=delimit, instructions=instructions, max_tokens=budget,
-                              count_tokens=count)
+                              count_tokens=count, example=example, doc_style=doc_style)
         prepared.append((question, image, sources, prompt, seconds))
     prompts = [p for _, _, _, p, _ in prepared]
     choices: list[list[float] | None] = [None] * len(prompts)
@@ -526,6 +544,7 @@ def answer_many(questions: Sequence[str], *, retriever: Retriever, generator, re
                               dropped=filtered.dropped, raw=raw, prompt=prompt, seconds=seconds,
                               settings={"view": used, "k": k, "candidates": candidates,
                                         "reranker": reranker is not None, "delimit": delimit,
-                                        "instructions": instructions, "mode": mode},
+                                        "instructions": instructions, "mode": mode, "example": example,
+                                        "doc_style": doc_style},
                               notes=list(notes), choice_scores=scores))
     return answers
