@@ -497,15 +497,16 @@ def _choose_variant(how):
             if how == "pad_to_id":   # padding turned into document 0 (a copy) before the library's RRF
                 fused = mm.search.reciprocal_rank_fusion([np.where(runs[v] < 0, 0, runs[v]) for v in use],
                                                          rrf_k=rrf_k).ids
-            elif how in ("padding", "rank0"):   # RRF by hand: -1 scored like a document, or ranks from 0
+            elif how in ("padding", "rank0", "rank2"):   # RRF by hand: -1 scored like a document, or ranks from 0 / 2
                 rows = []
                 for q in range(len(relevant)):
                     score = {}
                     for v in use:
                         for rank, d in enumerate(runs[v][q].tolist()):
-                            if how == "rank0" and d < 0:
+                            if how in ("rank0", "rank2") and d < 0:
                                 continue
-                            score[d] = score.get(d, 0.0) + 1 / (rrf_k + rank + (how == "padding"))
+                            shift = {"padding": 1, "rank0": 0, "rank2": 2}[how]
+                            score[d] = score.get(d, 0.0) + 1 / (rrf_k + rank + shift)
                     rows.append(sorted(score, key=lambda d: (-score[d], d))[:10])
                 fused = np.array(rows)
             else:
@@ -547,7 +548,7 @@ def _choose_padding_removed_after_cut(runs, relevant, options):
 
 
 def test_choose_fusion_extra_sets_tell_the_slips_apart():
-    """Each of the two added query sets: the right choice differs from the named slip's."""
+    """Each of the added query sets: the right choice differs from the named slip's."""
     from mmlab.exercises._nb06_cases import EXTRA_SETS, _slip_choice
     from mmlab.exercises.nb06 import FUSION_OPTIONS, _fusion_data
     runs, relevant, _ = _fusion_data()
@@ -586,6 +587,7 @@ def _choose_ndcg_plus_mrr(runs, relevant, options):
 
     (_choose_variant("ties_last"), "on a tie you keep the later option"),
     (_choose_variant("rank0"), "counts ranks from 0"),
+    (_choose_variant("rank2"), "counts ranks from 2"),                          # review 38: 1 / (rrf_k + rank + 1)
     (_choose_variant("ndcg_all"), "more than the top 10"),
     (_choose_variant("score"), "not its score or its position"),
     (_choose_variant("index"), "not its score or its position"),
@@ -872,9 +874,28 @@ def _keep_or_adopt_bootstrap(**kwargs):
     return answer
 
 
+def _keep_or_adopt_other_test(kind):
+    """Review 38: another paired test at 95 % (the exercise says it passes): a paired t-test's interval, a sign test."""
+    from scipy.stats import binomtest, ttest_rel
+
+    def answer(chosen, default, held_out):
+        for runs, relevant in held_out:
+            a, b = (mm.search.ndcg_per_query(_fuse(runs, o), relevant, 10) for o in (chosen, default))
+            if kind == "t":
+                gain = (a != b).any() and ttest_rel(a, b).confidence_interval(0.95).low > 0
+            else:
+                wins, losses = int((a > b).sum()), int((a < b).sum())
+                gain = wins > losses and binomtest(wins, wins + losses).pvalue < 0.05
+            if not gain:
+                return default
+        return chosen
+    return answer
+
+
 @pytest.mark.parametrize("answer", [solution_keep_or_adopt, _keep_or_adopt_flag, _keep_or_adopt_all,
                                     _keep_or_adopt_ndcg_at_k, _keep_or_adopt_limit20,
-                                    _keep_or_adopt_bootstrap(n_resamples=200), _keep_or_adopt_bootstrap(seed=1)])
+                                    _keep_or_adopt_bootstrap(n_resamples=200), _keep_or_adopt_bootstrap(seed=1),
+                                    _keep_or_adopt_other_test("t"), _keep_or_adopt_other_test("sign")])
 def test_keep_or_adopt_right_answers_pass(answer, capsys):
     assert checks.nb06_keep_or_adopt(answer).passed is True
     assert capsys.readouterr().out.startswith("✅ Correct!")
@@ -917,6 +938,18 @@ def _upper(chosen, default, held_out):                      # 5: the upper bound
 
 def _at_least_0(chosen, default, held_out):                 # 6: >= 0
     return chosen if all(low >= 0 for _, low, _ in _intervals(chosen, default, held_out)) else default
+
+
+def _rounded(digits):                                        # review 37: round(low, 3) > 0
+    def keep_or_adopt(chosen, default, held_out):
+        return chosen if all(round(low, digits) > 0 for _, low, _ in _intervals(chosen, default, held_out)) else default
+    return keep_or_adopt
+
+
+def _with_margin(margin):                                    # review 38: low > 0.01
+    def keep_or_adopt(chosen, default, held_out):
+        return chosen if all(low > margin for _, low, _ in _intervals(chosen, default, held_out)) else default
+    return keep_or_adopt
 
 
 def _mrr(runs, rel, option):
@@ -1075,6 +1108,10 @@ def _in_place(chosen, default, held_out):
     (_swapped, "paired_bootstrap's arguments swapped"),                                             # 4
     (_upper, "you test the upper bound"),                                                           # 5
     (_at_least_0, "you adopt on a lower bound of exactly 0"),                                       # 6
+    (_rounded(3), "the bound rounded before the comparison"),
+    (_rounded(2), "the bound rounded before the comparison"),
+    (_with_margin(0.01), "a margin asked of it"),                                                    # review 38
+    (_with_margin(0.001), "a margin asked of it"),
     (_by_score(_mrr), "you compare by MRR"),                                                        # 7
     (_by_score(_recall), "you compare by recall@10"),
     (_by_score(_ndcg_at(20, 20)), "more than the top 10"),
@@ -1175,6 +1212,8 @@ def test_keep_or_adopt_probes_are_tie_free_and_decided_beyond_resampling_noise()
     and every set's decision lies beyond resampling noise:
     - its paired interval is [0, 0], or its 95 % lower bound is at least 0.04 from 0, and the 80 % and 99.9 % lower
       bounds are on the same side of 0 (every level from 80 % to 99.9 % decides the set alike),
+    - except the first set of "tiny_gain", whose 80 %, 95 % and 99.9 % lower bounds all lie in (0, 0.0005), so that
+      a bound rounded to 3 decimals reads 0,
     - except the first set of the two confidence probes, built so that 95 % decides otherwise than 80-90 % ("conf90")
       or than 99-99.9 % ("conf99"). There the share of resample means <= 0 (which a percentile interval's lower
       bound compares with its tail, (1 - confidence) / 2; estimated on 200 000 resamples) lies between the two tails,
@@ -1193,6 +1232,10 @@ def test_keep_or_adopt_probes_are_tie_free_and_decided_beyond_resampling_noise()
                 continue
             a, b = _per_query(runs, rel, chosen), _per_query(runs, rel, default)
             _, low, high = mm.search.paired_bootstrap(a, b)
+            if name == "tiny_gain" and s == 0:   # a bound above 0 but below 0.0005 at 80 %, 95 % and 99.9 %
+                lows = [mm.search.paired_bootstrap(a, b, confidence=c)[1] for c in (0.8, 0.95, 0.999)]
+                assert all(0 < x < 0.0005 for x in lows), (name, lows)
+                continue
             if name not in _CONFIDENCE_PROBES or s > 0:
                 assert (low, high) == (0.0, 0.0) or abs(low) >= 0.04, (name, low)
                 lows = [mm.search.paired_bootstrap(a, b, confidence=c)[1] for c in (0.8, 0.999)]

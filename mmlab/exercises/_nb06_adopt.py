@@ -80,6 +80,11 @@ ADOPT_PROBES = [
      "chosen (bm25+text, rrf_k 5) beats dense text alone on both sets; fused at rrf_k 60 it would not"),
     ("view_top10", (("bm25", "text"), 60), _TEXT, [[("k60", 15), ("same1", 10)], [("k60", 12), ("same0", 8)]],
      "chosen (bm25+text, rrf_k 60) finds the relevant document both views rank 12th, which dense text alone misses"),
+    # review 37: round(low, 3) > 0 passed. 14 gains of +0.11 ("k") among 2,500 queries, no loss: a resample misses
+    # all 14 with p = e^-14, so even a 99.9 % bound is above 0, and the 95 % bound is 5-9 gains' worth, 0.0002-0.0004
+    ("tiny_gain", _BM25, _TEXT, [[("k", 14), ("same1", 1243), ("same0", 1243)], [("w", 12), ("same1", 12), ("same0", 12)]],
+     "on the first held-out set the chosen option gains on 14 of 2,500 queries and loses on none: a lower bound above "
+     "0, though below 0.0005"),
 ]
 
 
@@ -170,7 +175,8 @@ def adopt_decision(chosen, default, held_out, how: str = "", cache: dict | None 
             "first": lambda: ci[0][1] > 0, "last": lambda: ci[-1][1] > 0, "upper": lambda: all(hi > 0 for *_, hi in ci),
             "swapped": lambda: all(boot(d, c)[1] > 0 for c, d in pairs), "ge": lambda: all(lo >= 0 for _, lo, _ in ci),
             "unpaired": lambda: all(boot(c, 0 * c)[1] > d.mean() for c, d in pairs),
-            "unpaired_ci": lambda: all(boot(c, 0 * c)[1] > boot(d, 0 * d)[2] for c, d in pairs)}
+            "unpaired_ci": lambda: all(boot(c, 0 * c)[1] > boot(d, 0 * d)[2] for c, d in pairs),
+            "round3": lambda: all(round(lo, 3) > 0 for _, lo, _ in ci), "round2": lambda: all(round(lo, 2) > 0 for _, lo, _ in ci)}
     adopt = rule[how]() if how in rule else all(lo > 0 for _, lo, _ in ci)
     return chosen if adopt and chosen != default else default
 
@@ -199,6 +205,10 @@ ADOPT_SLIPS = {
               "the lower bound, the middle value of what paired_bootstrap returns (mean, low, high), must be > 0."),
     "ge": ("you adopt on a lower bound of exactly 0: where the chosen fusion has the default's nDCG on every query, "
            "the interval is [0, 0] and there is no gain.", "adopt only on a lower bound > 0 (not >= 0)."),
+    "round": ("you keep a gain whose lower bound is a few ten-thousandths above 0: the bound rounded before the "
+              "comparison (round(low, 3)?), or a margin asked of it (low > 0.01?). Above 0 is the rule: a bound just "
+              "above 0 is weak evidence, but it is evidence.", "compare the lower bound itself with 0 (> 0); round "
+              "only what you print."),
     "mrr": ("you compare by MRR (the first hit only); the rule is about nDCG@10.", _METRIC_HINT),
     "recall": ("you compare by recall@10, which ignores where in the top 10 the hits are; the rule is about "
                "nDCG@10.", _METRIC_HINT),
@@ -234,7 +244,7 @@ ADOPT_SLIPS = {
 }
 _SLIP_VARIANTS = {"pooled_mean": ("pooled_mean", "mean_of_means"), "ndcg20": ("ndcg20", "ndcg_all"), "ndcg9": ("ndcg9", "ndcg5"), "unpaired": ("unpaired", "unpaired_ci"),
                   "conf_low": ("conf50", "conf80", "conf90"), "conf_high": ("conf99", "conf999"),
-                  "padding": ("pad_kept", "pad_after")}
+                  "padding": ("pad_kept", "pad_after"), "round": ("round3", "round2")}
 
 
 def adopt_slip(answers, probes, wants) -> tuple[str, str]:

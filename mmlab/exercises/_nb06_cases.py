@@ -266,6 +266,9 @@ _SLIPS = {
                    "views can rise into the fused top 10.", "fuse the views' whole lists (20 each), then cut at 10."),
     "rank0": ("your fusion counts ranks from 0 (as with rrf_k - 1): RRF's ranks start at 1, 1 / (rrf_k + 1) "
               "for the top document.", "use each option's rrf_k as given, with ranks from 1."),
+    "rank2": ("your fusion counts ranks from 2 (1 / (rrf_k + rank + 1) with ranks from 1, as with rrf_k + 1): RRF "
+              "gives the top document 1 / (rrf_k + 1).", "use each option's rrf_k as given, with ranks from 1: "
+              "enumerate(ranking, start=1) and 1 / (rrf_k + rank), or start=0 and 1 / (rrf_k + rank + 1)."),
     "pad_after": ("your fusion scores the padding id -1 like a document and you remove it only after the cut at "
                   "10: it has already taken a slot, so a query whose views returned fewer than 20 ids keeps 9 "
                   "documents in its top 10.", "skip ids < 0 while you fuse, before cutting at 10."),
@@ -273,14 +276,17 @@ _SLIPS = {
               "score the first 10 positions of each fused ranking (k=10)."),
 }
 
-# Two more query sets (rows of nb06._fusion_data's tie-free queries), chosen so that the right selection and a
+# Three more query sets (rows of nb06._fusion_data's tie-free queries), chosen so that the right selection and a
 # slip the five sets cannot tell apart pick different options (by more than 0.006 of mean nDCG@10): padding
-# scored and removed after the cut ("pad_after"), and nDCG@9 ("ndcg9"). tests/test_checks_nb06.py asserts both.
+# scored and removed after the cut ("pad_after"), nDCG@9 ("ndcg9"), and ranks from 2, i.e. rrf_k + 1 ("rank2",
+# review 38; its rows are tie-free at rrf_k + 1 too). tests/test_checks_nb06.py asserts all three.
 EXTRA_SETS = {
     "pad_after": (12, 20, 30, 42, 60, 69, 73, 82, 91, 102, 112, 114, 130, 143, 150, 154, 158, 175, 177, 193, 200,
                   217, 220, 224, 282, 290, 295, 304, 310, 311, 317, 331, 341, 344, 350, 353, 373, 379, 382, 398),
     "ndcg9": (4, 11, 30, 37, 44, 66, 82, 85, 112, 113, 134, 143, 151, 155, 161, 166, 181, 194, 198, 235, 281, 290,
               300, 304, 306, 314, 321, 324, 326, 327, 334, 340, 341, 364, 366, 368, 373, 382, 386, 390),
+    "rank2": (14, 15, 30, 37, 42, 50, 52, 65, 66, 69, 73, 82, 87, 131, 151, 155, 161, 189, 190, 193, 199, 200, 206,
+              223, 224, 235, 244, 271, 273, 284, 295, 298, 302, 315, 323, 334, 347, 366, 373, 381),
 }
 
 
@@ -305,7 +311,8 @@ def _slip_choice(runs, relevant, options, how: str):
     values = []
     for views, c in options:
         fused = reciprocal_rank_fusion([runs[v][:, :10] if how == "view_top10" else runs[v] for v in views],
-                                       rrf_k=c - 1 if how == "rank0" else c, limit=20 if how == "ndcg20" else None).ids
+                                       rrf_k=c - 1 if how == "rank0" else c + 1 if how == "rank2" else c,
+                                       limit=20 if how == "ndcg20" else None).ids
         if how == "pad_after":
             fused = np.array([[d for d in row if d >= 0] + [-1] * int((row < 0).sum())
                               for row in _rrf_counting_padding([runs[v] for v in views], c)], np.int64)
