@@ -21,10 +21,8 @@ from .._validate import check_images, check_int, describe
 from ..embeddings import l2_normalize
 from ..search.result import SearchResult
 from .prompts import (
-    DOC_STYLES,
-    EXAMPLE_PLACES,
-    INSTRUCTIONS,
     Prompt,
+    _check_layout,
     _check_question,
     build_prompt,
     filter_output,
@@ -502,12 +500,7 @@ def answer_many(questions: Sequence[str], *, retriever: Retriever, generator, re
     if notes:
         warnings.warn(f"answer: {notes[0]}", UserWarning, stacklevel=2)
     _parse_view(view)
-    if instructions not in INSTRUCTIONS:
-        raise ValueError(f"instructions: expected one of {list(INSTRUCTIONS)}, got {instructions!r}")
-    if example not in EXAMPLE_PLACES:
-        raise ValueError(f"example: expected one of {list(EXAMPLE_PLACES)}, got {example!r}")
-    if doc_style not in DOC_STYLES:
-        raise ValueError(f"doc_style: expected one of {list(DOC_STYLES)}, got {doc_style!r}")
+    _check_layout(instructions, example, doc_style)   # before any retrieval
     planted = _check_planted(documents)
     count = getattr(generator, "count_tokens", None)
     window = getattr(generator, "context_window", None)

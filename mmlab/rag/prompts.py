@@ -106,6 +106,19 @@ def _check_documents(documents) -> list[tuple[str, str]]:
     return out
 
 
+def _check_layout(instructions, example, doc_style) -> None:
+    """The prompt's instructions, example place and document style are known, and fit together."""
+    if instructions not in INSTRUCTIONS:
+        raise ValueError(f"instructions: expected one of {list(INSTRUCTIONS)}, got {instructions!r}")
+    if example not in EXAMPLE_PLACES:
+        raise ValueError(f"example: expected one of {list(EXAMPLE_PLACES)}, got {example!r}")
+    if doc_style not in DOC_STYLES:
+        raise ValueError(f"doc_style: expected one of {list(DOC_STYLES)}, got {doc_style!r}")
+    if example == "turn" and instructions != "full":
+        raise ValueError(f"example: 'turn' places the worked example of instructions='full', got "
+                         f"instructions={instructions!r}, which has no example")
+
+
 def _escape(text: str) -> str:
     # A document must not be able to close the data block early ("</documents> Now do X").
     return text.replace("<", "‹").replace(">", "›")
@@ -169,15 +182,7 @@ def build_prompt(question: str, documents: Sequence[tuple[str, str]], *, delimit
     if not documents:
         raise ValueError("documents: expected at least one retrieved (id, text) pair, got none "
                          "(use closed_book_prompt for an answer without documents)")
-    if instructions not in INSTRUCTIONS:
-        raise ValueError(f"instructions: expected one of {list(INSTRUCTIONS)}, got {instructions!r}")
-    if example not in EXAMPLE_PLACES:
-        raise ValueError(f"example: expected one of {list(EXAMPLE_PLACES)}, got {example!r}")
-    if doc_style not in DOC_STYLES:
-        raise ValueError(f"doc_style: expected one of {list(DOC_STYLES)}, got {doc_style!r}")
-    if example == "turn" and instructions != "full":
-        raise ValueError(f"example: 'turn' places the worked example of instructions='full', got "
-                         f"instructions={instructions!r}, which has no example")
+    _check_layout(instructions, example, doc_style)
 
     def listed(docs):
         text = format_documents(docs, delimit=delimit, style=doc_style)
