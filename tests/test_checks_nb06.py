@@ -166,6 +166,11 @@ def _ndcg_discarding(found, rel, k):
     (lambda f, r, k: round(solution_ndcg(f, r, k), 4), "rounded to 4 decimals"),
     (lambda f, r, k: round(solution_ndcg(f, r, k), 2), "rounded to 2 decimals"),
     (lambda f, r, k: math.floor(solution_ndcg(f, r, k) * 10_000) / 10_000, "within 0.0005 of the right ones"),
+    # review 39: padding skipped with a truth test, which skips document 0 too
+    (lambda f, r, k: sum(1 / np.log2(i + 2) for i, x in enumerate(f[:k]) if x and x in r)
+     / sum(1 / np.log2(i + 2) for i in range(min(k, len(r)))), "skips document 0"),
+    (lambda f, r, k: sum(1 / np.log2(i + 2) for i, x in enumerate(f[:k]) if x > 0 and x in r)
+     / sum(1 / np.log2(i + 2) for i in range(min(k, len(r)))), "skips document 0"),
 ])
 def test_ndcg_mistakes(answer, message, capsys):
     assert checks.nb06_ndcg(answer).passed is False

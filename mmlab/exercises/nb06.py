@@ -77,21 +77,18 @@ _NDCG_CASES = [
     ([2, -1, -1], {2, 5}, 3),
     ([4, 1, 8, 3, 9, 2], {3, 2, 4}, 3),  # a list longer than k: relevant ids beyond position k do not count
     ([2], {2, 5}, 3),  # an unpadded list shorter than k: the ideal still has min(k, |R|) positions
+    ([0, 3, -1], {0, 3}, 3),  # review 39: id 0 is a document ("if x and x in relevant" skips it)
 ]
 
 
 def _ndcg(found, rel, k, start=2, ideal_cap=True, normalise=True, cut=True, ideal_found: bool | str = False,
-          ideal_len=False, packed=False, cut_at=None, ideal_k=False) -> float:
-    top = found[:k] if cut else found
-    if cut_at is not None:  # an off-by-one cut, found[:k - 1] or found[:k + 1]
-        top = found[:k + cut_at]
-    hits = [i for i, x in enumerate(top) if x in rel]
+          ideal_len=False, packed=False, cut_at=None, ideal_k=False, skip0=False) -> float:
+    top = found[:k + cut_at] if cut_at is not None else found[:k] if cut else found   # cut_at: an off-by-one cut
+    hits = [i for i, x in enumerate(top) if x in rel and not (skip0 and x == 0)]   # skip0: "if x and x in rel"
     if packed:  # positions ignored: the hits counted as if they were the top ones
         hits = list(range(len(hits)))
     dcg = sum(1 / math.log2(i + start) for i in hits)
-    n_ideal = min(k, len(rel)) if ideal_cap else len(rel)
-    if ideal_k:  # the ideal with k relevant items, however many there are
-        n_ideal = k
+    n_ideal = k if ideal_k else min(k, len(rel)) if ideal_cap else len(rel)   # ideal_k: k, however many are relevant
     if ideal_found:  # the ideal ranking of the items found, not of everything relevant
         n_ideal = sum(x in rel for x in top)
     if ideal_len:  # the ideal capped by the length of the list found, too
@@ -176,6 +173,8 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
         (dict(ideal_k=True), "your ideal DCG has k relevant items even when the query has fewer, so a perfect "
                              "ranking of 2 relevant items scores below 1.",
          "the ideal ranking holds min(k, number relevant) relevant items."),
+        (dict(skip0=True), "your DCG skips document 0 (`if x and x in relevant`, or `x > 0`?): 0 is an id like any "
+                           "other; only -1 is padding.", "test membership alone: x in relevant (-1 is never relevant)."),
         # (the log base cancels in DCG / ideal DCG, so log or log10 give the same nDCG: not a mistake)
     ]
     for kwargs, problem, hint in variants:
