@@ -24,6 +24,7 @@ import numpy as np
 
 from .._quiet import quiet_loading
 from .._validate import check_int, describe
+from .prompts import check_prompt
 
 __all__ = ["GGUF_PACKAGE", "Generator", "TextGenerator", "gguf_path", "load_generator"]
 
@@ -139,7 +140,7 @@ class Generator:
 
     def count_tokens(self, prompt: str | list[dict[str, str]]) -> int:
         """How many tokens ``prompt`` (a user message, or chat messages) takes once wrapped in the chat template."""
-        return int(self._chat_ids(_check_prompt(prompt, "prompt")).shape[1])
+        return int(self._chat_ids(check_prompt(prompt, "prompt")).shape[1])
 
     def generate(self, prompt: str | list[dict[str, str]], max_new_tokens: int = 64, *, progress: bool = True) -> str:
         """Greedy decoding (no sampling): the same prompt always gives the same text.
@@ -156,7 +157,7 @@ class Generator:
         """
         import torch
 
-        prompt = _check_prompt(prompt, "prompt")
+        prompt = check_prompt(prompt, "prompt")
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1, high=1024)
         ids = self._chat_ids(prompt)
         if ids.shape[1] + max_new_tokens > self.context_window:
@@ -193,8 +194,8 @@ class Generator:
         import torch
 
         if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)) or not prompts:
-            raise TypeError(f"prompts: expected a non-empty list of strings, got {describe(prompts)}")
-        prompts = [_check_prompt(p, f"prompts[{i}]") for i, p in enumerate(prompts)]
+            raise TypeError(f"prompts: expected a non-empty list of prompts, got {describe(prompts)}")
+        prompts = [check_prompt(p, f"prompts[{i}]") for i, p in enumerate(prompts)]
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1, high=1024)
         batch_size = check_int(batch_size, "batch_size", low=1)
         seqs = [self._chat_ids(p)[0] for p in prompts]
@@ -246,7 +247,7 @@ class Generator:
         """
         import torch
 
-        prompt = _check_prompt(prompt, "prompt")
+        prompt = check_prompt(prompt, "prompt")
         if isinstance(continuations, str) or not isinstance(continuations, (list, tuple)) or not continuations:
             raise TypeError(f"continuations: expected a non-empty list of strings, got {describe(continuations)}")
         for i, c in enumerate(continuations):
@@ -280,27 +281,6 @@ class Generator:
             if per_token:
                 scores[row] /= n
         return scores
-
-
-_ROLES = ("system", "user", "assistant")
-
-
-def _check_prompt(prompt, name: str):
-    """A non-empty user message, or chat messages with known roles and string contents, ending with the user's."""
-    if isinstance(prompt, str):
-        if not prompt.strip():
-            raise ValueError(f"{name}: expected a non-empty string, got only whitespace")
-        return prompt
-    if not isinstance(prompt, (list, tuple)) or not prompt:
-        raise TypeError(f"{name}: expected a string or a non-empty list of chat messages, got {describe(prompt)}")
-    for i, m in enumerate(prompt):
-        if not (isinstance(m, dict) and m.get("role") in _ROLES and isinstance(m.get("content"), str)):
-            raise TypeError(f"{name}[{i}]: expected {{'role': one of {list(_ROLES)}, 'content': a string}}, "
-                            f"got {describe(m)}")
-    if prompt[-1]["role"] != "user":
-        raise ValueError(f"{name}: expected the last message to be the user's (the model answers it), "
-                         f"got role {prompt[-1]['role']!r}")
-    return list(prompt)
 
 
 class _ProgressStreamer:

@@ -28,6 +28,7 @@ __all__ = [
     "FilteredText",
     "Prompt",
     "build_prompt",
+    "check_prompt",
     "closed_book_prompt",
     "filter_output",
     "format_documents",
@@ -222,6 +223,36 @@ def build_prompt(question: str, documents: Sequence[tuple[str, str]], *, delimit
     return prompt
 
 
+_ROLES = ("system", "user", "assistant")
+
+
+def check_prompt(prompt, name: str = "prompt") -> Prompt:
+    """A non-empty user message, or chat messages with known roles and string contents ending with the user's.
+
+    Args:
+        prompt: what ``build_prompt`` returns, or any such string or message list.
+        name: the argument's name in the error messages.
+    Returns:
+        The prompt (a message list as a new list).
+    Raises:
+        TypeError, ValueError: naming ``name`` (and the message at fault).
+    """
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            raise ValueError(f"{name}: expected a non-empty string, got only whitespace")
+        return prompt
+    if not isinstance(prompt, (list, tuple)) or not prompt:
+        raise TypeError(f"{name}: expected a string or a non-empty list of chat messages, got {describe(prompt)}")
+    for i, m in enumerate(prompt):
+        if not (isinstance(m, dict) and m.get("role") in _ROLES and isinstance(m.get("content"), str)):
+            raise TypeError(f"{name}: expected a string or a list of chat messages; {name}[{i}]: expected "
+                            f"{{'role': one of {list(_ROLES)}, 'content': a string}}, got {describe(m)}")
+    if prompt[-1]["role"] != "user":
+        raise ValueError(f"{name}: expected the last message to be the user's (the model answers it), "
+                         f"got role {prompt[-1]['role']!r}")
+    return list(prompt)
+
+
 def prompt_text(prompt: Prompt) -> str:
     """A prompt as readable text: a string as it is; chat messages one after another, each under its role.
 
@@ -230,10 +261,9 @@ def prompt_text(prompt: Prompt) -> str:
     Returns:
         The text to print.
     """
+    prompt = check_prompt(prompt)
     if isinstance(prompt, str):
         return prompt
-    if not isinstance(prompt, list) or not all(isinstance(m, dict) and {"role", "content"} <= m.keys() for m in prompt):
-        raise TypeError(f"prompt: expected a string or a list of {{'role', 'content'}} messages, got {describe(prompt)}")
     return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in prompt)
 
 
