@@ -171,6 +171,9 @@ def _ndcg_discarding(found, rel, k):
      / sum(1 / np.log2(i + 2) for i in range(min(k, len(r)))), "skips document 0"),
     (lambda f, r, k: sum(1 / np.log2(i + 2) for i, x in enumerate(f[:k]) if x > 0 and x in r)
      / sum(1 / np.log2(i + 2) for i in range(min(k, len(r)))), "skips document 0"),
+    # review 42: the ideal over min(k, len(found_ids)) positions was told only how to write the DCG
+    (lambda f, r, k: sum(1 / np.log2(i + 2) for i, x in enumerate(f[:k]) if x in r)
+     / sum(1 / np.log2(i + 2) for i in range(min(k, len(f)))), "the ideal DCG = that sum with min(k, number relevant)"),
 ])
 def test_ndcg_mistakes(answer, message, capsys):
     assert checks.nb06_ndcg(answer).passed is False
@@ -348,6 +351,9 @@ def _dedup_across(text, allowed_ids):
         [i for i in re.split(r"[\s,;]+", m.group(1)) if i in a]), t), "case-insensitively"),
     (lambda t, a: CITATION.sub(lambda m: (lambda kept: "[" + ", ".join(kept) + "]" if kept else "")(
         [i for i in re.split(r"[\s,;]+", m.group(1)) if i.upper() in a]), t), "on both sides"),
+    # review 42: only the first allowed id of each citation kept
+    (decide_each(lambda ids, ok: "[" + ", ".join([i for i in ids if i.upper() in ok][:1]) + "]"
+                 if any(i.upper() in ok for i in ids) else ""), "only the first allowed id"),
     # the whole citation dropped when any id is not allowed / kept when any id is allowed
     (decide_each(lambda ids, ok: "[" + ", ".join(ids) + "]" if all(i.upper() in ok for i in ids) else ""),
      "you drop the whole citation"),
@@ -1255,3 +1261,32 @@ def test_keep_or_adopt_probes_are_tie_free_and_decided_beyond_resampling_noise()
             wider, narrower = (0.95, 0.9) if name == "conf90" else (0.99, 0.95)
             assert mm.search.paired_bootstrap(a, b, confidence=wider)[1] < 0 < \
                 mm.search.paired_bootstrap(a, b, confidence=narrower)[1], name
+
+
+def test_keep_or_adopt_wilcoxon_fails_with_a_message_that_names_it(capsys):
+    """Review 42: a two-sided Wilcoxon signed-rank test at 0.05 tests the ranks, not the mean gain; it decides a
+    probe set otherwise than the 95 % interval, and the message must not only blame a narrow interval."""
+    from scipy.stats import wilcoxon
+
+    def answer(chosen, default, held_out):
+        for runs, relevant in held_out:
+            a, b = (mm.search.ndcg_per_query(_fuse(runs, o), relevant, 10) for o in (chosen, default))
+            if not ((a != b).any() and a.mean() > b.mean() and wilcoxon(a, b).pvalue < 0.05):
+                return default
+        return chosen
+    assert not checks.nb06_keep_or_adopt(answer)
+    assert "Wilcoxon signed-rank test ranks the differences" in capsys.readouterr().out
+
+
+def test_choose_fusion_pooled_ndcg_fails_with_the_pooled_reading_named(capsys):
+    """Review 42: micro-averaged nDCG (sum of DCGs over the sum of ideal DCGs) was told 'not normalised' alone."""
+    def choose(runs, relevant, options):
+        def pooled(option):
+            fused = mm.search.reciprocal_rank_fusion([runs[v] for v in option[0]], rrf_k=option[1], limit=10).ids
+            dcg = [sum(1 / np.log2(i + 2) for i, d in enumerate(row[:10].tolist()) if d in rel)
+                   for row, rel in zip(fused, relevant)]
+            ideal = [sum(1 / np.log2(i + 2) for i in range(min(10, len(rel)))) for rel in relevant]
+            return sum(dcg) / sum(ideal)
+        return max(options, key=pooled)
+    assert not checks.nb06_choose_fusion(choose)
+    assert "or pooled: the sum of DCGs over the sum of ideal DCGs" in capsys.readouterr().out

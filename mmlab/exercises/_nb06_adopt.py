@@ -234,7 +234,8 @@ ADOPT_SLIPS = {
     "default_first": ("you score default by its first view's list alone (runs[default[0][0]]), not by the fusion of "
                       "its views (here bm25+text).", "fuse all of default's views with its rrf_k, as for chosen."),
     "conf_low": ("your interval is narrower than the 95 % one (confidence=0.9, read as 'one-sided 95 %', 0.8, or the "
-                 "25th to 75th percentiles?), or your test is one-sided at 0.05, which decides like a 90 % interval: "
+                 "25th to 75th percentiles?), or your test is one-sided at 0.05, which decides like a 90 % interval, "
+                 "or it tests something other than the mean gain (a Wilcoxon signed-rank test ranks the differences): "
                  "it adopts a gain whose 95 % interval reaches below 0.", _BOOT_HINT),
     "conf_high": ("your interval is wider than the 95 % one (confidence=0.99?): it keeps the default where the 95 % "
                   "interval is above 0.", _BOOT_HINT),

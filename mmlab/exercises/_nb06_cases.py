@@ -155,6 +155,11 @@ def citation_problem(text: str, allowed: list[str], out: str) -> tuple[str, str]
         exact = {i for _, ids in given for i in ids} & set(allowed)   # written exactly as allowed_ids has it
         if any(_canon(out) == _canon(_deduplicated(text, ok, w)) for w in (True, False)):   # across citations too
             hint = _DEDUP_HINT
+        elif any(len({i.upper() for i in ids} & ok) > 1 for _, ids in given) and got == [
+                next(i.upper() for i in ids if i.upper() in ok) for _, ids in given
+                if any(i.upper() in ok for i in ids)]:   # review 42: [:1] of the kept ids
+            hint = ("you keep only the first allowed id of each citation: keep every one of them ([2615, 1F9CA] with "
+                    "both allowed stays [2615, 1F9CA]).")
         elif all(i not in {e.upper() for e in exact} for i in lost):
             hint = ("compare ids case-insensitively, on both sides: the model may write [1f375] for 1F375, and "
                     "allowed_ids may hold 1f9c9 for [1F9C9] (upper-case both).")
@@ -366,8 +371,9 @@ METRIC_SETS = {
 }
 METRIC_OPTIONS = [(("text",), 60), (("bm25",), 60), (("image",), 60)]
 _METRIC_SLIPS = {
-    "dcg": ("you compare mean DCG@10, not normalised: a query with many relevant documents then outweighs one with "
-            "a single answer.", "divide each query's DCG@10 by its ideal DCG@10, then average (nDCG@10)."),
+    "dcg": ("you compare mean DCG@10, not normalised per query (or pooled: the sum of DCGs over the sum of ideal DCGs): "
+            "a query with many relevant documents then outweighs one with a single answer.",
+            "divide each query's DCG@10 by its own ideal DCG@10, then average (nDCG@10)."),
     "uncapped": ("your ideal DCG counts every relevant document, also beyond the 10th: a query with more than 10 "
                  "answers can then never reach nDCG 1.", "the ideal ranking has min(10, |R|) hits: cap it at k."),
     "min2": ("you leave out some queries (those with a single relevant document?); the mean runs over every query "

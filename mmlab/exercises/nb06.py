@@ -10,8 +10,10 @@ import numpy as np
 
 from ._feedback import EMPTY_MESSAGE, CheckResult, call_learner, is_empty, report
 from ._nb06_cases import choose_slip, metric_slip, problem_hint, rrf_variant, with_extra_sets
+from ._nb06_evidence import nb06_read_evidence
 
-__all__: list[str] = ["nb06_choose_fusion", "nb06_citation_filter", "nb06_keep_or_adopt", "nb06_ndcg", "nb06_rrf"]
+__all__: list[str] = ["nb06_choose_fusion", "nb06_citation_filter", "nb06_keep_or_adopt", "nb06_ndcg",
+                     "nb06_read_evidence", "nb06_rrf"]
 
 
 # --------------------------------------------------------------------------- the helper called instead of written
@@ -201,7 +203,8 @@ def nb06_ndcg(my_ndcg) -> CheckResult:
         return report(False, "", "your values are within 0.0005 of the right ones but not equal: rounded or cut "
                                  "short somewhere.", "return the unrounded value, computed in full precision.")
     return report(False, "", f"your values {np.round(got, 3).tolist()} differ from the expected ones on small cases.",
-                  "DCG = sum over the first k positions i (from 0) holding a relevant id of 1 / log2(i + 2).")
+                  "check both parts: DCG = sum over the first k positions i (from 0) holding a relevant id of "
+                  "1 / log2(i + 2); the ideal DCG = that sum with min(k, number relevant) hits at the top, found or not.")
 
 
 # --------------------------------------------------------------------------- exercise: reciprocal rank fusion
