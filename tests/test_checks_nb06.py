@@ -351,6 +351,9 @@ def _dedup_across(text, allowed_ids):
         [i for i in re.split(r"[\s,;]+", m.group(1)) if i in a]), t), "case-insensitively"),
     (lambda t, a: CITATION.sub(lambda m: (lambda kept: "[" + ", ".join(kept) + "]" if kept else "")(
         [i for i in re.split(r"[\s,;]+", m.group(1)) if i.upper() in a]), t), "on both sides"),
+    # review 43: each citation removed with the whitespace before it (a citation that starts a line joins two)
+    (lambda t, a: re.sub(r"\s*" + CITATION.pattern, lambda m: (lambda kept: " [" + ", ".join(kept) + "]" if kept else "")(
+        [i for i in re.findall(ID, m.group(1)) if i.upper() in {x.upper() for x in a}]), t), "the line breaks"),
     # review 42: only the first allowed id of each citation kept
     (decide_each(lambda ids, ok: "[" + ", ".join([i for i in ids if i.upper() in ok][:1]) + "]"
                  if any(i.upper() in ok for i in ids) else ""), "only the first allowed id"),

@@ -37,6 +37,7 @@ FILTER_CASES = [
     # review 32: a dropped id inside a kept one of the same citation, a prefix and a hyphen-joined id's first part
     # (inner.replace(dropped, "") leaves [5] and [-200D-1F9BA])
     ("Tea [1F375, 1F37] or a dog [1F415-200D-1F9BA; 1F415].", ["1F375", "1F415-200D-1F9BA"]),
+    ("Tea is hot.\n[99999] Coffee is too [2615].", ["2615"]),   # review 43: a removed citation starts a line
 ]
 _NOT_CITATIONS = ("(1F37A)", "[cafe]", "[23]", "[1F9C9A0]")
 
@@ -198,8 +199,8 @@ def citation_problem(text: str, allowed: list[str], out: str) -> tuple[str, str]
                 "when no id of a citation is allowed, remove the whole citation, brackets too.")
     if out.count("\n") != text.count("\n"):
         return (f"the line breaks of {text!r} changed: {out!r}.",
-                "leave the text around the citations as written: joining the words with ' ' turns a "
-                "multi-line answer into one line.")
+                "leave the text around the citations as written: joining the words with ' ', or removing the "
+                "whitespace before a citation (r'\\s*' + CITATION.pattern), turns a multi-line answer into one line.")
     gone = [w for w in _NOT_CITATIONS if w in text and w not in out]
     if gone:
         return (f"{gone} were removed from {text!r}: {out!r}.",
