@@ -1250,6 +1250,10 @@ def test_keep_or_adopt_probes_are_tie_free_and_decided_beyond_resampling_noise()
                 lows = [mm.search.paired_bootstrap(a, b, confidence=c)[1] for c in (0.8, 0.95, 0.999)]
                 assert all(0 < x < 0.0005 for x in lows), (name, lows)
                 continue
+            if name == "zero_low" and s == 0:   # a mean above 0, a lower bound of exactly 0 at 80 %, 95 % and 99.9 %
+                lows = [mm.search.paired_bootstrap(a, b, confidence=c)[1] for c in (0.8, 0.95, 0.999)]
+                assert (a - b).mean() > 0 and lows == [0.0, 0.0, 0.0], (name, lows)
+                continue
             if name not in _CONFIDENCE_PROBES or s > 0:
                 assert (low, high) == (0.0, 0.0) or abs(low) >= 0.04, (name, low)
                 lows = [mm.search.paired_bootstrap(a, b, confidence=c)[1] for c in (0.8, 0.999)]
@@ -1293,3 +1297,17 @@ def test_choose_fusion_pooled_ndcg_fails_with_the_pooled_reading_named(capsys):
         return max(options, key=pooled)
     assert not checks.nb06_choose_fusion(choose)
     assert "or pooled: the sum of DCGs over the sum of ideal DCGs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("adopt", [lambda m, lo: lo >= 0 and m > 0, lambda m, lo: round(lo, 3) >= 0 and m > 0,
+                                   lambda m, lo: round(lo, 2) >= 0 and m > 0, lambda m, lo: lo > -1e-3 and m > 0])
+def test_keep_or_adopt_bound_of_zero_fails(adopt, capsys):
+    """Review 44: rules that adopt on a lower bound of exactly 0 (or just below) with a positive mean passed."""
+    def answer(chosen, default, held_out):
+        for runs, relevant in held_out:
+            a, b = (mm.search.ndcg_per_query(_fuse(runs, o), relevant, 10) for o in (chosen, default))
+            mean, low, _ = mm.search.paired_bootstrap(a, b)
+            if chosen == default or not adopt(mean, low):
+                return default
+        return chosen
+    assert not checks.nb06_keep_or_adopt(answer)
