@@ -6,7 +6,6 @@ verdicts from the same per-question hits by that rule, so they follow the run, n
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -38,12 +37,10 @@ SHORT = {"closed-book": "closed-book", "grounded, writes": "the first layout", "
 
 
 def sign_test_p(only_x: int, only_y: int) -> float:
-    """Exact two-sided sign test (McNemar's exact test): P(a split at least this uneven | 50/50)."""
-    n = only_x + only_y
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(only_x, only_y) + 1)) / 2 ** n
-    return min(1.0, 2 * tail)
+    """Exact two-sided sign test (McNemar's exact test) on the discordant pairs; 1.0 when there are none."""
+    from scipy.stats import binomtest
+
+    return float(binomtest(only_x, only_x + only_y).pvalue) if only_x + only_y else 1.0
 
 
 def holm(ps: list[float]) -> list[float]:
